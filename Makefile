@@ -1,0 +1,31 @@
+# Two commands do all the set-up: `make report` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: report test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[helm,test]'
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/toolman-kit report
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check toolman_kit tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+docs: $(STAMP)
+	$(BIN)/python -m toolman_kit.docs > docs/checks.md
+
+clean:
+	rm -rf $(VENV) reports/*/ build *.egg-info

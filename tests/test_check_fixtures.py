@@ -1,0 +1,54 @@
+"""Every check has pass and fail fixtures (tests/fixtures/checks/<id>/{pass,fail}-*.yaml).
+
+A fail fixture must make the check fail at least once; a pass fixture must make it pass at least
+once and never fail. A fixture may name a profile in a first-line comment: `# profile: FILE`
+(relative to the fixture).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from toolman_kit.analysis import Analysis
+from toolman_kit.registry import catalogue
+
+FIXTURES = Path(__file__).parent / "fixtures" / "checks"
+
+
+def _fixtures() -> list[Path]:
+    return sorted(FIXTURES.glob("*/*.yaml"))
+
+
+def _profile(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    if first.startswith("# profile:"):
+        return str(path.parent / first.split(":", 1)[1].strip())
+    return "production"
+
+
+@pytest.mark.parametrize("path", _fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture(path: Path):
+    check_id = path.parent.name
+    assert check_id in catalogue(), f"fixture for unknown check {check_id}"
+    analysis = Analysis.of(path, profile=_profile(path))
+    assert not analysis.errors, analysis.errors
+    rows = analysis.findings[analysis.findings["check_id"] == check_id]
+    statuses = set(rows["status"])
+    if path.name.startswith("fail-"):
+        assert "fail" in statuses, rows.to_string()
+    else:
+        assert path.name.startswith("pass-"), "fixtures are named pass-*.yaml or fail-*.yaml"
+        assert "pass" in statuses and "fail" not in statuses, rows.to_string()
+
+
+def test_every_check_has_pass_and_fail_fixtures():
+    for check_id in catalogue():
+        names = [p.name for p in (FIXTURES / check_id).glob("*.yaml")]
+        assert any(n.startswith("pass-") for n in names), f"{check_id}: no pass fixture"
+        assert any(n.startswith("fail-") for n in names), f"{check_id}: no fail fixture"
+
+
+def test_registry_ids_and_docs():
+    for check_id, c in catalogue().items():
+        assert check_id == c.id and check_id.islower() and " " not in check_id
+        assert c.title and c.remediation and c.description, f"{check_id}: missing docs"

@@ -1,0 +1,16 @@
+"""toolman-kit: is this Kubernetes deployment ready for production, and if not, what must change?
+
+    render(chart) → text    load(paths) → Manifests    analyze(...) → findings DataFrame
+    checklist(...) → the production-readiness table    pod_security(...) → PSS level per pod
+"""
+
+from .analysis import Analysis, analyze
+from .errors import ManifestError, ProfileError, RenderError, ReportError, ToolmanKitError
+from .manifests import Manifests, load
+from .profiles import Profile, load_profile
+
+__version__ = "0.1.0"
+__all__ = [
+    "Analysis", "Manifests", "Profile", "analyze", "load", "load_profile",
+    "ManifestError", "ProfileError", "RenderError", "ReportError", "ToolmanKitError",
+]

@@ -1,0 +1,66 @@
+"""Findings: one row per (check, object, container) examined, as a pandas DataFrame.
+
+`status` is fail, pass, skip or exempt, so "what was checked" and a score come for free and
+`df.query("status == 'fail'")` is the problem list. The output formats are small functions of
+this frame (see formats.py).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pandas as pd
+
+
+class Status(StrEnum):
+    FAIL = "fail"
+    PASS = "pass"
+    SKIP = "skip"
+    EXEMPT = "exempt"
+
+
+COLUMNS = ("check_id", "area", "severity", "status", "kind", "namespace", "name", "container",
+           "message", "remediation", "path", "file", "line", "template", "values_set",
+           "exempt_reason")
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+STATUS_ORDER = {"fail": 0, "exempt": 1, "skip": 2, "pass": 3}
+
+
+def frame(rows: list[tuple]) -> pd.DataFrame:
+    """The findings frame from row tuples in COLUMNS order, problems first."""
+    df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    df["line"] = df["line"].astype("Int64")
+    if len(df):
+        order = (df["status"].map(STATUS_ORDER) * 10 + df["severity"].map(SEVERITY_ORDER))
+        df = df.assign(_order=order).sort_values(
+            ["_order", "kind", "namespace", "name", "check_id", "container"], kind="stable"
+        ).drop(columns="_order").reset_index(drop=True)
+    return df
+
+
+def problems(findings: pd.DataFrame) -> pd.DataFrame:
+    """The rows that need action: failures, most severe first."""
+    return findings[findings["status"] == Status.FAIL]
+
+
+def counts(findings: pd.DataFrame) -> dict[str, int]:
+    """Failures by severity, plus passes: the numbers for a one-line summary."""
+    failed = findings[findings["status"] == Status.FAIL]["severity"].value_counts()
+    return {"error": int(failed.get("error", 0)), "warning": int(failed.get("warning", 0)),
+            "info": int(failed.get("info", 0)),
+            "pass": int((findings["status"] == Status.PASS).sum()),
+            "exempt": int((findings["status"] == Status.EXEMPT).sum())}
+
+
+def compare(baseline: pd.DataFrame, candidate: pd.DataFrame) -> pd.DataFrame:
+    """Failures fixed, introduced or unchanged between two runs (e.g. default vs production)."""
+    key = ["check_id", "kind", "namespace", "name", "container"]
+    before = problems(baseline)[key + ["severity", "message"]].drop_duplicates(key)
+    after = problems(candidate)[key + ["severity", "message"]].drop_duplicates(key)
+    merged = before.merge(after, on=key, how="outer", suffixes=("_baseline", "_candidate"),
+                          indicator=True)
+    merged["change"] = merged["_merge"].map(
+        {"left_only": "fixed", "right_only": "introduced", "both": "unchanged"}).astype(str)
+    merged["severity"] = merged["severity_candidate"].fillna(merged["severity_baseline"])
+    return merged.drop(columns="_merge").sort_values(
+        ["change", "check_id", "name"]).reset_index(drop=True)

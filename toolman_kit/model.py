@@ -1,0 +1,265 @@
+"""Typed views over the raw manifest dicts: Workload, Container, Volume, Mount.
+
+Everything that more than one check needs to interpret (where the pod template lives in each kind,
+which container is the main one, the effective security context, parsed resource quantities, image
+tag and digest) is worked out here once, so no check gets it wrong on its own. The views tolerate
+fields of the wrong type: such a field reads as absent and is recorded in `Workload.invalid`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .manifests import Resource
+from .quantity import QuantityError, parse_quantity
+
+# Where each workload kind keeps its pod template (path of the template, relative to the object).
+POD_TEMPLATE = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "Pod": (),
+}
+REPLICATED = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
+# Pod-level securityContext fields that containers inherit unless they set their own.
+INHERITED_SECURITY = ("runAsUser", "runAsGroup", "runAsNonRoot", "seLinuxOptions",
+                      "seccompProfile", "windowsOptions", "appArmorProfile")
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    ref: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, ref: str) -> Image:
+        rest, _, digest = ref.partition("@")
+        slash = rest.rfind("/")
+        colon = rest.rfind(":")
+        tag = rest[colon + 1:] if colon > slash else None
+        repository = rest[:colon] if colon > slash else rest
+        return cls(ref, repository, tag or None, digest or None)
+
+    @property
+    def pinned(self) -> bool:
+        return self.digest is not None or (self.tag is not None and self.tag != "latest")
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    volume: str
+    mount_path: str
+    read_only: bool
+    sub_path: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    name: str
+    type: str | None  # configMap, persistentVolumeClaim, emptyDir … ; None = no source given
+    raw: dict[str, Any]
+    path: str
+
+    @property
+    def source(self) -> dict[str, Any]:
+        return as_dict(self.raw.get(self.type)) if self.type else {}
+
+
+@dataclass(slots=True)
+class Container:
+    name: str
+    role: str  # "init", "main" or "sidecar" (native sidecars are init containers that keep running)
+    raw: dict[str, Any]
+    path: str  # e.g. spec.template.spec.containers[0]
+    security: dict[str, Any]  # effective securityContext: the pod's, overridden by the container's
+    requests: dict[str, Decimal]
+    limits: dict[str, Decimal]
+    image: Image | None
+    mounts: list[Mount]
+
+    @property
+    def probes(self) -> dict[str, dict[str, Any]]:
+        return {kind: as_dict(self.raw[f"{kind}Probe"])
+                for kind in ("liveness", "readiness", "startup") if self.raw.get(f"{kind}Probe")}
+
+    @property
+    def ports(self) -> list[dict[str, Any]]:
+        return [p for p in as_list(self.raw.get("ports")) if isinstance(p, dict)]
+
+    @property
+    def env(self) -> list[dict[str, Any]]:
+        return [e for e in as_list(self.raw.get("env")) if isinstance(e, dict)]
+
+    @property
+    def pull_policy(self) -> str | None:
+        policy = self.raw.get("imagePullPolicy")
+        return policy if isinstance(policy, str) else None
+
+
+@dataclass(slots=True, eq=False)
+class Workload:
+    resource: Resource
+    pod_path: str  # path of the pod spec, e.g. spec.template.spec
+    pod: dict[str, Any]
+    pod_labels: dict[str, str]
+    pod_annotations: dict[str, str]
+    containers: list[Container]
+    volumes: list[Volume]
+    replicas: int | None  # None where the kind has no replica count (DaemonSet, Job …)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (path, problem)
+
+    kind = property(lambda self: self.resource.kind)
+    name = property(lambda self: self.resource.name)
+    namespace = property(lambda self: self.resource.namespace)
+
+    @property
+    def pod_security(self) -> dict[str, Any]:
+        return as_dict(self.pod.get("securityContext"))
+
+    @property
+    def main(self) -> Container | None:
+        return next((c for c in self.containers if c.role == "main"), None)
+
+    def volume(self, name: str) -> Volume | None:
+        return next((v for v in self.volumes if v.name == name), None)
+
+
+def workload(resource: Resource) -> Workload | None:
+    """The workload view of a resource, or None when its kind carries no pod template."""
+    steps = POD_TEMPLATE.get(resource.kind)
+    if steps is None:
+        return None
+    template: Any = resource.obj
+    for step in steps:
+        template = as_dict(template).get(step)
+    template = as_dict(template)
+    prefix = ".".join(steps)
+    pod_path = f"{prefix}.spec" if prefix else "spec"
+    pod = as_dict(template.get("spec"))
+    meta = as_dict(template.get("metadata"))
+    labels = {str(k): str(v) for k, v in as_dict(meta.get("labels")).items()}
+    annotations = {str(k): str(v) for k, v in as_dict(meta.get("annotations")).items()}
+    w = Workload(resource, pod_path, pod, labels, annotations, [], [], None)
+    _check_types(w, pod)
+    w.replicas = _replicas(w)
+    w.volumes = _volumes(w)
+    w.containers = _containers(w, resource)
+    return w
+
+
+def _check_types(w: Workload, pod: dict[str, Any]) -> None:
+    for key in ("containers", "initContainers", "volumes"):
+        if key in pod and pod[key] is not None and not isinstance(pod[key], list):
+            w.invalid.append((f"{w.pod_path}.{key}", f"must be a list, not {type(pod[key]).__name__}"))
+    if "securityContext" in pod and not isinstance(pod["securityContext"], (dict, type(None))):
+        w.invalid.append((f"{w.pod_path}.securityContext", "must be a mapping"))
+
+
+def _replicas(w: Workload) -> int | None:
+    spec = w.resource.spec
+    if w.kind == "Pod":
+        return 1
+    if w.kind not in REPLICATED:
+        return None
+    value = spec.get("replicas", 1)
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int):
+        w.invalid.append(("spec.replicas", f"must be an integer, not {value!r}"))
+        return None
+    return value
+
+
+def _volumes(w: Workload) -> list[Volume]:
+    volumes = []
+    for i, raw in enumerate(as_list(w.pod.get("volumes"))):
+        path = f"{w.pod_path}.volumes[{i}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            w.invalid.append((path, "a volume must be a mapping with a name"))
+            continue
+        kinds = [k for k in raw if k != "name"]
+        volumes.append(Volume(raw["name"], kinds[0] if kinds else None, raw, path))
+    return volumes
+
+
+def _main_name(w: Workload, names: list[str], resource: Resource) -> str | None:
+    chosen = w.pod_annotations.get(DEFAULT_CONTAINER_ANNOTATION) or \
+        resource.annotations.get(DEFAULT_CONTAINER_ANNOTATION)
+    if chosen in names:
+        return chosen
+    for candidate in (resource.name, w.pod_labels.get("app.kubernetes.io/name"),
+                      w.pod_labels.get("app")):
+        if candidate in names:
+            return candidate
+    return names[0] if names else None
+
+
+def _containers(w: Workload, resource: Resource) -> list[Container]:
+    pod_security = as_dict(w.pod.get("securityContext"))
+    inherited = {k: pod_security[k] for k in INHERITED_SECURITY if k in pod_security}
+    regular = [c for c in as_list(w.pod.get("containers")) if isinstance(c, dict)]
+    main = _main_name(w, [str(c.get("name")) for c in regular], resource)
+    result = []
+    for key in ("initContainers", "containers"):
+        for i, raw in enumerate(as_list(w.pod.get(key))):
+            path = f"{w.pod_path}.{key}[{i}]"
+            if not isinstance(raw, dict):
+                w.invalid.append((path, "a container must be a mapping"))
+                continue
+            name = str(raw.get("name", f"#{i}"))
+            if key == "initContainers":
+                role = "sidecar" if raw.get("restartPolicy") == "Always" else "init"
+            else:
+                role = "main" if name == main else "sidecar"
+            own = raw.get("securityContext")
+            if own is not None and not isinstance(own, dict):
+                w.invalid.append((f"{path}.securityContext", "must be a mapping"))
+            resources = as_dict(raw.get("resources"))
+            image = raw.get("image")
+            if image is not None and not isinstance(image, str):
+                w.invalid.append((f"{path}.image", f"must be a string, not {image!r}"))
+            result.append(Container(
+                name, role, raw, path, {**inherited, **as_dict(own)},
+                _quantities(w, resources.get("requests"), f"{path}.resources.requests"),
+                _quantities(w, resources.get("limits"), f"{path}.resources.limits"),
+                Image.parse(image) if isinstance(image, str) and image else None,
+                _mounts(w, raw, path)))
+    return result
+
+
+def _quantities(w: Workload, raw: Any, path: str) -> dict[str, Decimal]:
+    parsed = {}
+    for resource_name, value in as_dict(raw).items():
+        try:
+            parsed[str(resource_name)] = parse_quantity(value)
+        except QuantityError as exc:
+            w.invalid.append((f"{path}.{resource_name}", str(exc)))
+    return parsed
+
+
+def _mounts(w: Workload, raw: dict[str, Any], path: str) -> list[Mount]:
+    mounts = []
+    for i, m in enumerate(as_list(raw.get("volumeMounts"))):
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str):
+            w.invalid.append((f"{path}.volumeMounts[{i}]", "a mount must be a mapping with a name"))
+            continue
+        mounts.append(Mount(m["name"], str(m.get("mountPath", "")), m.get("readOnly") is True,
+                            m.get("subPath") if isinstance(m.get("subPath"), str) else None))
+    return mounts

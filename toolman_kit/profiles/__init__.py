@@ -1,0 +1,161 @@
+"""Profiles: YAML thresholds that say what "production ready" means (`production` is built in).
+
+A profile may `extends:` another (by built-in name or path); mappings merge, the child wins.
+Files are validated against schema.json, so a typo is an error naming the file, not a silent
+default.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ..errors import ProfileError
+from ..quantity import QuantityError, parse_quantity
+
+BUILT_IN = ("production",)
+
+
+@dataclass(frozen=True)
+class Exemption:
+    check: str
+    reason: str
+    kind: str = "*"
+    namespace: str = "*"
+    name: str = "*"
+    container: str = "*"
+
+    def covers(self, check_id: str, kind: str, namespace: str, name: str, container: str) -> bool:
+        return all(fnmatch.fnmatchcase(value, pattern) for value, pattern in (
+            (check_id, self.check), (kind, self.kind), (namespace, self.namespace),
+            (name, self.name), (container or "", self.container)))
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str = ""
+    min_replicas: int = 3
+    startup_probe_after_seconds: int = 30
+    mutable_tags: tuple[str, ...] = ("latest",)
+    max_limit_to_request_ratio: float = 8
+    secret_env_pattern: str = "(passw(or)?d|secret|token|api[_-]?key)"
+    sizing: dict[str, dict[str, dict[str, Decimal]]] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exemptions: tuple[Exemption, ...] = ()
+    source: str = "built-in"
+
+    def enabled(self, check_id: str) -> bool:
+        return self.checks.get(check_id, {}).get("enabled", True)
+
+    def severity(self, check_id: str, default: str) -> str:
+        return self.checks.get(check_id, {}).get("severity", default)
+
+    def sizing_for(self, container: str, role: str) -> dict[str, dict[str, Decimal]]:
+        """Sizing floors for a container: by its name first, else by its role."""
+        return self.sizing.get(container) or self.sizing.get(role) or {}
+
+    def exemption(self, check_id: str, kind: str, namespace: str, name: str,
+                  container: str) -> Exemption | None:
+        return next((e for e in self.exemptions
+                     if e.covers(check_id, kind, namespace, name, container)), None)
+
+    @cached_property
+    def secret_env(self) -> re.Pattern[str]:
+        return re.compile(self.secret_env_pattern, re.I)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Values check remediations may quote, e.g. "{min_replicas}"."""
+        return {"min_replicas": self.min_replicas,
+                "startup_probe_after_seconds": self.startup_probe_after_seconds}
+
+
+def load_profile(spec: str | Path | Profile = "production") -> Profile:
+    """A profile by built-in name or YAML file path."""
+    if isinstance(spec, Profile):
+        return spec
+    return _build(_raw(str(spec), seen=()))
+
+
+def _schema() -> dict[str, Any]:
+    return json.loads(resources.files(__package__).joinpath("schema.json").read_text())
+
+
+def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
+    if spec in BUILT_IN:
+        text, where = resources.files(__package__).joinpath(f"{spec}.yaml").read_text(), spec
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise ProfileError(f"no such profile (built in: {', '.join(BUILT_IN)})", spec)
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    if where in seen:
+        raise ProfileError("profile extends itself", where)
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ProfileError(f"invalid YAML: {exc.problem}", where,
+                           mark.line + 1 if mark else None) from None
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
+                    key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        at = ".".join(str(p) for p in first.path) or "(top level)"
+        raise ProfileError(f"{at}: {first.message}", where)
+    data["source"] = where
+    parent = data.pop("extends", None)
+    if parent:
+        base_dir = Path(where).parent if where not in BUILT_IN else Path(".")
+        parent_spec = parent if parent in BUILT_IN else str(base_dir / parent)
+        return _merge(_raw(parent_spec, (*seen, where)), data)
+    return data
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in child.items():
+        if key == "exemptions":
+            merged[key] = [*base.get(key, []), *value]
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build(data: dict[str, Any]) -> Profile:
+    sizing: dict[str, dict[str, dict[str, Decimal]]] = {}
+    for target, kinds in (data.get("sizing") or {}).items():
+        for kind, quantities in (kinds or {}).items():
+            for resource_name, value in (quantities or {}).items():
+                try:
+                    amount = parse_quantity(value)
+                except QuantityError as exc:
+                    raise ProfileError(f"sizing.{target}.{kind}.{resource_name}: {exc}",
+                                       data["source"]) from None
+                sizing.setdefault(target, {}).setdefault(kind, {})[resource_name] = amount
+    return Profile(
+        name=data.get("name", Path(data["source"]).stem),
+        description=data.get("description", ""),
+        min_replicas=data.get("min_replicas", 3),
+        startup_probe_after_seconds=data.get("startup_probe_after_seconds", 30),
+        mutable_tags=tuple(data.get("mutable_tags", ("latest",))),
+        max_limit_to_request_ratio=data.get("max_limit_to_request_ratio", 8),
+        secret_env_pattern=data.get("secret_env_pattern", Profile.secret_env_pattern),
+        sizing=sizing,
+        checks=data.get("checks") or {},
+        exemptions=tuple(Exemption(**e) for e in data.get("exemptions") or ()),
+        source=data["source"],
+    )
