@@ -1,1 +1,19 @@
-"""placeholder: being written."""
+"""Monitoring: someone scrapes the service's metrics."""
+
+from __future__ import annotations
+
+from ..index import Index
+from ..model import REPLICATED, Workload
+from ..profiles import Profile
+from ..registry import Area, Outcome, Severity, Violation, check
+
+
+@check(id="monitoring-missing", area=Area.MONITORING, severity=Severity.WARNING,
+       kinds=(*REPLICATED, "DaemonSet"), title="No metrics scraping configured",
+       remediation="Enable a ServiceMonitor (or PodMonitor) that selects the workload.")
+def monitoring_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Neither a ServiceMonitor/PodMonitor selecting the workload nor prometheus.io/scrape
+    annotations: its failures will be seen by users before they are seen on a dashboard."""
+    if not idx.monitors.get(w) and not idx.scraped(w):
+        yield Violation("no ServiceMonitor or PodMonitor selects it and it has no scrape "
+                        "annotations", remediation="Enable ServiceMonitor.")
