@@ -1,0 +1,238 @@
+"""Chart + values → the text `helm template` prints, and the messages of `helm lint`.
+
+Backends: the `helm` binary when it is on PATH, else the in-process Helm SDK (`helm-python-sdk`,
+the `helm` extra). With the SDK the pieces `helm template` adds around the engine are ours:
+values merging (`-f` files, then `--set`) and the manifest layout, which follows Helm v4's
+`SortManifests` (checked byte for byte against the SDK's client-side dry-run install):
+  * template paths sorted; partials (`_*`), NOTES.txt and whitespace-only renders skipped;
+  * each file's text is left-trimmed and split with the regex `(?:^|\\s*\\n)---\\s*`, empty pieces
+    dropped, pieces kept otherwise verbatim (so the last document of a file keeps its trailing
+    newline, which `helm template` v4 prints as a blank line before the next `---`);
+  * documents with a `helm.sh/hook` annotation are hooks, printed after the others;
+  * both lists are STABLY sorted by INSTALL_ORDER; unknown kinds last, alphabetically by kind;
+  * each is printed as `---\\n# Source: <path>\\n<doc>\\n`; the manifest part is whitespace-trimmed
+    and ends with one newline (cmd/helm/template.go), then the hooks follow.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from toolman_kit.errors import RenderError
+
+NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
+              "or pass rendered manifests")
+
+# Helm's releaseutil.InstallOrder (v4.2 also puts PriorityClass first).
+INSTALL_ORDER = (
+    "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange",
+    "PodSecurityPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList",
+    "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+    "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
+    "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service",
+    "DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment",
+    "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
+    "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+)
+_RANK = {kind: i for i, kind in enumerate(INSTALL_ORDER)}
+_SEP = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")  # releaseutil.SplitManifests (Go \s)
+_SEVERITY = {0: "info", 1: "info", 2: "warning", 3: "error"}  # lint/support: Unknown..ErrorSev
+_LINT_LINE = re.compile(r"^\[(INFO|WARNING|ERROR|UNKNOWN)\] (.*?): (.*)$")
+_WHERE = re.compile(r"([^\s():]+/templates/[^\s():]+):(\d+)(?::(\d+))?")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class LintMessage:
+    severity: str  # "info" | "warning" | "error"
+    path: str  # as helm lint prints it, e.g. "Chart.yaml" or "templates/"
+    message: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str  # exactly what `helm template` prints
+    lint: tuple[LintMessage, ...]
+    backend: str  # "helm-cli" | "helm-sdk"
+    chart: str  # the chart directory, as given
+    values_files: tuple[str, ...]
+
+
+def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
+           set_values: Sequence[str] | None = None, release: str = "release-name",
+           namespace: str = "default") -> Rendered:
+    """`helm template RELEASE CHART -n NAMESPACE -f F... --set S...` plus `helm lint`.
+
+    `set_values` is a list of `--set` expressions exactly as given to the CLI ("a.b=v,c=w",
+    "list={1,2}"; a single string is one expression), applied in order after the values files.
+    With the SDK each expression is parsed by Helm's strvals and deep-merged like a values file,
+    so an index (`l[1]=x`) replaces a list from the files instead of patching it.
+    `chart` in the result is `chart_dir` as given; `lint` is `helm lint` with the same values.
+    """
+    chart = Path(chart_dir)
+    if not (chart / "Chart.yaml").is_file():
+        raise RenderError("not a Helm chart directory (no Chart.yaml)", file=str(chart))
+    files = tuple(str(f) for f in values_files)
+    texts = [_read(f) for f in files]
+    sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
+    if shutil.which("helm"):
+        text, lint = _render_cli(chart, files, sets, release, namespace)
+        backend = "helm-cli"
+    else:
+        text, lint = _render_sdk(chart, files, texts, sets, release, namespace)
+        backend = "helm-sdk"
+    return Rendered(text, lint, backend, str(chart_dir), files)
+
+
+def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's `-f` merge (cli/values.mergeMaps): maps merge deeply, anything else replaces.
+
+    A `None` (YAML `null`) is kept, not dropped: Helm's coalescing with the chart defaults then
+    deletes that key, so `null` removes a default as well as an earlier file's value.
+    """
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_values(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RenderError(f"cannot read values file: {getattr(e, 'strerror', None) or e}",
+                          file=path) from None
+
+
+def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: str,
+                namespace: str) -> tuple[str, tuple[LintMessage, ...]]:
+    args = [a for f in files for a in ("-f", f)] + [a for s in sets for a in ("--set", s)]
+    args += ["--namespace", namespace]
+    done = subprocess.run(["helm", "template", release, str(chart), *args],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        stderr = done.stderr.strip()  # warnings may precede the "Error: ..." part
+        raise _error(stderr.partition("Error: ")[2] or stderr or "helm template failed", chart)
+    linted = subprocess.run(["helm", "lint", str(chart), *args],
+                            capture_output=True, text=True, check=False)
+    lint = []
+    for line in linted.stdout.splitlines():
+        if m := _LINT_LINE.match(line.strip()):
+            sev = {"UNKNOWN": "info"}.get(m[1], m[1].lower())
+            lint.append(LintMessage(sev, m[2], m[3]))
+    return done.stdout, tuple(lint)
+
+
+def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
+                release: str, namespace: str) -> tuple[str, tuple[LintMessage, ...]]:
+    try:
+        import helm_python as helm
+    except (ImportError, OSError):
+        raise RenderError(NO_BACKEND) from None
+    values: dict[str, Any] = {}
+    for file, text in zip(files, texts, strict=True):
+        try:
+            values = merge_values(values, helm.values_from_yaml(text))
+        except helm.HelmError as e:
+            raise RenderError(f"invalid values file: {_one_line(str(e))}", file=file) from None
+    for expr in sets:
+        try:
+            values = merge_values(values, helm.parse_set_string(expr))
+        except helm.HelmError as e:
+            raise RenderError(f"invalid --set {expr!r}: {_one_line(str(e))}") from None
+    try:
+        helm.validate_release_name(release)
+        with helm.Chart.load(chart) as loaded:
+            declared = [d.get("name") for d in loaded.metadata.get("dependencies") or ()]
+            present = {d.get("name") for d in loaded.dependencies}
+            if missing := [str(n) for n in declared if n not in present]:
+                raise RenderError(f"chart {loaded.name!r} declares dependencies missing from "
+                                  f"charts/: {', '.join(missing)} (run `helm dependency build`)",
+                                  file=str(chart / "Chart.yaml"))
+            files_out = loaded.render(values, name=release, namespace=namespace)
+        report = helm.lint(chart, values, namespace=namespace)
+    except helm.HelmError as e:
+        raise _error(str(e), chart) from None
+    lint_msgs = tuple(LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
+                                  m.get("error", "")) for m in report.get("messages") or ())
+    return _layout(files_out, chart), lint_msgs
+
+
+def _layout(files: Mapping[str, str], chart: Path) -> str:
+    """Helm's SortManifests + the `helm template` printing (see the module docstring)."""
+    generic: list[tuple[str, str, str]] = []  # (kind, path, document)
+    hooks: list[tuple[str, str, str]] = []
+    for path in sorted(files):
+        content = files[path]
+        if (os.path.basename(path).startswith("_") or path.endswith("NOTES.txt")
+                or not content.strip()):
+            continue
+        for line, doc in _split(content):
+            try:
+                head = next(yaml.load_all(doc, Loader=_Loader), None)
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                why = getattr(e, "problem", None) or str(e)
+                raise RenderError(f"YAML parse error in rendered output: {_one_line(why)}",
+                                  file=_on_disk(path, chart), line=mark and line + mark.line,
+                                  column=mark and mark.column + 1) from None
+            head = head if isinstance(head, dict) else {}
+            meta = head.get("metadata") if isinstance(head.get("metadata"), dict) else {}
+            notes = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+            kind = str(head.get("kind") or "")
+            (hooks if "helm.sh/hook" in notes else generic).append((kind, path, doc))
+
+    def key(item: tuple[str, str, str]) -> tuple[int, str]:
+        return (_RANK[item[0]], "") if item[0] in _RANK else (len(_RANK), item[0])
+
+    def show(items: list[tuple[str, str, str]]) -> str:
+        return "".join(f"---\n# Source: {p}\n{d}\n" for _, p, d in sorted(items, key=key))
+
+    manifest = show(generic).strip()
+    return (manifest + "\n" if manifest else "") + show(hooks)
+
+
+def _split(content: str) -> Iterator[tuple[int, str]]:
+    """releaseutil.SplitManifests: (1-based line in the rendered file, document) pairs."""
+    text = content.lstrip()
+    line0 = content[: len(content) - len(text)].count("\n") + 1
+    start = 0
+    for m in [*_SEP.finditer(text), None]:
+        end = m.start() if m else len(text)
+        if end > start:
+            yield line0 + text.count("\n", 0, start), text[start:end]
+        if m:
+            start = m.end()
+
+
+def _error(detail: str, chart: Path) -> RenderError:
+    """A one-line RenderError pointing at the template (and line) named in Helm's message."""
+    message = _one_line(detail)
+    where = _WHERE.search(message)
+    if not where:
+        return RenderError(message, file=str(chart))
+    if message.startswith(where[0]):
+        message = message[len(where[0]):].lstrip(": ") or message
+    return RenderError(message, file=_on_disk(where[1], chart), line=int(where[2]),
+                       column=int(where[3]) if where[3] else None)
+
+
+def _on_disk(template: str, chart: Path) -> str:
+    """`toolman/templates/x.yaml` (Helm's name) → `<chart_dir>/templates/x.yaml`."""
+    return str(chart / template.split("/", 1)[1]) if "/" in template else template
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
