@@ -1,0 +1,98 @@
+import io
+import json
+from pathlib import Path
+
+from toolman_kit.manifests import RELEASE_NAMESPACE, load
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman" / "rendered" / "default.yaml"
+
+POD = """apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec: {containers: [{name: c, image: busybox:1.36.1}]}
+"""
+
+
+def test_helm_output_keeps_file_document_line_and_template():
+    m = load(EXAMPLE)
+    assert not m.errors
+    deployment = m.of_kind("Deployment")[0]
+    src = deployment.source
+    assert src.file == str(EXAMPLE)
+    assert src.template == "toolman/templates/deployment.yaml"
+    lines = EXAMPLE.read_text().splitlines()
+    assert lines[src.line - 1].startswith("apiVersion:")
+    assert lines[src.line - 2] == "# Source: toolman/templates/deployment.yaml"
+    assert [r.source.document for r in m] == sorted(r.source.document for r in m)
+
+
+def test_namespace_defaults_to_the_release_namespace_never_default():
+    m = load(POD % "a", namespace="toolman")
+    assert m.resources[0].namespace == "toolman"
+    assert load(POD % "a").resources[0].namespace == RELEASE_NAMESPACE
+
+
+def test_release_namespace_is_inferred_from_a_single_explicit_namespace():
+    text = POD % "a" + "---\n" + (POD % "b").replace("{name: b}", "{name: b, namespace: prod}")
+    m = load(text)
+    assert [r.namespace for r in m] == ["prod", "prod"]
+    cluster = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n"
+    assert load(text + cluster).resources[2].namespace == ""
+
+
+def test_empty_documents_are_skipped_and_bad_documents_reported_with_line(tmp_path):
+    path = tmp_path / "mixed.yaml"
+    path.write_text("---\n# only a comment\n---\n" + POD % "good" + "---\n- a\n- list\n"
+                    "---\njust a string\n---\napiVersion: v1\nmetadata: {name: x}\n---\n"
+                    + POD % "also-good")
+    m = load(path)
+    assert [r.name for r in m] == ["good", "also-good"]
+    assert [(e.line, e.message.split(",")[0]) for e in m.errors] == [
+        (9, "document is a list"), (12, "document is a string"),
+        (14, "not a Kubernetes object: no kind")]
+
+
+def test_invalid_yaml_names_file_and_line_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(POD % "ok" + "---\nkind: [unclosed\n---\n" + POD % "after")
+    m = load(path)
+    assert [r.name for r in m] == ["ok", "after"]
+    (error,) = m.errors
+    assert error.file == str(path) and error.line in (6, 7) and "invalid YAML" in error.message
+
+
+def test_kubectl_list_is_flattened_and_json_is_read(tmp_path):
+    items = [json.loads(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n},
+                                    "spec": {}})) for n in ("a", "b")]
+    (tmp_path / "list.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List",
+                                                    "items": items}))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pod.yml").write_text(POD % "c")
+    (tmp_path / "notes.txt").write_text("ignored")
+    m = load(tmp_path)
+    assert sorted(r.name for r in m) == ["a", "b", "c"] and not m.errors
+
+
+def test_stdin_and_text(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(POD % "from-stdin"))
+    assert load("-").resources[0].name == "from-stdin"
+    assert load(POD % "literal").resources[0].source.file == "<text>"
+
+
+def test_unreadable_inputs_are_errors_not_exceptions(tmp_path):
+    (tmp_path / "bin.yaml").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "comments.yaml").write_text("# nothing\n# here\n")
+    m = load(*(tmp_path / n for n in ("bin.yaml", "latin1.yaml", "empty.yaml", "comments.yaml")),
+             tmp_path / "missing.yaml")
+    messages = [e.message for e in m.errors]
+    assert "binary file" in messages[0]
+    assert "not UTF-8" in messages[1] and m.errors[1].line == 1
+    assert "empty or only comments" in messages[2] and "empty or only comments" in messages[3]
+    assert "no such file" in messages[4]
+
+
+def test_unsafe_tags_are_never_constructed():
+    m = load("!!python/object/apply:os.system ['echo pwned']\n")
+    assert not m.resources and "invalid YAML" in m.errors[0].message
