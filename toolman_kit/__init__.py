@@ -4,13 +4,15 @@
     checklist(...) → the production-readiness table    pod_security(...) → PSS level per pod
 """
 
-from .analysis import Analysis, analyze
+from .analysis import Analysis, analyze, checklist, pod_security
 from .errors import ManifestError, ProfileError, RenderError, ReportError, ToolmanKitError
 from .manifests import Manifests, load
 from .profiles import Profile, load_profile
+from .render import render
 
 __version__ = "0.1.0"
 __all__ = [
-    "Analysis", "Manifests", "Profile", "analyze", "load", "load_profile",
+    "Analysis", "Manifests", "Profile", "analyze", "checklist", "load", "load_profile",
+    "pod_security", "render",
     "ManifestError", "ProfileError", "RenderError", "ReportError", "ToolmanKitError",
 ]

@@ -49,3 +49,19 @@ def analyze(*sources, profile: str | Path | Profile = "production", namespace: s
             label: str = "") -> pd.DataFrame:
     """The findings frame: one row per (check, object, container) examined."""
     return _analysis(sources, profile=profile, namespace=namespace, label=label).findings
+
+
+def checklist(*sources, profile: str | Path | Profile = "production",
+              namespace: str | None = None) -> pd.DataFrame:
+    """The production-readiness checklist: the seed's rows (and ours) for every workload."""
+    from .checklist import build
+
+    a = _analysis(sources, profile=profile, namespace=namespace)
+    return build(a.findings, a.index)
+
+
+def pod_security(*sources, namespace: str | None = None) -> pd.DataFrame:
+    """The Pod Security Standards level each pod satisfies, with the controls it violates."""
+    from .pss import pod_security_frame
+
+    return pod_security_frame(_analysis(sources, namespace=namespace).index)

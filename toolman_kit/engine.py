@@ -21,7 +21,8 @@ from .registry import Check, Scope, Skip, Violation, catalogue
 IGNORE_ANNOTATION = "toolman-kit.io/ignore"
 
 
-def run(index: Index, profile: Profile, values_set: str = "") -> tuple[pd.DataFrame, list[LoadError]]:
+def run(index: Index, profile: Profile,
+        values_set: str = "") -> tuple[pd.DataFrame, list[LoadError]]:
     """Every enabled check over every object it applies to: (findings frame, check errors)."""
     checks = [c for c in catalogue().values() if profile.enabled(c.id)]
     by_scope: dict[Scope, dict[str, list[Check]]] = {s: defaultdict(list) for s in Scope}

@@ -1,4 +1,5 @@
-"""One exception type per failure kind; each carries where it happened so the CLI can say it in one line."""
+"""One exception type per failure kind, each carrying where it happened, so the CLI can say it
+in one line."""
 
 from __future__ import annotations
 

@@ -40,7 +40,8 @@ def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 
 class Index:
-    """Workloads and who selects them: PDBs, Services, NetworkPolicies, HPAs, monitors, PVCs."""
+    """Workloads and who selects them (PDBs, Services, NetworkPolicies, HPAs, monitors), and the
+    PVCs and ServiceAccounts they name."""
 
     def __init__(self, manifests: Manifests):
         self.manifests = manifests
@@ -56,6 +57,7 @@ class Index:
         self.hpas: dict[Workload, list[Resource]] = defaultdict(list)
         self.monitors: dict[Workload, list[Resource]] = defaultdict(list)
         self.pvcs: dict[tuple[str, str], Resource] = {}
+        self.service_accounts: dict[tuple[str, str], Resource] = {}
         self.namespaces_with_policies: set[str] = set()
         by_kind: dict[str, list[Resource]] = defaultdict(list)
         for resource in manifests.resources:
@@ -72,6 +74,8 @@ class Index:
                 self._services_by_label[(svc.namespace, key, value)].append(svc)
         for pvc in by_kind["PersistentVolumeClaim"]:
             self.pvcs[(pvc.namespace, pvc.name)] = pvc
+        for account in by_kind["ServiceAccount"]:
+            self.service_accounts[(account.namespace, account.name)] = account
         self._link(by_kind["PodDisruptionBudget"], self.pdbs, "selector")
         self._link(by_kind["NetworkPolicy"], self.network_policies, "podSelector")
         for netpol in by_kind["NetworkPolicy"]:

@@ -27,7 +27,8 @@ CLUSTER_SCOPED = frozenset({
     "Namespace", "Node", "PersistentVolume", "StorageClass", "CustomResourceDefinition",
     "ClusterRole", "ClusterRoleBinding", "PriorityClass", "IngressClass", "RuntimeClass",
     "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CSIDriver", "VolumeAttachment",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CSIDriver",
+    "VolumeAttachment",
     "PodSecurityPolicy", "ClusterIssuer",
 })
 
@@ -242,7 +243,8 @@ def _parse_text(text: str, name: str, manifests: Manifests) -> None:
             continue
         _add_object(obj, source, manifests)
     if not has_content:
-        manifests.errors.append(LoadError(name, None, "no Kubernetes objects (empty or only comments)"))
+        manifests.errors.append(
+            LoadError(name, None, "no Kubernetes objects (empty or only comments)"))
 
 
 def _add_object(obj: Any, source: Source, manifests: Manifests) -> None:
@@ -261,7 +263,8 @@ def _add_object(obj: Any, source: Source, manifests: Manifests) -> None:
     missing = [key for key in ("apiVersion", "kind") if not isinstance(obj.get(key), str)
                or not obj.get(key)]
     meta = obj.get("metadata")
-    if not missing and not (isinstance(meta, dict) and (meta.get("name") or meta.get("generateName"))):
+    named = isinstance(meta, dict) and (meta.get("name") or meta.get("generateName"))
+    if not missing and not named:
         missing.append("metadata.name")
     if missing:
         manifests.errors.append(LoadError(

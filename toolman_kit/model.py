@@ -167,7 +167,8 @@ def workload(resource: Resource) -> Workload | None:
 def _check_types(w: Workload, pod: dict[str, Any]) -> None:
     for key in ("containers", "initContainers", "volumes"):
         if key in pod and pod[key] is not None and not isinstance(pod[key], list):
-            w.invalid.append((f"{w.pod_path}.{key}", f"must be a list, not {type(pod[key]).__name__}"))
+            w.invalid.append((f"{w.pod_path}.{key}",
+                              f"must be a list, not {type(pod[key]).__name__}"))
     if "securityContext" in pod and not isinstance(pod["securityContext"], (dict, type(None))):
         w.invalid.append((f"{w.pod_path}.securityContext", "must be a mapping"))
 

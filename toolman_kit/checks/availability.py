@@ -100,10 +100,10 @@ def anti_affinity_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
                as_list(anti.get("preferredDuringSchedulingIgnoredDuringExecution")))]
     if any(_selects_own_pods(t, w) for t in terms):
         return
-    spread = [t for t in as_list(w.pod.get("topologySpreadConstraints"))
-              if as_dict(t).get("topologyKey") == "kubernetes.io/hostname"
-              and as_dict(t).get("whenUnsatisfiable") == "DoNotSchedule" and _selects_own_pods(t, w)]
-    if spread:
+    hard_spread = [t for t in as_list(w.pod.get("topologySpreadConstraints"))
+                   if as_dict(t).get("topologyKey") == "kubernetes.io/hostname"
+                   and as_dict(t).get("whenUnsatisfiable") == "DoNotSchedule"]
+    if any(_selects_own_pods(t, w) for t in hard_spread):
         return
     detail = "no pod anti-affinity" if not terms else "anti-affinity terms do not select its pods"
     yield Violation(f"{detail}: all replicas may land on one node",
@@ -135,8 +135,9 @@ def topology_spread_missing(w: Workload, idx: Index, profile: Profile) -> Outcom
 def pdb_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """Without a PDB a node drain or cluster upgrade may evict every replica at once."""
     if not idx.pdbs.get(w):
+        budget = max(profile.min_replicas - 1, 1)
         yield Violation("no PodDisruptionBudget selects its pods",
-                        remediation=f"Enable with minAvailable: {max(profile.min_replicas - 1, 1)}.")
+                        remediation=f"Enable with minAvailable: {budget}.")
 
 
 def _budget(value: Any, replicas: int) -> int | None:

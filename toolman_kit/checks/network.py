@@ -1,1 +1,143 @@
-"""placeholder: being written."""
+"""Network: pods isolated by NetworkPolicies that can match, and Services that reach their pods."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..index import Index
+from ..manifests import Resource
+from ..model import Workload, as_dict, as_list
+from ..profiles import Profile
+from ..registry import Area, Outcome, Scope, Severity, Skip, Violation, check
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the only label Kubernetes sets itself
+MATCHES_NOTHING = ("In", "Exists")  # on a label no namespace has; NotIn/DoesNotExist match all
+
+
+def _namespace_selectors(policy: Resource) -> Iterator[tuple[dict[str, Any], str]]:
+    """(namespaceSelector, path) of every ingress `from` and egress `to` peer."""
+    for direction, peers in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(as_list(policy.spec.get(direction))):
+            for j, peer in enumerate(as_list(as_dict(rule).get(peers))):
+                selector = as_dict(peer).get("namespaceSelector")
+                if isinstance(selector, dict):
+                    yield selector, f"spec.{direction}[{i}].{peers}[{j}].namespaceSelector"
+
+
+def _selector(svc: Resource) -> dict[str, Any] | None:
+    selector = svc.spec.get("selector")
+    if svc.spec.get("type") == "ExternalName" or not isinstance(selector, dict) or not selector:
+        return None
+    return selector
+
+
+def _number(port: Any) -> int | None:
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    return int(port) if isinstance(port, str) and port.isdigit() else None
+
+
+@check(id="network-policy-missing", area=Area.NETWORK, severity=Severity.ERROR,
+       title="No NetworkPolicy selects the pods",
+       remediation="Add a NetworkPolicy whose podSelector matches the pods and allows only the "
+                   "traffic they need.")
+def network_policy_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Pods no NetworkPolicy selects accept connections from, and open them to, every pod in the
+    cluster: one compromised workload anywhere can reach them."""
+    if idx.network_policies.get(w):
+        return
+    if w.namespace in idx.namespaces_with_policies:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(w.pod_labels.items())) or "none"
+        yield Violation(f"the namespace has NetworkPolicies, but none selects these pods (labels: "
+                        f"{labels})")
+    else:
+        yield Violation("no NetworkPolicy selects these pods: every pod in the cluster can reach "
+                        "them, and they can reach everything")
+
+
+@check(id="network-policy-namespace-label", area=Area.NETWORK, severity=Severity.ERROR,
+       scope=Scope.OBJECT, kinds=("NetworkPolicy",),
+       title="namespaceSelector uses a label namespaces do not carry",
+       remediation=f"Select namespaces by {NAMESPACE_NAME_LABEL}, the label Kubernetes sets on "
+                   "every namespace, or label the namespaces as part of the install.")
+def network_policy_namespace_label(policy: Resource, idx: Index, profile: Profile) -> Outcome:
+    """Since Kubernetes 1.21 the only label every namespace carries is kubernetes.io/metadata.name;
+    a peer selecting namespaces by another label, such as `name: mcp`, matches nothing unless
+    someone labels the namespaces by hand, so the allowed traffic is silently dropped. Labels that
+    a Namespace in the same manifests carries are fine."""
+    rendered = [ns.labels for ns in idx.manifests.of_kind("Namespace")]
+    for selector, path in _namespace_selectors(policy):
+        for key, value in as_dict(selector.get("matchLabels")).items():
+            key, value = str(key), str(value)
+            if key == NAMESPACE_NAME_LABEL or any(lb.get(key) == value for lb in rendered):
+                continue
+            yield Violation(
+                f"namespaceSelector matches label {key}={value}, which Kubernetes does not set on "
+                "namespaces: unless they are labelled by hand, this peer matches no namespace",
+                path=f"{path}.matchLabels",
+                remediation=f"Use `{NAMESPACE_NAME_LABEL}: {value}` (if {value} is the namespace's "
+                            "name), or label the namespaces as part of the install.")
+        for k, expr in enumerate(as_list(selector.get("matchExpressions"))):
+            key, op = str(as_dict(expr).get("key")), as_dict(expr).get("operator")
+            if key == NAMESPACE_NAME_LABEL or any(key in lb for lb in rendered):
+                continue
+            effect = "matches no namespace" if op in MATCHES_NOTHING else "matches every namespace"
+            values = ", ".join(str(v) for v in as_list(as_dict(expr).get("values")))
+            yield Violation(
+                f"namespaceSelector expression on label {key}, which Kubernetes does not set on "
+                f"namespaces: unless they are labelled by hand, `{key} {op}` {effect}",
+                path=f"{path}.matchExpressions[{k}]",
+                remediation=f"Use key {NAMESPACE_NAME_LABEL}"
+                            + (f" with values [{values}]" if values else "")
+                            + " (if those are namespace names), or label the namespaces as part "
+                              "of the install.")
+
+
+@check(id="service-selects-nothing", area=Area.NETWORK, severity=Severity.ERROR,
+       scope=Scope.OBJECT, kinds=("Service",), title="Service selects no pods",
+       remediation="Make spec.selector match the pod template labels of the workload it fronts.")
+def service_selects_nothing(svc: Resource, idx: Index, profile: Profile) -> Outcome:
+    """A Service whose selector matches no pod template has no endpoints: clients get connection
+    refused or time out, while every object looks healthy."""
+    selector = _selector(svc)
+    if selector is None:
+        yield Skip("no selector: endpoints are managed outside")
+    elif not idx.selected.get(svc):
+        shown = ", ".join(f"{k}={v}" for k, v in selector.items())
+        yield Violation(f"selector {shown} matches no pod template in the manifests",
+                        path="spec.selector")
+
+
+@check(id="service-target-port-unknown", area=Area.NETWORK, severity=Severity.ERROR,
+       scope=Scope.OBJECT, kinds=("Service",), title="Service targets a port no pod exposes",
+       remediation="Point targetPort at a containerPort (or a ports[].name) of the selected "
+                   "containers.")
+def service_target_port_unknown(svc: Resource, idx: Index, profile: Profile) -> Outcome:
+    """A targetPort that names a port no selected container declares leaves the Service without
+    endpoints; a number no container exposes sends traffic to a closed port."""
+    if _selector(svc) is None:
+        yield Skip("no selector: endpoints are managed outside")
+        return
+    workloads = idx.selected.get(svc)
+    if not workloads:
+        yield Skip("selects no pods")
+        return
+    ports = [p for w in workloads for c in w.containers if c.role != "init" for p in c.ports]
+    names = sorted({str(p["name"]) for p in ports if p.get("name")})
+    numbers = sorted({n for p in ports if (n := _number(p.get("containerPort"))) is not None})
+    for i, port in enumerate(as_list(svc.spec.get("ports"))):
+        port = as_dict(port)
+        field = "targetPort" if port.get("targetPort") is not None else "port"
+        target, label = port.get(field), port.get("name") or port.get("port")
+        path = f"spec.ports[{i}].{field}"
+        if isinstance(target, str) and not target.isdigit():
+            if target not in names:
+                yield Violation(f"port {label}: targetPort {target} is not a named port of the "
+                                f"selected containers (named: {', '.join(names) or 'none'})",
+                                path=path)
+        elif ports and (number := _number(target)) is not None and number not in numbers:
+            what = "targetPort" if field == "targetPort" else "targetPort (defaults to port)"
+            yield Violation(f"port {label}: {what} {target} is not a containerPort of the "
+                            f"selected containers (declared: {', '.join(map(str, numbers))})",
+                            path=path)

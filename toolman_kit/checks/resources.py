@@ -55,24 +55,17 @@ def memory_limits_missing(c: Container, w: Workload, idx: Index, profile: Profil
 
 
 @check(id="limits-below-requests", area=Area.RESOURCES, severity=Severity.ERROR,
-       scope=Scope.CONTAINER, title="Limit lower than request, or far above it",
-       remediation="Make every limit at least its request (and within the profile's ratio).")
+       scope=Scope.CONTAINER, title="Limit lower than its request",
+       remediation="Make every limit at least its request.")
 def limits_below_requests(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """The API server rejects a limit below its request; a limit many times its request makes the
-    request meaningless (the node is overcommitted by that factor)."""
+    """The API server rejects a container whose limit is below its request: the chart renders,
+    but the install fails."""
     for resource in ("cpu", "memory"):
         request, limit = c.requests.get(resource), c.limits.get(resource)
-        if request is None or limit is None:
-            continue
-        show = _FORMAT.get(resource, str)
-        if limit < request:
+        if request is not None and limit is not None and limit < request:
+            show = _FORMAT.get(resource, str)
             yield Violation(f"{c.name}: {resource} limit {show(limit)} is below its request "
                             f"{show(request)}", path=f"{c.path}.resources.limits.{resource}")
-        elif request > 0 and limit / request > profile.max_limit_to_request_ratio:
-            yield Violation(
-                f"{c.name}: {resource} limit {show(limit)} is {float(limit / request):.0f}× its "
-                f"request {show(request)} (profile allows {profile.max_limit_to_request_ratio}×)",
-                path=f"{c.path}.resources.limits.{resource}")
 
 
 @check(id="resources-below-profile", area=Area.RESOURCES, severity=Severity.WARNING,

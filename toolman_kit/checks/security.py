@@ -1,1 +1,288 @@
-"""placeholder: being written."""
+"""Security: privileges, host access, capabilities, seccomp, credentials and runtime sockets."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from ..index import Index
+from ..model import Container, Workload, as_dict, as_list
+from ..profiles import Profile
+from ..registry import Area, Outcome, Scope, Severity, Violation, check
+
+# Capabilities the Pod Security Standards baseline lets a container add.
+BASELINE_CAPABILITIES = frozenset({
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
+SECCOMP_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
+SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
+# Where container runtimes listen, and whose socket it is (/var/run is read as /run, its target).
+RUNTIME_SOCKETS = {
+    "/run/docker.sock": "Docker", "/run/docker": "Docker",
+    "/run/containerd/containerd.sock": "containerd",
+    "/run/k3s/containerd/containerd.sock": "containerd", "/run/crio/crio.sock": "CRI-O",
+    "/run/cri-dockerd.sock": "cri-dockerd", "/run/podman/podman.sock": "Podman",
+}
+SOCKET_ENV = ("DOCKER_HOST", "CONTAINER_HOST")
+_ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.-]*\)")  # $(OTHER_VAR): not a literal
+
+
+def _sc(c: Container) -> str:
+    return f"{c.path}.securityContext"
+
+
+def _cap(name: str) -> str:
+    name = name.upper()
+    return name[4:] if name.startswith("CAP_") else name
+
+
+def _caps(c: Container, key: str) -> list[str]:
+    return [x for x in as_list(as_dict(c.security.get("capabilities")).get(key))
+            if isinstance(x, str)]
+
+
+def _uid(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@check(id="privileged-container", area=Area.SECURITY, severity=Severity.ERROR,
+       scope=Scope.CONTAINER, title="Container runs privileged",
+       remediation="Remove securityContext.privileged; add only the capabilities it needs.")
+def privileged_container(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A privileged container has every capability and every host device: escaping to the node
+    is a matter of mounting its disk."""
+    if c.security.get("privileged") is True:
+        yield Violation(f"{c.name} runs privileged", path=f"{_sc(c)}.privileged")
+
+
+@check(id="privilege-escalation-allowed", area=Area.SECURITY, severity=Severity.WARNING,
+       scope=Scope.CONTAINER, title="Container may gain more privileges than it starts with",
+       remediation="Set securityContext.allowPrivilegeEscalation: false.")
+def privilege_escalation_allowed(c: Container, w: Workload, idx: Index,
+                                 profile: Profile) -> Outcome:
+    """Unless allowPrivilegeEscalation is false, a setuid binary or file capability can raise a
+    process's privileges beyond the container's (privileged or CAP_SYS_ADMIN always can)."""
+    reasons = []
+    if c.security.get("privileged") is True:
+        reasons.append("it is privileged")
+    if "SYS_ADMIN" in {_cap(x) for x in _caps(c, "add")}:
+        reasons.append("it adds SYS_ADMIN")
+    if c.security.get("allowPrivilegeEscalation") is not False:
+        reasons.append("allowPrivilegeEscalation is not false")
+    if reasons:
+        yield Violation(f"{c.name} can escalate privileges: {', '.join(reasons)}",
+                        path=f"{_sc(c)}.allowPrivilegeEscalation")
+
+
+@check(id="run-as-root-allowed", area=Area.SECURITY, severity=Severity.WARNING,
+       scope=Scope.CONTAINER, title="Container may run as root",
+       remediation="Set runAsNonRoot: true and a non-zero runAsUser (pod or container).")
+def run_as_root_allowed(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Root in a container is root on the node's kernel: any escape or writable host mount is
+    then owned by uid 0."""
+    user = _uid(c.security.get("runAsUser"))
+    if user == 0:
+        yield Violation(f"{c.name} runs as root (runAsUser: 0)", path=f"{_sc(c)}.runAsUser")
+    elif c.security.get("runAsNonRoot") is not True and not (user and user > 0):
+        yield Violation(f"{c.name} may run as root: neither runAsNonRoot: true nor a non-zero "
+                        "runAsUser", path=f"{_sc(c)}.runAsNonRoot")
+
+
+@check(id="root-filesystem-writable", area=Area.SECURITY, severity=Severity.WARNING,
+       scope=Scope.CONTAINER, title="Container root filesystem is writable",
+       remediation="Set readOnlyRootFilesystem: true; mount an emptyDir where it must write.")
+def root_filesystem_writable(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A writable root filesystem lets an intruder drop tools and persist changes to the image's
+    binaries for the life of the container."""
+    if c.security.get("readOnlyRootFilesystem") is not True:
+        yield Violation(f"{c.name} can write to its root filesystem",
+                        path=f"{_sc(c)}.readOnlyRootFilesystem")
+
+
+@check(id="capabilities-not-dropped", area=Area.SECURITY, severity=Severity.WARNING,
+       scope=Scope.CONTAINER, title="Container keeps the runtime's default capabilities",
+       remediation="Set capabilities.drop: [ALL] and add back only what the process needs.")
+def capabilities_not_dropped(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """The runtime's default set (NET_RAW, SETUID, DAC_OVERRIDE …) is more than most services
+    need; dropping ALL leaves an attacker nothing to work with."""
+    if "ALL" not in {x.upper() for x in _caps(c, "drop")}:
+        yield Violation(f"{c.name} does not drop ALL capabilities",
+                        path=f"{_sc(c)}.capabilities.drop")
+
+
+@check(id="dangerous-capabilities", area=Area.SECURITY, severity=Severity.ERROR,
+       scope=Scope.CONTAINER, title="Container adds capabilities beyond the PSS baseline",
+       remediation="Remove the added capabilities outside the Pod Security baseline list.")
+def dangerous_capabilities(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Capabilities such as SYS_ADMIN, NET_ADMIN or SYS_PTRACE are each close to root on the node;
+    the Pod Security baseline forbids adding them."""
+    extra = [x for x in _caps(c, "add") if _cap(x) not in BASELINE_CAPABILITIES]
+    if extra:
+        yield Violation(f"{c.name} adds {', '.join(extra)}", path=f"{_sc(c)}.capabilities.add")
+
+
+@check(id="host-namespaces", area=Area.SECURITY, severity=Severity.ERROR,
+       title="Pod shares the node's network, process or IPC namespace",
+       remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec.")
+def host_namespaces(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A pod in the node's namespaces sees and reaches what the node does: every process (and
+    its environment), every local port, shared memory."""
+    for flag, what in (("hostNetwork", "network"), ("hostPID", "process"), ("hostIPC", "IPC")):
+        if w.pod.get(flag) is True:
+            yield Violation(f"{flag}: the pod shares the node's {what} namespace",
+                            path=f"{w.pod_path}.{flag}")
+
+
+@check(id="host-path-volume", area=Area.SECURITY, severity=Severity.ERROR,
+       title="Pod mounts a directory of the node",
+       remediation="Use a PersistentVolumeClaim, emptyDir, ConfigMap or Secret, not hostPath.")
+def host_path_volume(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A hostPath volume ties the pod to one node's disk and, writable, lets it change the node
+    itself (kubelet config, other pods' data, runtime sockets)."""
+    for v in w.volumes:
+        if v.type == "hostPath":
+            yield Violation(f"volume {v.name} mounts the node's {v.source.get('path', '?')}",
+                            path=f"{v.path}.hostPath")
+
+
+@check(id="host-port", area=Area.SECURITY, severity=Severity.WARNING, scope=Scope.CONTAINER,
+       title="Container binds a port on the node",
+       remediation="Drop hostPort; expose the port through a Service.")
+def host_port(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A hostPort bypasses NetworkPolicies on some CNIs, exposes the pod on the node's address and
+    allows one such pod per node, which blocks scheduling and rollouts."""
+    for i, port in enumerate(as_list(c.raw.get("ports"))):
+        host = _uid(as_dict(port).get("hostPort"))
+        if host:
+            yield Violation(f"{c.name} binds host port {host}",
+                            path=f"{c.path}.ports[{i}].hostPort")
+
+
+@check(id="seccomp-profile-missing", area=Area.SECURITY, severity=Severity.WARNING,
+       scope=Scope.CONTAINER, title="Container runs without a seccomp profile",
+       remediation="Set securityContext.seccompProfile.type: RuntimeDefault on the pod.")
+def seccomp_profile_missing(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Without seccomp every system call reaches the kernel, including the rarely used ones most
+    container escapes go through; RuntimeDefault blocks them at no cost."""
+    kind = as_dict(c.security.get("seccompProfile")).get("type")
+    if kind in ("RuntimeDefault", "Localhost"):
+        return
+    if kind is None:
+        legacy = w.pod_annotations.get(SECCOMP_CONTAINER_ANNOTATION + c.name) or \
+            w.pod_annotations.get(SECCOMP_ANNOTATION, "")
+        if legacy in ("runtime/default", "docker/default") or legacy.startswith("localhost/"):
+            return
+        kind = "Unconfined" if legacy == "unconfined" else None
+    yield Violation(f"{c.name} runs seccomp Unconfined" if kind == "Unconfined" else
+                    f"{c.name} sets no seccomp profile", path=f"{_sc(c)}.seccompProfile.type")
+
+
+@check(id="service-account-token-automounted", area=Area.SECURITY, severity=Severity.WARNING,
+       title="Pod mounts a Kubernetes API token",
+       remediation="Set automountServiceAccountToken: false on the pod or its ServiceAccount.")
+def service_account_token_automounted(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Every process in the pod can read the mounted token and call the API server as its
+    ServiceAccount; most services never need to."""
+    own = w.pod.get("automountServiceAccountToken")
+    if own is False:
+        return
+    name = str(w.pod.get("serviceAccountName") or w.pod.get("serviceAccount") or "default")
+    path = f"{w.pod_path}.automountServiceAccountToken"
+    if own is True:
+        yield Violation(f"the pod mounts the token of ServiceAccount {name}", path=path)
+        return
+    sa = idx.service_accounts.get((w.namespace, name))
+    if sa is None or sa.obj.get("automountServiceAccountToken") is not False:
+        where = "" if sa else " (not in these manifests)"
+        yield Violation(f"neither the pod nor ServiceAccount {name}{where} sets "
+                        "automountServiceAccountToken: false", path=path)
+
+
+@check(id="secret-in-env-value", area=Area.SECURITY, severity=Severity.ERROR,
+       scope=Scope.CONTAINER, title="Credential written into an environment variable",
+       remediation="Move the value into a Secret and use env[].valueFrom.secretKeyRef.")
+def secret_in_env_value(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A literal credential in the manifest is in the chart values, in git, in `helm get` and in
+    every reader's copy of the Deployment; a Secret can be access-controlled and rotated."""
+    for i, env in enumerate(as_list(c.raw.get("env"))):
+        env = as_dict(env)
+        name, value = str(env.get("name", "")), env.get("value")
+        if "valueFrom" in env or value in (None, "") or not profile.secret_env.search(name):
+            continue
+        if isinstance(value, str) and _ENV_REFERENCE.fullmatch(value.strip()):
+            continue
+        yield Violation(f"{c.name}: env {name} holds a literal value, not a Secret reference",
+                        path=f"{c.path}.env[{i}].value")
+
+
+def _clean(path: str) -> str:
+    return "/" + posixpath.normpath("/" + path).lstrip("/")
+
+
+def _norm(path: str) -> str:
+    """A node (or container) path, with /var/run read as /run."""
+    path = _clean(path)
+    return "/run" + path[8:] if path == "/var/run" or path.startswith("/var/run/") else path
+
+
+def _under(path: str, targets: list[str] | dict[str, str]) -> list[str]:
+    """The targets at or below `path`."""
+    base = path.rstrip("/") + "/"
+    return [t for t in targets if t == path or t.startswith(base)]
+
+
+def _socket_env(c: Container, mount_path: str) -> str:
+    for env in c.env:
+        value = env.get("value")
+        if env.get("name") in SOCKET_ENV and isinstance(value, str) and \
+                value.startswith("unix://") and _under(_norm(mount_path), [_norm(value[7:])]):
+            return f"; its {env['name']}={value} talks to it"
+    return ""
+
+
+@check(id="container-runtime-socket-exposed", area=Area.SECURITY, severity=Severity.ERROR,
+       title="Container can talk to a container runtime socket",
+       remediation="Do not share a runtime socket with the application: build with a rootless "
+                   "builder (BuildKit rootless, Kaniko) or use a remote, isolated builder.")
+def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Whoever can talk to a Docker or containerd socket can start a privileged container with
+    the node's disk mounted: the node's own socket (hostPath) and the socket a privileged
+    Docker-in-Docker sidecar serves into a shared volume are both root on the node."""
+    found: dict[tuple[str, int], Violation] = {}
+    for c in w.containers:
+        for i, m in enumerate(c.mounts):
+            v = w.volume(m.volume)
+            if v is None or v.type != "hostPath":
+                continue
+            host = _norm(f"{v.source.get('path', '')}/{m.sub_path or ''}")
+            kinds = {RUNTIME_SOCKETS[s] for s in _under(host, RUNTIME_SOCKETS)}
+            if kinds:
+                what = f"{kinds.pop()} socket" if len(kinds) == 1 else "container runtime sockets"
+                found[(c.name, i)] = Violation(
+                    f"{c.name} mounts the node's {what} (hostPath {v.source.get('path')} at "
+                    f"{m.mount_path}): effectively root on the node{_socket_env(c, m.mount_path)}",
+                    path=f"{c.path}.volumeMounts[{i}]", container=c.name)
+    # A plain init container has finished before the regular containers start: neither side.
+    running = [c for c in w.containers if c.role != "init"]
+    for server in running:
+        if server.security.get("privileged") is not True:
+            continue
+        for m in server.mounts:
+            root = _norm(m.mount_path)
+            sockets = _under(root, RUNTIME_SOCKETS)
+            if not sockets:
+                continue
+            # Where the sockets sit inside the volume, which other containers may mount elsewhere.
+            inside = [_clean(f"{m.sub_path or ''}/{s[len(root.rstrip('/')):]}") for s in sockets]
+            for c in running:
+                for i, cm in enumerate(c.mounts):
+                    if c is server or cm.volume != m.volume or (c.name, i) in found or \
+                            not _under(_clean(cm.sub_path or ""), inside):
+                        continue
+                    found[(c.name, i)] = Violation(
+                        f"{c.name} mounts {cm.volume} ({cm.mount_path}), where privileged "
+                        f"container {server.name} serves its {RUNTIME_SOCKETS[sockets[0]]} "
+                        f"socket: effectively root on the node{_socket_env(c, cm.mount_path)}",
+                        path=f"{c.path}.volumeMounts[{i}]", container=c.name)
+    yield from found.values()

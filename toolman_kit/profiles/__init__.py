@@ -48,7 +48,6 @@ class Profile:
     min_replicas: int = 3
     startup_probe_after_seconds: int = 30
     mutable_tags: tuple[str, ...] = ("latest",)
-    max_limit_to_request_ratio: float = 8
     secret_env_pattern: str = "(passw(or)?d|secret|token|api[_-]?key)"
     sizing: dict[str, dict[str, dict[str, Decimal]]] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -152,7 +151,6 @@ def _build(data: dict[str, Any]) -> Profile:
         min_replicas=data.get("min_replicas", 3),
         startup_probe_after_seconds=data.get("startup_probe_after_seconds", 30),
         mutable_tags=tuple(data.get("mutable_tags", ("latest",))),
-        max_limit_to_request_ratio=data.get("max_limit_to_request_ratio", 8),
         secret_env_pattern=data.get("secret_env_pattern", Profile.secret_env_pattern),
         sizing=sizing,
         checks=data.get("checks") or {},

@@ -1,0 +1,204 @@
+"""The production-readiness checklist: the seed's table, per workload, built from the findings.
+
+Each row names the checks it summarises; its status is the worst of their failures (error → fail,
+warning → warning; info and exempt failures do not lower it) and its action is what those
+failures' remediations say. The current state is read from the model, as a reviewer would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .index import Index
+from .model import Workload, as_dict, as_list
+from .pss import pod_security
+from .quantity import format_cpu, format_memory
+
+SYMBOL = {"pass": "✅", "warning": "⚠️", "fail": "❌", "n/a": "➖"}
+COLUMNS = ["workload", "namespace", "component", "current_state", "status", "action", "checks"]
+
+
+@dataclass(frozen=True)
+class Row:
+    component: str
+    checks: tuple[str, ...]
+    state: Callable[[Workload, Index], str]
+    path_part: str = ""  # only findings whose path contains this (requests vs limits)
+
+
+def _sizes(w: Workload, kind: str) -> str:
+    main = w.main
+    if main is None:
+        return "no containers"
+    amounts = main.requests if kind == "requests" else main.limits
+    if not amounts:
+        return "None"
+    return f"{format_cpu(amounts.get('cpu'))}/{format_memory(amounts.get('memory'))}"
+
+
+def _probes(w: Workload, idx: Index) -> str:
+    probes = list(w.main.probes) if w.main else []
+    return ", ".join(probes) if probes else "Disabled"
+
+
+def _anti_affinity(w: Workload, idx: Index) -> str:
+    anti = as_dict(as_dict(w.pod.get("affinity")).get("podAntiAffinity"))
+    kinds = [k.split("During")[0] for k in anti if as_list(anti[k])]
+    return ", ".join(f"{k}DuringScheduling" for k in kinds) if kinds else "None"
+
+
+def _pdb(w: Workload, idx: Index) -> str:
+    pdbs = idx.pdbs.get(w, [])
+    if not pdbs:
+        return "Disabled"
+    spec = pdbs[0].spec
+    budget = next((f"{k}: {spec[k]}" for k in ("minAvailable", "maxUnavailable") if k in spec), "")
+    return f"{pdbs[0].name} ({budget})" if budget else pdbs[0].name
+
+
+def _names(objects: list, none: str = "Disabled") -> str:
+    return ", ".join(f"{o.kind} {o.name}" for o in objects) if objects else none
+
+
+def _image(w: Workload, idx: Index) -> str:
+    image = w.main.image if w.main else None
+    if image is None:
+        return "None"
+    return f"digest {image.digest[:19]}…" if image.digest else (image.tag or "none (latest)")
+
+
+def _pull_policy(w: Workload, idx: Index) -> str:
+    return (w.main.pull_policy if w.main else None) or "default"
+
+
+def _strategy(w: Workload, idx: Index) -> str:
+    spec = w.resource.spec
+    strategy = as_dict(spec.get("strategy") or spec.get("updateStrategy"))
+    if not strategy:
+        return "Not specified"
+    rolling = as_dict(strategy.get("rollingUpdate"))
+    detail = ", ".join(f"{k} {v}" for k, v in rolling.items())
+    return f"{strategy.get('type', 'RollingUpdate')}" + (f" ({detail})" if detail else "")
+
+
+def _spread(w: Workload, idx: Index) -> str:
+    constraints = as_list(w.pod.get("topologySpreadConstraints"))
+    keys = [str(as_dict(t).get("topologyKey")) for t in constraints]
+    return ", ".join(keys) if keys else "None"
+
+
+def _privileged(w: Workload, idx: Index) -> str:
+    names = [c.name for c in w.containers if c.security.get("privileged") is True]
+    return ", ".join(names) if names else "None"
+
+
+def _storage(w: Workload, idx: Index) -> str:
+    claims = [v for v in w.volumes if v.type == "persistentVolumeClaim"]
+    if not claims:
+        return "No PVCs"
+    parts = []
+    for v in claims:
+        name = str(v.source.get("claimName", ""))
+        pvc = idx.pvcs.get((w.namespace, name))
+        modes = ",".join(as_list(pvc.spec.get("accessModes"))) if pvc else "not in manifests"
+        parts.append(f"{name} ({modes})")
+    return f"{', '.join(parts)} × {idx.max_replicas(w) or 1} replica(s)"
+
+
+def _volume_types(w: Workload, idx: Index) -> str:
+    counts: dict[str, int] = {}
+    for v in w.volumes:
+        counts[v.type or "no source"] = counts.get(v.type or "no source", 0) + 1
+    return ", ".join(f"{t} {n}" for t, n in counts.items()) if counts else "None"
+
+
+ROWS = (
+    Row("Replicas", ("replicas-below-minimum",), lambda w, idx: str(idx.min_replicas(w))),
+    Row("Resource Requests", ("cpu-requests-missing", "memory-requests-missing",
+                              "resources-below-profile"), lambda w, idx: _sizes(w, "requests"),
+        ".requests"),
+    Row("Resource Limits", ("cpu-limits-missing", "memory-limits-missing", "limits-below-requests",
+                            "resources-below-profile"), lambda w, idx: _sizes(w, "limits"),
+        ".limits"),
+    Row("Health Probes", ("liveness-probe-missing", "readiness-probe-missing",
+                          "startup-probe-missing"), _probes),
+    Row("Pod Anti-Affinity", ("anti-affinity-missing",), _anti_affinity),
+    Row("PDB", ("pdb-missing", "pdb-blocks-eviction"), _pdb),
+    Row("Network Policy", ("network-policy-missing", "network-policy-namespace-label"),
+        lambda w, idx: _names(idx.network_policies.get(w, []))),
+    Row("Monitoring", ("monitoring-missing",),
+        lambda w, idx: _names(idx.monitors.get(w, []),
+                              "Scrape annotations" if idx.scraped(w) else "Disabled")),
+    Row("Image Tag", ("image-tag-mutable",), _image),
+    Row("Image Pull Policy", ("pull-policy-always",), _pull_policy),
+    # Ours, beyond the seed's table:
+    Row("Update Strategy", ("update-strategy-unspecified",), _strategy),
+    Row("Topology Spread", ("topology-spread-missing",), _spread),
+    Row("Pod Security Level", (), lambda w, idx: ""),  # filled from pss below
+    Row("Privileged Containers", ("privileged-container", "container-runtime-socket-exposed"),
+        _privileged),
+    Row("Storage vs Replicas", ("rwo-volume-shared-by-replicas",), _storage),
+    Row("Volume Sources", ("volume-without-source", "mount-undefined-volume",
+                           "pvc-not-in-manifests"), _volume_types),
+)
+SEED_ROWS = tuple(r.component for r in ROWS[:10])
+PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}
+
+
+def build(findings: pd.DataFrame, index: Index) -> pd.DataFrame:
+    """One block of rows per workload, in the order of the manifests."""
+    by_object = _findings_by_workload(findings, index)
+    levels = {(p.kind, p.namespace, p.name): p for p in pod_security(index)}
+    records = []
+    for w in index.workloads:
+        key = (w.kind, w.namespace, w.name)
+        mine = by_object.get(key, findings.iloc[0:0])
+        for row in ROWS:
+            if row.component == "Pod Security Level":
+                pss = levels[key]
+                controls = sorted({v["control"] for v in pss.violations})
+                state = pss.level + (f" (violates: {', '.join(controls)})" if controls else "")
+                action = "—" if pss.level == "restricted" else \
+                    "Meet the restricted Pod Security Standard: " + ", ".join(controls)
+                records.append((f"{w.kind}/{w.name}", w.namespace, row.component, state,
+                                PSS_STATUS[pss.level], action, ""))
+                continue
+            status, action = _judge(mine, row)
+            records.append((f"{w.kind}/{w.name}", w.namespace, row.component,
+                            row.state(w, index), status, action, ",".join(row.checks)))
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def _judge(findings: pd.DataFrame, row: Row) -> tuple[str, str]:
+    relevant = findings[findings["check_id"].isin(row.checks)]
+    if row.path_part:
+        relevant = relevant[(relevant["check_id"] != "resources-below-profile")
+                            | relevant["path"].str.contains(row.path_part, regex=False)]
+    if relevant.empty or not relevant["status"].isin(["fail", "pass", "exempt"]).any():
+        return "n/a", "—"
+    failed = relevant[relevant["status"] == "fail"]
+    severities = set(failed["severity"])
+    status = "fail" if "error" in severities else "warning" if "warning" in severities else "pass"
+    actions = list(dict.fromkeys(failed[failed["severity"] != "info"]["remediation"]))
+    exempt = relevant[relevant["status"] == "exempt"]["exempt_reason"]
+    actions += [f"Exempt: {reason}" for reason in dict.fromkeys(exempt)]
+    return status, " ".join(actions) if actions else "—"
+
+
+def _findings_by_workload(findings: pd.DataFrame, index: Index) -> dict[tuple, pd.DataFrame]:
+    """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy)."""
+    workload_keys = {(w.kind, w.namespace, w.name) for w in index.workloads}
+    owners: dict[tuple, list[tuple]] = {}
+    for obj, selected in index.selected.items():
+        owners[(obj.kind, obj.namespace, obj.name)] = [(w.kind, w.namespace, w.name)
+                                                       for w in selected]
+    parts: dict[tuple, list[int]] = {}
+    keys = zip(findings["kind"], findings["namespace"], findings["name"], strict=True)
+    for position, key in enumerate(keys):
+        targets = [key] if key in workload_keys else owners.get(key, [])
+        for target in targets:
+            parts.setdefault(target, []).append(position)
+    return {key: findings.iloc[positions] for key, positions in parts.items()}
