@@ -26,7 +26,7 @@ POD_TEMPLATE = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
     "Pod": (),
 }
-REPLICATED = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
+REPLICATED = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
 # Pod-level securityContext fields that containers inherit unless they set their own.
 INHERITED_SECURITY = ("runAsUser", "runAsGroup", "runAsNonRoot", "seLinuxOptions",
                       "seccompProfile", "windowsOptions", "appArmorProfile")

@@ -1,0 +1,21 @@
+"""The check IDs the issue made public: they must never silently disappear or change."""
+
+from toolman_kit.registry import catalogue
+
+PUBLIC_IDS = """
+privileged-container privilege-escalation-allowed run-as-root-allowed root-filesystem-writable
+capabilities-not-dropped dangerous-capabilities host-namespaces host-path-volume host-port
+seccomp-profile-missing service-account-token-automounted secret-in-env-value
+container-runtime-socket-exposed cpu-requests-missing memory-requests-missing cpu-limits-missing
+memory-limits-missing limits-below-requests resources-below-profile replicas-below-minimum
+liveness-probe-missing readiness-probe-missing startup-probe-missing anti-affinity-missing
+topology-spread-missing pdb-missing pdb-blocks-eviction pdb-selects-nothing
+update-strategy-unspecified priority-class-missing volume-without-source mount-undefined-volume
+volume-unused rwo-volume-shared-by-replicas pvc-not-in-manifests emptydir-without-size-limit
+network-policy-missing network-policy-namespace-label service-selects-nothing
+service-target-port-unknown image-tag-mutable pull-policy-always monitoring-missing
+""".split()
+
+
+def test_every_public_id_is_registered():
+    assert set(PUBLIC_IDS) <= set(catalogue())
