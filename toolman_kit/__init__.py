@@ -4,6 +4,8 @@
     checklist(...) → the production-readiness table    pod_security(...) → PSS level per pod
 """
 
+# `checklist` the function shadows `toolman_kit.checklist` the module: analysis imports the module
+# first, so the function binds last and wins the package attribute.
 from .analysis import Analysis, analyze, checklist, pod_security
 from .errors import ManifestError, ProfileError, RenderError, ReportError, ToolmanKitError
 from .manifests import Manifests, load

@@ -12,9 +12,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import engine
+from .checklist import build
 from .index import Index
 from .manifests import LoadError, Manifests, load
 from .profiles import Profile, load_profile
+from .pss import pod_security_frame
 
 
 @dataclass
@@ -54,14 +56,10 @@ def analyze(*sources, profile: str | Path | Profile = "production", namespace: s
 def checklist(*sources, profile: str | Path | Profile = "production",
               namespace: str | None = None) -> pd.DataFrame:
     """The production-readiness checklist: the seed's rows (and ours) for every workload."""
-    from .checklist import build
-
     a = _analysis(sources, profile=profile, namespace=namespace)
     return build(a.findings, a.index)
 
 
 def pod_security(*sources, namespace: str | None = None) -> pd.DataFrame:
     """The Pod Security Standards level each pod satisfies, with the controls it violates."""
-    from .pss import pod_security_frame
-
     return pod_security_frame(_analysis(sources, namespace=namespace).index)

@@ -7,19 +7,20 @@ object becomes a LoadError naming file and line; the other documents are still l
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-import yaml
-
+from . import yamlsafe
 from .errors import ManifestError
 
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C loader when present
+DEFAULT_MAX_BYTES = 512 * 2**20
 
 RELEASE_NAMESPACE = "(release)"  # objects without a namespace, when it cannot be known
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -32,8 +33,6 @@ CLUSTER_SCOPED = frozenset({
     "PodSecurityPolicy", "ClusterIssuer",
 })
 
-_DOC_START = re.compile(r"^---(?=[ \t\r]|$)", re.M)
-_DOC_END = re.compile(r"^\.\.\.[ \t\r]*$", re.M)
 _SOURCE = re.compile(r"^# Source: (.+?)[ \t\r]*$", re.M)
 _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$))", re.M)  # first line that is not blank or comment
 
@@ -51,6 +50,8 @@ class Resource:
     obj: dict[str, Any]
     source: Source
     namespace: str = ""  # effective namespace: the release namespace when the object has none
+    text: str = field(default="", repr=False)  # the document's YAML, to locate fields later
+    duplicates: list[tuple[str, int]] = field(default_factory=list)  # (key, line) repeated keys
 
     @property
     def kind(self) -> str:
@@ -95,10 +96,11 @@ class LoadError:
     file: str
     line: int | None
     message: str
+    column: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}" if self.line else \
-            f"{self.file}: {self.message}"
+        where = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -125,19 +127,23 @@ def _str_map(value: Any) -> dict[str, str]:
 
 
 def load(*sources: str | Path | Iterable[str | Path], namespace: str | None = None,
-         stdin_text: str | None = None) -> Manifests:
+         stdin_text: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Manifests:
     """Load manifests from paths (files, directories searched recursively for *.yaml, *.yml,
     *.json), `-` (standard input) or literal YAML/JSON text (any string holding a newline).
 
     `namespace` is the release namespace (`helm -n`): objects without metadata.namespace are
     placed there. Left out, it is inferred when every explicit namespace agrees, as a chart that
-    templates `{{ .Release.Namespace }}` into some objects shows it.
+    templates `{{ .Release.Namespace }}` into some objects shows it. Files are streamed one
+    document at a time; an input larger than `max_bytes` is refused.
     """
     manifests = Manifests()
     for source in _flatten(sources):
         manifests.inputs.append(str(source))
-        for name, text in _read(source, manifests.errors, stdin_text):
-            _parse_text(text, name, manifests)
+        for name, lines in _inputs(source, manifests.errors, stdin_text, max_bytes):
+            try:
+                _parse_lines(lines, name, manifests)
+            except ManifestError as exc:  # raised while streaming: size bound, bad encoding
+                manifests.errors.append(LoadError(name, exc.line, exc.message))
     manifests.namespace = namespace or _infer_namespace(manifests.resources)
     for resource in manifests.resources:
         resource.namespace = _namespace_of(resource, manifests.namespace)
@@ -152,13 +158,19 @@ def _flatten(sources: tuple) -> Iterator[str | Path]:
             yield from source
 
 
-def _read(source: str | Path, errors: list[LoadError],
-          stdin_text: str | None) -> Iterator[tuple[str, str]]:
+def _inputs(source: str | Path, errors: list[LoadError], stdin_text: str | None,
+            max_bytes: int) -> Iterator[tuple[str, Iterable[str]]]:
+    """(name, lines) for each input; unreadable inputs become errors."""
     if isinstance(source, str) and "\n" in source:
-        yield "<text>", source
+        yield "<text>", io.StringIO(source)
         return
     if str(source) == "-":
-        yield "<stdin>", sys.stdin.read() if stdin_text is None else stdin_text
+        if stdin_text is not None:
+            yield "<stdin>", io.StringIO(stdin_text)
+        else:
+            stream = getattr(sys.stdin, "buffer", None)
+            yield "<stdin>", _bounded(_decoded(stream, "<stdin>"), max_bytes, "<stdin>") \
+                if stream is not None else _bounded(sys.stdin, max_bytes, "<stdin>")
         return
     path = Path(source)
     if path.is_dir():
@@ -172,56 +184,82 @@ def _read(source: str | Path, errors: list[LoadError],
         return
     for file in files:
         try:
-            yield str(file), decode(file.read_bytes(), str(file))
+            size = file.stat().st_size
+            if size > max_bytes:
+                raise ManifestError(f"{size:,} bytes is over the {max_bytes:,}-byte limit "
+                                    "(--max-bytes)", str(file))
+            stream = file.open("rb")
         except ManifestError as exc:
-            errors.append(LoadError(str(file), exc.line, exc.message))
+            errors.append(LoadError(str(file), None, exc.message))
+            continue
         except OSError as exc:
             errors.append(LoadError(str(file), None, exc.strerror or str(exc)))
+            continue
+        with stream:
+            yield str(file), _decoded(stream, str(file))
 
 
-def decode(data: bytes, name: str) -> str:
-    """Manifest bytes → text; binary and non-UTF-8 input is refused with a clear message."""
-    if b"\0" in data[:8192]:
+def _decoded(stream: BinaryIO, name: str) -> Iterator[str]:
+    """Lines of UTF-8 text; binary and non-UTF-8 input is refused naming the line."""
+    head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
+    if b"\0" in head:
         raise ManifestError("binary file, not YAML or JSON", name)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ManifestError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", name, line) from None
+    if head.startswith(b"\xef\xbb\xbf"):
+        stream.read(3)
+    for number, raw in enumerate(stream, 1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", name,
+                                number) from None
 
 
-def split_documents(text: str) -> Iterator[tuple[int, str]]:
+def _bounded(lines: Iterable[str], max_bytes: int, name: str) -> Iterator[str]:
+    total = 0
+    for line in lines:
+        total += len(line)
+        if total > max_bytes:
+            raise ManifestError(f"input is over the {max_bytes:,}-byte limit (--max-bytes)", name)
+        yield line
+
+
+def split_documents(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     """(line of the chunk's first character, chunk) for each `---`-separated document.
 
     A `---` at column 0 always starts a document (the YAML spec forbids it inside content),
     so splitting textually is exact and lets every document be parsed, and fail, on its own.
     """
-    starts = [m.start() for m in _DOC_START.finditer(text)]
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
-    line, previous = 1, 0
-    for i, start in enumerate(starts):
-        end = starts[i + 1] if i + 1 < len(starts) else len(text)
-        line += text.count("\n", previous, start)
-        previous = start
-        chunk = text[start:end]
-        if chunk.startswith("---"):
-            chunk = "   " + chunk[3:]  # keep columns; content may follow the marker
-        if (stop := _DOC_END.search(chunk)) is not None:
-            chunk = chunk[: stop.start()]
-        yield line, chunk
+    chunk: list[str] = []
+    start = 1
+    for number, line in enumerate(lines, 1):
+        if line.startswith("---") and (len(line) == 3 or line[3] in " \t\r\n"):
+            if chunk:
+                yield start, "".join(chunk)
+            chunk, start = ["   " + line[3:]], number  # keep columns: content may follow
+        elif line.startswith("...") and not line[3:].strip():
+            if chunk:
+                yield start, "".join(chunk)
+            chunk, start = [], number + 1
+        else:
+            chunk.append(line)
+    if chunk:
+        yield start, "".join(chunk)
 
 
-def _parse_text(text: str, name: str, manifests: Manifests) -> None:
-    stripped = text.lstrip()
-    if name.endswith(".json") or stripped[:1] in ("{", "["):
+def _parse_lines(lines: Iterable[str], name: str, manifests: Manifests) -> None:
+    lines = iter(lines)
+    first = next(lines, "")
+    if name.endswith(".json") or first.lstrip()[:1] in ("{", "["):
+        text = first + "".join(lines)  # JSON is one document: read it whole
         try:
-            _add_object(json.loads(text), Source(name, 0, 1, None), manifests)
+            _add_object(json.loads(text), Source(name, 0, 1, None), manifests, text)
             return
         except (json.JSONDecodeError, RecursionError):
-            pass  # JSON-looking YAML (flow style): let the YAML parser judge it
+            lines = iter(text.splitlines(keepends=True))  # JSON-looking YAML: let YAML judge
+    else:
+        lines = itertools.chain((first,), lines)
     has_content = False
-    for index, (line, chunk) in enumerate(split_documents(text)):
+    for index, (line, chunk) in enumerate(split_documents(lines)):
         content = _CONTENT.search(chunk)
         if content is None:
             continue  # empty document: helm prints these for disabled templates
@@ -230,36 +268,34 @@ def _parse_text(text: str, name: str, manifests: Manifests) -> None:
         source = Source(name, index, line + chunk.count("\n", 0, content.start()),
                         template.group(1) if template else None)
         try:
-            obj = yaml.load(chunk, Loader=SafeLoader)  # noqa: S506 - safe loader
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
+            obj, duplicates = yamlsafe.parse(chunk)
+        except yamlsafe.YAMLInputError as exc:
+            at = line + exc.line if exc.line is not None else source.line
             manifests.errors.append(LoadError(
-                name, line + mark.line if mark else source.line,
-                f"invalid YAML: {exc.problem or exc.context}"
-                + (f" (column {mark.column + 1})" if mark else "")))
+                name, at, f"invalid YAML: {exc.message}",
+                exc.column + 1 if exc.column is not None else None))
             continue
-        except yaml.YAMLError as exc:
-            manifests.errors.append(LoadError(name, source.line, f"invalid YAML: {exc}"))
-            continue
-        _add_object(obj, source, manifests)
+        resource = _add_object(obj, source, manifests, chunk)
+        if resource is not None:
+            resource.duplicates = [(d.key, line + d.line) for d in duplicates]
     if not has_content:
         manifests.errors.append(
             LoadError(name, None, "no Kubernetes objects (empty or only comments)"))
 
 
-def _add_object(obj: Any, source: Source, manifests: Manifests) -> None:
+def _add_object(obj: Any, source: Source, manifests: Manifests, text: str) -> Resource | None:
     if obj is None:
-        return
+        return None
     if not isinstance(obj, dict):
         manifests.errors.append(LoadError(
             source.file, source.line,
             f"document is a {_yaml_type(obj)}, not a Kubernetes object"))
-        return
+        return None
     kind = obj.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
         for item in obj["items"]:  # kubectl get -o yaml: flatten, keep the List's location
-            _add_object(item, source, manifests)
-        return
+            _add_object(item, source, manifests, "")
+        return None
     missing = [key for key in ("apiVersion", "kind") if not isinstance(obj.get(key), str)
                or not obj.get(key)]
     meta = obj.get("metadata")
@@ -269,8 +305,10 @@ def _add_object(obj: Any, source: Source, manifests: Manifests) -> None:
     if missing:
         manifests.errors.append(LoadError(
             source.file, source.line, f"not a Kubernetes object: no {' or '.join(missing)}"))
-        return
-    manifests.resources.append(Resource(obj, source))
+        return None
+    resource = Resource(obj, source, text=text)
+    manifests.resources.append(resource)
+    return resource
 
 
 def _yaml_type(value: Any) -> str:
