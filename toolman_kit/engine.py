@@ -33,7 +33,7 @@ def run(index: Index, profile: Profile,
     errors: list[LoadError] = []
     run_one = _Runner(profile, values_set, rows, errors).run
     for resource in index.manifests.resources:
-        for c in by_scope[Scope.OBJECT].get(resource.kind, ()):
+        for c in (*by_scope[Scope.OBJECT].get(resource.kind, ()), *by_scope[Scope.OBJECT]["*"]):
             run_one(c, resource, None, c.fn(resource, index, profile))
     for w in index.workloads:
         for c in by_scope[Scope.WORKLOAD].get(w.kind, ()):
@@ -90,8 +90,11 @@ class _Runner:
         remediation = (violation.remediation or c.remediation.format(**self.profile.params)) \
             if failed else ""
         source = resource.source
+        line = source.line
+        if failed:  # point problems at their field; passes need no line of their own
+            line = violation.line or (resource.line_of(path) if path else None) or line
         self.rows.append((
             c.id, c.area.value, self.profile.severity(c.id, c.severity.value), status.value,
             resource.kind, resource.namespace, resource.name, container, message, remediation,
-            path or "", source.file, source.line, source.template or "", self.values_set,
+            path or "", source.file, line, source.template or "", self.values_set,
             exempt_reason))

@@ -46,6 +46,7 @@ class Index:
     def __init__(self, manifests: Manifests):
         self.manifests = manifests
         self.workloads: list[Workload] = []
+        self.workload_of: dict[Resource, Workload] = {}
         self._pods: dict[str, list[Workload]] = defaultdict(list)
         self._pods_by_label: dict[tuple[str, str, str], list[Workload]] = defaultdict(list)
         self._services_by_label: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
@@ -65,6 +66,7 @@ class Index:
             w = workload(resource)
             if w is not None:
                 self.workloads.append(w)
+                self.workload_of[resource] = w
                 self._pods[w.namespace].append(w)
                 for key, value in w.pod_labels.items():
                     self._pods_by_label[(w.namespace, key, value)].append(w)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import yaml
+
 from . import yamlsafe
 from .errors import ManifestError
 
@@ -51,6 +53,8 @@ class Resource:
     source: Source
     namespace: str = ""  # effective namespace: the release namespace when the object has none
     text: str = field(default="", repr=False)  # the document's YAML, to locate fields later
+    text_line: int = 1  # line of the file where `text` starts
+    lines: dict[str, int] | None = field(default=None, repr=False)  # path → line, on demand
     duplicates: list[tuple[str, int]] = field(default_factory=list)  # (key, line) repeated keys
 
     @property
@@ -83,6 +87,17 @@ class Resource:
     def spec(self) -> dict[str, Any]:
         spec = self.obj.get("spec")
         return spec if isinstance(spec, dict) else {}
+
+    def line_of(self, path: str) -> int | None:
+        """Line of a field in the source file, e.g. spec.template.spec.containers[1].image (or of
+        the deepest part of the path that exists); None when the text is not at hand."""
+        if not self.text:
+            return None
+        if self.lines is None:
+            self.lines = _line_map(yaml.compose(self.text, Loader=yamlsafe.Loader))
+        while path not in self.lines and path:
+            path = path[: max(path.rfind("."), path.rfind("["), 0)]
+        return self.text_line + self.lines.get(path, self.source.line - self.text_line)
 
     @property
     def ref(self) -> str:
@@ -277,6 +292,7 @@ def _parse_lines(lines: Iterable[str], name: str, manifests: Manifests) -> None:
             continue
         resource = _add_object(obj, source, manifests, chunk)
         if resource is not None:
+            resource.text_line = line
             resource.duplicates = [(d.key, line + d.line) for d in duplicates]
     if not has_content:
         manifests.errors.append(
@@ -309,6 +325,24 @@ def _add_object(obj: Any, source: Source, manifests: Manifests, text: str) -> Re
     resource = Resource(obj, source, text=text)
     manifests.resources.append(resource)
     return resource
+
+
+def _line_map(root: yaml.Node | None) -> dict[str, int]:
+    """Every field path of a composed document → its 0-based line (keys' lines for mappings)."""
+    lines: dict[str, int] = {}
+    stack: list[tuple[str, yaml.Node | None, int]] = [
+        ("", root, root.start_mark.line if root is not None else 0)]
+    while stack:
+        path, node, line = stack.pop()
+        lines[path] = line
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = f"{path}.{key.value}" if path else str(key.value)
+                stack.append((child, value, key.start_mark.line))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((f"{path}[{i}]", item, item.start_mark.line))
+    return lines
 
 
 def _yaml_type(value: Any) -> str:

@@ -32,7 +32,7 @@ class Severity(StrEnum):
 
 
 class Scope(StrEnum):
-    OBJECT = "object"  # fn(resource, index, profile), for objects of `kinds`
+    OBJECT = "object"  # fn(resource, index, profile), for objects of `kinds` ("*": every kind)
     WORKLOAD = "workload"  # fn(workload, index, profile)
     CONTAINER = "container"  # fn(container, workload, index, profile), for containers of `roles`
 
@@ -47,6 +47,7 @@ class Violation:
     path: str | None = None  # where in the object, e.g. spec.replicas
     container: str | None = None  # for workload checks that blame one container
     remediation: str | None = None  # overrides the check's own, when it can say more
+    line: int | None = None  # when the check knows the line better than `path` can say
 
 
 @dataclass(frozen=True, slots=True)

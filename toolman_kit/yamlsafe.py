@@ -41,7 +41,7 @@ class DuplicateKey:
     line: int  # 0-based in the chunk
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class Loader(_Base):  # type: ignore[misc, valid-type]
     def __init__(self, stream: str):
         super().__init__(stream)
         self.duplicates: list[DuplicateKey] = []
@@ -63,7 +63,7 @@ def parse(chunk: str) -> tuple[Any, list[DuplicateKey]]:
     """The document's data and its duplicate keys; YAMLInputError when it is refused."""
     if _MAYBE_DEEP.search(chunk):
         _check_depth(chunk)
-    loader = _Loader(chunk)
+    loader = Loader(chunk)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -7,5 +7,6 @@ from . import (  # noqa: F401 - importing registers the checks
     network,
     resources,
     security,
+    validity,
     volumes,
 )
