@@ -94,7 +94,10 @@ class Resource:
         if not self.text:
             return None
         if self.lines is None:
-            self.lines = _line_map(yaml.compose(self.text, Loader=yamlsafe.Loader))
+            try:  # parsed once already, within bounds; JSON input may still not be YAML
+                self.lines = _line_map(yaml.compose(self.text, Loader=yamlsafe.Loader))
+            except (yaml.YAMLError, RecursionError):
+                self.lines = {}
         while path not in self.lines and path:
             path = path[: max(path.rfind("."), path.rfind("["), 0)]
         return self.text_line + self.lines.get(path, self.source.line - self.text_line)
@@ -153,7 +156,8 @@ def load(*sources: str | Path | Iterable[str | Path], namespace: str | None = No
     """
     manifests = Manifests()
     for source in _flatten(sources):
-        manifests.inputs.append(str(source))
+        manifests.inputs.append("<text>" if isinstance(source, str) and "\n" in source
+                                else str(source))
         for name, lines in _inputs(source, manifests.errors, stdin_text, max_bytes):
             try:
                 _parse_lines(lines, name, manifests)

@@ -1,0 +1,172 @@
+"""The generated report on the Toolman example, and what it must never print."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+from toolman_kit import narrative, views
+from toolman_kit.analysis import Analysis
+from toolman_kit.manifests import load
+from toolman_kit.render import LintMessage, Rendered
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
+SEED_HEADINGS = (
+    "## Executive Summary", "## Current Deployment Configuration", "### Container Architecture",
+    "### Security Assessment", "### Resource Management", "### High Availability Features",
+    "### Volume Configuration", "## Production Readiness Checklist", "## Security Findings",
+    "## Identified Issues", "## Recommendations", "### Immediate Actions",
+    "### Future Improvements", "## Validation Results", "## Conclusion")
+
+
+@pytest.fixture(scope="module")
+def default() -> Analysis:
+    return Analysis.of(EXAMPLE / "rendered" / "default.yaml", profile=EXAMPLE / "profile.yaml",
+                       label="default values")
+
+
+@pytest.fixture(scope="module")
+def production() -> Analysis:
+    return Analysis.of(EXAMPLE / "rendered" / "production.yaml",
+                       profile=EXAMPLE / "profile.yaml", label="production values")
+
+
+def test_report_has_the_seed_structure(default: Analysis) -> None:
+    report = narrative.markdown_report(default, title="Toolman Deployment Analysis Report")
+    assert report.startswith("# Toolman Deployment Analysis Report\n")
+    positions = [report.index(f"\n{h}\n") for h in SEED_HEADINGS]
+    assert positions == sorted(positions)
+    assert "## Production Values Override" not in report  # only with a baseline
+    for row in ("| Replicas | 1 | ❌ |", "| Resource Requests | 100m/128Mi | ⚠️ |",
+                "| Health Probes | Disabled | ❌ |", "| Image Tag | latest | ❌ |",
+                "| Image Pull Policy | Always | ⚠️ |", "| PDB | Disabled | ❌ |"):
+        assert row in report
+    assert "1. **Main Container (toolman)**" in report
+    assert "Non-root execution (UID 1001, GID 2375): toolman" in report
+
+
+def test_report_with_baseline(default: Analysis, production: Analysis) -> None:
+    report = narrative.markdown_report(production, baseline=default)
+    override = report.index("## Production Values Override")
+    assert report.index("## Security Findings") < override < report.index("## Identified Issues")
+    assert "| Replicas | 1 | ❌ | 3 | ✅ | fixed |" in report
+    assert "| Storage vs Replicas |" in report and "| worse |" in report
+
+
+def test_executive_summary(default: Analysis, production: Analysis) -> None:
+    summary = narrative.executive_summary(default)
+    assert "6 objects" in summary and "3 containers (1 main, 1 sidecar, 1 init)" in summary
+    assert "**Not production-ready**" in summary and "toolman-production" in summary
+    assert "docker-daemon runs privileged" in summary and "1 replica(s)" in summary
+    compared = narrative.executive_summary(production, baseline=default)
+    assert re.search(r"fixes \d+ checklist rows \(Replicas, ", compared)
+    assert "makes 1 checklist row (Storage vs Replicas) worse" in compared
+    assert "New failures:" in compared and "ReadWriteOnce claim shared by several pods" in compared
+    assert compared != summary
+
+
+def test_identified_issues_and_recommendations(default: Analysis) -> None:
+    issues = narrative.identified_issues(default)
+    severities = [i.split("** (", 1)[1].split(")", 1)[0] for i in issues]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index)
+    assert any("privileged" in i and "docker-daemon" in i for i in issues)
+    assert len(issues) == len(set(default.findings.query("status == 'fail'")["check_id"]))
+    recs = narrative.recommendations(default)
+    assert any("Increase to 3" in r for r in recs["immediate"])
+    assert any("minAvailable: 2" in r for r in recs["immediate"])
+    assert any("IfNotPresent" in r for r in recs["future"])
+    assert not any("IfNotPresent" in r for r in recs["immediate"])
+
+
+def test_validation_results(default: Analysis) -> None:
+    rendered = Rendered("", (LintMessage("info", "Chart.yaml", "icon is recommended"),),
+                        "helm-sdk", "chart", ())
+    results = dict((text.split(":", 1)[0], (ok, text))
+                   for ok, text in narrative.validation_results(default, rendered))
+    assert results["Helm lint"] == (True, "Helm lint: Passed (1 info message: icon is recommended)")
+    assert results["Template rendering"][0] and results["Manifests loaded"][0]
+    security_ok, security = results["Security context"]
+    assert security_ok is False and "Deployment/toolman privileged" in security
+    assert results["Resource definitions"][0] and results["Volume mounts"][0]
+    assert "Helm lint" not in dict((t.split(":", 1)[0], ok)
+                                   for ok, t in narrative.validation_results(default))
+
+
+def test_conclusion(default: Analysis, production: Analysis) -> None:
+    text = narrative.conclusion(production, baseline=default)
+    assert "not production-ready" in text and "docker-daemon (docker:dind)" in text
+    assert "The candidate values fix" in text and "toolman:/var/run" in text
+
+
+def test_manifest_strings_are_escaped() -> None:
+    manifest = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+        - name: "a|b"
+          image: "evil<script>alert(1)</script>:1"
+"""
+    report = narrative.markdown_report(Analysis.of(load(manifest)))
+    assert "<script>" not in report and "a|b" not in report and "a\\|b" in report
+
+
+SECRETS = ("stringdata-s3cret-value", "data-s3cret-value", "env-t0ken-value", "env-passw0rd-val")
+LEAKY = f"""apiVersion: v1
+kind: Secret
+metadata: {{name: creds}}
+stringData: {{API_KEY: {SECRETS[0]}}}
+data: {{PASSWORD: {base64.b64encode(SECRETS[1].encode()).decode()}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app}}
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app:1.0
+          env:
+            - {{name: API_TOKEN, value: {SECRETS[2]}}}
+            - {{name: DB_PASSWORD, value: {SECRETS[3]}}}
+            - name: FROM_SECRET
+              valueFrom: {{secretKeyRef: {{name: creds, key: API_KEY}}}}
+          envFrom:
+            - secretRef: {{name: creds}}
+          volumeMounts: [{{name: creds, mountPath: /creds, readOnly: true}}]
+      volumes:
+        - {{name: creds, secret: {{secretName: creds}}}}
+"""
+
+
+def test_secret_values_never_appear() -> None:
+    a = Analysis.of(load(LEAKY))
+    baseline = Analysis.of(load(LEAKY))
+    tables = [views.containers(a), views.resources(a), views.volumes(a), views.mount_matrix(a),
+              views.probes(a), views.availability(a), views.runtime_sockets(a),
+              views.compare_checklists(baseline, a), views.compare_findings(baseline, a)]
+    texts = [t.to_csv() for t in tables] + [repr(views.security_posture(a)), repr(views.counts(a))]
+    texts += [narrative.markdown_report(a, baseline=baseline),
+              narrative.executive_summary(a, baseline), narrative.conclusion(a, baseline),
+              repr(narrative.identified_issues(a)), repr(narrative.recommendations(a)),
+              repr(narrative.validation_results(a))]
+    leaked = [s for s in (*SECRETS, base64.b64encode(SECRETS[1].encode()).decode())
+              for text in texts if s in text]
+    assert not leaked
+    env = views.containers(a).iloc[0]["env"]
+    assert "API_TOKEN=‹redacted›" in env and "DB_PASSWORD=‹redacted›" in env
+    assert "FROM_SECRET ← secretKeyRef creds/API_KEY" in env
+
+
+def test_no_workloads() -> None:
+    a = Analysis.of(load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"))
+    report = narrative.markdown_report(a)
+    assert "**Nothing to assess**" in report and "## Conclusion" in report
+    assert views.mount_matrix(a).empty and views.containers(a).empty

@@ -1,0 +1,479 @@
+"""The tables the notebooks show: every number and verdict of a report comes from here.
+
+Each view reads one Analysis (model, index, findings, checklist); none re-parses YAML or re-decides
+a check. Manifest strings are returned as plain data (escaping is the renderer's job), except
+Secret values, which no view reads, and plain env values of secret-like names, shown as REDACTED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from .analysis import Analysis
+from .checklist import build
+from .checks.availability import _budget
+from .findings import compare
+from .findings import counts as finding_counts
+from .index import Index
+from .model import Container, Volume, Workload, as_dict, as_list
+from .quantity import format_cpu, format_memory
+from .registry import catalogue
+
+REDACTED = "‹redacted›"
+FAILED = ("fail", "exempt")  # an exempt failure is an accepted risk, still a fact about the object
+# Kubernetes' probe defaults, filled in where the manifest leaves a field out.
+PROBE_DEFAULTS = {"initial_delay": ("initialDelaySeconds", 0), "period": ("periodSeconds", 10),
+                  "timeout": ("timeoutSeconds", 1), "failure_threshold": ("failureThreshold", 3),
+                  "success_threshold": ("successThreshold", 1)}
+# What a privileged container can do on its node, whatever else the pod says.
+PRIVILEGED_REACH = "all host devices; can load kernel modules; can mount host filesystems"
+STATUS_RANK = {"fail": 0, "warning": 1, "pass": 2, "n/a": 2}
+_UNITS = {"cpu": (format_cpu, Decimal(1)), "memory": (format_memory, Decimal(2**20))}  # cores, MiB
+
+
+def _ref(w: Workload) -> str:
+    return f"{w.kind}/{w.name}"
+
+
+def _key(w: Workload, container: str = "") -> tuple[str, str, str, str]:
+    return (w.kind, w.namespace, w.name, container)
+
+
+def _failed(a: Analysis, check_id: str) -> pd.DataFrame:
+    f = a.findings
+    return f[(f["check_id"] == check_id) & f["status"].isin(FAILED)]
+
+
+def _keys(df: pd.DataFrame) -> set[tuple[str, str, str, str]]:
+    return set(zip(df["kind"], df["namespace"], df["name"], df["container"], strict=True))
+
+
+def _mode(read_only: bool) -> str:
+    return "ro" if read_only else "rw"
+
+
+def _env(c: Container, a: Analysis) -> str:
+    shown = []
+    for e in c.env:
+        name = str(e.get("name", ""))
+        source = as_dict(e.get("valueFrom"))
+        if source:
+            kind, ref = next(iter(source.items()))
+            ref = as_dict(ref)
+            where = "/".join(str(ref[k]) for k in ("name", "key", "fieldPath", "resource")
+                             if ref.get(k) is not None)
+            shown.append(f"{name} ← {kind} {where}")
+        elif a.profile.secret_env.search(name):
+            shown.append(f"{name}={REDACTED}")  # a literal credential must not reach a report
+        else:
+            shown.append(f"{name}={'' if e.get('value') is None else e.get('value')}")
+    return ", ".join(shown)
+
+
+def _env_from(c: Container) -> str:
+    refs = []
+    for source in as_list(c.raw.get("envFrom")):
+        for kind in ("secretRef", "configMapRef"):
+            if kind in as_dict(source):
+                refs.append(f"{kind} {as_dict(as_dict(source)[kind]).get('name', '')}")
+    return ", ".join(refs)
+
+
+def _pull_policy(c: Container) -> str:
+    if c.pull_policy:
+        return c.pull_policy
+    # Kubernetes' default: Always for a latest (or missing) tag without digest, else IfNotPresent.
+    moving = c.image is not None and c.image.digest is None and c.image.tag in (None, "latest")
+    return f"{'Always' if moving else 'IfNotPresent'} (default)"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def containers(a: Analysis) -> pd.DataFrame:
+    """One row per container of every workload: image, security context, resources, mounts."""
+    mutable = _keys(_failed(a, "image-tag-mutable"))  # the profile may call more tags mutable
+    rows = []
+    for w in a.index.workloads:
+        for c in w.containers:
+            sec, image = c.security, c.image
+            caps = as_dict(sec.get("capabilities"))
+            rows.append({
+                "workload": _ref(w), "namespace": w.namespace, "container": c.name,
+                "role": c.role, "image": image.ref if image else "",
+                "tag": (image.tag or "") if image else "",
+                "pinned": bool(image and image.pinned and _key(w, c.name) not in mutable),
+                "pull_policy": _pull_policy(c),
+                "ports": ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
+                                   + (f" {p['name']}" if p.get("name") else "") for p in c.ports),
+                "run_as_user": _int(sec.get("runAsUser")),
+                "run_as_group": _int(sec.get("runAsGroup")),
+                "run_as_non_root": sec.get("runAsNonRoot")
+                if isinstance(sec.get("runAsNonRoot"), bool) else None,
+                "read_only_root": sec.get("readOnlyRootFilesystem") is True,
+                "privileged": sec.get("privileged") is True,
+                # Kubernetes allows escalation unless it is explicitly turned off.
+                "allow_privilege_escalation": sec.get("allowPrivilegeEscalation") is not False,
+                "capabilities_drop": ", ".join(map(str, as_list(caps.get("drop")))),
+                "capabilities_add": ", ".join(map(str, as_list(caps.get("add")))),
+                "seccomp": str(as_dict(sec.get("seccompProfile")).get("type") or ""),
+                "cpu_request": format_cpu(c.requests.get("cpu")),
+                "memory_request": format_memory(c.requests.get("memory")),
+                "cpu_limit": format_cpu(c.limits.get("cpu")),
+                "memory_limit": format_memory(c.limits.get("memory")),
+                "mounts": ", ".join(f"{m.volume}:{m.mount_path} ({_mode(m.read_only)})"
+                                    + (f" subPath {m.sub_path}" if m.sub_path else "")
+                                    for m in c.mounts),
+                "env_from": _env_from(c), "env": _env(c, a),
+                "file": w.resource.source.file, "line": w.resource.source.line})
+    columns = ["workload", "namespace", "container", "role", "image", "tag", "pinned",
+               "pull_policy", "ports", "run_as_user", "run_as_group", "run_as_non_root",
+               "read_only_root", "privileged", "allow_privilege_escalation", "capabilities_drop",
+               "capabilities_add", "seccomp", "cpu_request", "memory_request", "cpu_limit",
+               "memory_limit", "mounts", "env_from", "env", "file", "line"]
+    df = pd.DataFrame(rows, columns=columns)
+    return df.astype({"run_as_user": "Int64", "run_as_group": "Int64",
+                      "run_as_non_root": "boolean", "line": "Int64"})
+
+
+def resources(a: Analysis) -> pd.DataFrame:
+    """Per container × requests/limits × cpu/memory: current value against the profile's floor."""
+    rows = []
+    for w in a.index.workloads:
+        for c in w.containers:
+            sizing = a.profile.sizing_for(c.name, c.role)
+            for kind, have in (("requests", c.requests), ("limits", c.limits)):
+                for resource, (show, unit) in _UNITS.items():
+                    current, floor = have.get(resource), sizing.get(kind, {}).get(resource)
+                    status = "missing" if current is None else \
+                        "below profile" if floor is not None and current < floor else "ok"
+                    rows.append((_ref(w), w.namespace, c.name, c.role, kind, resource,
+                                 show(current), "" if floor is None else show(floor), status,
+                                 float(current / unit) if current is not None else float("nan"),
+                                 float(floor / unit) if floor is not None else float("nan")))
+    return pd.DataFrame(rows, columns=["workload", "namespace", "container", "role", "kind",
+                                       "resource", "current", "profile", "status",
+                                       "current_value", "profile_value"])
+
+
+def _volume_source(v: Volume, w: Workload, idx: Index) -> str:
+    s = v.source
+    if v.type == "persistentVolumeClaim":
+        claim = str(s.get("claimName", ""))
+        pvc = idx.pvcs.get((w.namespace, claim))
+        if pvc is None:
+            return f"{claim} (not in manifests)"
+        size = as_dict(as_dict(pvc.spec.get("resources")).get("requests")).get("storage")
+        details = [", ".join(map(str, as_list(pvc.spec.get("accessModes")))), str(size or ""),
+                   str(pvc.spec.get("storageClassName") or "")]
+        return f"{claim} ({', '.join(d for d in details if d)})"
+    if v.type == "emptyDir":
+        medium = "memory (tmpfs)" if s.get("medium") == "Memory" else "node disk"
+        limit = s.get("sizeLimit")
+        return f"{medium}, " + (f"sizeLimit {limit}" if limit is not None else "no sizeLimit")
+    if v.type == "projected":
+        parts = []
+        for source in as_list(s.get("sources")):
+            for kind, ref in as_dict(source).items():
+                parts.append(f"{kind} {as_dict(ref).get('name', '')}".strip())
+        return ", ".join(parts)
+    if v.type == "hostPath":
+        return str(s.get("path", "")) + (f" ({s['type']})" if s.get("type") else "")
+    if v.type == "nfs":
+        return f"{s.get('server', '')}:{s.get('path', '')}"
+    for field in ("name", "secretName", "driver", "claimName"):  # configMap, secret, csi …
+        if s.get(field):
+            return str(s[field])
+    return ""
+
+
+def _mount_paths(w: Workload, volume: str) -> Iterator[tuple[Container, Any, str]]:
+    """(container, mount, finding path) of each mount of `volume`, as the checks name them."""
+    for c in w.containers:
+        for i, m in enumerate(c.mounts):
+            if m.volume == volume:
+                yield c, m, f"{c.path}.volumeMounts[{i}]"
+
+
+def volumes(a: Analysis) -> pd.DataFrame:
+    """One row per pod volume: type, source, who mounts it, and the checks failing on it."""
+    f = a.findings[a.findings["status"] == "fail"]
+    rows = []
+    for w in a.index.workloads:
+        mine = f[(f["kind"] == w.kind) & (f["namespace"] == w.namespace) & (f["name"] == w.name)]
+        for v in w.volumes:
+            mounts = list(_mount_paths(w, v.name))
+            paths = {p for _, _, p in mounts}
+            on_it = mine[(mine["path"] == v.path) | mine["path"].str.startswith(v.path + ".")
+                         | mine["path"].isin(paths)]
+            rows.append((_ref(w), w.namespace, v.name, v.type or "no source",
+                         _volume_source(v, w, a.index),
+                         ", ".join(f"{c.name}:{m.mount_path} ({_mode(m.read_only)})"
+                                   for c, m, _ in mounts),
+                         ", ".join(dict.fromkeys(on_it["check_id"]))))
+    return pd.DataFrame(rows, columns=["workload", "namespace", "volume", "type", "source",
+                                       "mounted_by", "findings"])
+
+
+def _workload(a: Analysis, name: str | None) -> Workload | None:
+    if name is None:
+        return a.index.workloads[0] if a.index.workloads else None
+    for w in a.index.workloads:
+        if name in (_ref(w), w.name):
+            return w
+    raise KeyError(f"no workload {name!r}")
+
+
+def mount_matrix(a: Analysis, workload: str | None = None) -> pd.DataFrame:
+    """Containers × volumes of one workload ("Kind/name" or name; default the first): ro/rw/""."""
+    w = _workload(a, workload)
+    if w is None:
+        return pd.DataFrame()
+    names = list(dict.fromkeys([v.name for v in w.volumes]
+                               + [m.volume for c in w.containers for m in c.mounts]))
+    matrix = pd.DataFrame("", index=pd.Index([c.name for c in w.containers], name="container"),
+                          columns=names)
+    for c in w.containers:
+        for m in c.mounts:  # one writable mount makes the volume writable for the container
+            if matrix.at[c.name, m.volume] != "rw":
+                matrix.at[c.name, m.volume] = _mode(m.read_only)
+    return matrix
+
+
+def _handler(probe: dict[str, Any]) -> str:
+    if "httpGet" in probe:
+        h = as_dict(probe["httpGet"])
+        scheme = " HTTPS" if h.get("scheme") == "HTTPS" else ""
+        return f"httpGet {h.get('path', '/')} :{h.get('port', '')}{scheme}"
+    if "tcpSocket" in probe:
+        return f"tcpSocket :{as_dict(probe['tcpSocket']).get('port', '')}"
+    if "grpc" in probe:
+        return f"grpc :{as_dict(probe['grpc']).get('port', '')}"
+    if "exec" in probe:
+        command = " ".join(map(str, as_list(as_dict(probe["exec"]).get("command"))))
+        return f"exec {command[:60]}{'…' if len(command) > 60 else ''}".strip()
+    return "no handler"
+
+
+def probes(a: Analysis) -> pd.DataFrame:
+    """Running container × liveness/readiness/startup: handler and timing, defaults marked."""
+    rows = []
+    for w in a.index.workloads:
+        for c in w.containers:
+            if c.role == "init":  # a plain init container runs to completion: it has no probes
+                continue
+            for kind in ("liveness", "readiness", "startup"):
+                probe = c.probes.get(kind)
+                timing = {column: "" if probe is None else
+                          str(probe[field]) if field in probe else f"{default} (default)"
+                          for column, (field, default) in PROBE_DEFAULTS.items()}
+                rows.append({"workload": _ref(w), "namespace": w.namespace, "container": c.name,
+                             "role": c.role, "probe": kind,
+                             "handler": "none" if probe is None else _handler(probe), **timing})
+    return pd.DataFrame(rows, columns=["workload", "namespace", "container", "role", "probe",
+                                       "handler", *PROBE_DEFAULTS])
+
+
+def _evictable(w: Workload, idx: Index) -> int | None:
+    """Pods a drain may evict at once under the workload's PDBs (the strictest wins)."""
+    replicas = idx.min_replicas(w)
+    allowed = []
+    for pdb in idx.pdbs.get(w, []) if replicas is not None else []:
+        spec = pdb.spec
+        if "maxUnavailable" in spec:
+            n = _budget(spec["maxUnavailable"], replicas)
+        elif "minAvailable" in spec:
+            needed = _budget(spec["minAvailable"], replicas)
+            n = None if needed is None else replicas - needed
+        else:
+            continue
+        if n is not None:
+            allowed.append(max(n, 0))
+    return min(allowed) if allowed else None
+
+
+def _states(a: Analysis) -> dict[tuple[str, str, str], str]:
+    cl = build(a.findings, a.index)
+    return dict(zip(zip(cl["workload"], cl["namespace"], cl["component"], strict=True),
+                    cl["current_state"], strict=True))
+
+
+def availability(a: Analysis) -> pd.DataFrame:
+    """Per workload: replicas, autoscaling, spreading, disruption budget, strategy, storage."""
+    states = _states(a)  # the checklist's reading of the same facts, so the two always agree
+    rows = []
+    for w in a.index.workloads:
+        def state(component: str, w: Workload = w) -> str:
+            return states.get((_ref(w), w.namespace, component), "")
+
+        hpas = ", ".join(f"{h.name} ({h.spec.get('minReplicas', 1)}–{h.spec.get('maxReplicas')})"
+                         for h in a.index.hpas.get(w, []))
+        rows.append({
+            "workload": _ref(w), "namespace": w.namespace, "replicas": w.replicas, "hpa": hpas,
+            "anti_affinity": state("Pod Anti-Affinity"),
+            "topology_spread": state("Topology Spread"), "pdb": state("PDB"),
+            "pdb_allows_evictions": _evictable(w, a.index),
+            "update_strategy": state("Update Strategy"),
+            "priority_class": str(w.pod.get("priorityClassName") or ""),
+            "storage_vs_replicas": state("Storage vs Replicas")})
+    df = pd.DataFrame(rows, columns=["workload", "namespace", "replicas", "hpa", "anti_affinity",
+                                     "topology_spread", "pdb", "pdb_allows_evictions",
+                                     "update_strategy", "priority_class", "storage_vs_replicas"])
+    return df.astype({"replicas": "Int64", "pdb_allows_evictions": "Int64"})
+
+
+def _who(a: Analysis, keys: list[tuple[str, str, str, str]], image: bool = False) -> str:
+    """Containers (or objects) by name; the workload is added when there is more than one."""
+    images = {_key(w, c.name): c.image.ref for w in a.index.workloads for c in w.containers
+              if c.image} if image else {}
+    several = len(a.index.workloads) > 1
+    names = []
+    for key in dict.fromkeys(keys):
+        kind, _, name, container = key
+        if not container:
+            names.append(f"{kind}/{name}")
+            continue
+        label = container + (f" ({images[key]})" if key in images else "")
+        names.append(f"{label} in {kind}/{name}" if several else label)
+    return ", ".join(names)
+
+
+# (check id, strength it shows when it passes): the seed's "✅ Strengths", from passing checks.
+STRENGTHS = (
+    ("root-filesystem-writable", "Read-only root filesystem"),
+    ("capabilities-not-dropped", "Dropped all capabilities"),
+    ("privilege-escalation-allowed", "Privilege escalation disabled"),
+    ("seccomp-profile-missing", "Seccomp profile confines system calls"),
+    ("host-namespaces", "No host network, PID or IPC namespace"),
+    ("host-path-volume", "No hostPath volumes"),
+    ("service-account-token-automounted", "No Kubernetes API token mounted"),
+    ("network-policy-missing", "NetworkPolicy restricts the pods' traffic"),
+)
+CONSIDERED_AREAS = ("security", "network")
+
+
+def security_posture(a: Analysis) -> dict[str, list[str]]:
+    """Short sentences, each naming its containers: strengths (passing security checks) and
+    considerations (failing or exempt security and network checks)."""
+    f = a.findings
+    passed = f[f["status"] == "pass"]
+    strengths = []
+    non_root = _keys(passed[passed["check_id"] == "run-as-root-allowed"])
+    by_id: dict[str, list] = {}
+    for w in a.index.workloads:
+        for c in w.containers:
+            if _key(w, c.name) in non_root:
+                uid, gid = _int(c.security.get("runAsUser")), _int(c.security.get("runAsGroup"))
+                ids = [f"{what} {n}" for what, n in (("UID", uid), ("GID", gid)) if n is not None]
+                by_id.setdefault(", ".join(ids) or "runAsNonRoot", []).append(_key(w, c.name))
+    strengths += [f"Non-root execution ({ids}): {_who(a, keys)}" for ids, keys in by_id.items()]
+    for check_id, text in STRENGTHS:
+        keys = list(_keys(passed[passed["check_id"] == check_id]))
+        if keys:
+            strengths.append(f"{text}: {_who(a, sorted(keys))}")
+    clean_env = _keys(passed[passed["check_id"] == "secret-in-env-value"])
+    for w in a.index.workloads:
+        group = _int(w.pod_security.get("fsGroup"))
+        if group is not None:
+            same = [c.name for c in w.containers if c.security.get("runAsGroup") == group]
+            strengths.append(f"Volumes group-owned by fsGroup {group}"
+                             + (f" (runAsGroup of {', '.join(same)})" if same else "")
+                             + f": {_ref(w)}")
+        for c in w.containers:
+            secrets = [ref.split(" ", 1)[1] for ref in _env_from(c).split(", ")
+                       if ref.startswith("secretRef ")]
+            secrets += [str(as_dict(as_dict(e.get("valueFrom")).get("secretKeyRef")).get("name"))
+                        for e in c.env if "secretKeyRef" in as_dict(e.get("valueFrom"))]
+            if secrets and _key(w, c.name) in clean_env:
+                strengths.append(f"Secrets managed via secretRef: {_who(a, [_key(w, c.name)])} "
+                                 f"(Secret {', '.join(dict.fromkeys(secrets))})")
+    considered = f[f["area"].isin(CONSIDERED_AREAS) & f["status"].isin(FAILED)]
+    considerations = []
+    checks = catalogue()
+    for check_id, rows in considered.groupby("check_id", sort=False):
+        title = checks[check_id].title if check_id in checks else check_id
+        keys = list(zip(rows["kind"], rows["namespace"], rows["name"], rows["container"],
+                        strict=True))
+        exempt = rows[rows["status"] == "exempt"]["exempt_reason"]
+        note = f" (accepted: {'; '.join(dict.fromkeys(exempt))})" if len(exempt) else ""
+        considerations.append(f"{title}: "
+                              f"{_who(a, keys, image=check_id == 'privileged-container')}{note}")
+    return {"strengths": strengths, "considerations": considerations}
+
+
+def runtime_sockets(a: Analysis) -> pd.DataFrame:
+    """Each privileged container: what it reaches on the node, the volumes through which it serves
+    a runtime socket, and the other containers mounting them (container-runtime-socket-exposed)."""
+    exposed = _failed(a, "container-runtime-socket-exposed")
+    rows = []
+    for w in a.index.workloads:
+        paths = set(exposed[(exposed["kind"] == w.kind) & (exposed["namespace"] == w.namespace)
+                            & (exposed["name"] == w.name)]["path"])
+        for server in (c for c in w.containers if c.security.get("privileged") is True):
+            served = []  # (client, mount) pairs on a volume the privileged container also mounts
+            for m in server.mounts:
+                v = w.volume(m.volume)
+                if v is not None and v.type == "hostPath":
+                    continue  # the node's own socket: no container serves it
+                served += [(c, cm) for c, cm, p in _mount_paths(w, m.volume)
+                           if c is not server and p in paths]
+            rows.append((_ref(w), w.namespace, server.name,
+                         server.image.ref if server.image else "", PRIVILEGED_REACH,
+                         ", ".join(dict.fromkeys(cm.volume for _, cm in served)),
+                         ", ".join(f"{c.name}:{cm.mount_path} ({_mode(cm.read_only)})"
+                                   for c, cm in served)))
+    return pd.DataFrame(rows, columns=["workload", "namespace", "container", "image", "reach",
+                                       "socket_volumes", "shared_with"])
+
+
+def _change(before: str, after: str) -> str:
+    b, c = STATUS_RANK.get(before, 2), STATUS_RANK.get(after, 2)
+    if c > b:
+        return "fixed" if c == 2 else "improved"
+    if c < b:
+        return "worse"
+    return "unchanged" if c == 2 else "still failing"
+
+
+def compare_checklists(baseline_a: Analysis, candidate_a: Analysis) -> pd.DataFrame:
+    """The two checklists side by side, in the candidate's row order (rows only the baseline has
+    follow), with what changed: fixed, improved, worse, unchanged or still failing."""
+    key = ["workload", "namespace", "component"]
+    before = build(baseline_a.findings, baseline_a.index)[[*key, "current_state", "status"]]
+    after = build(candidate_a.findings, candidate_a.index)[[*key, "current_state", "status",
+                                                            "action"]]
+    merged = after.merge(before, on=key, how="outer", sort=False,
+                         suffixes=("_candidate", "_baseline"))
+    order = {k: i for i, k in enumerate(zip(*(after[c] for c in key), strict=True))}
+    merged["_order"] = [order.get(k, len(order)) for k in zip(*(merged[c] for c in key),
+                                                               strict=True)]
+    merged = merged.sort_values("_order", kind="stable").reset_index(drop=True)
+    merged = merged.fillna("")  # a row only one side has: its status there reads as n/a
+    merged["change"] = [_change(b, c) for b, c in zip(merged["status_baseline"],
+                                                      merged["status_candidate"], strict=True)]
+    merged = merged.rename(columns={
+        "current_state_baseline": "baseline_state", "status_baseline": "baseline_status",
+        "current_state_candidate": "candidate_state", "status_candidate": "candidate_status",
+        "action": "candidate_action"})
+    return merged[[*key, "baseline_state", "baseline_status", "candidate_state",
+                   "candidate_status", "change", "candidate_action"]]
+
+
+def compare_findings(baseline_a: Analysis, candidate_a: Analysis) -> pd.DataFrame:
+    """Failures fixed, introduced or unchanged between two analyses (findings.compare)."""
+    return compare(baseline_a.findings, candidate_a.findings)
+
+
+def counts(a: Analysis) -> dict[str, Any]:
+    """Checklist rows by status ("fail" ❌, "warning" ⚠️, "pass" ✅, "n/a"), plus "findings":
+    failures by severity, passes and exemptions (findings.counts)."""
+    statuses = build(a.findings, a.index)["status"].value_counts()
+    result: dict[str, Any] = {s: int(statuses.get(s, 0)) for s in ("fail", "warning", "pass",
+                                                                    "n/a")}
+    result["findings"] = finding_counts(a.findings)
+    return result
