@@ -15,7 +15,7 @@ import pandas as pd
 
 from .analysis import Analysis
 from .checklist import build
-from .checks.availability import _budget
+from .checks.availability import pdb_budget
 from .findings import compare
 from .findings import counts as finding_counts
 from .index import Index
@@ -286,9 +286,9 @@ def _evictable(w: Workload, idx: Index) -> int | None:
     for pdb in idx.pdbs.get(w, []) if replicas is not None else []:
         spec = pdb.spec
         if "maxUnavailable" in spec:
-            n = _budget(spec["maxUnavailable"], replicas)
+            n = pdb_budget(spec["maxUnavailable"], replicas)
         elif "minAvailable" in spec:
-            needed = _budget(spec["minAvailable"], replicas)
+            needed = pdb_budget(spec["minAvailable"], replicas)
             n = None if needed is None else replicas - needed
         else:
             continue

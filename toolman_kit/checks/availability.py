@@ -140,7 +140,7 @@ def pdb_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
                         remediation=f"Enable with minAvailable: {budget}.")
 
 
-def _budget(value: Any, replicas: int) -> int | None:
+def pdb_budget(value: Any, replicas: int) -> int | None:
     """A PDB int-or-percent against a replica count (percentages round up, as Kubernetes does)."""
     if isinstance(value, bool):
         return None
@@ -170,12 +170,12 @@ def pdb_blocks_eviction(pdb: Resource, idx: Index, profile: Profile) -> Outcome:
         if replicas is None:
             continue
         if "maxUnavailable" in spec:
-            allowed = _budget(spec["maxUnavailable"], replicas)
+            allowed = pdb_budget(spec["maxUnavailable"], replicas)
             if allowed == 0:
                 yield Violation(f"maxUnavailable is 0: no pod of {w.kind}/{w.name} can ever be "
                                 "evicted", path="spec.maxUnavailable")
         elif "minAvailable" in spec:
-            needed = _budget(spec["minAvailable"], replicas)
+            needed = pdb_budget(spec["minAvailable"], replicas)
             if needed is not None and needed >= replicas:
                 yield Violation(f"minAvailable {spec['minAvailable']} with {replicas} replica(s) "
                                 f"of {w.kind}/{w.name}: no pod can ever be evicted",
