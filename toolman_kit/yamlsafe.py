@@ -24,7 +24,7 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when
 
 MAX_DEPTH = 256  # Kubernetes objects nest a few dozen levels at most
 MAX_EXPANDED_NODES = 1_000_000  # nodes after expanding aliases
-_MAYBE_DEEP = re.compile(r"(?:[\[{]\s*){32}|^[ \t]{128}|(?:-[ \t]+){32}", re.M)
+_DEEP_BLOCK = re.compile(r"^[ \t]{128}|(?:-[ \t]+){32}", re.M)  # deep indentation, "- - - …"
 
 
 class YAMLInputError(Exception):
@@ -61,7 +61,7 @@ class Loader(_Base):  # type: ignore[misc, valid-type]
 
 def parse(chunk: str) -> tuple[Any, list[DuplicateKey]]:
     """The document's data and its duplicate keys; YAMLInputError when it is refused."""
-    if _MAYBE_DEEP.search(chunk):
+    if chunk.count("[") + chunk.count("{") > MAX_DEPTH or _DEEP_BLOCK.search(chunk):
         _check_depth(chunk)
     loader = Loader(chunk)
     try:
