@@ -60,6 +60,7 @@ class Index:
         self.pvcs: dict[tuple[str, str], Resource] = {}
         self.service_accounts: dict[tuple[str, str], Resource] = {}
         self.namespaces_with_policies: set[str] = set()
+        self.namespace_labels: set[tuple[str, str]] = set()  # on Namespaces in the manifests
         by_kind: dict[str, list[Resource]] = defaultdict(list)
         for resource in manifests.resources:
             by_kind[resource.kind].append(resource)
@@ -76,6 +77,8 @@ class Index:
                 self._services_by_label[(svc.namespace, key, value)].append(svc)
         for pvc in by_kind["PersistentVolumeClaim"]:
             self.pvcs[(pvc.namespace, pvc.name)] = pvc
+        for namespace in by_kind["Namespace"]:
+            self.namespace_labels.update(namespace.labels.items())
         for account in by_kind["ServiceAccount"]:
             self.service_accounts[(account.namespace, account.name)] = account
         self._link(by_kind["PodDisruptionBudget"], self.pdbs, "selector")

@@ -66,11 +66,11 @@ def network_policy_namespace_label(policy: Resource, idx: Index, profile: Profil
     a peer selecting namespaces by another label, such as `name: mcp`, matches nothing unless
     someone labels the namespaces by hand, so the allowed traffic is silently dropped. Labels that
     a Namespace in the same manifests carries are fine."""
-    rendered = [ns.labels for ns in idx.manifests.of_kind("Namespace")]
+    rendered = idx.namespace_labels
     for selector, path in _namespace_selectors(policy):
         for key, value in as_dict(selector.get("matchLabels")).items():
             key, value = str(key), str(value)
-            if key == NAMESPACE_NAME_LABEL or any(lb.get(key) == value for lb in rendered):
+            if key == NAMESPACE_NAME_LABEL or (key, value) in rendered:
                 continue
             yield Violation(
                 f"namespaceSelector matches label {key}={value}, which Kubernetes does not set on "
@@ -80,7 +80,7 @@ def network_policy_namespace_label(policy: Resource, idx: Index, profile: Profil
                             "name), or label the namespaces as part of the install.")
         for k, expr in enumerate(as_list(selector.get("matchExpressions"))):
             key, op = str(as_dict(expr).get("key")), as_dict(expr).get("operator")
-            if key == NAMESPACE_NAME_LABEL or any(key in lb for lb in rendered):
+            if key == NAMESPACE_NAME_LABEL or any(k == key for k, _ in rendered):
                 continue
             effect = "matches no namespace" if op in MATCHES_NOTHING else "matches every namespace"
             values = ", ".join(str(v) for v in as_list(as_dict(expr).get("values")))
