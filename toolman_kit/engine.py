@@ -1,7 +1,8 @@
 """Run the catalogue over an Index → findings rows.
 
 The engine, not the checks, adds the check metadata, the object and where it came from, and the
-exemption state: a check only says what is wrong.
+exemption state: a check only says what is wrong. What a row needs from a check or an object is
+worked out once per check and once per object, not once per row: runs have 100,000s of rows.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 from .findings import Status, frame
 from .index import Index
 from .manifests import LoadError, Resource
-from .model import Container, Workload
+from .model import Workload
 from .profiles import Profile
 from .registry import Check, Scope, Skip, Violation, catalogue
 
@@ -24,77 +25,100 @@ IGNORE_ANNOTATION = "toolman-kit.io/ignore"
 def run(index: Index, profile: Profile,
         values_set: str = "") -> tuple[pd.DataFrame, list[LoadError]]:
     """Every enabled check over every object it applies to: (findings frame, check errors)."""
-    checks = [c for c in catalogue().values() if profile.enabled(c.id)]
     by_scope: dict[Scope, dict[str, list[Check]]] = {s: defaultdict(list) for s in Scope}
-    for c in checks:
-        for kind in c.kinds:
-            by_scope[c.scope][kind].append(c)
-    rows: list[tuple] = []
-    errors: list[LoadError] = []
-    run_one = _Runner(profile, values_set, rows, errors).run
+    for c in catalogue().values():
+        if profile.enabled(c.id):
+            for kind in c.kinds:
+                by_scope[c.scope][kind].append(c)
+    runner = _Runner(profile, values_set)
+    every_kind = by_scope[Scope.OBJECT]["*"]
     for resource in index.manifests.resources:
-        for c in (*by_scope[Scope.OBJECT].get(resource.kind, ()), *by_scope[Scope.OBJECT]["*"]):
-            run_one(c, resource, None, c.fn(resource, index, profile))
+        target = _Target(resource, index.workload_of.get(resource))
+        for c in (*by_scope[Scope.OBJECT].get(resource.kind, ()), *every_kind):
+            runner.run(c, target, "", None, c.fn(resource, index, profile))
     for w in index.workloads:
+        target = _Target(w.resource, w)
         for c in by_scope[Scope.WORKLOAD].get(w.kind, ()):
-            run_one(c, w.resource, None, c.fn(w, index, profile), w)
+            runner.run(c, target, "", None, c.fn(w, index, profile))
         container_checks = by_scope[Scope.CONTAINER].get(w.kind, ())
         for container in w.containers:
             for c in container_checks:
                 if container.role in c.roles:
-                    run_one(c, w.resource, container, c.fn(container, w, index, profile), w)
-    return frame(rows), errors
+                    runner.run(c, target, container.name, container.path,
+                               c.fn(container, w, index, profile))
+    return frame(runner.rows), runner.errors
+
+
+class _Target:
+    """An object as the rows about it need it: its columns and its ignore annotations."""
+
+    __slots__ = ("resource", "columns", "source", "ignored")
+
+    def __init__(self, resource: Resource, w: Workload | None):
+        self.resource = resource
+        self.columns = (resource.kind, resource.namespace, resource.name)
+        self.source = resource.source
+        self.ignored: set[tuple[str, str]] = set()  # (check id, container or "")
+        for annotations in (resource.annotations, w.pod_annotations if w else {}):
+            for entry in annotations.get(IGNORE_ANNOTATION, "").split(","):
+                check_id, _, container = entry.strip().partition("/")
+                if check_id:
+                    self.ignored.add((check_id, container))
 
 
 class _Runner:
-    def __init__(self, profile: Profile, values_set: str, rows: list[tuple],
-                 errors: list[LoadError]):
-        self.profile, self.values_set, self.rows, self.errors = profile, values_set, rows, errors
+    def __init__(self, profile: Profile, values_set: str):
+        self.profile, self.values_set = profile, values_set
+        self.rows: list[tuple] = []
+        self.errors: list[LoadError] = []
+        self._meta: dict[str, tuple[tuple[str, str, str], str]] = {}
 
-    def run(self, c: Check, resource: Resource, container: Container | None,
-            outcomes: Iterable[Violation | Skip], w: Workload | None = None) -> None:
+    def run(self, c: Check, target: _Target, container: str, container_path: str | None,
+            outcomes: Iterable[Violation | Skip]) -> None:
         try:
             results = list(outcomes)
         except Exception as exc:  # a check bug must not cost the user the other findings
-            self.errors.append(LoadError(resource.source.file, resource.source.line,
-                                         f"check {c.id} failed on {resource.ref}: {exc!r}"))
+            source = target.source
+            self.errors.append(LoadError(source.file, source.line,
+                                         f"check {c.id} failed on {target.resource.ref}: {exc!r}"))
             return
-        name = container.name if container else ""
         if not results:
-            self._row(c, resource, name, Status.PASS, "", None, "")
+            self._row(c, target, container, Status.PASS, "", "", "", None, "")
         for result in results:
             if isinstance(result, Skip):
-                self._row(c, resource, name, Status.SKIP, result.reason, None, "")
+                self._row(c, target, container, Status.SKIP, result.reason, "", "", None, "")
                 continue
-            blamed = result.container or name
-            reason = self._exempt_reason(c, resource, w, blamed)
-            self._row(c, resource, blamed, Status.EXEMPT if reason else Status.FAIL,
-                      result.message, result, reason,
-                      result.path or (container.path if container else None))
+            blamed = result.container or container
+            reason = self._exempt_reason(c, target, blamed)
+            path = result.path or container_path or ""
+            line = result.line or (target.resource.line_of(path) if path else None)
+            self._row(c, target, blamed, Status.EXEMPT if reason else Status.FAIL,
+                      result.message, result.remediation or self._metadata(c)[1], path, line,
+                      reason)
 
-    def _exempt_reason(self, c: Check, resource: Resource, w: Workload | None,
-                       container: str) -> str:
-        annotations = [resource.annotations, w.pod_annotations if w else {}]
-        for annotation in annotations:
-            for entry in annotation.get(IGNORE_ANNOTATION, "").split(","):
-                check_id, _, only = entry.strip().partition("/")
-                if check_id == c.id and (not only or only == container):
-                    return f"annotation {IGNORE_ANNOTATION}: {entry.strip()}"
-        exemption = self.profile.exemption(c.id, resource.kind, resource.namespace, resource.name,
-                                           container)
+    def _metadata(self, c: Check) -> tuple[tuple[str, str, str], str]:
+        """(id, area, severity) as the profile grades it, and the remediation it words."""
+        if c.id not in self._meta:
+            self._meta[c.id] = ((c.id, c.area.value, self.profile.severity(c.id, c.severity.value)),
+                                c.remediation.format(**self.profile.params))
+        return self._meta[c.id]
+
+    def _exempt_reason(self, c: Check, target: _Target, container: str) -> str:
+        for only in (container, ""):
+            if (c.id, only) in target.ignored:
+                entry = f"{c.id}/{only}" if only else c.id
+                return f"annotation {IGNORE_ANNOTATION}: {entry}"
+        if not self.profile.exemptions:
+            return ""
+        kind, namespace, name = target.columns
+        exemption = self.profile.exemption(c.id, kind, namespace, name, container)
         return f"profile {self.profile.name}: {exemption.reason}" if exemption else ""
 
-    def _row(self, c: Check, resource: Resource, container: str, status: Status, message: str,
-             violation: Violation | None, exempt_reason: str, path: str | None = None) -> None:
-        failed = violation is not None
-        remediation = (violation.remediation or c.remediation.format(**self.profile.params)) \
-            if failed else ""
-        source = resource.source
-        line = source.line
-        if failed:  # point problems at their field; passes need no line of their own
-            line = violation.line or (resource.line_of(path) if path else None) or line
+    def _row(self, c: Check, target: _Target, container: str, status: Status, message: str,
+             remediation: str, path: str, line: int | None, exempt_reason: str) -> None:
+        """One findings row; problems point at their field's line, passes at the object's."""
+        source = target.source
         self.rows.append((
-            c.id, c.area.value, self.profile.severity(c.id, c.severity.value), status.value,
-            resource.kind, resource.namespace, resource.name, container, message, remediation,
-            path or "", source.file, line, source.template or "", self.values_set,
-            exempt_reason))
+            *self._metadata(c)[0], status.value, *target.columns, container, message,
+            remediation, path, source.file, line or source.line, source.template or "",
+            self.values_set, exempt_reason))

@@ -95,7 +95,7 @@ class Resource:
             return None
         if self.lines is None:
             try:  # parsed once already, within bounds; JSON input may still not be YAML
-                self.lines = _line_map(yaml.compose(self.text, Loader=yamlsafe.Loader))
+                self.lines = _line_map(self.text)
             except (yaml.YAMLError, RecursionError):
                 self.lines = {}
         while path not in self.lines and path:
@@ -331,22 +331,43 @@ def _add_object(obj: Any, source: Source, manifests: Manifests, text: str) -> Re
     return resource
 
 
-def _line_map(root: yaml.Node | None) -> dict[str, int]:
-    """Every field path of a composed document → its 0-based line (keys' lines for mappings)."""
+def _line_map(text: str) -> dict[str, int]:
+    """Every field path of a document → its 0-based line (a mapping value: its key's line).
+
+    Built from the parser's event stream, which libyaml produces in C: a fraction of the cost of
+    composing nodes, whose tags PyYAML resolves in Python."""
     lines: dict[str, int] = {}
-    stack: list[tuple[str, yaml.Node | None, int]] = [
-        ("", root, root.start_mark.line if root is not None else 0)]
-    while stack:
-        path, node, line = stack.pop()
+    stack: list[list] = []  # per open collection: [path, is_mapping, awaiting_key, key, key_line]
+    for event in yaml.parse(text, Loader=yamlsafe.Loader):
+        if not isinstance(event, _NODE_EVENTS):
+            if isinstance(event, _END_EVENTS):
+                stack.pop()
+            continue
+        if not stack:
+            path, line = "", event.start_mark.line
+        elif stack[-1][1]:  # inside a mapping: a key, then its value
+            top = stack[-1]
+            if top[2]:
+                top[2], top[3], top[4] = False, getattr(event, "value", None), \
+                    event.start_mark.line
+                if isinstance(event, _START_EVENTS):  # a complex key: track it, record nothing
+                    stack.append(["\0", isinstance(event, yaml.MappingStartEvent), True, None, 0])
+                continue
+            top[2] = True
+            path, line = (f"{top[0]}.{top[3]}" if top[0] else str(top[3])), top[4]
+        else:
+            top = stack[-1]
+            path, line = f"{top[0]}[{top[3] or 0}]", event.start_mark.line
+            top[3] = (top[3] or 0) + 1
         lines[path] = line
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = f"{path}.{key.value}" if path else str(key.value)
-                stack.append((child, value, key.start_mark.line))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                stack.append((f"{path}[{i}]", item, item.start_mark.line))
+        if isinstance(event, _START_EVENTS):
+            stack.append([path, isinstance(event, yaml.MappingStartEvent), True, None, 0])
     return lines
+
+
+_START_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_NODE_EVENTS = (*_START_EVENTS, yaml.ScalarEvent, yaml.AliasEvent)
 
 
 def _yaml_type(value: Any) -> str:
