@@ -114,6 +114,7 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
         at = ".".join(str(p) for p in first.path) or "(top level)"
         raise ProfileError(f"{at}: {first.message}", where)
     data["source"] = where
+    data.setdefault("name", Path(where).stem)  # its own name, not the one it extends
     parent = data.pop("extends", None)
     if parent:
         base_dir = Path(where).parent if where not in BUILT_IN else Path(".")
