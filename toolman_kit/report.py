@@ -1,0 +1,395 @@
+"""`toolman-kit report`: run the notebooks with papermill, export them to offline HTML and write the
+whole report atomically.
+
+Each worker thread owns one kernel (IPC transport, its own socket path: parallel kernels on TCP
+ports race, papermill#511) and runs its share of the notebooks in it one after the other, in a
+fresh namespace each: the kernel start and the pandas/matplotlib/toolman_kit imports are paid once
+per kernel, not once per notebook. The main thread meanwhile writes the Markdown, JSON, CSV and
+SARIF files, then exports each executed notebook to HTML as it arrives.
+
+Everything goes into a temporary sibling of the output directory, which replaces the previous
+report only when every part succeeded; a failure leaves the previous report untouched and names the
+notebook and the error of the cell that raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import ReportError, ToolmanKitError
+from .nbsupport import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+EXAMPLE = ROOT / "examples" / "toolman"
+KERNEL = "python3"  # explicit: a user-level kernelspec elsewhere must not run the notebooks
+CELL_TIMEOUT = 600  # seconds; a notebook cell that hangs fails the report instead of blocking it
+# Execution order, longest first so that the last notebook to start is a short one.
+ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_availability",
+         "02_security")
+RESET = "get_ipython().reset(new_session=False)  # toolman-kit: a clean namespace per notebook"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+FAILING_LINE = re.compile(r"^-+>\s*\d+\s(.*)$", re.M)
+
+
+@dataclass
+class Result:
+    notebook: str
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    index: Path
+    counts: dict[str, Any] = field(default_factory=dict)  # views.counts of the candidate
+    baseline_counts: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+# --- the Python API ---------------------------------------------------------------------------
+
+def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Sequence[str] = (),
+                 baseline: Sequence[str] | None = None, chart: str | None = None,
+                 values: Sequence[str] = (), baseline_values: Sequence[str] | None = None,
+                 set_values: Sequence[str] = (), profile: str = "production",
+                 namespace: str | None = None, release: str = "release-name",
+                 title: str | None = None, with_code: bool = False, jobs: int | None = None,
+                 progress: TextIO | None = None) -> Report:
+    """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
+
+    With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
+    every section compares baseline and candidate. A line per notebook goes to `progress` (the
+    CLI passes stderr). Raises ReportError, leaving any previous report in `out` intact, when a
+    notebook or an output fails.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    params = {
+        "manifests": [_abs(p) for p in manifests], "baseline": _abs_list(baseline),
+        "chart": _abs(chart) if chart else None, "values": [_abs(v) for v in values],
+        "baseline_values": _abs_list(baseline_values), "set_values": list(set_values),
+        "profile": _abs(profile) if Path(profile).is_file() else profile,
+        "namespace": namespace, "release": release,
+        "title": title or _default_title(manifests, chart),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        results, report = _build(staging, params, with_code, jobs, progress)
+        failed: dict[str, list[str]] = {}  # error → the notebooks it failed
+        for r in results:
+            if r.error:
+                failed.setdefault(r.error, []).append(r.notebook)
+        if failed:
+            raise ReportError(f"report not written ({out} is unchanged): " + "; ".join(
+                f"{', '.join(names)}: {error}" for error, names in failed.items()))
+        shutil.copyfile(staging / f"{SECTIONS[0][0]}.html", staging / "index.html")
+        staging.chmod(0o755)
+        _swap(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report.index = out / "index.html"
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _abs(path: str | os.PathLike[str]) -> str:
+    return os.path.abspath(os.fspath(path))
+
+
+def _abs_list(paths: Sequence[str] | None) -> list[str] | None:
+    return None if paths is None else [_abs(p) for p in paths]
+
+
+def _default_title(manifests: Sequence[str], chart: str | None) -> str:
+    name = Path(chart).name if chart else (Path(manifests[0]).stem if manifests else "")
+    return f"{name} Deployment Analysis".strip()
+
+
+def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | None,
+           progress: TextIO | None) -> tuple[list[Result], Report]:
+    """Workers execute; this thread writes the data files, then exports each executed notebook
+    as it arrives (the exporter's templates load while the kernels are busy)."""
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for notebook in ORDER:
+        todo.put(notebook)
+    executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(ORDER)))
+    sockets = Path(tempfile.mkdtemp(prefix="tk-kernels-"))  # short: unix socket paths ≤ 107 bytes
+    results: list[Result] = []
+    try:
+        threads = [threading.Thread(target=_worker, daemon=True, name=f"report-kernel-{i}",
+                                    args=(todo, executed, params, sockets / f"kernel-{i}"))
+                   for i in range(workers)]
+        for t in threads:
+            t.start()
+        report = Report(staging / "index.html")
+        try:
+            report = _write_data_files(staging, params)
+        except Exception as exc:  # noqa: BLE001 - reported with the notebooks' results
+            results.append(Result("data files", 0.0, _describe(exc)))
+        exporter, running, shown = _exporter(with_code), workers, 0
+        while running:
+            item = executed.get()
+            if item is None:  # a worker is done
+                running -= 1
+                continue
+            notebook, nb, seconds, error = item
+            started = time.perf_counter()
+            if nb is not None:
+                try:
+                    nb.metadata["title"] = f"{params['title']} — {dict(SECTIONS)[notebook]}"
+                    page, _ = exporter.from_notebook_node(nb)
+                    (staging / f"{notebook}.html").write_text(page, encoding="utf-8")
+                    (staging / f"{notebook}.ipynb").write_text(_ipynb(nb), encoding="utf-8")
+                except Exception as exc:  # noqa: BLE001
+                    error = f"export: {_describe(exc)}"
+            results.append(Result(notebook, seconds + time.perf_counter() - started, error))
+            shown += 1
+            if progress:
+                state = f"ok {results[-1].seconds:.1f}s" if not error else \
+                    f"FAILED {results[-1].seconds:.1f}s\n      {error}"
+                print(f"[{shown}/{len(ORDER)}] {notebook} ... {state}", file=progress,
+                      flush=True)
+        for t in threads:
+            t.join()
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+    missing = set(ORDER) - {r.notebook for r in results}
+    results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
+    return sorted(results, key=lambda r: r.notebook), report
+
+
+def _ipynb(nb: Any) -> str:
+    import nbformat
+
+    return nbformat.writes(nb)
+
+
+def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
+            params: dict[str, Any], socket: Path) -> None:
+    """Execute notebooks from `todo` in one kernel until none is left; put (notebook, executed
+    notebook or None, seconds, error or None) on `executed` for each, then None."""
+    from jupyter_core.utils import run_sync
+
+    km, clock = _kernel_manager(socket), time.perf_counter()  # the first includes the boot
+    try:
+        # Start the kernel before importing papermill: it boots meanwhile.
+        run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        while True:
+            try:
+                notebook = todo.get_nowait()
+            except queue.Empty:
+                return
+            started = clock
+            try:
+                nb = execute(km, notebook, params)
+                executed.put((notebook, nb, time.perf_counter() - started, None))
+            except Exception as exc:  # noqa: BLE001 - every failure is reported per notebook
+                executed.put((notebook, None, time.perf_counter() - started, _describe(exc)))
+            clock = time.perf_counter()
+    except Exception as exc:  # noqa: BLE001 - no kernel: the notebooks left fail with its error
+        while True:
+            try:
+                executed.put((todo.get_nowait(), None, 0.0, f"kernel: {_describe(exc)}"))
+            except queue.Empty:
+                return
+    finally:
+        try:
+            _shutdown(km)
+        finally:
+            executed.put(None)
+
+
+def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
+    """Run notebooks/<notebook>.ipynb with papermill in the kernel of `km`, `params` injected
+    after its `parameters` cell (None: its defaults), in a fresh namespace."""
+    import nbformat
+    import papermill
+
+    nb = nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(RESET))  # the kernel may have run another
+    try:
+        nb = papermill.execute_notebook(
+            nb, None, parameters=params, kernel_name=KERNEL, km=km, progress_bar=False,
+            request_save_on_cell_execute=False, execution_timeout=CELL_TIMEOUT)
+    finally:
+        km.stop_clients()
+    del nb.cells[0]
+    return nb
+
+
+def _kernel_manager(socket: Path) -> Any:
+    """An AsyncKernelManager on IPC sockets at `socket` (TCP ports race between parallel kernels:
+    papermill#511), started in the notebooks directory with this toolman_kit importable."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        clients: list[Any] = []  # noqa: RUF012 - replaced per instance below
+
+        def client(self, **kw: Any) -> Any:  # papermill opens one per notebook: close them
+            kc = super().client(**kw)
+            self.clients.append(kc)
+            return kc
+
+        def stop_clients(self) -> None:
+            while self.clients:
+                self.clients.pop().stop_channels()
+
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            env = dict(kw.pop("env", None) or os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
+            env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+            kw.setdefault("cwd", str(NOTEBOOKS))
+            return await super()._async_pre_start_kernel(env=env, **kw)
+
+    km = IPCKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(socket))
+    km.clients = []
+    return km
+
+
+def _shutdown(km: Any) -> None:
+    from jupyter_core.utils import run_sync
+
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+    run_sync(km.cleanup_resources)()
+
+
+def _exporter(with_code: bool) -> Any:
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
+                        exclude_input=not with_code, exclude_input_prompt=not with_code,
+                        exclude_output_prompt=True, embed_images=True)
+
+
+def _describe(exc: BaseException) -> str:
+    """The error in one line, `ename: evalue (in cell: its first line)`, without traceback."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        line = next((x for x in str(exc.source).splitlines() if x.strip()), "")
+        for entry in exc.traceback or ():  # IPython's: "Cell In[n], line l" … "----> l code"
+            text = ANSI.sub("", entry)
+            if text.startswith("Cell In") and (arrow := FAILING_LINE.search(text)):
+                line = arrow.group(1).strip()
+                break
+        where = f" (at: {line[:60]}{'…' if len(line) > 60 else ''})" if line else ""
+        return _one_line(f"{exc.ename}: {exc.evalue}") + where
+    return _one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _one_line(text: Any, limit: int = 400) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _write_data_files(staging: Path, params: dict[str, Any]) -> Report:
+    """deployment-analysis.md, findings.json, findings.csv and report.sarif, from the same
+    analysis the notebooks show."""
+    from . import formats
+    from .nbsupport import inputs
+
+    ins = inputs(params["manifests"], params["baseline"], params["chart"], params["values"],
+                 params["baseline_values"], params["set_values"], params["profile"],
+                 params["namespace"], params["release"])
+    from .narrative import markdown_report
+    from .views import counts
+
+    a, base = ins.analysis, ins.baseline
+    markdown = markdown_report(a, baseline=base, rendered=ins.rendered, title=params["title"])
+    (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
+    (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
+    (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
+    (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
+    return Report(staging / "index.html", counts(a), counts(base) if base is not None else None)
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Put `staging` in place of `out`: the previous report is moved aside, not overwritten,
+    and put back if the rename fails."""
+    old = None
+    if out.exists() or out.is_symlink():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.rename(out, old)
+    try:
+        os.rename(staging, out)
+    except BaseException:
+        if old is not None:
+            os.rename(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def add_report_command(subparsers: Any, add_input_options: Any) -> None:
+    p = subparsers.add_parser(
+        "report", help="write the HTML/Markdown/JSON/SARIF report (default: the Toolman example)",
+        description="Execute the analysis notebooks and write a self-contained report. With no "
+                    "input, report on the embedded Toolman example: its production values "
+                    "against the chart defaults, with the Toolman profile.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="rendered manifest files or dirs")
+    add_input_options(p)
+    p.add_argument("--baseline", nargs="+", metavar="PATH",
+                   help="manifests to compare against (e.g. the default values rendering)")
+    p.add_argument("--baseline-values", action="append", metavar="FILE",
+                   help="with --chart: render the baseline with these values (repeatable); "
+                        "default: the chart's own values when -f is given")
+    p.add_argument("--no-baseline", action="store_true", help="no comparison")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: reports/NAME)")
+    p.add_argument("--title", help="report title")
+    p.add_argument("--with-code", action="store_true", help="show the notebooks' code cells")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="kernels to run in parallel (default: the CPU count)")
+    p.set_defaults(run=_report, profile=None, release=None)
+
+
+def _report(args: argparse.Namespace) -> int:
+    if "-" in args.paths:
+        raise ToolmanKitError("report reads files: save standard input to a file first")
+    if args.paths and args.chart:
+        raise ToolmanKitError("give manifest paths or --chart DIR, not both")
+    if args.baseline_values and not (args.chart or not args.paths):
+        raise ToolmanKitError("--baseline-values needs --chart (use --baseline for manifests)")
+    example = not args.paths and not args.chart
+    chart = str(EXAMPLE / "chart") if example else args.chart
+    values = [str(EXAMPLE / "chart" / "values-production.yaml")] if example else args.values
+    baseline_values = args.baseline_values
+    if args.no_baseline:
+        baseline_values = None
+    elif chart and baseline_values is None and values and not args.baseline:
+        baseline_values = []  # the values against the chart's own defaults
+    name = "toolman" if example else Path(chart or args.paths[0]).resolve().stem or "report"
+    report = build_report(
+        out=args.out or Path("reports") / name, manifests=args.paths,
+        baseline=None if args.no_baseline else args.baseline, chart=chart, values=values,
+        baseline_values=baseline_values, set_values=args.set_values,
+        profile=args.profile or str(EXAMPLE / "profile.yaml" if example else "production"),
+        namespace=args.namespace or ("toolman" if example else None),
+        release=args.release or ("toolman" if example else "release-name"),
+        title=args.title or ("Toolman Deployment Analysis" if example else None),
+        with_code=args.with_code, jobs=args.jobs, progress=sys.stderr)
+    c = report.counts
+    line = (f"{report.index}  ❌ {c.get('fail', 0)}  ⚠️ {c.get('warning', 0)}  "
+            f"✅ {c.get('pass', 0)}")
+    if b := report.baseline_counts:
+        line += f"  (baseline ❌ {b['fail']}  ⚠️ {b['warning']}  ✅ {b['pass']})"
+    print(f"{line}  in {report.seconds:.1f}s", file=sys.stderr)
+    return 0
