@@ -102,6 +102,8 @@ def test_chart_is_rendered_and_checked(capsys):
     replicas = next(r for r in doc["checklist"] if r["component"] == "Replicas")
     assert replicas["status"] == "pass" and replicas["current_state"] == "3"
     assert doc["findings"][0]["namespace"] == "toolman"
+    assert doc["findings"][0]["file"] == f"<rendered {EXAMPLE / 'chart'}>"
+    assert doc["inputs"][0].startswith("helm template toolman ")
 
 
 def test_output_file_is_written(capsys, tmp_path):

@@ -179,3 +179,13 @@ def test_one_bad_input_does_not_stop_the_others(capsys, tmp_path):
     doc = json.loads(out)
     assert code == 2 and {f["name"] for f in doc["findings"]} == {"good"}
     assert [e["file"] for e in doc["errors"]] == [str(bad), str(tmp_path / "missing.yaml")]
+
+
+def test_a_chart_that_does_not_render_does_not_stop_the_files(capsys, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(POD % "good")
+    code, out, err = check(capsys, "--chart", str(tmp_path / "no-chart"), str(good),
+                           "--format", "json")
+    doc = json.loads(out)
+    assert code == 2 and {f["name"] for f in doc["findings"]} == {"good"}
+    assert "not a Helm chart directory" in err and err.count("\n") == 1

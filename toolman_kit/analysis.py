@@ -6,7 +6,9 @@ notebook can call them on paths directly or reuse one Analysis for every table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -14,9 +16,10 @@ import pandas as pd
 from . import engine
 from .checklist import build
 from .index import Index
-from .manifests import LoadError, Manifests, load
+from .manifests import LoadError, Manifests, Text, load
 from .profiles import Profile, load_profile
 from .pss import pod_security_frame
+from .render import Rendered, render
 
 
 @dataclass
@@ -27,6 +30,11 @@ class Analysis:
     findings: pd.DataFrame
     errors: list[LoadError] = field(default_factory=list)  # load errors, then check errors
     label: str = ""
+
+    @cached_property
+    def checklist(self) -> pd.DataFrame:
+        """The production-readiness checklist (computed once; treat it as read-only)."""
+        return build(self.findings, self.index)
 
     @classmethod
     def of(cls, *sources: str | Path | Manifests, profile: str | Path | Profile = "production",
@@ -39,6 +47,20 @@ class Analysis:
         index = Index(manifests)
         findings, check_errors = engine.run(index, prof, label)
         return cls(manifests, index, prof, findings, [*manifests.errors, *check_errors], label)
+
+
+def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
+               set_values: Sequence[str] = (), release: str = "release-name",
+               namespace: str | None = None) -> tuple[Manifests, Rendered]:
+    """Render a chart (helm template) and load the result; rows name it `<rendered CHART>`."""
+    namespace = namespace or "default"  # helm's own default release namespace
+    rendered = render(chart, list(values), list(set_values), release=release,
+                      namespace=namespace)
+    manifests = load(Text(f"<rendered {chart}>", rendered.text), namespace=namespace)
+    manifests.inputs = [f"helm template {release} {chart} -n {namespace}"
+                        + "".join(f" -f {v}" for v in values)
+                        + "".join(f" --set {s}" for s in set_values)]
+    return manifests, rendered
 
 
 def _analysis(sources: tuple, **options) -> Analysis:
@@ -57,7 +79,7 @@ def checklist(*sources, profile: str | Path | Profile = "production",
               namespace: str | None = None) -> pd.DataFrame:
     """The production-readiness checklist: the seed's rows (and ours) for every workload."""
     a = _analysis(sources, profile=profile, namespace=namespace)
-    return build(a.findings, a.index)
+    return a.checklist.copy()
 
 
 def pod_security(*sources, namespace: str | None = None) -> pd.DataFrame:

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .analysis import Analysis
+from .analysis import Analysis, load_chart
 from .atomic import write_atomic
-from .errors import ToolmanKitError
+from .errors import RenderError, ToolmanKitError
 from .formats import FORMATS
-from .manifests import DEFAULT_MAX_BYTES, Manifests, load
+from .manifests import DEFAULT_MAX_BYTES, LoadError, Manifests, load
 from .registry import catalogue
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -80,19 +80,23 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
 
 def manifests_from(args: argparse.Namespace, paths: Sequence[str],
                    values: Sequence[str] = ()) -> Manifests:
-    """Manifests from --chart (rendered) or from paths; errors in either are kept, not raised."""
-    if args.chart:
-        from .render import render
-
-        rendered = render(args.chart, values, args.set_values, release=args.release,
-                          namespace=args.namespace or "default")
-        manifests = load(rendered.text, namespace=args.namespace or "default")
-        manifests.inputs = [f"helm template {args.release} {args.chart}"
-                            + "".join(f" -f {v}" for v in values)]
-        return manifests
-    if not paths:
+    """Manifests from the paths and, with --chart, its rendering: a chart that does not render
+    is an input error like a bad file, and the other inputs are still analyzed."""
+    if not paths and not args.chart:
         raise ToolmanKitError("nothing to check: give manifest paths, '-' or --chart DIR")
-    return load(*paths, namespace=args.namespace, max_bytes=args.max_bytes)
+    manifests = load(*paths, namespace=args.namespace, max_bytes=args.max_bytes)
+    if args.chart:
+        try:
+            rendered, _ = load_chart(args.chart, values, args.set_values, release=args.release,
+                                     namespace=args.namespace)
+        except RenderError as exc:
+            manifests.errors.insert(0, LoadError(exc.file or args.chart, exc.line,
+                                                 exc.message, exc.column))
+        else:
+            manifests.resources += rendered.resources
+            manifests.errors += rendered.errors
+            manifests.inputs += rendered.inputs
+    return manifests
 
 
 def _size(text: str) -> int:

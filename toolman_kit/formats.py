@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import __version__
 from .analysis import Analysis
-from .checklist import SYMBOL, build
+from .checklist import SYMBOL
 from .pss import pod_security_frame
 from .registry import catalogue
 
@@ -25,7 +25,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def to_json(a: Analysis) -> str:
-    checklist = build(a.findings, a.index)
+    checklist = a.checklist
     pss = pod_security_frame(a.index)
     document = {
         "tool": {"name": TOOL["name"], "version": TOOL["version"], "profile": a.profile.name},
@@ -73,7 +73,7 @@ def to_markdown(a: Analysis) -> str:
     failed = a.findings[a.findings["status"] == "fail"]
     parts = [f"# Production readiness ({_md(a.profile.name)})", "",
              "## Production Readiness Checklist", "",
-             checklist_markdown(build(a.findings, a.index)),
+             checklist_markdown(a.checklist),
              "", "## Findings", "", markdown_table(failed, {
                  "severity": "Severity", "check_id": "Check", "kind": "Kind", "name": "Name",
                  "container": "Container", "message": "Finding", "remediation": "Action",
@@ -129,7 +129,7 @@ def to_sarif(a: Analysis) -> str:
 def to_table(a: Analysis) -> str:
     """What a person reads in a terminal: the checklist per workload, then what failed."""
     lines = []
-    checklist = build(a.findings, a.index)
+    checklist = a.checklist
     for workload, rows in checklist.groupby("workload", sort=False):
         lines.append(f"{workload}  (namespace {rows['namespace'].iloc[0] or '-'})")
         width = max(len(c) for c in rows["component"])

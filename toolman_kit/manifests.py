@@ -110,6 +110,14 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class Text:
+    """Manifest text with the name to report it by, e.g. a chart's rendering."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class LoadError:
     file: str
     line: int | None
@@ -144,10 +152,10 @@ def _str_map(value: Any) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
-def load(*sources: str | Path | Iterable[str | Path], namespace: str | None = None,
+def load(*sources: str | Path | Text | Iterable[str | Path | Text], namespace: str | None = None,
          stdin_text: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Manifests:
     """Load manifests from paths (files, directories searched recursively for *.yaml, *.yml,
-    *.json), `-` (standard input) or literal YAML/JSON text (any string holding a newline).
+    *.json), `-` (standard input), Text, or literal YAML/JSON text (a string holding a newline).
 
     `namespace` is the release namespace (`helm -n`): objects without metadata.namespace are
     placed there. Left out, it is inferred when every explicit namespace agrees, as a chart that
@@ -156,8 +164,8 @@ def load(*sources: str | Path | Iterable[str | Path], namespace: str | None = No
     """
     manifests = Manifests()
     for source in _flatten(sources):
-        manifests.inputs.append("<text>" if isinstance(source, str) and "\n" in source
-                                else str(source))
+        manifests.inputs.append(source.name if isinstance(source, Text) else "<text>"
+                                if isinstance(source, str) and "\n" in source else str(source))
         for name, lines in _inputs(source, manifests.errors, stdin_text, max_bytes):
             try:
                 _parse_lines(lines, name, manifests)
@@ -169,17 +177,20 @@ def load(*sources: str | Path | Iterable[str | Path], namespace: str | None = No
     return manifests
 
 
-def _flatten(sources: tuple) -> Iterator[str | Path]:
+def _flatten(sources: tuple) -> Iterator[str | Path | Text]:
     for source in sources:
-        if isinstance(source, (str, Path)):
+        if isinstance(source, (str, Path, Text)):
             yield source
         else:
             yield from source
 
 
-def _inputs(source: str | Path, errors: list[LoadError], stdin_text: str | None,
+def _inputs(source: str | Path | Text, errors: list[LoadError], stdin_text: str | None,
             max_bytes: int) -> Iterator[tuple[str, Iterable[str]]]:
     """(name, lines) for each input; unreadable inputs become errors."""
+    if isinstance(source, Text):
+        yield source.name, io.StringIO(source.text)
+        return
     if isinstance(source, str) and "\n" in source:
         yield "<text>", io.StringIO(source)
         return

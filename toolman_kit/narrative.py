@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import views
 from .analysis import Analysis
-from .checklist import SYMBOL, build
+from .checklist import SYMBOL
 from .findings import SEVERITY_ORDER
 from .formats import _md, checklist_markdown, markdown_table
 from .pss import pod_security
@@ -382,7 +382,7 @@ def markdown_report(a: Analysis, baseline: Analysis | None = None,
             "volume": "Volume", "type": "Type", "source": "Source", "mounted_by": "Mounted by",
             "findings": "Failing checks"}) if len(volumes) else "No volumes.",
         "## Production Readiness Checklist",
-        checklist_markdown(build(a.findings, a.index)) or "No workloads.",
+        checklist_markdown(a.checklist) or "No workloads.",
         "## Security Findings", _security_findings(a)]
     if baseline is not None:
         sections += ["## Production Values Override", _override_section(baseline, a)]

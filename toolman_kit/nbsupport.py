@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import Analysis
+from .analysis import Analysis, load_chart
 from .checklist import SYMBOL
 from .errors import ManifestError
 
@@ -116,15 +116,9 @@ def _inputs(manifests: Sequence[str], baseline: Sequence[str] | None, chart: str
         base = of(baseline) if baseline else None
         return Inputs(of(manifests), base, label=names(manifests, "candidate"),
                       baseline_label=names(baseline or (), "baseline"))
-    from .manifests import load
-    from .render import render
 
     def rendered(files: Sequence[str], sets: Sequence[str]) -> tuple[Analysis, Any]:
-        ns = namespace or "default"
-        r = render(chart, list(files), list(sets), release=release, namespace=ns)
-        m = load(r.text, namespace=ns)
-        m.inputs = [f"helm template {release} {chart} -n {ns}"
-                    + "".join(f" -f {f}" for f in files) + "".join(f" --set {s}" for s in sets)]
+        m, r = load_chart(chart, files, sets, release=release, namespace=namespace)
         return _checked(Analysis.of(m, profile=profile), [str(chart)]), r
 
     candidate, r = rendered(values, set_values)

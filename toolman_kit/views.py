@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 
 from .analysis import Analysis
-from .checklist import build
 from .checks.availability import pdb_budget
 from .findings import compare
 from .findings import counts as finding_counts
@@ -298,7 +297,7 @@ def _evictable(w: Workload, idx: Index) -> int | None:
 
 
 def _states(a: Analysis) -> dict[tuple[str, str, str], str]:
-    cl = build(a.findings, a.index)
+    cl = a.checklist
     return dict(zip(zip(cl["workload"], cl["namespace"], cl["component"], strict=True),
                     cl["current_state"], strict=True))
 
@@ -444,8 +443,8 @@ def compare_checklists(baseline_a: Analysis, candidate_a: Analysis) -> pd.DataFr
     """The two checklists side by side, in the candidate's row order (rows only the baseline has
     follow), with what changed: fixed, improved, worse, unchanged or still failing."""
     key = ["workload", "namespace", "component"]
-    before = build(baseline_a.findings, baseline_a.index)[[*key, "current_state", "status"]]
-    after = build(candidate_a.findings, candidate_a.index)[[*key, "current_state", "status",
+    before = baseline_a.checklist[[*key, "current_state", "status"]]
+    after = candidate_a.checklist[[*key, "current_state", "status",
                                                             "action"]]
     merged = after.merge(before, on=key, how="outer", sort=False,
                          suffixes=("_candidate", "_baseline"))
@@ -472,7 +471,7 @@ def compare_findings(baseline_a: Analysis, candidate_a: Analysis) -> pd.DataFram
 def counts(a: Analysis) -> dict[str, Any]:
     """Checklist rows by status ("fail" ❌, "warning" ⚠️, "pass" ✅, "n/a"), plus "findings":
     failures by severity, passes and exemptions (findings.counts)."""
-    statuses = build(a.findings, a.index)["status"].value_counts()
+    statuses = a.checklist["status"].value_counts()
     result: dict[str, Any] = {s: int(statuses.get(s, 0)) for s in ("fail", "warning", "pass",
                                                                     "n/a")}
     result["findings"] = finding_counts(a.findings)
