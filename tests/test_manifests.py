@@ -2,7 +2,10 @@ import io
 import json
 from pathlib import Path
 
-from toolman_kit.manifests import RELEASE_NAMESPACE, load
+from hypothesis import given
+from hypothesis import strategies as st
+
+from toolman_kit.manifests import RELEASE_NAMESPACE, load, split_documents
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman" / "rendered" / "default.yaml"
 
@@ -96,3 +99,18 @@ def test_unreadable_inputs_are_errors_not_exceptions(tmp_path):
 def test_unsafe_tags_are_never_constructed():
     m = load("!!python/object/apply:os.system ['echo pwned']\n")
     assert not m.resources and "invalid YAML" in m.errors[0].message
+
+
+@given(st.lists(st.sampled_from(["---\n", "--- \n", "...\n", "a: 1\n", "# c\n", "\n", "b: -- x\n",
+                                 "----\n", " ---\n", "--- {c: 2}\n"]), max_size=30),
+       st.integers(1, 7))
+def test_splitting_does_not_depend_on_block_boundaries(lines, size):
+    text = "".join(lines)
+    blocks = [text[i:i + size] for i in range(0, len(text), size)]
+    assert list(split_documents(blocks)) == list(split_documents([text]))
+
+
+def test_document_markers():
+    text = "a: 1\n---\nb: 2\n...\nc: 3\n--- {d: 4}\n"
+    assert list(split_documents([text])) == [(1, "a: 1\n"), (2, "   \nb: 2\n"),
+                                            (5, "c: 3\n"), (6, "    {d: 4}\n")]

@@ -16,7 +16,7 @@ import pandas as pd
 from . import engine
 from .checklist import build
 from .index import Index
-from .manifests import LoadError, Manifests, Text, load
+from .manifests import LoadError, Manifests, Text, gc_paused, load
 from .profiles import Profile, load_profile
 from .pss import pod_security_frame
 from .render import Rendered, render
@@ -44,8 +44,9 @@ class Analysis:
         else:
             manifests = load(*sources, namespace=namespace)
         prof = load_profile(profile)
-        index = Index(manifests)
-        findings, check_errors = engine.run(index, prof, label)
+        with gc_paused():
+            index = Index(manifests)
+            findings, check_errors = engine.run(index, prof, label)
         return cls(manifests, index, prof, findings, [*manifests.errors, *check_errors], label)
 
 

@@ -7,22 +7,23 @@ object becomes a LoadError naming file and line; the other documents are still l
 
 from __future__ import annotations
 
-import io
+import codecs
+import gc
 import itertools
 import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
-
-import yaml
 
 from . import yamlsafe
 from .errors import ManifestError
 
 DEFAULT_MAX_BYTES = 512 * 2**20
+BLOCK_BYTES = 2**20  # files are read, decoded and split this much at a time
 
 RELEASE_NAMESPACE = "(release)"  # objects without a namespace, when it cannot be known
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -36,6 +37,8 @@ CLUSTER_SCOPED = frozenset({
 })
 
 _SOURCE = re.compile(r"^# Source: (.+?)[ \t\r]*$", re.M)
+_MARKER = re.compile(r"^(?:---(?=[ \t\r\n])|(\.\.\.)[ \t\r]*\n)", re.M)
+_PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$))", re.M)  # first line that is not blank or comment
 
 
@@ -52,9 +55,8 @@ class Resource:
     obj: dict[str, Any]
     source: Source
     namespace: str = ""  # effective namespace: the release namespace when the object has none
-    text: str = field(default="", repr=False)  # the document's YAML, to locate fields later
-    text_line: int = 1  # line of the file where `text` starts
-    lines: dict[str, int] | None = field(default=None, repr=False)  # path → line, on demand
+    text_line: int = 1  # line of the file where its document starts
+    lines: dict[int, Any] = field(default_factory=dict, repr=False)  # see yamlsafe.Loader
     duplicates: list[tuple[str, int]] = field(default_factory=list)  # (key, line) repeated keys
 
     @property
@@ -89,18 +91,20 @@ class Resource:
         return spec if isinstance(spec, dict) else {}
 
     def line_of(self, path: str) -> int | None:
-        """Line of a field in the source file, e.g. spec.template.spec.containers[1].image (or of
-        the deepest part of the path that exists); None when the text is not at hand."""
-        if not self.text:
+        """Line of a field in the source file, e.g. spec.template.spec.containers[1].image, or
+        of the deepest part of the path that exists; None when it cannot be known."""
+        if not self.lines:
             return None
-        if self.lines is None:
-            try:  # parsed once already, within bounds; JSON input may still not be YAML
-                self.lines = _line_map(self.text)
-            except (yaml.YAMLError, RecursionError):
-                self.lines = {}
-        while path not in self.lines and path:
-            path = path[: max(path.rfind("."), path.rfind("["), 0)]
-        return self.text_line + self.lines.get(path, self.source.line - self.text_line)
+        node: Any = self.obj
+        line = self.source.line - self.text_line  # ids below: the objects the parse made
+        for key, index in _PATH_STEP.findall(path):
+            where = self.lines.get(id(node))
+            step: Any = int(index) if index else key
+            try:
+                line, node = where[step], node[step]  # type: ignore[index]
+            except (KeyError, IndexError, TypeError):
+                break
+        return self.text_line + line
 
     @property
     def ref(self) -> str:
@@ -163,6 +167,30 @@ def load(*sources: str | Path | Text | Iterable[str | Path | Text], namespace: s
     document at a time; an input larger than `max_bytes` is refused.
     """
     manifests = Manifests()
+    with gc_paused():
+        _load_into(manifests, sources, stdin_text, max_bytes)
+    manifests.namespace = namespace or _infer_namespace(manifests.resources)
+    for resource in manifests.resources:
+        resource.namespace = _namespace_of(resource, manifests.namespace)
+    return manifests
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic object graphs: parsing
+    creates millions of objects, and each collection would re-scan all of them for cycles that
+    are not there (a quarter of the parse time). Restored on exit."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load_into(manifests: Manifests, sources: tuple, stdin_text: str | None,
+               max_bytes: int) -> None:
     for source in _flatten(sources):
         manifests.inputs.append(source.name if isinstance(source, Text) else "<text>"
                                 if isinstance(source, str) and "\n" in source else str(source))
@@ -171,10 +199,6 @@ def load(*sources: str | Path | Text | Iterable[str | Path | Text], namespace: s
                 _parse_lines(lines, name, manifests)
             except ManifestError as exc:  # raised while streaming: size bound, bad encoding
                 manifests.errors.append(LoadError(name, exc.line, exc.message))
-    manifests.namespace = namespace or _infer_namespace(manifests.resources)
-    for resource in manifests.resources:
-        resource.namespace = _namespace_of(resource, manifests.namespace)
-    return manifests
 
 
 def _flatten(sources: tuple) -> Iterator[str | Path | Text]:
@@ -189,18 +213,18 @@ def _inputs(source: str | Path | Text, errors: list[LoadError], stdin_text: str 
             max_bytes: int) -> Iterator[tuple[str, Iterable[str]]]:
     """(name, lines) for each input; unreadable inputs become errors."""
     if isinstance(source, Text):
-        yield source.name, io.StringIO(source.text)
+        yield source.name, (source.text,)
         return
     if isinstance(source, str) and "\n" in source:
-        yield "<text>", io.StringIO(source)
+        yield "<text>", (source,)
         return
     if str(source) == "-":
         if stdin_text is not None:
-            yield "<stdin>", io.StringIO(stdin_text)
+            yield "<stdin>", (stdin_text,)
         else:
             stream = getattr(sys.stdin, "buffer", None)
             yield "<stdin>", _bounded(_decoded(stream, "<stdin>"), max_bytes, "<stdin>") \
-                if stream is not None else _bounded(sys.stdin, max_bytes, "<stdin>")
+                if stream is not None else _bounded(iter(sys.stdin.read, ""), max_bytes, "<stdin>")
         return
     path = Path(source)
     if path.is_dir():
@@ -230,50 +254,64 @@ def _inputs(source: str | Path | Text, errors: list[LoadError], stdin_text: str 
 
 
 def _decoded(stream: BinaryIO, name: str) -> Iterator[str]:
-    """Lines of UTF-8 text; binary and non-UTF-8 input is refused naming the line."""
+    """Blocks of UTF-8 text; binary and non-UTF-8 input is refused naming the line."""
     head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
     if b"\0" in head:
         raise ManifestError("binary file, not YAML or JSON", name)
     if head.startswith(b"\xef\xbb\xbf"):
         stream.read(3)
-    for number, raw in enumerate(stream, 1):
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    while True:
+        block = stream.read(BLOCK_BYTES)
         try:
-            yield raw.decode("utf-8")
+            text = decoder.decode(block, final=not block)
         except UnicodeDecodeError as exc:
-            raise ManifestError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", name,
-                                number) from None
+            line = lines + exc.object[: exc.start].count(b"\n") + 1
+            raise ManifestError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", name,
+                                line) from None
+        if not block:
+            return
+        lines += text.count("\n")
+        yield text
 
 
-def _bounded(lines: Iterable[str], max_bytes: int, name: str) -> Iterator[str]:
+def _bounded(blocks: Iterable[str], max_bytes: int, name: str) -> Iterator[str]:
     total = 0
-    for line in lines:
-        total += len(line)
+    for block in blocks:
+        total += len(block)
         if total > max_bytes:
             raise ManifestError(f"input is over the {max_bytes:,}-byte limit (--max-bytes)", name)
-        yield line
+        yield block
 
 
-def split_documents(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+def split_documents(blocks: Iterable[str]) -> Iterator[tuple[int, str]]:
     """(line of the chunk's first character, chunk) for each `---`-separated document.
 
-    A `---` at column 0 always starts a document (the YAML spec forbids it inside content),
-    so splitting textually is exact and lets every document be parsed, and fail, on its own.
+    A `---` at column 0 always starts a document and a `...` line ends one (the YAML spec
+    forbids both inside content), so splitting textually is exact and lets every document be
+    parsed, and fail, on its own. Text comes in blocks; only the pending document is kept.
     """
-    chunk: list[str] = []
-    start = 1
-    for number, line in enumerate(lines, 1):
-        if line.startswith("---") and (len(line) == 3 or line[3] in " \t\r\n"):
-            if chunk:
-                yield start, "".join(chunk)
-            chunk, start = ["   " + line[3:]], number  # keep columns: content may follow
-        elif line.startswith("...") and not line[3:].strip():
-            if chunk:
-                yield start, "".join(chunk)
-            chunk, start = [], number + 1
-        else:
-            chunk.append(line)
-    if chunk:
-        yield start, "".join(chunk)
+    pending, line = "", 1  # the text not yet yielded, and the line it starts on
+    for block in blocks:
+        scan_from = max(len(pending) - 4, 0)  # a marker may straddle two blocks
+        pending += block
+        start = 0
+        for marker in _MARKER.finditer(pending, scan_from):
+            if marker.start() > start:
+                yield line, _unmark(pending[start:marker.start()])
+                line += pending.count("\n", start, marker.start())
+                start = marker.start()
+            if marker[1]:  # "...": the document ends; the next starts on the following line
+                line += pending.count("\n", start, marker.end())
+                start = marker.end()
+        pending = pending[start:]
+    if pending:
+        yield line, _unmark(pending)
+
+
+def _unmark(chunk: str) -> str:
+    return "   " + chunk[3:] if chunk.startswith("---") else chunk  # keep columns
 
 
 def _parse_lines(lines: Iterable[str], name: str, manifests: Manifests) -> None:
@@ -282,7 +320,7 @@ def _parse_lines(lines: Iterable[str], name: str, manifests: Manifests) -> None:
     if name.endswith(".json") or first.lstrip()[:1] in ("{", "["):
         text = first + "".join(lines)  # JSON is one document: read it whole
         try:
-            _add_object(json.loads(text), Source(name, 0, 1, None), manifests, text)
+            _add_object(json.loads(text), Source(name, 0, 1, None), manifests)
             return
         except (json.JSONDecodeError, RecursionError):
             lines = iter(text.splitlines(keepends=True))  # JSON-looking YAML: let YAML judge
@@ -298,23 +336,23 @@ def _parse_lines(lines: Iterable[str], name: str, manifests: Manifests) -> None:
         source = Source(name, index, line + chunk.count("\n", 0, content.start()),
                         template.group(1) if template else None)
         try:
-            obj, duplicates = yamlsafe.parse(chunk)
+            parsed = yamlsafe.parse(chunk)
         except yamlsafe.YAMLInputError as exc:
             at = line + exc.line if exc.line is not None else source.line
             manifests.errors.append(LoadError(
                 name, at, f"invalid YAML: {exc.message}",
                 exc.column + 1 if exc.column is not None else None))
             continue
-        resource = _add_object(obj, source, manifests, chunk)
+        resource = _add_object(parsed.data, source, manifests)
         if resource is not None:
-            resource.text_line = line
-            resource.duplicates = [(d.key, line + d.line) for d in duplicates]
+            resource.text_line, resource.lines = line, parsed.lines
+            resource.duplicates = [(d.key, line + d.line) for d in parsed.duplicates]
     if not has_content:
         manifests.errors.append(
             LoadError(name, None, "no Kubernetes objects (empty or only comments)"))
 
 
-def _add_object(obj: Any, source: Source, manifests: Manifests, text: str) -> Resource | None:
+def _add_object(obj: Any, source: Source, manifests: Manifests) -> Resource | None:
     if obj is None:
         return None
     if not isinstance(obj, dict):
@@ -325,7 +363,7 @@ def _add_object(obj: Any, source: Source, manifests: Manifests, text: str) -> Re
     kind = obj.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
         for item in obj["items"]:  # kubectl get -o yaml: flatten, keep the List's location
-            _add_object(item, source, manifests, "")
+            _add_object(item, source, manifests)
         return None
     missing = [key for key in ("apiVersion", "kind") if not isinstance(obj.get(key), str)
                or not obj.get(key)]
@@ -337,48 +375,9 @@ def _add_object(obj: Any, source: Source, manifests: Manifests, text: str) -> Re
         manifests.errors.append(LoadError(
             source.file, source.line, f"not a Kubernetes object: no {' or '.join(missing)}"))
         return None
-    resource = Resource(obj, source, text=text)
+    resource = Resource(obj, source)
     manifests.resources.append(resource)
     return resource
-
-
-def _line_map(text: str) -> dict[str, int]:
-    """Every field path of a document → its 0-based line (a mapping value: its key's line).
-
-    Built from the parser's event stream, which libyaml produces in C: a fraction of the cost of
-    composing nodes, whose tags PyYAML resolves in Python."""
-    lines: dict[str, int] = {}
-    stack: list[list] = []  # per open collection: [path, is_mapping, awaiting_key, key, key_line]
-    for event in yaml.parse(text, Loader=yamlsafe.Loader):
-        if not isinstance(event, _NODE_EVENTS):
-            if isinstance(event, _END_EVENTS):
-                stack.pop()
-            continue
-        if not stack:
-            path, line = "", event.start_mark.line
-        elif stack[-1][1]:  # inside a mapping: a key, then its value
-            top = stack[-1]
-            if top[2]:
-                top[2], top[3], top[4] = False, getattr(event, "value", None), \
-                    event.start_mark.line
-                if isinstance(event, _START_EVENTS):  # a complex key: track it, record nothing
-                    stack.append(["\0", isinstance(event, yaml.MappingStartEvent), True, None, 0])
-                continue
-            top[2] = True
-            path, line = (f"{top[0]}.{top[3]}" if top[0] else str(top[3])), top[4]
-        else:
-            top = stack[-1]
-            path, line = f"{top[0]}[{top[3] or 0}]", event.start_mark.line
-            top[3] = (top[3] or 0) + 1
-        lines[path] = line
-        if isinstance(event, _START_EVENTS):
-            stack.append([path, isinstance(event, yaml.MappingStartEvent), True, None, 0])
-    return lines
-
-
-_START_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-_NODE_EVENTS = (*_START_EVENTS, yaml.ScalarEvent, yaml.AliasEvent)
 
 
 def _yaml_type(value: Any) -> str:

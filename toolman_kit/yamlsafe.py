@@ -14,7 +14,6 @@ hostile chart can reach, closed here at no cost for ordinary manifests:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when
 
 MAX_DEPTH = 256  # Kubernetes objects nest a few dozen levels at most
 MAX_EXPANDED_NODES = 1_000_000  # nodes after expanding aliases
-_DEEP_BLOCK = re.compile(r"^[ \t]{128}|(?:-[ \t]+){32}", re.M)  # deep indentation, "- - - …"
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class YAMLInputError(Exception):
@@ -42,35 +41,65 @@ class DuplicateKey:
 
 
 class Loader(_Base):  # type: ignore[misc, valid-type]
+    """The safe loader, noting duplicate keys and where every field is: `lines` maps the id of
+    each constructed dict to {key: line} and of each list to [item line …], so a field's line
+    costs nothing more to find than the parse that was done anyway."""
+
     def __init__(self, stream: str):
         super().__init__(stream)
         self.duplicates: list[DuplicateKey] = []
+        self.lines: dict[int, dict[Any, int] | list[int]] = {}
+
+    def construct_yaml_map(self, node: yaml.MappingNode):
+        data: dict = {}
+        yield data
+        data.update(self.construct_mapping(node))
+        self.lines[id(data)] = {k.value: k.start_mark.line for k, _ in node.value}
+
+    def construct_yaml_seq(self, node: yaml.SequenceNode):
+        data: list = []
+        yield data
+        data.extend(self.construct_sequence(node))
+        self.lines[id(data)] = [item.start_mark.line for item in node.value]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        merged = any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value)
+        own = list(node.value)  # a C-speed copy: merge keys (<<) are flattened in place
         mapping = super().construct_mapping(node, deep=deep)
-        if not merged and len(mapping) < len(node.value):  # merge keys override on purpose
+        if len(mapping) < len(node.value):  # repeated keys, or merged keys overridden (fine)
             seen: set[Any] = set()
-            for key_node, _ in node.value:
-                key = key_node.value
-                if key in seen:
-                    self.duplicates.append(DuplicateKey(str(key), key_node.start_mark.line))
-                seen.add(key)
+            for key_node, _ in own:
+                if key_node.tag == MERGE_TAG:
+                    continue
+                if key_node.value in seen:
+                    self.duplicates.append(DuplicateKey(str(key_node.value),
+                                                        key_node.start_mark.line))
+                seen.add(key_node.value)
         return mapping
 
 
-def parse(chunk: str) -> tuple[Any, list[DuplicateKey]]:
-    """The document's data and its duplicate keys; YAMLInputError when it is refused."""
-    if chunk.count("[") + chunk.count("{") > MAX_DEPTH or _DEEP_BLOCK.search(chunk):
+Loader.add_constructor("tag:yaml.org,2002:map", Loader.construct_yaml_map)
+Loader.add_constructor("tag:yaml.org,2002:seq", Loader.construct_yaml_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    data: Any
+    duplicates: list[DuplicateKey]
+    lines: dict[int, dict[Any, int] | list[int]]  # see Loader
+
+
+def parse(chunk: str) -> Parsed:
+    """The document's data, duplicate keys and field lines; YAMLInputError when refused."""
+    if _could_be_deep(chunk):
         _check_depth(chunk)
     loader = Loader(chunk)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, []
+            return Parsed(None, [], {})
         if "*" in chunk:  # only documents that could hold an alias pay for the count
             _check_aliases(node)
-        return loader.construct_document(node), loader.duplicates
+        return Parsed(loader.construct_document(node), loader.duplicates, loader.lines)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -82,6 +111,13 @@ def parse(chunk: str) -> tuple[Any, list[DuplicateKey]]:
         raise YAMLInputError(f"nesting deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
+
+
+def _could_be_deep(chunk: str) -> bool:
+    """Cheap (C-speed) necessary conditions for nesting past MAX_DEPTH: enough brackets, dashes
+    (compact "- - - …" sequences) or indentation to get there."""
+    return (chunk.count("[") + chunk.count("{") > MAX_DEPTH or chunk.count("-") > MAX_DEPTH
+            or " " * (MAX_DEPTH // 2) in chunk)
 
 
 def _check_depth(chunk: str) -> None:
