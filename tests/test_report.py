@@ -306,3 +306,21 @@ def test_notebooks_run_with_their_defaults(tmp_path: Path) -> None:
             assert "production.yaml" in text and "Error" not in text, name
     finally:
         _shutdown(km)
+
+
+def test_bad_documents_are_reported_and_the_good_ones_still_make_the_report(
+        tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    example = Path(__file__).parents[1] / "examples" / "toolman" / "rendered" / "production.yaml"
+    (inputs / "good.yaml").write_text(example.read_text())
+    (inputs / "bad.yaml").write_text("kind: [\n---\n- a list\n")
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = main(["report", str(inputs), "--out", str(tmp_path / "out"), "--no-baseline",
+                     "-j", "1"])
+    assert code == 2  # something failed: CI notices
+    assert f"{inputs / 'bad.yaml'}:2:1: invalid YAML" in stderr.getvalue()
+    assert f"{inputs / 'bad.yaml'}:3: document is a list" in stderr.getvalue()
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "Deployment/toolman" in index and "document is a list" in index

@@ -58,6 +58,7 @@ class Report:
     counts: dict[str, Any] = field(default_factory=dict)  # views.counts of the candidate
     baseline_counts: dict[str, Any] | None = None
     seconds: float = 0.0
+    input_errors: list[str] = field(default_factory=list)  # shown in the report; exit status 2
 
 
 # --- the Python API ---------------------------------------------------------------------------
@@ -317,7 +318,9 @@ def _write_data_files(staging: Path, params: dict[str, Any]) -> Report:
     (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
     (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
     (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
-    return Report(staging / "index.html", counts(a), counts(base) if base is not None else None)
+    errors = [str(e) for analysis in (base, a) if analysis is not None for e in analysis.errors]
+    return Report(staging / "index.html", counts(a), counts(base) if base is not None else None,
+                  input_errors=list(dict.fromkeys(errors)))
 
 
 def _swap(staging: Path, out: Path) -> None:
@@ -392,4 +395,6 @@ def _report(args: argparse.Namespace) -> int:
     if b := report.baseline_counts:
         line += f"  (baseline ❌ {b['fail']}  ⚠️ {b['warning']}  ✅ {b['pass']})"
     print(f"{line}  in {report.seconds:.1f}s", file=sys.stderr)
-    return 0
+    for error in report.input_errors:  # the good documents are in the report; these are not
+        print(error, file=sys.stderr)
+    return 2 if report.input_errors else 0
