@@ -10,9 +10,11 @@ reading the corpus for the floor happen before the clock starts):
   analysis  Analysis.of(path, profile="production")              load + index + checks + frame
 
 plus, unless --quick, a per-phase split of the analysis (load / profile / index / checks / frame),
-one tracemalloc run per stage, and a cProfile of the analysis of the largest corpus.
+each check's own time, one tracemalloc run per stage, and a cProfile of the analysis of the
+largest corpus.
 
-    python bench/run.py [--sizes 1000,10000] [--runs 5] [--quick] [--no-profile]
+    python bench/run.py [--sizes 1000,10000] [--runs 5] [--quick] [--no-profile] [--check]
+                        [--readme]
 
 Prints a Markdown report and writes bench/results/latest.json (--quick: quick.json), the
 profile as bench/results/profile-<N>.prof and its top functions as profile-<N>.txt.
@@ -37,7 +39,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 STAGES = ("floor", "load", "analysis")
-PHASES = ("load", "profile", "index", "checks", "frame")
+PHASES = ("load", "profile", "index", "checks", "frame", "other")
+GROWTH_LIMIT = 1.5  # --check: analysis time ratio ÷ object ratio
 OVERHEAD_TARGET = 50.0  # % of the floor that the whole analysis may add
 TOP = 10
 
@@ -77,35 +80,31 @@ def worker(stage: str, path: str, memory: bool, profile_out: str | None) -> dict
         def op():
             a = Analysis.of(path, profile="production")
             return len(a.manifests), len(a.findings), len(a.errors)
-    elif stage == "phases":  # the same steps as Analysis.of, clocked one by one
+    elif stage == "phases":  # Analysis.of itself, with what it calls wrapped in clocks
+        from toolman_kit import analysis as analysis_module
         from toolman_kit import engine
-        from toolman_kit.index import Index
-        from toolman_kit.profiles import load_profile
 
-        real_frame = engine.frame
+        def clocked(phase, fn, exclude=()):
+            def wrapper(*args, **kwargs):
+                t = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    spent = time.perf_counter() - t - sum(phases.get(e, 0.0) for e in exclude)
+                    phases[phase] = phases.get(phase, 0.0) + spent
+            return wrapper
 
-        def timed_frame(rows):
-            t = time.perf_counter()
-            try:
-                return real_frame(rows)
-            finally:
-                phases["frame"] = time.perf_counter() - t
-
-        engine.frame = timed_frame
+        # findings.frame runs inside engine.run: its time is taken out of "checks"
+        engine.frame = clocked("frame", engine.frame)
+        for name, phase, exclude in (("load", "load", ()), ("load_profile", "profile", ()),
+                                     ("Index", "index", ())):
+            setattr(analysis_module, name, clocked(phase, getattr(analysis_module, name), exclude))
+        analysis_module.engine = type("EngineClock", (), {
+            "run": staticmethod(clocked("checks", engine.run, ("frame",)))})
 
         def op():
-            t0 = time.perf_counter()
-            m = load(path)
-            t1 = time.perf_counter()
-            prof = load_profile("production")
-            t2 = time.perf_counter()
-            index = Index(m)
-            t3 = time.perf_counter()
-            findings, errors = engine.run(index, prof, "")
-            t4 = time.perf_counter()
-            phases.update(load=t1 - t0, profile=t2 - t1, index=t3 - t2,
-                          checks=t4 - t3 - phases.get("frame", 0.0))
-            return len(m), len(findings), len(errors)
+            a = Analysis.of(path, profile="production")
+            return len(a.manifests), len(a.findings), len(a.errors)
     elif stage == "percheck":  # every check's own time, summed over the objects it ran on
         import dataclasses
 
@@ -156,6 +155,8 @@ def worker(stage: str, path: str, memory: bool, profile_out: str | None) -> dict
     t, cpu = time.perf_counter(), time.process_time()
     result = op()
     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    if stage == "phases":
+        phases["other"] = seconds - sum(phases.values())
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile_out)
@@ -297,12 +298,15 @@ def report(results: dict) -> str:
         f"median of {results['runs']} fresh processes per cell"
         + (" (quick)" if results["quick"] else "") + ".",
     ]
+    if results["git"].get("changed_during_run"):
+        lines += ["", "**Warning:** toolman_kit/ changed while this ran: the cells may measure "
+                  "different code. Run again."]
     # the benchmark itself keeps one core busy: more than that is someone else
     if m["loadavg_at_start"][0] > 0.5 or m.get("loadavg_at_end", [0])[0] > 1.5:
         lines += ["", f"**Note:** load average {m['loadavg_at_start'][0]:.2f} at the start, "
-                  f"{m.get('loadavg_at_end', [0])[0]:.2f} at the end on {m['nproc']} cores: other "
-                  "processes competed for the CPU, so wall times are noisy; CPU s and min are "
-                  "the steadier numbers."]
+                  f"{m.get('loadavg_at_end', [0])[0]:.2f} at the end on {m['nproc']} cores: the "
+                  "machine was not idle, so wall times may be noisy; CPU s and min are the "
+                  "steadier numbers."]
     lines += [
         "",
         "| objects | stage | median s | min–max s | CPU s | objects/s | vs floor | peak RSS MB "
@@ -336,8 +340,8 @@ def report(results: dict) -> str:
                   "| RSS Δ × | " + " | ".join(f"{g['rss_growth'][s]:.2f}" for s in STAGES) + " |"]
     phased = [s for s in results["sizes"] if s["phases_median_s"]]
     if phased:
-        lines += ["", "Where the analysis spends its time "
-                  "(median seconds per phase, separate runs):",
+        lines += ["", "Where the analysis spends its time (median seconds per phase, separate "
+                  "runs of Analysis.of with what it calls wrapped in clocks; other = the rest):",
                   "", "| objects | " + " | ".join(PHASES) + " | sum |",
                   "|---:|" + "---:|" * (len(PHASES) + 1)]
         for size in phased:
@@ -372,6 +376,22 @@ def report(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+README_START, README_END = "<!-- latest:start -->", "<!-- latest:end -->"
+
+
+def update_readme(text: str, readme: Path = BENCH / "README.md") -> None:
+    """Replace what stands between the README's markers with this run's report."""
+    current = readme.read_text(encoding="utf-8")
+    head, start, rest = current.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not start or not end:
+        raise SystemExit(f"{readme}: markers {README_START} … {README_END} not found")
+    body = text.replace("## toolman-kit benchmark — ", "### Run of ", 1)
+    tmp = readme.with_name(f".{readme.name}.tmp")
+    tmp.write_text(f"{head}{README_START}\n{body}{README_END}{tail}", encoding="utf-8")
+    tmp.replace(readme)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes in objects")
@@ -379,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="3 runs, no phases, tracemalloc or profile; writes quick.json")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if the analysis grows over 1.5× faster than the "
+                             "corpus from the smallest to the largest size (quadratic)")
+    parser.add_argument("--readme", action="store_true",
+                        help="also put the report into bench/README.md (between its markers)")
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
     parser.add_argument("--namespaces", type=int, default=corpus.DEFAULT_NAMESPACES)
     parser.add_argument("--worker", nargs=2, metavar=("STAGE", "PATH"), help=argparse.SUPPRESS)
@@ -419,12 +444,25 @@ def main(argv: list[str] | None = None) -> int:
             stats.sort_stats("tottime").print_stats(40)
     results["wall_s"] = time.perf_counter() - t0
     results["machine"]["loadavg_at_end"] = list(os.getloadavg())
+    results["git"]["changed_during_run"] = \
+        git_state()["toolman_kit_sha256"] != results["git"]["toolman_kit_sha256"]
     target = RESULTS / ("quick.json" if args.quick else "latest.json")
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(json.dumps(results, indent=2) + "\n")
     tmp.replace(target)
-    print(report(results))
+    text = report(results)
+    print(text)
+    if args.readme:
+        update_readme(text)
     print(f"wrote {target.relative_to(ROOT)} ({results['wall_s']:.0f} s)", file=sys.stderr)
+    if args.check and results.get("growth"):
+        g = results["growth"]
+        ratio = g["time"]["analysis"] / (g["to"] / g["from"])
+        if ratio > GROWTH_LIMIT:
+            print(f"FAIL: the analysis grew {g['time']['analysis']:.1f}× for "
+                  f"{g['to'] / g['from']:.0f}× the objects ({ratio:.2f}× linear, limit "
+                  f"{GROWTH_LIMIT}×)", file=sys.stderr)
+            return 1
     return 0
 
 
