@@ -39,12 +39,12 @@ class Analysis:
     @classmethod
     def of(cls, *sources: str | Path | Manifests, profile: str | Path | Profile = "production",
            namespace: str | None = None, label: str = "") -> Analysis:
-        if len(sources) == 1 and isinstance(sources[0], Manifests):
-            manifests = sources[0]
-        else:
-            manifests = load(*sources, namespace=namespace)
         prof = load_profile(profile)
-        with gc_paused():
+        with gc_paused():  # one pause for the whole run: each resume re-scans what it built
+            if len(sources) == 1 and isinstance(sources[0], Manifests):
+                manifests = sources[0]
+            else:
+                manifests = load(*sources, namespace=namespace)
             index = Index(manifests)
             findings, check_errors = engine.run(index, prof, label)
         return cls(manifests, index, prof, findings, [*manifests.errors, *check_errors], label)
