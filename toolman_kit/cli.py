@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH",
                        help="manifest files or directories, '-' for standard input")
     _add_input_options(check)
+    check.add_argument("--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
+                       help="refuse inputs larger than this (e.g. 200M; default 512M)")
     check.add_argument("--format", choices=sorted(FORMATS), default="table")
     check.add_argument("--fail-on", choices=tuple(FAIL_ON), default="error",
                        help="exit 1 when a finding has this severity or worse (default: error)")
@@ -74,8 +76,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", "--namespace", help="release namespace (objects without one go there)")
     p.add_argument("--profile", default="production",
                    help="built-in profile name or profile YAML file (default: production)")
-    p.add_argument("--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
-                   help="refuse inputs larger than this (e.g. 200M; default 512M)")
+
 
 
 def manifests_from(args: argparse.Namespace, paths: Sequence[str],
