@@ -114,3 +114,8 @@ def test_document_markers():
     text = "a: 1\n---\nb: 2\n...\nc: 3\n--- {d: 4}\n"
     assert list(split_documents([text])) == [(1, "a: 1\n"), (2, "   \nb: 2\n"),
                                             (5, "c: 3\n"), (6, "    {d: 4}\n")]
+
+
+def test_a_last_line_marker_without_newline():
+    m = load(POD % "a" + "---")
+    assert [r.name for r in m] == ["a"] and not m.errors

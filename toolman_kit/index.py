@@ -81,16 +81,23 @@ class Index:
             self.namespace_labels.update(namespace.labels.items())
         for account in by_kind["ServiceAccount"]:
             self.service_accounts[(account.namespace, account.name)] = account
-        self._link(by_kind["PodDisruptionBudget"], self.pdbs, "selector")
-        self._link(by_kind["NetworkPolicy"], self.network_policies, "podSelector")
+        # A PDB without a selector selects nothing (policy/v1: a nil pointer); a NetworkPolicy
+        # without podSelector selects every pod (a zero-value struct, the same as {}).
+        self._link(by_kind["PodDisruptionBudget"], self.pdbs, "selector", missing=None)
+        self._link(by_kind["NetworkPolicy"], self.network_policies, "podSelector", missing={})
         for netpol in by_kind["NetworkPolicy"]:
             self.namespaces_with_policies.add(netpol.namespace)
         for svc in by_kind["Service"]:
             selector = svc.spec.get("selector")
             if isinstance(selector, dict) and selector:  # no selector: endpoints managed by hand
                 self._select(svc, {"matchLabels": selector}, self.services)
+        by_name = {(w.namespace, w.kind, w.name): w for w in self.workloads}
         for hpa in by_kind["HorizontalPodAutoscaler"]:
-            self._link_hpa(hpa)
+            ref = as_dict(hpa.spec.get("scaleTargetRef"))
+            target = by_name.get((hpa.namespace, ref.get("kind"), ref.get("name")))
+            self.selected[hpa] = [target] if target else []
+            if target:
+                self.hpas[target].append(hpa)
         for monitor in by_kind["PodMonitor"]:
             for ns in self._monitor_namespaces(monitor):
                 for w in self.select(ns, as_dict(monitor.spec.get("selector"))):
@@ -125,9 +132,14 @@ class Index:
             return True
         return any(svc.annotations.get(SCRAPE_ANNOTATION) == "true" for svc in self.services[w])
 
-    def _link(self, selectors: list[Resource], target: dict, field: str) -> None:
+    def _link(self, selectors: list[Resource], target: dict, field: str,
+              missing: dict | None) -> None:
         for obj in selectors:
-            self._select(obj, as_dict(obj.spec.get(field)), target)
+            selector = obj.spec.get(field, missing)
+            if selector is None:
+                self.selected[obj] = []
+            else:
+                self._select(obj, as_dict(selector), target)
 
     def _select(self, obj: Resource, selector: dict[str, Any], target: dict) -> None:
         chosen = self.select(obj.namespace, selector)
@@ -138,14 +150,6 @@ class Index:
     def _select_services(self, namespace: str, selector: dict[str, Any]) -> list[Resource]:
         return _match(selector, self._services.get(namespace, []), self._services_by_label,
                       namespace, lambda s: s.labels)
-
-    def _link_hpa(self, hpa: Resource) -> None:
-        ref = as_dict(hpa.spec.get("scaleTargetRef"))
-        matches = [w for w in self._pods.get(hpa.namespace, [])
-                   if w.kind == ref.get("kind") and w.name == ref.get("name")]
-        self.selected[hpa] = matches
-        for w in matches:
-            self.hpas[w].append(hpa)
 
     def _monitor_namespaces(self, monitor: Resource) -> list[str]:
         ns_selector = as_dict(monitor.spec.get("namespaceSelector"))

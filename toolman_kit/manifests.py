@@ -297,7 +297,7 @@ def split_documents(blocks: Iterable[str]) -> Iterator[tuple[int, str]]:
     parsed, and fail, on its own. Text comes in blocks; only the pending document is kept.
     """
     pending, line = "", 1  # the text not yet yielded, and the line it starts on
-    for block in blocks:
+    for block in _ending_in_newline(blocks):
         scan_from = max(len(pending) - 4, 0)  # a marker may straddle two blocks
         pending += block
         start = 0
@@ -312,6 +312,17 @@ def split_documents(blocks: Iterable[str]) -> Iterator[tuple[int, str]]:
         pending = pending[start:]
     if pending:
         yield line, _unmark(pending)
+
+
+def _ending_in_newline(blocks: Iterable[str]) -> Iterator[str]:
+    """The blocks, and a final newline if the text lacks one: a last line `---` is a marker."""
+    last = "\n"
+    for block in blocks:
+        if block:
+            yield block
+            last = block[-1]
+    if last != "\n":
+        yield "\n"
 
 
 def _unmark(chunk: str) -> str:

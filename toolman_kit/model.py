@@ -89,7 +89,7 @@ class Container:
     raw: dict[str, Any]
     path: str  # e.g. spec.template.spec.containers[0]
     security: dict[str, Any]  # effective securityContext: the pod's, overridden by the container's
-    requests: dict[str, Decimal]
+    requests: dict[str, Decimal]  # effective: a missing request is its limit, as Kubernetes sets
     limits: dict[str, Decimal]
     image: Image | None
     mounts: list[Mount]
@@ -236,10 +236,12 @@ def _containers(w: Workload, resource: Resource) -> list[Container]:
             image = raw.get("image")
             if image is not None and not isinstance(image, str):
                 w.invalid.append((f"{path}.image", f"must be a string, not {image!r}"))
+            limits = _quantities(w, resources.get("limits"), f"{path}.resources.limits")
+            requests = _quantities(w, resources.get("requests"), f"{path}.resources.requests")
             result.append(Container(
                 name, role, raw, path, {**inherited, **as_dict(own)},
-                _quantities(w, resources.get("requests"), f"{path}.resources.requests"),
-                _quantities(w, resources.get("limits"), f"{path}.resources.limits"),
+                {**limits, **requests},  # Kubernetes defaults a missing request to its limit
+                limits,
                 Image.parse(image) if isinstance(image, str) and image else None,
                 _mounts(w, raw, path)))
     return result
