@@ -7,6 +7,7 @@ failures' remediations say. The current state is read from the model, as a revie
 
 from __future__ import annotations
 
+from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -150,12 +151,12 @@ PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}
 
 def build(findings: pd.DataFrame, index: Index) -> pd.DataFrame:
     """One block of rows per workload, in the order of the manifests."""
-    by_object = _findings_by_workload(findings, index)
+    by_workload = _findings_by_workload(findings, index)
     levels = {(p.kind, p.namespace, p.name): p for p in pod_security(index)}
     records = []
     for w in index.workloads:
-        key = (w.kind, w.namespace, w.name)
-        mine = by_object.get(key, findings.iloc[0:0])
+        key, label = (w.kind, w.namespace, w.name), index.label(w)
+        mine = by_workload.get(key, [])
         for row in ROWS:
             if row.component == "Pod Security Level":
                 pss = levels[key]
@@ -163,42 +164,45 @@ def build(findings: pd.DataFrame, index: Index) -> pd.DataFrame:
                 state = pss.level + (f" (violates: {', '.join(controls)})" if controls else "")
                 action = "—" if pss.level == "restricted" else \
                     "Meet the restricted Pod Security Standard: " + ", ".join(controls)
-                records.append((f"{w.kind}/{w.name}", w.namespace, row.component, state,
+                records.append((label, w.namespace, row.component, state,
                                 PSS_STATUS[pss.level], action, ""))
                 continue
             status, action = _judge(mine, row)
-            records.append((f"{w.kind}/{w.name}", w.namespace, row.component,
-                            row.state(w, index), status, action, ",".join(row.checks)))
+            records.append((label, w.namespace, row.component, row.state(w, index), status,
+                            action, ",".join(row.checks)))
     return pd.DataFrame.from_records(records, columns=COLUMNS)
 
 
-def _judge(findings: pd.DataFrame, row: Row) -> tuple[str, str]:
-    relevant = findings[findings["check_id"].isin(row.checks)]
-    if row.path_part:
-        relevant = relevant[(relevant["check_id"] != "resources-below-profile")
-                            | relevant["path"].str.contains(row.path_part, regex=False)]
-    if relevant.empty or not relevant["status"].isin(["fail", "pass", "exempt"]).any():
+def _judge(findings: list[_Finding], row: Row) -> tuple[str, str]:
+    relevant = [f for f in findings if f.check_id in row.checks and (
+        not row.path_part or f.check_id != "resources-below-profile" or row.path_part in f.path)]
+    if not any(f.status in ("fail", "pass", "exempt") for f in relevant):
         return "n/a", "—"
-    failed = relevant[relevant["status"] == "fail"]
-    severities = set(failed["severity"])
+    failed = [f for f in relevant if f.status == "fail"]
+    severities = {f.severity for f in failed}
     status = "fail" if "error" in severities else "warning" if "warning" in severities else "pass"
-    actions = list(dict.fromkeys(failed[failed["severity"] != "info"]["remediation"]))
-    exempt = relevant[relevant["status"] == "exempt"]["exempt_reason"]
-    actions += [f"Exempt: {reason}" for reason in dict.fromkeys(exempt)]
+    actions = list(dict.fromkeys(f.remediation for f in failed if f.severity != "info"))
+    exempt = dict.fromkeys(f.exempt_reason for f in relevant if f.status == "exempt")
+    actions += [f"Exempt: {reason}" for reason in exempt]
     return status, " ".join(actions) if actions else "—"
 
 
-def _findings_by_workload(findings: pd.DataFrame, index: Index) -> dict[tuple, pd.DataFrame]:
-    """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy)."""
+_Finding = namedtuple("_Finding", "kind namespace name check_id status severity remediation "
+                                  "exempt_reason path")
+
+
+def _findings_by_workload(findings: pd.DataFrame, index: Index) -> dict[tuple, list[_Finding]]:
+    """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy),
+    in one pass over the frame: the checklist is built for every report and every format."""
     workload_keys = {(w.kind, w.namespace, w.name) for w in index.workloads}
     owners: dict[tuple, list[tuple]] = {}
     for obj, selected in index.selected.items():
         owners[(obj.kind, obj.namespace, obj.name)] = [(w.kind, w.namespace, w.name)
                                                        for w in selected]
-    parts: dict[tuple, list[int]] = {}
-    keys = zip(findings["kind"], findings["namespace"], findings["name"], strict=True)
-    for position, key in enumerate(keys):
-        targets = [key] if key in workload_keys else owners.get(key, [])
-        for target in targets:
-            parts.setdefault(target, []).append(position)
-    return {key: findings.iloc[positions] for key, positions in parts.items()}
+    parts: dict[tuple, list[_Finding]] = defaultdict(list)
+    for f in findings[list(_Finding._fields)].itertuples(index=False, name=None):
+        finding = _Finding(*f)
+        key = finding[:3]
+        for target in [key] if key in workload_keys else owners.get(key, []):
+            parts[target].append(finding)
+    return parts

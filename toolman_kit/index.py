@@ -47,6 +47,7 @@ class Index:
         self.manifests = manifests
         self.workloads: list[Workload] = []
         self.workload_of: dict[Resource, Workload] = {}
+        self._ambiguous: set[tuple[str, str]] | None = None  # (kind, name) in several namespaces
         self._pods: dict[str, list[Workload]] = defaultdict(list)
         self._pods_by_label: dict[tuple[str, str, str], list[Workload]] = defaultdict(list)
         self._services_by_label: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
@@ -107,6 +108,18 @@ class Index:
                 for svc in self._select_services(ns, as_dict(monitor.spec.get("selector"))):
                     for w in self.selected.get(svc, []):
                         self.monitors[w].append(monitor)
+
+    def label(self, w: Workload) -> str:
+        """How reports name a workload: Kind/name, or Kind/namespace/name where the same kind
+        and name exist in several namespaces."""
+        if self._ambiguous is None:
+            seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for other in self.workloads:
+                seen[(other.kind, other.name)].add(other.namespace)
+            self._ambiguous = {key for key, namespaces in seen.items() if len(namespaces) > 1}
+        if (w.kind, w.name) in self._ambiguous:
+            return f"{w.kind}/{w.namespace}/{w.name}"
+        return f"{w.kind}/{w.name}"
 
     def select(self, namespace: str, selector: dict[str, Any]) -> list[Workload]:
         """Workloads in `namespace` whose pod labels match the label selector."""

@@ -7,6 +7,7 @@ Secret values, which no view reads, and plain env values of secret-like names, s
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -32,10 +33,6 @@ PROBE_DEFAULTS = {"initial_delay": ("initialDelaySeconds", 0), "period": ("perio
 PRIVILEGED_REACH = "all host devices; can load kernel modules; can mount host filesystems"
 STATUS_RANK = {"fail": 0, "warning": 1, "pass": 2, "n/a": 2}
 _UNITS = {"cpu": (format_cpu, Decimal(1)), "memory": (format_memory, Decimal(2**20))}  # cores, MiB
-
-
-def _ref(w: Workload) -> str:
-    return f"{w.kind}/{w.name}"
 
 
 def _key(w: Workload, container: str = "") -> tuple[str, str, str, str]:
@@ -103,7 +100,7 @@ def containers(a: Analysis) -> pd.DataFrame:
             sec, image = c.security, c.image
             caps = as_dict(sec.get("capabilities"))
             rows.append({
-                "workload": _ref(w), "namespace": w.namespace, "container": c.name,
+                "workload": a.index.label(w), "namespace": w.namespace, "container": c.name,
                 "role": c.role, "image": image.ref if image else "",
                 "tag": (image.tag or "") if image else "",
                 "pinned": bool(image and image.pinned and _key(w, c.name) not in mutable),
@@ -151,7 +148,7 @@ def resources(a: Analysis) -> pd.DataFrame:
                     current, floor = have.get(resource), sizing.get(kind, {}).get(resource)
                     status = "missing" if current is None else \
                         "below profile" if floor is not None and current < floor else "ok"
-                    rows.append((_ref(w), w.namespace, c.name, c.role, kind, resource,
+                    rows.append((a.index.label(w), w.namespace, c.name, c.role, kind, resource,
                                  show(current), "" if floor is None else show(floor), status,
                                  float(current / unit) if current is not None else float("nan"),
                                  float(floor / unit) if floor is not None else float("nan")))
@@ -199,22 +196,34 @@ def _mount_paths(w: Workload, volume: str) -> Iterator[tuple[Container, Any, str
                 yield c, m, f"{c.path}.volumeMounts[{i}]"
 
 
+def _failed_paths(a: Analysis, check_id: str | None = None) -> dict[tuple, list[tuple[str, str]]]:
+    """(check id, path) of each failure, by (kind, namespace, name): one pass over the frame."""
+    f = a.findings[a.findings["status"] == "fail"]
+    if check_id is not None:
+        f = f[f["check_id"] == check_id]
+    by_object: dict[tuple, list[tuple[str, str]]] = defaultdict(list)
+    for kind, namespace, name, check, path in zip(f["kind"], f["namespace"], f["name"],
+                                                   f["check_id"], f["path"], strict=True):
+        by_object[(kind, namespace, name)].append((check, path))
+    return by_object
+
+
 def volumes(a: Analysis) -> pd.DataFrame:
     """One row per pod volume: type, source, who mounts it, and the checks failing on it."""
-    f = a.findings[a.findings["status"] == "fail"]
+    failed = _failed_paths(a)
     rows = []
     for w in a.index.workloads:
-        mine = f[(f["kind"] == w.kind) & (f["namespace"] == w.namespace) & (f["name"] == w.name)]
+        mine = failed.get((w.kind, w.namespace, w.name), [])
         for v in w.volumes:
             mounts = list(_mount_paths(w, v.name))
             paths = {p for _, _, p in mounts}
-            on_it = mine[(mine["path"] == v.path) | mine["path"].str.startswith(v.path + ".")
-                         | mine["path"].isin(paths)]
-            rows.append((_ref(w), w.namespace, v.name, v.type or "no source",
+            on_it = [check for check, path in mine
+                     if path == v.path or path.startswith(v.path + ".") or path in paths]
+            rows.append((a.index.label(w), w.namespace, v.name, v.type or "no source",
                          _volume_source(v, w, a.index),
                          ", ".join(f"{c.name}:{m.mount_path} ({_mode(m.read_only)})"
                                    for c, m, _ in mounts),
-                         ", ".join(dict.fromkeys(on_it["check_id"]))))
+                         ", ".join(dict.fromkeys(on_it))))
     return pd.DataFrame(rows, columns=["workload", "namespace", "volume", "type", "source",
                                        "mounted_by", "findings"])
 
@@ -223,7 +232,7 @@ def _workload(a: Analysis, name: str | None) -> Workload | None:
     if name is None:
         return a.index.workloads[0] if a.index.workloads else None
     for w in a.index.workloads:
-        if name in (_ref(w), w.name):
+        if name in (a.index.label(w), w.name):
             return w
     raise KeyError(f"no workload {name!r}")
 
@@ -271,8 +280,8 @@ def probes(a: Analysis) -> pd.DataFrame:
                 timing = {column: "" if probe is None else
                           str(probe[field]) if field in probe else f"{default} (default)"
                           for column, (field, default) in PROBE_DEFAULTS.items()}
-                rows.append({"workload": _ref(w), "namespace": w.namespace, "container": c.name,
-                             "role": c.role, "probe": kind,
+                rows.append({"workload": a.index.label(w), "namespace": w.namespace,
+                             "container": c.name, "role": c.role, "probe": kind,
                              "handler": "none" if probe is None else _handler(probe), **timing})
     return pd.DataFrame(rows, columns=["workload", "namespace", "container", "role", "probe",
                                        "handler", *PROBE_DEFAULTS])
@@ -308,12 +317,13 @@ def availability(a: Analysis) -> pd.DataFrame:
     rows = []
     for w in a.index.workloads:
         def state(component: str, w: Workload = w) -> str:
-            return states.get((_ref(w), w.namespace, component), "")
+            return states.get((a.index.label(w), w.namespace, component), "")
 
         hpas = ", ".join(f"{h.name} ({h.spec.get('minReplicas', 1)}–{h.spec.get('maxReplicas')})"
                          for h in a.index.hpas.get(w, []))
         rows.append({
-            "workload": _ref(w), "namespace": w.namespace, "replicas": w.replicas, "hpa": hpas,
+            "workload": a.index.label(w), "namespace": w.namespace, "replicas": w.replicas,
+            "hpa": hpas,
             "anti_affinity": state("Pod Anti-Affinity"),
             "topology_spread": state("Topology Spread"), "pdb": state("PDB"),
             "pdb_allows_evictions": _evictable(w, a.index),
@@ -382,7 +392,7 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
             same = [c.name for c in w.containers if c.security.get("runAsGroup") == group]
             strengths.append(f"Volumes group-owned by fsGroup {group}"
                              + (f" (runAsGroup of {', '.join(same)})" if same else "")
-                             + f": {_ref(w)}")
+                             + f": {a.index.label(w)}")
         for c in w.containers:
             secrets = [ref.split(" ", 1)[1] for ref in _env_from(c).split(", ")
                        if ref.startswith("secretRef ")]
@@ -408,11 +418,10 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
 def runtime_sockets(a: Analysis) -> pd.DataFrame:
     """Each privileged container: what it reaches on the node, the volumes through which it serves
     a runtime socket, and the other containers mounting them (container-runtime-socket-exposed)."""
-    exposed = _failed(a, "container-runtime-socket-exposed")
+    exposed = _failed_paths(a, "container-runtime-socket-exposed")
     rows = []
     for w in a.index.workloads:
-        paths = set(exposed[(exposed["kind"] == w.kind) & (exposed["namespace"] == w.namespace)
-                            & (exposed["name"] == w.name)]["path"])
+        paths = {path for _, path in exposed.get((w.kind, w.namespace, w.name), [])}
         for server in (c for c in w.containers if c.security.get("privileged") is True):
             served = []  # (client, mount) pairs on a volume the privileged container also mounts
             for m in server.mounts:
@@ -421,7 +430,7 @@ def runtime_sockets(a: Analysis) -> pd.DataFrame:
                     continue  # the node's own socket: no container serves it
                 served += [(c, cm) for c, cm, p in _mount_paths(w, m.volume)
                            if c is not server and p in paths]
-            rows.append((_ref(w), w.namespace, server.name,
+            rows.append((a.index.label(w), w.namespace, server.name,
                          server.image.ref if server.image else "", PRIVILEGED_REACH,
                          ", ".join(dict.fromkeys(cm.volume for _, cm in served)),
                          ", ".join(f"{c.name}:{cm.mount_path} ({_mode(cm.read_only)})"
