@@ -38,6 +38,7 @@ CLUSTER_SCOPED = frozenset({
 
 _SOURCE = re.compile(r"^# Source: (.+?)[ \t\r]*$", re.M)
 _MARKER = re.compile(r"^(?:---(?=[ \t\r\n])|(\.\.\.)[ \t\r]*\n)", re.M)
+_LAST_MARKER = re.compile(r"(?:^|\n)---[ \t\r]*\Z")
 _PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$))", re.M)  # first line that is not blank or comment
 
@@ -297,7 +298,7 @@ def split_documents(blocks: Iterable[str]) -> Iterator[tuple[int, str]]:
     parsed, and fail, on its own. Text comes in blocks; only the pending document is kept.
     """
     pending, line = "", 1  # the text not yet yielded, and the line it starts on
-    for block in _ending_in_newline(blocks):
+    for block in blocks:
         scan_from = max(len(pending) - 4, 0)  # a marker may straddle two blocks
         pending += block
         start = 0
@@ -310,19 +311,8 @@ def split_documents(blocks: Iterable[str]) -> Iterator[tuple[int, str]]:
                 line += pending.count("\n", start, marker.end())
                 start = marker.end()
         pending = pending[start:]
-    if pending:
-        yield line, _unmark(pending)
-
-
-def _ending_in_newline(blocks: Iterable[str]) -> Iterator[str]:
-    """The blocks, and a final newline if the text lacks one: a last line `---` is a marker."""
-    last = "\n"
-    for block in blocks:
-        if block:
-            yield block
-            last = block[-1]
-    if last != "\n":
-        yield "\n"
+    if pending:  # a last line `---` without a newline starts no document: drop it
+        yield line, _unmark(_LAST_MARKER.sub("", pending))
 
 
 def _unmark(chunk: str) -> str:
