@@ -5,12 +5,13 @@ once and never fail. A fixture may name a profile in a first-line comment: `# pr
 (relative to the fixture).
 """
 
+import re
 from pathlib import Path
 
 import pytest
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.registry import catalogue
+from toolman_kit.registry import catalogue, check
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
 
@@ -50,5 +51,12 @@ def test_every_check_has_pass_and_fail_fixtures():
 
 def test_registry_ids_and_docs():
     for check_id, c in catalogue().items():
-        assert check_id == c.id and check_id.islower() and " " not in check_id
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", check_id), f"{check_id}: not kebab-case"
         assert c.title and c.remediation and c.description, f"{check_id}: missing docs"
+
+
+def test_a_duplicate_id_is_refused():
+    existing = next(iter(catalogue().values()))
+    with pytest.raises(ValueError, match="duplicate check id"):
+        check(id=existing.id, area=existing.area, severity=existing.severity, title="t",
+              remediation="r")(existing.fn)

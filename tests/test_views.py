@@ -175,3 +175,40 @@ def test_counts(default: Analysis, production: Analysis) -> None:
     assert before["fail"] + before["warning"] + before["pass"] + before["n/a"] == rows
     assert after["fail"] < before["fail"] and after["pass"] > before["pass"]
     assert before["findings"]["error"] > after["findings"]["error"] > 0
+
+
+def test_env_values_that_may_be_credentials_are_redacted_whatever_the_profile(tmp_path):
+    profile = tmp_path / "narrow.yaml"
+    profile.write_text("name: narrow\nsecret_env_pattern: NOTHING_MATCHES\n")
+    a = Analysis.of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                    "  - name: c\n    image: x:1\n    env:\n"
+                    "    - {name: DATABASE_URL, value: 'postgres://u:hunter2@db/x'}\n"
+                    "    - {name: GCP_CREDENTIALS, value: s3cr3t}\n"
+                    "    - {name: LOG_LEVEL, value: info}\n", profile=profile)
+    env = views.containers(a)["env"].iloc[0]
+    assert "hunter2" not in env and "s3cr3t" not in env
+    assert "postgres://‹redacted›@db/x" in env and "LOG_LEVEL=info" in env
+
+
+def test_comparison_of_renderings_with_different_inferred_namespaces_lines_up(tmp_path):
+    from toolman_kit.nbsupport import inputs
+
+    example = Path(__file__).parents[1] / "examples" / "toolman" / "rendered"
+    candidate = tmp_path / "candidate.yaml"  # one object names the namespace explicitly
+    candidate.write_text((example / "production.yaml").read_text().replace(
+        "  name: toolman\n", "  name: toolman\n  namespace: prod\n", 1))
+    ins = inputs([str(candidate)], [str(example / "default.yaml")], None, [], None, [],
+                 "production", None, "toolman")
+    assert ins.analysis.manifests.namespace == ins.baseline.manifests.namespace == "prod"
+    changes = views.compare_checklists(ins.baseline, ins.analysis)
+    assert changes.set_index("component").loc["Replicas", "change"] == "fixed"
+    assert not set(changes["change"]) & {"added", "removed"}
+
+
+def test_same_name_in_two_namespaces_stays_two_workloads():
+    pod = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: %s}\n"
+           "spec:\n  template:\n    spec:\n      containers: [{name: api, image: x:1}]\n")
+    a = Analysis.of(pod % "a" + "---\n" + pod % "b")
+    assert list(dict.fromkeys(a.checklist["workload"])) == ["Deployment/a/api",
+                                                             "Deployment/b/api"]
+    assert len(a.checklist) == 2 * len(a.checklist["component"].unique())

@@ -170,9 +170,15 @@ def load(*sources: str | Path | Text | Iterable[str | Path | Text], namespace: s
     manifests = Manifests()
     with gc_paused():
         _load_into(manifests, sources, stdin_text, max_bytes)
-    manifests.namespace = namespace or _infer_namespace(manifests.resources)
+    return place(manifests, namespace or _infer_namespace(manifests.resources))
+
+
+def place(manifests: Manifests, namespace: str) -> Manifests:
+    """Put the objects that name no namespace into `namespace`, the release namespace (e.g. to
+    compare two renderings of one release in the same namespace)."""
+    manifests.namespace = namespace
     for resource in manifests.resources:
-        resource.namespace = _namespace_of(resource, manifests.namespace)
+        resource.namespace = _namespace_of(resource, namespace)
     return manifests
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 from .analysis import Analysis, load_chart
 from .checklist import SYMBOL
 from .errors import ManifestError
+from .manifests import RELEASE_NAMESPACE, Manifests, load, place
 
 SECTIONS = (  # (notebook, title); the summary is published as index.html
     ("00_summary", "Summary"),
@@ -38,6 +39,7 @@ STATUS_WORDS = {
     # changes between baseline and candidate (views.compare_checklists / compare_findings)
     "fixed": "✅ fixed", "improved": "↗️ improved", "worse": "❌ worse",
     "introduced": "❌ introduced", "still failing": "⚠️ still failing", "unchanged": "➖ unchanged",
+    "added": "➕ added", "removed": "➖ removed",
 }
 
 
@@ -101,20 +103,27 @@ def _inputs(manifests: Sequence[str], baseline: Sequence[str] | None, chart: str
             values: Sequence[str], baseline_values: Sequence[str] | None,
             set_values: Sequence[str], profile: str, namespace: str | None,
             release: str) -> Inputs:
-    def of(paths: Sequence[str]) -> Analysis:
+    def loaded(paths: Sequence[str]) -> Manifests:
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing or not paths:
             raise ManifestError("no such file or directory" if paths else "no manifests given",
                                 file=", ".join(missing) or None)
-        return _checked(Analysis.of(*[Path(p) for p in paths], profile=profile,
-                                    namespace=namespace), paths)
+        return load(*[Path(p) for p in paths], namespace=namespace)
+
+    def of(m: Manifests, paths: Sequence[str]) -> Analysis:
+        return _checked(Analysis.of(m, profile=profile), paths)
 
     def names(paths: Sequence[str], none: str) -> str:
         return ", ".join(Path(p).name for p in paths) or none
 
     if chart is None:
-        base = of(baseline) if baseline else None
-        return Inputs(of(manifests), base, label=names(manifests, "candidate"),
+        m, b = loaded(manifests), loaded(baseline) if baseline else None
+        if b is not None and namespace is None and m.namespace != b.namespace:
+            # Two renderings of one release: one release namespace, or nothing lines up.
+            common = m.namespace if m.namespace != RELEASE_NAMESPACE else b.namespace
+            place(m, common), place(b, common)
+        return Inputs(of(m, manifests), of(b, baseline) if b is not None else None,
+                      label=names(manifests, "candidate"),
                       baseline_label=names(baseline or (), "baseline"))
 
     def rendered(files: Sequence[str], sets: Sequence[str]) -> tuple[Analysis, Any]:
@@ -124,7 +133,8 @@ def _inputs(manifests: Sequence[str], baseline: Sequence[str] | None, chart: str
     candidate, r = rendered(values, set_values)
     out = Inputs(candidate, None, r, label=names(values, "chart defaults"))
     if baseline:
-        out.baseline, out.baseline_label = of(baseline), names(baseline, "baseline")
+        b = place(loaded(baseline), candidate.manifests.namespace)
+        out.baseline, out.baseline_label = of(b, baseline), names(baseline, "baseline")
     elif baseline_values is not None and (list(baseline_values) != list(values) or set_values):
         out.baseline, out.baseline_rendered = rendered(baseline_values, ())
         out.baseline_label = names(baseline_values, "chart defaults")

@@ -7,6 +7,7 @@ Secret values, which no view reads, and plain env values of secret-like names, s
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,10 +21,16 @@ from .findings import compare
 from .findings import counts as finding_counts
 from .index import Index
 from .model import Container, Volume, Workload, as_dict, as_list
+from .profiles import SECRET_ENV_PATTERN
 from .quantity import format_cpu, format_memory
 from .registry import catalogue
 
 REDACTED = "‹redacted›"
+# Values hidden in reports whatever the profile says: wider than what the check calls an error.
+ALWAYS_SECRET = re.compile(SECRET_ENV_PATTERN + r"|auth|cert|dsn|session|signing|access[_-]?key",
+                           re.IGNORECASE)
+URL_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+URL_MASK = r"\g<1>" + REDACTED + "@"
 FAILED = ("fail", "exempt")  # an exempt failure is an accepted risk, still a fact about the object
 # Kubernetes' probe defaults, filled in where the manifest leaves a field out.
 PROBE_DEFAULTS = {"initial_delay": ("initialDelaySeconds", 0), "period": ("periodSeconds", 10),
@@ -63,10 +70,11 @@ def _env(c: Container, a: Analysis) -> str:
             where = "/".join(str(ref[k]) for k in ("name", "key", "fieldPath", "resource")
                              if ref.get(k) is not None)
             shown.append(f"{name} ← {kind} {where}")
-        elif a.profile.secret_env.search(name):
+        elif a.profile.secret_env.search(name) or ALWAYS_SECRET.search(name):
             shown.append(f"{name}={REDACTED}")  # a literal credential must not reach a report
-        else:
-            shown.append(f"{name}={'' if e.get('value') is None else e.get('value')}")
+        else:  # and neither may the user:password part of a URL in an innocent-looking name
+            value = "" if e.get("value") is None else str(e.get("value"))
+            shown.append(f"{name}={URL_CREDENTIALS.sub(URL_MASK, value)}")
     return ", ".join(shown)
 
 
@@ -440,6 +448,8 @@ def runtime_sockets(a: Analysis) -> pd.DataFrame:
 
 
 def _change(before: str, after: str) -> str:
+    if not before or not after:  # a workload only one side renders
+        return "added" if not before else "removed"
     b, c = STATUS_RANK.get(before, 2), STATUS_RANK.get(after, 2)
     if c > b:
         return "fixed" if c == 2 else "improved"
@@ -450,11 +460,11 @@ def _change(before: str, after: str) -> str:
 
 def compare_checklists(baseline_a: Analysis, candidate_a: Analysis) -> pd.DataFrame:
     """The two checklists side by side, in the candidate's row order (rows only the baseline has
-    follow), with what changed: fixed, improved, worse, unchanged or still failing."""
+    follow), with what changed: fixed, improved, worse, unchanged, still failing, or added and
+    removed for workloads only one side has."""
     key = ["workload", "namespace", "component"]
     before = baseline_a.checklist[[*key, "current_state", "status"]]
-    after = candidate_a.checklist[[*key, "current_state", "status",
-                                                            "action"]]
+    after = candidate_a.checklist[[*key, "current_state", "status", "action"]]
     merged = after.merge(before, on=key, how="outer", sort=False,
                          suffixes=("_candidate", "_baseline"))
     order = {k: i for i, k in enumerate(zip(*(after[c] for c in key), strict=True))}

@@ -24,6 +24,8 @@ from ..errors import ProfileError
 from ..quantity import QuantityError, parse_quantity
 
 BUILT_IN = ("production",)
+# Env var names that look like they hold a credential (case-insensitive); a profile may widen it.
+SECRET_ENV_PATTERN = r"passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Profile:
     min_replicas: int = 3
     startup_probe_after_seconds: int = 30
     mutable_tags: tuple[str, ...] = ("latest",)
-    secret_env_pattern: str = "(passw(or)?d|secret|token|api[_-]?key)"
+    secret_env_pattern: str = SECRET_ENV_PATTERN
     sizing: dict[str, dict[str, dict[str, Decimal]]] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     exemptions: tuple[Exemption, ...] = ()
