@@ -78,7 +78,8 @@ def test_quantities_mounts_volumes_and_images():
     ("nginx:latest@sha256:abc", "latest", "sha256:abc", True)])
 def test_image_references(ref, tag, digest, pinned):
     image = Image.parse(ref)
-    assert (image.tag, image.digest, image.pinned) == (tag, digest, pinned)
+    assert (image.tag, image.digest, image.pinned()) == (tag, digest, pinned)
+    assert not Image.parse("docker:dind").pinned(("latest", "dind"))
 
 
 def test_wrong_types_are_recorded_not_raised():

@@ -104,7 +104,8 @@ def _storage(w: Workload, idx: Index) -> str:
     for v in claims:
         name = str(v.source.get("claimName", ""))
         pvc = idx.pvcs.get((w.namespace, name))
-        modes = ",".join(as_list(pvc.spec.get("accessModes"))) if pvc else "not in manifests"
+        modes = ",".join(map(str, as_list(pvc.spec.get("accessModes")))) if pvc else \
+            "not in manifests"
         parts.append(f"{name} ({modes})")
     return f"{', '.join(parts)} × {idx.max_replicas(w) or 1} replica(s)"
 

@@ -57,9 +57,9 @@ class Image:
         repository = rest[:colon] if colon > slash else rest
         return cls(ref, repository, tag or None, digest or None)
 
-    @property
-    def pinned(self) -> bool:
-        return self.digest is not None or (self.tag is not None and self.tag != "latest")
+    def pinned(self, mutable_tags: tuple[str, ...] = ("latest",)) -> bool:
+        """A digest pins; so does a tag, unless it is missing (latest) or a moving one."""
+        return self.digest is not None or (self.tag is not None and self.tag not in mutable_tags)
 
 
 @dataclass(frozen=True, slots=True)

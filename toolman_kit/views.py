@@ -101,7 +101,6 @@ def _int(value: Any) -> int | None:
 
 def containers(a: Analysis) -> pd.DataFrame:
     """One row per container of every workload: image, security context, resources, mounts."""
-    mutable = _keys(_failed(a, "image-tag-mutable"))  # the profile may call more tags mutable
     rows = []
     for w in a.index.workloads:
         for c in w.containers:
@@ -111,7 +110,7 @@ def containers(a: Analysis) -> pd.DataFrame:
                 "workload": a.index.label(w), "namespace": w.namespace, "container": c.name,
                 "role": c.role, "image": image.ref if image else "",
                 "tag": (image.tag or "") if image else "",
-                "pinned": bool(image and image.pinned and _key(w, c.name) not in mutable),
+                "pinned": bool(image and image.pinned(a.profile.mutable_tags)),
                 "pull_policy": _pull_policy(c),
                 "ports": ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
                                    + (f" {p['name']}" if p.get("name") else "") for p in c.ports),

@@ -17,7 +17,7 @@ def image_tag_mutable(c: Container, w: Workload, idx: Index, profile: Profile) -
     image = c.image
     if image is None:
         yield Violation(f"{c.name} names no image", path=f"{c.path}.image")
-    elif image.digest is None and (image.tag is None or image.tag in profile.mutable_tags):
+    elif not image.pinned(profile.mutable_tags):
         tag = f"tag {image.tag}" if image.tag else "no tag (latest)"
         yield Violation(f"{c.name} runs {image.ref}: {tag} is mutable", path=f"{c.path}.image")
 
@@ -29,8 +29,7 @@ def pull_policy_always(c: Container, w: Workload, idx: Index, profile: Profile) 
     """With a pinned image, Always only adds a registry round-trip to every start and makes a
     registry outage block restarts; with a mutable tag it hides the real problem (pin first)."""
     if c.pull_policy == "Always":
-        pinned = c.image is not None and (c.image.digest is not None or (
-            c.image.tag is not None and c.image.tag not in profile.mutable_tags))
+        pinned = c.image is not None and c.image.pinned(profile.mutable_tags)
         why = "pulls on every start" if pinned else "pulls a moving tag on every start"
         yield Violation(f"{c.name} has imagePullPolicy Always: {why}",
                         path=f"{c.path}.imagePullPolicy")

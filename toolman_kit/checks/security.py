@@ -9,12 +9,9 @@ from typing import Any
 from ..index import Index
 from ..model import Container, Workload, as_dict, as_list
 from ..profiles import Profile
+from ..pss import BASELINE_CAPABILITIES  # what the PSS baseline lets a container add
 from ..registry import Area, Outcome, Scope, Severity, Violation, check
 
-# Capabilities the Pod Security Standards baseline lets a container add.
-BASELINE_CAPABILITIES = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
 SECCOMP_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
 # Where container runtimes listen, and whose socket it is (/var/run is read as /run, its target).
