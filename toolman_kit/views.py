@@ -46,11 +46,6 @@ def _key(w: Workload, container: str = "") -> tuple[str, str, str, str]:
     return (w.kind, w.namespace, w.name, container)
 
 
-def _failed(a: Analysis, check_id: str) -> pd.DataFrame:
-    f = a.findings
-    return f[(f["check_id"] == check_id) & f["status"].isin(FAILED)]
-
-
 def _keys(df: pd.DataFrame) -> set[tuple[str, str, str, str]]:
     return set(zip(df["kind"], df["namespace"], df["name"], df["container"], strict=True))
 
