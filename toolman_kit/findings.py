@@ -55,7 +55,7 @@ def counts(findings: pd.DataFrame) -> dict[str, int]:
 
 def compare(baseline: pd.DataFrame, candidate: pd.DataFrame) -> pd.DataFrame:
     """Failures fixed, introduced or unchanged between two runs (e.g. default vs production)."""
-    key = ["check_id", "kind", "namespace", "name", "container"]
+    key = ["check_id", "kind", "namespace", "name", "container", "path"]  # path: which volume…
     before = problems(baseline)[key + ["severity", "message"]].drop_duplicates(key)
     after = problems(candidate)[key + ["severity", "message"]].drop_duplicates(key)
     merged = before.merge(after, on=key, how="outer", suffixes=("_baseline", "_candidate"),
