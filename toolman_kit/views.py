@@ -73,13 +73,15 @@ def _env(c: Container, a: Analysis) -> str:
     return ", ".join(shown)
 
 
+def _env_from_refs(c: Container) -> list[tuple[str, str]]:
+    """(secretRef | configMapRef, name) of each envFrom source."""
+    return [(kind, str(as_dict(as_dict(source)[kind]).get("name", "")))
+            for source in as_list(c.raw.get("envFrom"))
+            for kind in ("secretRef", "configMapRef") if kind in as_dict(source)]
+
+
 def _env_from(c: Container) -> str:
-    refs = []
-    for source in as_list(c.raw.get("envFrom")):
-        for kind in ("secretRef", "configMapRef"):
-            if kind in as_dict(source):
-                refs.append(f"{kind} {as_dict(as_dict(source)[kind]).get('name', '')}")
-    return ", ".join(refs)
+    return ", ".join(f"{kind} {name}" for kind, name in _env_from_refs(c))
 
 
 def _pull_policy(c: Container) -> str:
@@ -396,8 +398,7 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
                              + (f" (runAsGroup of {', '.join(same)})" if same else "")
                              + f": {a.index.label(w)}")
         for c in w.containers:
-            secrets = [ref.split(" ", 1)[1] for ref in _env_from(c).split(", ")
-                       if ref.startswith("secretRef ")]
+            secrets = [name for kind, name in _env_from_refs(c) if kind == "secretRef"]
             secrets += [str(as_dict(as_dict(e.get("valueFrom")).get("secretKeyRef")).get("name"))
                         for e in c.env if "secretKeyRef" in as_dict(e.get("valueFrom"))]
             if secrets and _key(w, c.name) in clean_env:
