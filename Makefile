@@ -25,7 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 docs: $(STAMP)
-	$(BIN)/python -m toolman_kit.docs > docs/checks.md
+	$(BIN)/python -m toolman_kit.present.docs > docs/checks.md
 
 clean:
 	rm -rf $(VENV) reports/*/ build *.egg-info

@@ -161,7 +161,7 @@ def verify(path: Path, facts: dict) -> list[str]:
 
     sys.path.insert(0, str(ROOT))
     from toolman_kit import load
-    from toolman_kit.index import Index
+    from toolman_kit.read.index import Index
 
     problems = []
     text = path.read_text(encoding="utf-8")

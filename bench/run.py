@@ -82,7 +82,7 @@ def worker(stage: str, path: str, memory: bool, profile_out: str | None) -> dict
             return len(a.manifests), len(a.findings), len(a.errors)
     elif stage == "phases":  # Analysis.of itself, with what it calls wrapped in clocks
         from toolman_kit import analysis as analysis_module
-        from toolman_kit import engine
+        from toolman_kit.judge import engine
 
         def clocked(phase, fn, exclude=()):
             def wrapper(*args, **kwargs):
@@ -108,7 +108,7 @@ def worker(stage: str, path: str, memory: bool, profile_out: str | None) -> dict
     elif stage == "percheck":  # every check's own time, summed over the objects it ran on
         import dataclasses
 
-        from toolman_kit import registry
+        from toolman_kit.judge import registry
 
         registry.catalogue()
         per_check: dict[str, list] = {}

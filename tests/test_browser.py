@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from toolman_kit.report import EXAMPLE, build_report
+from toolman_kit.present.report import EXAMPLE, build_report
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
                                         if Path("/usr/bin/chromium").exists() else None)

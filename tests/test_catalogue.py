@@ -1,6 +1,6 @@
 """The check IDs the issue made public: they must never silently disappear or change."""
 
-from toolman_kit.registry import catalogue
+from toolman_kit.judge.registry import catalogue
 
 PUBLIC_IDS = """
 privileged-container privilege-escalation-allowed run-as-root-allowed root-filesystem-writable

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.registry import catalogue, check
+from toolman_kit.judge.registry import catalogue, check
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
 

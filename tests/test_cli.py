@@ -5,8 +5,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from toolman_kit.checklist import SEED_ROWS
 from toolman_kit.cli import main
+from toolman_kit.judge.checklist import SEED_ROWS
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman"
 DEFAULT = str(EXAMPLE / "rendered" / "default.yaml")

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from toolman_kit.docs import catalogue_markdown
+from toolman_kit.present.docs import catalogue_markdown
 
 DOC = Path(__file__).parents[1] / "docs" / "checks.md"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.registry import CATALOGUE, Area, Severity, Violation, check
+from toolman_kit.judge.registry import CATALOGUE, Area, Severity, Violation, check
 
 DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment
@@ -68,7 +68,7 @@ def test_every_examined_check_gives_a_row_with_its_status():
 
 
 def test_a_check_that_raises_is_reported_and_the_rest_still_run(monkeypatch):
-    monkeypatch.setattr("toolman_kit.registry.CATALOGUE", dict(CATALOGUE))
+    monkeypatch.setattr("toolman_kit.judge.registry.CATALOGUE", dict(CATALOGUE))
 
     @check(id="test-broken", area=Area.VALIDITY, severity=Severity.INFO, title="t",
            remediation="r")

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.manifests import Manifests, Resource, Source, load
-from toolman_kit.model import POD_TEMPLATE
+from toolman_kit.read.manifests import Manifests, Resource, Source, load
+from toolman_kit.read.model import POD_TEMPLATE
 
 FIELDS = [
     "spec", "template", "jobTemplate", "metadata", "labels", "annotations", "containers",
@@ -60,8 +60,8 @@ def test_no_check_raises_on_any_shape(m):
     analysis = Analysis.of(m)
     assert not analysis.errors, analysis.errors  # a check error would be reported here
     assert set(analysis.findings["status"]) <= {"fail", "pass", "skip", "exempt"}
-    from toolman_kit.checklist import build
-    from toolman_kit.formats import FORMATS
+    from toolman_kit.judge.checklist import build
+    from toolman_kit.present.formats import FORMATS
 
     build(analysis.findings, analysis.index)
     for render in FORMATS.values():

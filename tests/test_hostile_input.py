@@ -11,8 +11,8 @@ import pytest
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.cli import main
-from toolman_kit.formats import FORMATS
-from toolman_kit.manifests import load
+from toolman_kit.present.formats import FORMATS
+from toolman_kit.read.manifests import load
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {containers: []}\n"
 ROOT = Path(__file__).parents[1]

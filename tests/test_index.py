@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.index import Index, selector_matches
-from toolman_kit.manifests import RELEASE_NAMESPACE, load
+from toolman_kit.read.index import Index, selector_matches
+from toolman_kit.read.manifests import RELEASE_NAMESPACE, load
 
 LABELS = {"app": "web", "tier": "frontend"}
 

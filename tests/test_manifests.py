@@ -5,7 +5,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolman_kit.manifests import RELEASE_NAMESPACE, load, split_documents
+from toolman_kit.read.manifests import RELEASE_NAMESPACE, load, split_documents
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman" / "rendered" / "default.yaml"
 

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from toolman_kit.manifests import load
-from toolman_kit.model import Image, workload
+from toolman_kit.read.manifests import load
+from toolman_kit.read.model import Image, workload
 
 POD_SPEC = """
       securityContext: {runAsUser: 1000, runAsNonRoot: true, fsGroup: 2000,

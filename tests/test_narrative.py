@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from toolman_kit import narrative, views
 from toolman_kit.analysis import Analysis
-from toolman_kit.manifests import load
-from toolman_kit.render import LintMessage, Rendered
+from toolman_kit.chart.render import LintMessage, Rendered
+from toolman_kit.present import narrative, views
+from toolman_kit.read.manifests import load
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
 SEED_HEADINGS = (

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.errors import ProfileError
-from toolman_kit.profiles import load_profile
+from toolman_kit.judge.profiles import load_profile
 
 TOOLMAN = Path(__file__).parents[1] / "examples" / "toolman" / "profile.yaml"
 

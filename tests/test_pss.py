@@ -1,7 +1,7 @@
-"""Pod Security Standards levels (toolman_kit.pss)."""
+"""Pod Security Standards levels (toolman_kit.judge.pss)."""
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.pss import PodSecurity, pod_security, pod_security_frame
+from toolman_kit.judge.pss import PodSecurity, pod_security, pod_security_frame
 
 RESTRICTED = """\
 apiVersion: apps/v1

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolman_kit.quantity import QuantityError, format_cpu, format_memory, parse_quantity
+from toolman_kit.read.quantity import QuantityError, format_cpu, format_memory, parse_quantity
 
 
 @pytest.mark.parametrize("text, value", [

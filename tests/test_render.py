@@ -1,4 +1,4 @@
-"""toolman_kit.render: `helm template` output and `helm lint` messages from a chart directory."""
+"""toolman_kit.chart.render: `helm template` output and `helm lint` messages from a chart dir."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from toolman_kit.chart.render import LintMessage, merge_values, render
 from toolman_kit.errors import RenderError
-from toolman_kit.render import LintMessage, merge_values, render
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "examples" / "toolman" / "chart"

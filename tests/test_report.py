@@ -18,7 +18,7 @@ import pytest
 
 from toolman_kit.cli import main
 from toolman_kit.errors import ReportError
-from toolman_kit.report import build_report
+from toolman_kit.present.report import build_report
 
 NOTEBOOKS = ("00_summary", "01_container_architecture", "02_security", "03_high_availability",
              "04_volumes")
@@ -272,7 +272,7 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
 
     import nbformat
 
-    from toolman_kit.report import NOTEBOOKS as DIRECTORY
+    from toolman_kit.present.report import NOTEBOOKS as DIRECTORY
 
     assert sorted(p.stem for p in DIRECTORY.glob("*.ipynb")) == sorted(NOTEBOOKS)
     for name in NOTEBOOKS:
@@ -295,7 +295,7 @@ def test_notebooks_run_with_their_defaults(tmp_path: Path) -> None:
     """As when opened in Jupyter: no parameters injected, the kernel in notebooks/."""
     from jupyter_core.utils import run_sync
 
-    from toolman_kit.report import _kernel_manager, _shutdown, execute
+    from toolman_kit.present.report import _kernel_manager, _shutdown, execute
 
     km = _kernel_manager(tmp_path / "kernel")
     try:

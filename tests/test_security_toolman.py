@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.pss import pod_security
+from toolman_kit.judge.pss import pod_security
 
 RENDERED = Path(__file__).parent.parent / "examples" / "toolman" / "rendered" / "default.yaml"
 

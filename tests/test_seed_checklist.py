@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from toolman_kit import checklist
-from toolman_kit.checklist import SEED_ROWS
+from toolman_kit.judge.checklist import SEED_ROWS
 
 ROOT = Path(__file__).parents[1]
 EXAMPLE = ROOT / "examples" / "toolman"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toolman_kit.render import render
+from toolman_kit.chart.render import render
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
 CASES = {"default": [], "production": [EXAMPLE / "chart" / "values-production.yaml"]}

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolman_kit import views
 from toolman_kit.analysis import Analysis
-from toolman_kit.checklist import build
+from toolman_kit.judge.checklist import build
+from toolman_kit.present import views
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
 
@@ -191,7 +191,7 @@ def test_env_values_that_may_be_credentials_are_redacted_whatever_the_profile(tm
 
 
 def test_comparison_of_renderings_with_different_inferred_namespaces_lines_up(tmp_path):
-    from toolman_kit.nbsupport import inputs
+    from toolman_kit.present.nbsupport import inputs
 
     example = Path(__file__).parents[1] / "examples" / "toolman" / "rendered"
     candidate = tmp_path / "candidate.yaml"  # one object names the namespace explicitly

@@ -2,15 +2,22 @@
 
     render(chart) → text    load(paths) → Manifests    analyze(...) → findings DataFrame
     checklist(...) → the production-readiness table    pod_security(...) → PSS level per pod
+
+Layout, following the flow of data: read/ (text → typed objects), judge/ (objects + profile →
+findings, checklist), chart/ (chart + values → facts), present/ (facts → pages and files).
 """
 
-# `checklist` the function shadows `toolman_kit.checklist` the module: analysis imports the module
-# first, so the function binds last and wins the package attribute.
-from .analysis import Analysis, analyze, checklist, pod_security
-from .errors import ManifestError, ProfileError, RenderError, ReportError, ToolmanKitError
-from .manifests import Manifests, load
-from .profiles import Profile, load_profile
-from .render import render
+from toolman_kit.analysis import Analysis, analyze, checklist, pod_security
+from toolman_kit.chart.render import render
+from toolman_kit.errors import (
+    ManifestError,
+    ProfileError,
+    RenderError,
+    ReportError,
+    ToolmanKitError,
+)
+from toolman_kit.judge.profiles import Profile, load_profile
+from toolman_kit.read.manifests import Manifests, load
 
 __version__ = "0.1.0"
 __all__ = [

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import engine
-from .checklist import build
-from .index import Index
-from .manifests import LoadError, Manifests, Text, gc_paused, load
-from .profiles import Profile, load_profile
-from .pss import pod_security_frame
-from .render import Rendered, render
+from toolman_kit.chart.render import Rendered, render
+from toolman_kit.judge import engine
+from toolman_kit.judge.checklist import build
+from toolman_kit.judge.profiles import Profile, load_profile
+from toolman_kit.judge.pss import pod_security_frame
+from toolman_kit.read.index import Index
+from toolman_kit.read.manifests import LoadError, Manifests, Text, gc_paused, load
 
 
 @dataclass

@@ -11,13 +11,13 @@ import re
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .analysis import Analysis, load_chart
-from .atomic import write_atomic
-from .errors import RenderError, ToolmanKitError
-from .formats import FORMATS
-from .manifests import DEFAULT_MAX_BYTES, LoadError, Manifests, load
-from .registry import catalogue
+from toolman_kit import __version__
+from toolman_kit.analysis import Analysis, load_chart
+from toolman_kit.atomic import write_atomic
+from toolman_kit.errors import RenderError, ToolmanKitError
+from toolman_kit.judge.registry import catalogue
+from toolman_kit.present.formats import FORMATS
+from toolman_kit.read.manifests import DEFAULT_MAX_BYTES, LoadError, Manifests, load
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     checks.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     checks.set_defaults(run=_checks)
 
-    from .report import add_report_command
+    from toolman_kit.present.report import add_report_command
 
     add_report_command(commands, _add_input_options)
     return parser
@@ -124,7 +124,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _checks(args: argparse.Namespace) -> int:
-    from .docs import catalogue_frame, catalogue_markdown
+    from toolman_kit.present.docs import catalogue_frame, catalogue_markdown
 
     if args.format == "markdown":
         sys.stdout.write(catalogue_markdown())

@@ -20,8 +20,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..errors import ProfileError
-from ..quantity import QuantityError, parse_quantity
+from toolman_kit.errors import ProfileError
+from toolman_kit.read.quantity import QuantityError, parse_quantity
 
 BUILT_IN = ("production",)
 # Env var names that look like they hold a credential (case-insensitive); a profile may widen it.

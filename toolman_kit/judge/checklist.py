@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .index import Index
-from .model import Workload, as_dict, as_list
-from .pss import pod_security
-from .quantity import format_cpu, format_memory
+from toolman_kit.judge.pss import pod_security
+from toolman_kit.read.index import Index
+from toolman_kit.read.model import Workload, as_dict, as_list
+from toolman_kit.read.quantity import format_cpu, format_memory
 
 SYMBOL = {"pass": "✅", "warning": "⚠️", "fail": "❌", "n/a": "➖"}
 COLUMNS = ["workload", "namespace", "component", "current_state", "status", "action", "checks"]

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from .findings import Status, frame
-from .index import Index
-from .manifests import LoadError, Resource
-from .model import Workload
-from .profiles import Profile
-from .registry import Check, Scope, Skip, Violation, catalogue
+from toolman_kit.judge.findings import Status, frame
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Check, Scope, Skip, Violation, catalogue
+from toolman_kit.read.index import Index
+from toolman_kit.read.manifests import LoadError, Resource
+from toolman_kit.read.model import Workload
 
 IGNORE_ANNOTATION = "toolman-kit.io/ignore"
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .manifests import Resource
-from .quantity import QuantityError, parse_quantity
+from toolman_kit.read.manifests import Resource
+from toolman_kit.read.quantity import QuantityError, parse_quantity
 
 # Where each workload kind keeps its pod template (path of the template, relative to the object).
 POD_TEMPLATE = {

@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import Analysis, load_chart
-from .checklist import SYMBOL
-from .errors import ManifestError
-from .manifests import RELEASE_NAMESPACE, Manifests, load, place
+from toolman_kit.analysis import Analysis, load_chart
+from toolman_kit.errors import ManifestError
+from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.read.manifests import RELEASE_NAMESPACE, Manifests, load, place
 
 SECTIONS = (  # (notebook, title); the summary is published as index.html
     ("00_summary", "Summary"),
@@ -327,7 +327,7 @@ def findings(df: pd.DataFrame | None, empty: str = "No failing checks.") -> Html
 
 def area_findings(ins: Inputs, areas: Sequence[str]) -> Html:
     """The failing checks of some areas; with a baseline, then what changed against it."""
-    from .views import compare_findings
+    from toolman_kit.present.views import compare_findings
 
     f = ins.analysis.findings
     out = findings(f[(f["status"] == "fail") & f["area"].isin(areas)])
@@ -345,7 +345,7 @@ def passed(df: pd.DataFrame, empty: str = "No passing checks.") -> Html:
     df = df[df["status"] == "pass"] if len(df) else df
     if len(df) == 0:
         return para(empty, muted=True)
-    from .registry import catalogue
+    from toolman_kit.judge.registry import catalogue
 
     checks = catalogue()
     rows = [{"status": "pass", "check": check_id,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..index import Index
-from ..manifests import RELEASE_NAMESPACE
-from ..model import Volume, Workload, as_dict, as_list
-from ..profiles import Profile
-from ..registry import Area, Outcome, Severity, Skip, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Area, Outcome, Severity, Skip, Violation, check
+from toolman_kit.read.index import Index
+from toolman_kit.read.manifests import RELEASE_NAMESPACE
+from toolman_kit.read.model import Volume, Workload, as_dict, as_list
 
 SINGLE_NODE_MODES = frozenset({"ReadWriteOnce", "ReadWriteOncePod"})
 SHARED_BY_PODS = ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet",

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import ReportError, ToolmanKitError
-from .nbsupport import SECTIONS
+from toolman_kit.errors import ReportError, ToolmanKitError
+from toolman_kit.present.nbsupport import SECTIONS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXAMPLE = ROOT / "examples" / "toolman"
@@ -303,14 +303,14 @@ def _one_line(text: Any, limit: int = 400) -> str:
 def _write_data_files(staging: Path, params: dict[str, Any]) -> Report:
     """deployment-analysis.md, findings.json, findings.csv and report.sarif, from the same
     analysis the notebooks show."""
-    from . import formats
-    from .nbsupport import inputs
+    from toolman_kit.present import formats
+    from toolman_kit.present.nbsupport import inputs
 
     ins = inputs(params["manifests"], params["baseline"], params["chart"], params["values"],
                  params["baseline_values"], params["set_values"], params["profile"],
                  params["namespace"], params["release"])
-    from .narrative import markdown_report
-    from .views import counts
+    from toolman_kit.present.narrative import markdown_report
+    from toolman_kit.present.views import counts
 
     a, base = ins.analysis, ins.baseline
     markdown = markdown_report(a, baseline=base, rendered=ins.rendered, title=params["title"])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..index import Index
-from ..model import Container, Workload
-from ..profiles import Profile
-from ..registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.read.index import Index
+from toolman_kit.read.model import Container, Workload
 
 
 @check(id="image-tag-mutable", area=Area.IMAGES, severity=Severity.ERROR, scope=Scope.CONTAINER,

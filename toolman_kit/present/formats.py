@@ -8,11 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .analysis import Analysis
-from .checklist import SYMBOL
-from .pss import pod_security_frame
-from .registry import catalogue
+from toolman_kit import __version__
+from toolman_kit.analysis import Analysis
+from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.judge.pss import pod_security_frame
+from toolman_kit.judge.registry import catalogue
 
 TOOL = {"name": "toolman-kit", "version": __version__,
         "informationUri": "https://github.com/toolman-kit/toolman-kit"}

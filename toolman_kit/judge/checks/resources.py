@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..index import Index
-from ..model import Container, Workload
-from ..profiles import Profile
-from ..quantity import format_cpu, format_memory
-from ..registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.read.index import Index
+from toolman_kit.read.model import Container, Workload
+from toolman_kit.read.quantity import format_cpu, format_memory
 
 _FORMAT = {"cpu": format_cpu, "memory": format_memory}
 

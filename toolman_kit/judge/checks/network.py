@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..index import Index
-from ..manifests import Resource
-from ..model import Workload, as_dict, as_list
-from ..profiles import Profile
-from ..registry import Area, Outcome, Scope, Severity, Skip, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Skip, Violation, check
+from toolman_kit.read.index import Index
+from toolman_kit.read.manifests import Resource
+from toolman_kit.read.model import Workload, as_dict, as_list
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the only label Kubernetes sets itself
 MATCHES_NOTHING = ("In", "Exists")  # on a label no namespace has; NotIn/DoesNotExist match all

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..index import Index, selector_matches
-from ..manifests import Resource
-from ..model import REPLICATED, Container, Workload, as_dict, as_list
-from ..profiles import Profile
-from ..registry import Area, Outcome, Scope, Severity, Skip, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Skip, Violation, check
+from toolman_kit.read.index import Index, selector_matches
+from toolman_kit.read.manifests import Resource
+from toolman_kit.read.model import REPLICATED, Container, Workload, as_dict, as_list
 
 LONG_RUNNING = (*REPLICATED, "DaemonSet")
 STRATEGY_FIELD = {"Deployment": "strategy", "StatefulSet": "updateStrategy",

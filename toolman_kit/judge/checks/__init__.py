@@ -1,6 +1,6 @@
 """The check modules, imported explicitly (not discovered) so the catalogue is plain to read."""
 
-from . import (  # noqa: F401 - importing registers the checks
+from toolman_kit.judge.checks import (  # noqa: F401 - importing registers the checks
     availability,
     images,
     monitoring,

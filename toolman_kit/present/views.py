@@ -15,15 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import Analysis
-from .checks.availability import pdb_budget
-from .findings import compare
-from .findings import counts as finding_counts
-from .index import Index
-from .model import Container, Volume, Workload, as_dict, as_list
-from .profiles import SECRET_ENV_PATTERN
-from .quantity import format_cpu, format_memory
-from .registry import catalogue
+from toolman_kit.analysis import Analysis
+from toolman_kit.judge.checks.availability import pdb_budget
+from toolman_kit.judge.findings import compare
+from toolman_kit.judge.findings import counts as finding_counts
+from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
+from toolman_kit.judge.registry import catalogue
+from toolman_kit.read.index import Index
+from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_list
+from toolman_kit.read.quantity import format_cpu, format_memory
 
 REDACTED = "‹redacted›"
 # Values hidden in reports whatever the profile says: wider than what the check calls an error.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .manifests import Manifests, Resource
-from .model import Workload, as_dict, as_list, workload
+from toolman_kit.read.manifests import Manifests, Resource
+from toolman_kit.read.model import Workload, as_dict, as_list, workload
 
 SCRAPE_ANNOTATION = "prometheus.io/scrape"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .model import POD_TEMPLATE
+from toolman_kit.read.model import POD_TEMPLATE
 
 
 class Area(StrEnum):
@@ -95,6 +95,6 @@ def check(*, id: str, area: Area, severity: Severity, title: str, remediation: s
 
 def catalogue() -> dict[str, Check]:
     """Every registered check, by id (importing the checks package registers them)."""
-    from . import checks  # noqa: F401 - registers the checks on import
+    from toolman_kit.judge import checks  # noqa: F401 - registers the checks on import
 
     return CATALOGUE

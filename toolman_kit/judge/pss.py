@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from .index import Index
-from .model import INHERITED_SECURITY, Workload, as_dict, as_list
+from toolman_kit.read.index import Index
+from toolman_kit.read.model import INHERITED_SECURITY, Workload, as_dict, as_list
 
 LEVELS = ("privileged", "baseline", "restricted")
 BASELINE_CAPABILITIES = frozenset({

@@ -1,10 +1,10 @@
-"""The check catalogue as documentation: `python -m toolman_kit.docs > docs/checks.md`."""
+"""The check catalogue as documentation: `python -m toolman_kit.present.docs > docs/checks.md`."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .registry import catalogue
+from toolman_kit.judge.registry import catalogue
 
 
 def catalogue_frame() -> pd.DataFrame:
@@ -16,7 +16,7 @@ def catalogue_frame() -> pd.DataFrame:
 
 def catalogue_markdown() -> str:
     lines = ["# Check catalogue", "",
-             "Generated from the registry by `make docs` (`python -m toolman_kit.docs`); "
+             "Generated from the registry by `make docs` (`python -m toolman_kit.present.docs`); "
              "do not edit by hand. IDs are public: use them in `toolman-kit.io/ignore` "
              "annotations and profile `exemptions`.", ""]
     df = catalogue_frame()

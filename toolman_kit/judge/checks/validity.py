@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..index import Index
-from ..manifests import Resource
-from ..profiles import Profile
-from ..registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.read.index import Index
+from toolman_kit.read.manifests import Resource
 
 
 def _metadata_problems(resource: Resource) -> list[tuple[str, str]]:

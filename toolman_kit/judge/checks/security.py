@@ -6,11 +6,13 @@ import posixpath
 import re
 from typing import Any
 
-from ..index import Index
-from ..model import Container, Workload, as_dict, as_list
-from ..profiles import Profile
-from ..pss import BASELINE_CAPABILITIES  # what the PSS baseline lets a container add
-from ..registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.pss import (
+    BASELINE_CAPABILITIES,  # what the PSS baseline lets a container add
+)
+from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.read.index import Index
+from toolman_kit.read.model import Container, Workload, as_dict, as_list
 
 SECCOMP_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import views
-from .analysis import Analysis
-from .checklist import SYMBOL
-from .findings import SEVERITY_ORDER
-from .formats import _md, checklist_markdown, markdown_table
-from .pss import pod_security
-from .registry import catalogue
-from .render import Rendered
+from toolman_kit.analysis import Analysis
+from toolman_kit.chart.render import Rendered
+from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.judge.findings import SEVERITY_ORDER
+from toolman_kit.judge.pss import pod_security
+from toolman_kit.judge.registry import catalogue
+from toolman_kit.present import views
+from toolman_kit.present.formats import _md, checklist_markdown, markdown_table
 
 # Checks whose failures matter most, in order; the others follow (by severity first, always).
 IMPORTANCE = (

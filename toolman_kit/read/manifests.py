@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import yamlsafe
-from .errors import ManifestError
+from toolman_kit.errors import ManifestError
+from toolman_kit.read import yamlsafe
 
 DEFAULT_MAX_BYTES = 512 * 2**20
 BLOCK_BYTES = 2**20  # files are read, decoded and split this much at a time

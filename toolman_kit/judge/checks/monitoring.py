@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..index import Index
-from ..model import REPLICATED, Workload
-from ..profiles import Profile
-from ..registry import Area, Outcome, Severity, Violation, check
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import Area, Outcome, Severity, Violation, check
+from toolman_kit.read.index import Index
+from toolman_kit.read.model import REPLICATED, Workload
 
 
 @check(id="monitoring-missing", area=Area.MONITORING, severity=Severity.WARNING,

@@ -1,0 +1,1 @@
+"""Chart + values → facts: rendering through Helm (in-process SDK or the CLI)."""
