@@ -69,6 +69,7 @@ class Check:
     kinds: tuple[str, ...]
     roles: tuple[str, ...]
     fn: Callable[..., Outcome]
+    differs: str = ""  # where we deliberately judge otherwise than a peer tool, and why
 
     @property
     def description(self) -> str:
@@ -80,14 +81,14 @@ CATALOGUE: dict[str, Check] = {}
 
 def check(*, id: str, area: Area, severity: Severity, title: str, remediation: str,
           scope: Scope = Scope.WORKLOAD, kinds: tuple[str, ...] = WORKLOAD_KINDS,
-          roles: tuple[str, ...] = ALL_ROLES) -> Callable:
+          roles: tuple[str, ...] = ALL_ROLES, differs: str = "") -> Callable:
     """Register a check under its public id (ids are stable: suppressions and SARIF use them)."""
 
     def register(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if id in CATALOGUE:
             raise ValueError(f"duplicate check id {id!r}")
         CATALOGUE[id] = Check(id, area, severity, title, remediation, scope, tuple(kinds),
-                              tuple(roles), fn)
+                              tuple(roles), fn, differs)
         return fn
 
     return register

@@ -10,7 +10,8 @@ from toolman_kit.judge.registry import catalogue
 def catalogue_frame() -> pd.DataFrame:
     return pd.DataFrame([{"id": c.id, "area": c.area.value, "severity": c.severity.value,
                           "scope": c.scope.value, "kinds": ", ".join(c.kinds), "title": c.title,
-                          "description": c.description, "remediation": c.remediation}
+                          "description": c.description, "remediation": c.remediation,
+                          "differs": c.differs}
                          for c in catalogue().values()])
 
 
@@ -29,6 +30,8 @@ def catalogue_markdown() -> str:
         for r in checks.itertuples():
             remediation = r.remediation.replace("{min_replicas}", "the profile's minimum")
             lines += [f"### {r.id}", "", r.description, "", f"**Fix:** {remediation}", ""]
+            if r.differs:
+                lines += [f"**Differs from peers:** {r.differs}", ""]
     return "\n".join(lines)
 
 
