@@ -7,7 +7,7 @@ notebook can call them on paths directly or reuse one Analysis for every table.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pandas as pd
 
 from toolman_kit.chart.render import Rendered, render
 from toolman_kit.judge import engine
+from toolman_kit.judge.apis import kube_version as kube_version_of
 from toolman_kit.judge.checklist import build
 from toolman_kit.judge.profiles import Profile, load_profile
 from toolman_kit.judge.pss import pod_security_frame
@@ -38,8 +39,10 @@ class Analysis:
 
     @classmethod
     def of(cls, *sources: str | Path | Manifests, profile: str | Path | Profile = "production",
-           namespace: str | None = None, label: str = "") -> Analysis:
-        prof = load_profile(profile)
+           namespace: str | None = None, label: str = "",
+           kube_version: str | None = None) -> Analysis:
+        """`kube_version` (e.g. "1.29") overrides the profile's target Kubernetes version."""
+        prof = with_kube_version(load_profile(profile), kube_version)
         with gc_paused():  # one pause for the whole run: each resume re-scans what it built
             if len(sources) == 1 and isinstance(sources[0], Manifests):
                 manifests = sources[0]
@@ -50,17 +53,27 @@ class Analysis:
         return cls(manifests, index, prof, findings, [*manifests.errors, *check_errors], label)
 
 
+def with_kube_version(profile: Profile, kube_version: str | None) -> Profile:
+    """The profile targeting `kube_version` (None: as it is)."""
+    if kube_version is None:
+        return profile
+    kube_version_of(kube_version)  # a clear error for "1.x"
+    return replace(profile, kube_version=str(kube_version))
+
+
 def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
                set_values: Sequence[str] = (), release: str = "release-name",
-               namespace: str | None = None) -> tuple[Manifests, Rendered]:
+               namespace: str | None = None,
+               kube_version: str | None = None) -> tuple[Manifests, Rendered]:
     """Render a chart (helm template) and load the result; rows name it `<rendered CHART>`."""
     namespace = namespace or "default"  # helm's own default release namespace
     rendered = render(chart, list(values), list(set_values), release=release,
-                      namespace=namespace)
+                      namespace=namespace, kube_version=kube_version)
     manifests = load(Text(f"<rendered {chart}>", rendered.text), namespace=namespace)
     manifests.inputs = [f"helm template {release} {chart} -n {namespace}"
                         + "".join(f" -f {v}" for v in values)
-                        + "".join(f" --set {s}" for s in set_values)]
+                        + "".join(f" --set {s}" for s in set_values)
+                        + (f" --kube-version {kube_version}" if kube_version else "")]
     return manifests, rendered
 
 

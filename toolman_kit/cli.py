@@ -15,6 +15,7 @@ from toolman_kit import __version__
 from toolman_kit.analysis import Analysis, load_chart
 from toolman_kit.atomic import write_atomic
 from toolman_kit.errors import RenderError, ToolmanKitError
+from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.present.formats import FORMATS
 from toolman_kit.read.manifests import DEFAULT_MAX_BYTES, LoadError, Manifests, load
@@ -76,6 +77,14 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", "--namespace", help="release namespace (objects without one go there)")
     p.add_argument("--profile", default="production",
                    help="built-in profile name or profile YAML file (default: production)")
+    add_kube_version_option(p)
+
+
+def add_kube_version_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kube-version", metavar="V",
+                   help="target Kubernetes version, e.g. 1.29: apiVersions it no longer serves "
+                        "are errors, and charts render with it as .Capabilities.KubeVersion "
+                        f"(default: the profile's, else {DEFAULT_KUBE_VERSION})")
 
 
 
@@ -89,7 +98,8 @@ def manifests_from(args: argparse.Namespace, paths: Sequence[str],
     if args.chart:
         try:
             rendered, _ = load_chart(args.chart, values, args.set_values, release=args.release,
-                                     namespace=args.namespace)
+                                     namespace=args.namespace,
+                                     kube_version=kube_version_for(args))
         except RenderError as exc:
             manifests.errors.insert(0, LoadError(exc.file or args.chart, exc.line,
                                                  exc.message, exc.column))
@@ -98,6 +108,13 @@ def manifests_from(args: argparse.Namespace, paths: Sequence[str],
             manifests.errors += rendered.errors
             manifests.inputs += rendered.inputs
     return manifests
+
+
+def kube_version_for(args: argparse.Namespace) -> str:
+    """--kube-version, else the profile's target: a chart renders for what it is checked against."""
+    from toolman_kit.judge.profiles import load_profile
+
+    return args.kube_version or load_profile(args.profile or "production").kube_version
 
 
 def _size(text: str) -> int:
@@ -109,7 +126,7 @@ def _size(text: str) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     manifests = manifests_from(args, args.paths, args.values)
-    analysis = Analysis.of(manifests, profile=args.profile)
+    analysis = Analysis.of(manifests, profile=args.profile, kube_version=args.kube_version)
     output = FORMATS[args.format](analysis)
     if args.output:
         write_atomic(args.output, output)

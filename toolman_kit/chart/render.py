@@ -16,6 +16,7 @@ values merging (`-f` files, then `--set`) and the manifest layout, which follows
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from typing import Any
 import yaml
 
 from toolman_kit.errors import RenderError
+from toolman_kit.judge.apis import helm_kube_version
 
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
               "or pass rendered manifests")
@@ -69,14 +71,17 @@ class Rendered:
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
            set_values: Sequence[str] | None = None, release: str = "release-name",
-           namespace: str = "default") -> Rendered:
-    """`helm template RELEASE CHART -n NAMESPACE -f F... --set S...` plus `helm lint`.
+           namespace: str = "default", kube_version: str | None = None) -> Rendered:
+    """`helm template RELEASE CHART -n NAMESPACE -f F... --set S... --kube-version V` plus
+    `helm lint`.
 
     `set_values` is a list of `--set` expressions exactly as given to the CLI ("a.b=v,c=w",
     "list={1,2}"; a single string is one expression), applied in order after the values files.
     With the SDK each expression is parsed by Helm's strvals and deep-merged like a values file,
     so an index (`l[1]=x`) replaces a list from the files instead of patching it.
     `chart` in the result is `chart_dir` as given; `lint` is `helm lint` with the same values.
+    `kube_version` ("1.29") is what templates see as .Capabilities.KubeVersion (None: Helm's own
+    default).
     """
     chart = Path(chart_dir)
     if not (chart / "Chart.yaml").is_file():
@@ -84,11 +89,12 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     files = tuple(str(f) for f in values_files)
     texts = [_read(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
+    kube = helm_kube_version(kube_version) if kube_version else None
     if shutil.which("helm"):
-        text, lint = _render_cli(chart, files, sets, release, namespace)
+        text, lint = _render_cli(chart, files, sets, release, namespace, kube)
         backend = "helm-cli"
     else:
-        text, lint = _render_sdk(chart, files, texts, sets, release, namespace)
+        text, lint = _render_sdk(chart, files, texts, sets, release, namespace, kube)
         backend = "helm-sdk"
     return Rendered(text, lint, backend, str(chart_dir), files)
 
@@ -117,9 +123,9 @@ def _read(path: str) -> str:
 
 
 def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: str,
-                namespace: str) -> tuple[str, tuple[LintMessage, ...]]:
+                namespace: str, kube: str | None) -> tuple[str, tuple[LintMessage, ...]]:
     args = [a for f in files for a in ("-f", f)] + [a for s in sets for a in ("--set", s)]
-    args += ["--namespace", namespace]
+    args += ["--namespace", namespace] + (["--kube-version", kube] if kube else [])
     done = subprocess.run(["helm", "template", release, str(chart), *args],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -136,38 +142,86 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
 
 
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
-                release: str, namespace: str) -> tuple[str, tuple[LintMessage, ...]]:
-    try:
-        import helm_python as helm
-    except (ImportError, OSError):
-        raise RenderError(NO_BACKEND) from None
+                release: str, namespace: str,
+                kube: str | None) -> tuple[str, tuple[LintMessage, ...]]:
+    helm = sdk()
     values: dict[str, Any] = {}
     for file, text in zip(files, texts, strict=True):
-        try:
-            values = merge_values(values, helm.values_from_yaml(text))
-        except helm.HelmError as e:
-            raise RenderError(f"invalid values file: {_one_line(str(e))}", file=file) from None
+        values = merge_values(values, parse_values(text, file))
     for expr in sets:
-        try:
-            values = merge_values(values, helm.parse_set_string(expr))
-        except helm.HelmError as e:
-            raise RenderError(f"invalid --set {expr!r}: {_one_line(str(e))}") from None
+        values = merge_values(values, parse_set(expr))
+    with load_chart_sdk(chart) as loaded:
+        files_out = render_values(loaded, chart, values, release, namespace, kube)
     try:
-        helm.validate_release_name(release)
-        with helm.Chart.load(chart) as loaded:
-            declared = [d.get("name") for d in loaded.metadata.get("dependencies") or ()]
-            present = {d.get("name") for d in loaded.dependencies}
-            if missing := [str(n) for n in declared if n not in present]:
-                raise RenderError(f"chart {loaded.name!r} declares dependencies missing from "
-                                  f"charts/: {', '.join(missing)} (run `helm dependency build`)",
-                                  file=str(chart / "Chart.yaml"))
-            files_out = loaded.render(values, name=release, namespace=namespace)
-        report = helm.lint(chart, values, namespace=namespace)
+        report = helm.lint(chart, values, namespace=namespace, kube_version=kube)
     except helm.HelmError as e:
         raise _error(str(e), chart) from None
     lint_msgs = tuple(LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
                                   m.get("error", "")) for m in report.get("messages") or ())
     return _layout(files_out, chart), lint_msgs
+
+
+def sdk() -> Any:
+    """The helm_python module, or a RenderError saying how to get a Helm backend."""
+    try:
+        import helm_python
+    except (ImportError, OSError):
+        raise RenderError(NO_BACKEND) from None
+    return helm_python
+
+
+def load_chart_sdk(chart: Path) -> Any:
+    """helm_python.Chart.load, with Helm's complaint as a RenderError."""
+    helm = sdk()
+    try:
+        return helm.Chart.load(chart)
+    except helm.HelmError as e:
+        raise _error(str(e), chart) from None
+
+
+def parse_values(text: str, file: str) -> dict[str, Any]:
+    """A values file as Helm reads it (`-f`); a RenderError naming the file otherwise."""
+    helm = sdk()
+    try:
+        return helm.values_from_yaml(text)
+    except helm.HelmError as e:
+        raise RenderError(f"invalid values file: {_one_line(str(e))}", file=file) from None
+
+
+def parse_set(expr: str) -> dict[str, Any]:
+    """One `--set` expression as Helm's strvals parses it."""
+    helm = sdk()
+    try:
+        return helm.parse_set_string(expr)
+    except helm.HelmError as e:
+        raise RenderError(f"invalid --set {expr!r}: {_one_line(str(e))}") from None
+
+
+def render_values(loaded: Any, chart: Path, values: Mapping[str, Any], release: str,
+                  namespace: str, kube: str | None = None) -> dict[str, str]:
+    """The engine's output for one merged values mapping: {template path: text}.
+
+    helm-python-sdk 0.2.2's Chart.render() has no kube-version option, but the C ABI it wraps
+    (helm-c-sdk `helm_render`) reads `kube_version` from its options JSON, so with a version
+    we call that entry point directly: .Capabilities.KubeVersion then follows --kube-version."""
+    helm = sdk()
+    try:
+        helm.validate_release_name(release)
+        declared = [d.get("name") for d in loaded.metadata.get("dependencies") or ()]
+        present = {d.get("name") for d in loaded.dependencies}
+        if missing := [str(n) for n in declared if n not in present]:
+            raise RenderError(f"chart {loaded.name!r} declares dependencies missing from "
+                              f"charts/: {', '.join(missing)} (run `helm dependency build`)",
+                              file=str(chart / "Chart.yaml"))
+        if kube is None:
+            return loaded.render(dict(values), name=release, namespace=namespace)
+        from helm_python import _native
+
+        options = {"name": release, "namespace": namespace, "kube_version": kube}
+        return json.loads(_native.call_string("helm_render", loaded._raw(), json.dumps(values),
+                                              json.dumps(options)))
+    except helm.HelmError as e:
+        raise _error(str(e), chart) from None
 
 
 def _layout(files: Mapping[str, str], chart: Path) -> str:

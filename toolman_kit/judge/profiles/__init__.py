@@ -20,7 +20,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from toolman_kit.errors import ProfileError
+from toolman_kit.errors import ProfileError, ToolmanKitError
+from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, kube_version
 from toolman_kit.read.quantity import QuantityError, parse_quantity
 
 BUILT_IN = ("production",)
@@ -55,6 +56,7 @@ class Profile:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     exemptions: tuple[Exemption, ...] = ()
     source: str = "built-in"
+    kube_version: str = DEFAULT_KUBE_VERSION  # the Kubernetes minor the manifests target
 
     def enabled(self, check_id: str) -> bool:
         return self.checks.get(check_id, {}).get("enabled", True)
@@ -148,6 +150,10 @@ def _build(data: dict[str, Any]) -> Profile:
                     raise ProfileError(f"sizing.{target}.{kind}.{resource_name}: {exc}",
                                        data["source"]) from None
                 sizing.setdefault(target, {}).setdefault(kind, {})[resource_name] = amount
+    try:
+        kube_version(data.get("kube_version", DEFAULT_KUBE_VERSION))
+    except ToolmanKitError as exc:
+        raise ProfileError(f"kube_version: {exc}", data["source"]) from None
     return Profile(
         name=data.get("name", Path(data["source"]).stem),
         description=data.get("description", ""),
@@ -159,4 +165,5 @@ def _build(data: dict[str, Any]) -> Profile:
         checks=data.get("checks") or {},
         exemptions=tuple(Exemption(**e) for e in data.get("exemptions") or ()),
         source=data["source"],
+        kube_version=str(data.get("kube_version", DEFAULT_KUBE_VERSION)),
     )
