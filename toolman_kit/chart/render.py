@@ -224,10 +224,21 @@ def render_values(loaded: Any, chart: Path, values: Mapping[str, Any], release: 
         raise _error(str(e), chart) from None
 
 
-def _layout(files: Mapping[str, str], chart: Path) -> str:
-    """Helm's SortManifests + the `helm template` printing (see the module docstring)."""
-    generic: list[tuple[str, str, str]] = []  # (kind, path, document)
-    hooks: list[tuple[str, str, str]] = []
+@dataclass(frozen=True)
+class Document:
+    """One rendered document: the template that wrote it, its kind and text, and its data."""
+
+    template: str
+    kind: str
+    text: str
+    data: Any
+    hook: bool
+
+
+def documents(files: Mapping[str, str], chart: Path) -> list[Document]:
+    """The engine's output as documents, in template order (partials, NOTES.txt and
+    whitespace-only renders skipped); a RenderError on a document that is not YAML."""
+    out = []
     for path in sorted(files):
         content = files[path]
         if (os.path.basename(path).startswith("_") or path.endswith("NOTES.txt")
@@ -235,27 +246,36 @@ def _layout(files: Mapping[str, str], chart: Path) -> str:
             continue
         for line, doc in _split(content):
             try:
-                head = next(yaml.load_all(doc, Loader=_Loader), None)
+                data = next(yaml.load_all(doc, Loader=_Loader), None)
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
                 why = getattr(e, "problem", None) or str(e)
                 raise RenderError(f"YAML parse error in rendered output: {_one_line(why)}",
                                   file=_on_disk(path, chart), line=mark and line + mark.line,
                                   column=mark and mark.column + 1) from None
-            head = head if isinstance(head, dict) else {}
+            head = data if isinstance(data, dict) else {}
             meta = head.get("metadata") if isinstance(head.get("metadata"), dict) else {}
             notes = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-            kind = str(head.get("kind") or "")
-            (hooks if "helm.sh/hook" in notes else generic).append((kind, path, doc))
+            out.append(Document(path, str(head.get("kind") or ""), doc, data,
+                                "helm.sh/hook" in notes))
+    return out
 
-    def key(item: tuple[str, str, str]) -> tuple[int, str]:
-        return (_RANK[item[0]], "") if item[0] in _RANK else (len(_RANK), item[0])
 
-    def show(items: list[tuple[str, str, str]]) -> str:
-        return "".join(f"---\n# Source: {p}\n{d}\n" for _, p, d in sorted(items, key=key))
+def layout(docs: Sequence[Document]) -> str:
+    """Helm's SortManifests + the `helm template` printing (see the module docstring)."""
+    def key(d: Document) -> tuple[int, str]:
+        return (_RANK[d.kind], "") if d.kind in _RANK else (len(_RANK), d.kind)
 
-    manifest = show(generic).strip()
-    return (manifest + "\n" if manifest else "") + show(hooks)
+    def show(items: list[Document]) -> str:
+        return "".join(f"---\n# Source: {d.template}\n{d.text}\n"
+                       for d in sorted(items, key=key))
+
+    manifest = show([d for d in docs if not d.hook]).strip()
+    return (manifest + "\n" if manifest else "") + show([d for d in docs if d.hook])
+
+
+def _layout(files: Mapping[str, str], chart: Path) -> str:
+    return layout(documents(files, chart))
 
 
 def _split(content: str) -> Iterator[tuple[int, str]]:

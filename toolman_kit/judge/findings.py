@@ -22,16 +22,18 @@ class Status(StrEnum):
 
 COLUMNS = ("check_id", "area", "severity", "status", "kind", "namespace", "name", "container",
            "message", "remediation", "path", "file", "line", "template", "values_set",
-           "exempt_reason")
+           "exempt_reason", "values")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 STATUS_ORDER = {"fail": 0, "exempt": 1, "skip": 2, "pass": 3}
 
 
 def frame(rows: list[tuple]) -> pd.DataFrame:
-    """The findings frame from row tuples in COLUMNS order: problems first, most severe first,
+    """The findings frame from row tuples in COLUMNS order (all but `values`, which only a
+    chart's values analysis can fill): problems first, most severe first,
     and otherwise in the order of the manifests (one stable sort on one small integer key)."""
-    df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    df = pd.DataFrame.from_records(rows, columns=list(COLUMNS[:-1]))
     df["line"] = df["line"].astype("Int64")
+    df["values"] = ""  # keys that control a failing finding's field: chart/provenance.py fills it
     if len(df):
         rank = df["status"].map(STATUS_ORDER).to_numpy() * 10 + \
             df["severity"].map(SEVERITY_ORDER).to_numpy()

@@ -1,0 +1,289 @@
+"""Value sets side by side: what each set changes against the chart defaults, which of its
+values do nothing, which keys nobody reads, and where each failing setting comes from.
+
+`compare_values(chart, [("production", ["values-prod.yaml"])])` → Comparison; `.document()` is
+the JSON the CLI prints (schema: toolman_kit/schemas/comparison.schema.json).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from toolman_kit import __version__
+from toolman_kit.analysis import Analysis, with_kube_version
+from toolman_kit.chart.batch import Output, Renderer
+from toolman_kit.chart.provenance import Hardcoded, Provenance, hardcoded, provenance, values_column
+from toolman_kit.chart.render import LintMessage, sdk
+from toolman_kit.chart.values import (
+    DEFAULTS,
+    Budget,
+    ChartFacts,
+    Ineffective,
+    SchemaError,
+    Unknown,
+    UnsetRead,
+    ValueSet,
+    build_sets,
+    chart_facts,
+    ineffective_values,
+    schema_errors,
+    sdk_merged,
+    unknown_keys,
+    unset_reads,
+)
+from toolman_kit.chart.valuesfile import MISSING
+from toolman_kit.judge.apis import helm_kube_version
+from toolman_kit.judge.findings import compare as compare_findings
+from toolman_kit.judge.profiles import load_profile
+from toolman_kit.read.manifests import Resource, Text, load
+
+DEFAULT_MAX_RENDERS = 1000
+CHECKLIST_FIELDS = ["workload", "component", "current_state", "status", "action"]
+FINDING_FIELDS = ["check_id", "severity", "kind", "namespace", "name", "container", "path"]
+
+
+@dataclass
+class SetResult:
+    name: str
+    files: list[str]
+    analysis: Analysis | None = None
+    text: str = ""  # what `helm template` prints for this set
+    lint: list[LintMessage] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # {file, line, message}
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    fixed: list[dict[str, Any]] = field(default_factory=list)
+    introduced: list[dict[str, Any]] = field(default_factory=list)
+    ineffective: list[Ineffective] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+    schema: list[SchemaError] = field(default_factory=list)
+    provenance: Provenance | None = None
+
+    @property
+    def checklist(self) -> pd.DataFrame:
+        if self.analysis is None:
+            return pd.DataFrame(columns=CHECKLIST_FIELDS)
+        return self.analysis.checklist
+
+    def record(self) -> dict[str, Any]:
+        failing = []
+        if self.analysis is not None:
+            f = self.analysis.findings
+            failing = _records(f[f["status"] == "fail"][[*FINDING_FIELDS, "message",
+                                                          "values"]])
+            for row in failing:
+                row["values"] = [k for k in row["values"].split(", ") if k]
+        return {
+            "name": self.name, "files": self.files,
+            "checklist": _records(self.checklist[CHECKLIST_FIELDS]),
+            "added": self.added, "removed": self.removed, "changed": self.changed,
+            "fixed": self.fixed, "introduced": self.introduced, "errors": self.errors,
+            "ineffective_values": [i.record() for i in self.ineffective],
+            "unknown_keys": [u.record() for u in self.unknown],
+            "schema_errors": [s.record() for s in self.schema],
+            "failing": failing,
+        }
+
+
+@dataclass
+class Comparison:
+    facts: ChartFacts
+    profile: str
+    kube_version: str
+    release: str
+    namespace: str
+    sets: list[SetResult]
+    unset: list[UnsetRead]
+    hardcoded: list[Hardcoded]
+    renders: int = 0
+    max_renders: int = DEFAULT_MAX_RENDERS
+    not_explored: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def set(self, name: str) -> SetResult:
+        return next(s for s in self.sets if s.name == name)
+
+    @property
+    def errors(self) -> list[str]:
+        """One line per error of any set: `set: file:line: message`."""
+        return [f"{s.name}: " + ":".join(str(p) for p in (e["file"], e["line"]) if p)
+                + (": " if e["file"] else "") + e["message"] for s in self.sets for e in s.errors]
+
+    def document(self) -> dict[str, Any]:
+        defaults = self.sets[0]
+        return {
+            "tool": {"name": "toolman-kit", "version": __version__},
+            "chart": {"path": str(self.facts.path), "name": self.facts.name,
+                      "version": self.facts.version,
+                      "lint": [{"severity": m.severity, "path": m.path, "message": m.message}
+                               for m in defaults.lint]},
+            "profile": self.profile, "kube_version": self.kube_version,
+            "release": self.release, "namespace": self.namespace,
+            "sets": [s.record() for s in self.sets],
+            "unset_reads": [u.record() for u in self.unset],
+            "hardcoded": [h.record() for h in self.hardcoded],
+            "renders": {"count": self.renders, "max": self.max_renders,
+                        "not_explored": self.not_explored},
+        }
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    import json
+
+    return json.loads(df.to_json(orient="records", force_ascii=False))
+
+
+def compare_values(chart: str | os.PathLike[str], sets: Sequence[tuple[str, Sequence[str]]] = (),
+                   shared_files: Sequence[str] = (), set_values: Sequence[str] = (),
+                   release: str = "release-name", namespace: str | None = None,
+                   profile: str = "production", kube_version: str | None = None,
+                   max_renders: int = DEFAULT_MAX_RENDERS, jobs: int | None = None,
+                   progress: TextIO | None = None) -> Comparison:
+    """The chart's defaults and each named set (name, values files), side by side."""
+    started = time.perf_counter()
+    namespace = namespace or "default"
+    prof = load_profile(profile)
+    prof = with_kube_version(prof, kube_version)
+    facts = chart_facts(chart)
+    value_sets = build_sets(sets, shared_files, set_values)
+    budget = Budget(max_renders)
+    results: list[SetResult] = []
+    with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
+                  jobs=jobs, progress=progress) as renderer:
+        bases: list[Output | None] = []
+        merged: list[dict[str, Any]] = []
+        for vs in value_sets:
+            result, base = _render_set(vs, facts, renderer, prof, release, namespace)
+            results.append(result)
+            bases.append(base)
+            merged.append(sdk_merged(facts, vs) if base is not None else {})
+            if base is not None:
+                result.unknown = unknown_keys(vs, facts)
+                result.schema = schema_errors(vs, facts, merged[-1])
+        for vs, result, base, m in zip(value_sets, results, bases, merged, strict=True):
+            if base is not None:
+                result.ineffective = ineffective_values(vs, facts, renderer, base, budget, m)
+        found: list[Hardcoded] = []
+        for vs, result, base, m in zip(value_sets, results, bases, merged, strict=True):
+            if base is not None and result.analysis is not None:
+                result.provenance = provenance(vs, facts, m, result.analysis, base, renderer,
+                                               budget)
+                result.analysis.findings["values"] = values_column(result.analysis.findings,
+                                                                   result.provenance)
+                found += hardcoded(result.provenance, result.analysis, base, facts.path)
+        renders = renderer.renders
+    _against_defaults(results)
+    return Comparison(facts, prof.name, prof.kube_version, release, namespace, results,
+                      unset_reads(facts), _hard_everywhere(found, results), renders, max_renders,
+                      budget.skipped, time.perf_counter() - started)
+
+
+def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, release: str,
+                namespace: str) -> tuple[SetResult, Output | None]:
+    result = SetResult(vs.name, vs.files)
+    if vs.error is not None:
+        result.errors.append(_error(vs.error.file, vs.error.line, vs.error.message))
+        return result, None
+    out = renderer.render(vs.overrides)
+    if out.error is not None:
+        result.errors.append(_error(out.error[1], out.error[2], out.error[0]))
+        return result, None
+    helm = sdk()
+    report = helm.lint(facts.path, vs.overrides, namespace=namespace,
+                       kube_version=renderer.kube)
+    severity = {0: "info", 1: "info", 2: "warning", 3: "error"}
+    result.lint = [LintMessage(severity.get(m.get("severity", 0), "error"), m.get("path", ""),
+                               m.get("error", "")) for m in report.get("messages") or ()]
+    result.errors += [_error(str(facts.path / m.path) if m.path else None, None,
+                             f"helm lint: {m.message}") for m in result.lint
+                      if m.severity == "error"]
+    manifests = load(Text(f"<rendered {facts.path} ({vs.name})>", out.text), namespace=namespace)
+    manifests.inputs = [f"helm template {release} {facts.path} -n {namespace}"
+                        + "".join(f" -f {f}" for f in vs.files)]
+    result.text = out.text
+    result.analysis = Analysis.of(manifests, profile=prof, label=vs.name)
+    result.errors += [_error(e.file, e.line, e.message) for e in manifests.errors]
+    return result, out
+
+
+def _error(file: str | None, line: int | None, message: str) -> dict[str, Any]:
+    return {"file": file, "line": line, "message": message}
+
+
+# --- against the defaults ----------------------------------------------------------------------
+
+def _key(r: Resource) -> tuple[str, str, str, str]:
+    """(apiVersion group, kind, namespace, name): how objects are matched between sets."""
+    group = r.api_version.split("/")[0] if "/" in r.api_version else ""
+    return (group, r.kind, r.namespace, r.name)
+
+
+def _object(r: Resource) -> dict[str, Any]:
+    return {"api_version": r.api_version, "kind": r.kind, "namespace": r.namespace,
+            "name": r.name}
+
+
+def _against_defaults(results: list[SetResult]) -> None:
+    defaults = results[0]
+    if defaults.analysis is None:
+        return
+    before = {_key(r): r for r in defaults.analysis.manifests.resources}
+    for result in results[1:]:
+        if result.analysis is None:
+            continue
+        after = {_key(r): r for r in result.analysis.manifests.resources}
+        result.added = [_object(after[k]) for k in after if k not in before]
+        result.removed = [_object(before[k]) for k in before if k not in after]
+        result.changed = [{**_object(after[k]), "paths": paths}
+                          for k in after if k in before
+                          if (paths := diff_paths(before[k].obj, after[k].obj))]
+        changes = compare_findings(defaults.analysis.findings, result.analysis.findings)
+        for change, into in (("fixed", result.fixed), ("introduced", result.introduced)):
+            rows = changes[changes["change"] == change]
+            into += [{**{k: getattr(r, k) for k in FINDING_FIELDS},
+                      "message": r.message_baseline if change == "fixed" else r.message_candidate}
+                     for r in rows.itertuples(index=False)]
+
+
+def diff_paths(a: Any, b: Any, path: str = "") -> list[str]:
+    """The field paths where two parsed objects differ (a whole added/removed subtree is one)."""
+    if a == b:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in [*a, *(k for k in b if k not in a)]:
+            out += diff_paths(a.get(k, MISSING), b.get(k, MISSING), f"{path}.{k}" if path else k)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [p for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for p in diff_paths(x, y, f"{path}[{i}]")]
+    return [path]
+
+
+def _hard_everywhere(found: list[Hardcoded], results: list[SetResult]) -> list[Hardcoded]:
+    """Fields hard-coded in a set and moved by no key in any other: one entry each."""
+    controlled = {(f.ident, f.path, f.container) for r in results if r.provenance
+                  for f, keys in r.provenance.controls.items() if keys}
+    out: dict[tuple, Hardcoded] = {}
+    for h in found:
+        key = (h.field.ident, h.field.path, h.field.container)
+        if key not in controlled and key not in out:
+            out[key] = h
+        elif key in out:
+            merged = tuple(dict.fromkeys((*out[key].because, *h.because)))
+            out[key] = Hardcoded(h.field, merged, h.value, h.template, h.line)
+    return list(out.values())
+
+
+def set_name(files: Sequence[str]) -> str:
+    """A set's name from its files: values-production.yaml → production."""
+    stems = [Path(f).stem.removeprefix("values-").removeprefix("values_") for f in files]
+    return "+".join(dict.fromkeys(stems)) or DEFAULTS

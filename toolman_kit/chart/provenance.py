@@ -1,0 +1,352 @@
+"""Where each failing setting comes from, by perturbation: change one values key to a probe
+value, re-render, and see which fields move.
+
+A key controls a field when, with the key probed,
+  * the field's value changes (or the field appears or disappears), or
+  * the probe's map lands on the field's path (`securityContext` rendered whole where
+    `…securityContext.seccompProfile` is missing: the key can set it), or
+  * another object changes and the checks, re-run, no longer fail the finding (a PDB that
+    `podDisruptionBudget.enabled` creates fixes the Deployment's pdb-missing).
+Objects are matched by (template, kind, n-th of that kind in it), so renaming keys
+(`nameOverride`) do not pass for controlling every field. Fields that failing findings and the
+checklist's container rows depend on, which no key moves, are hard-coded: the template line that
+writes them is found by matching the rendered lines against the template source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from toolman_kit.analysis import Analysis
+from toolman_kit.chart.batch import Ident, Output, Renderer
+from toolman_kit.chart.values import Budget, ChartFacts, ValueSet, units, unset_reads
+from toolman_kit.chart.valuesfile import MISSING, Key, get_in, set_in, show
+from toolman_kit.judge.profiles import Profile
+from toolman_kit.judge.registry import catalogue
+from toolman_kit.read.manifests import Manifests, Resource, Source, place
+
+MARK = "tk-probe"
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# The checklist rows whose container fields are tracked even when nothing fails on them.
+CONTAINER_ROWS = (("resources.requests", "Resource Requests"),
+                  ("resources.limits", "Resource Limits"),
+                  ("livenessProbe", "Health Probes"), ("readinessProbe", "Health Probes"),
+                  ("securityContext.privileged", "Privileged Containers"),
+                  ("image", "Image Tag"), ("imagePullPolicy", "Image Pull Policy"))
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a rendered object that something depends on ('' path: the whole object)."""
+
+    ident: Ident
+    path: str
+    kind: str
+    namespace: str
+    name: str
+    container: str
+    check: str = ""  # for a whole-object field: the one check about it (pdb-missing …)
+
+
+@dataclass
+class Tracked:
+    field: Field
+    because: list[str]  # check ids (failing) and checklist rows that depend on the field
+    failing: list[str]  # the check ids of the failing findings about it
+
+
+@dataclass
+class Provenance:
+    """One set's answer: the keys that control each tracked field."""
+
+    tracked: dict[Field, Tracked] = field(default_factory=dict)
+    controls: dict[Field, list[Key]] = field(default_factory=dict)
+    fixes: dict[tuple[Field, Key], Any] = field(default_factory=dict)  # the probe that fixed it
+    explored: int = 0  # keys probed
+    unexplored: list[str] = field(default_factory=list)  # "key: why"
+    complete: bool = True  # every candidate key was probed (else "hard-coded" is not claimed)
+
+    def field_of(self, check_id: str, kind: str, namespace: str, name: str, container: str,
+                 path: str) -> Field | None:
+        """The tracked field a failing finding points at."""
+        return next((f for f, t in self.tracked.items()
+                     if (f.kind, f.namespace, f.name, f.container, f.path) == (
+                         kind, namespace, name, container, path)
+                     and f.check in ("", check_id) and check_id in t.failing), None)
+
+    def action(self, f: Field | None) -> str:
+        """"set `podDisruptionBudget.enabled: true`" when the probe of a switch fixed the
+        finding, else "change `resources`"; "" when no key controls the field."""
+        keys = self.controls.get(f, []) if f is not None else []
+        fixed = [(k, self.fixes[(f, k)]) for k in keys if (f, k) in self.fixes]
+        switches = [(k, v) for k, v in fixed if isinstance(v, bool)]
+        if switches:
+            return "set " + ", ".join(f"`{show(k)}: {str(v).lower()}`" for k, v in switches)
+        return ("change " + ", ".join(f"`{show(k)}`" for k in keys)) if keys else ""
+
+
+def identify(resources: list[Resource]) -> dict[Resource, Ident]:
+    """(template, kind, n) for each rendered object, as batch.Output keys them."""
+    seen: dict[tuple[str, str], int] = {}
+    out = {}
+    for r in resources:
+        template = r.source.template or ""
+        n = seen[(template, r.kind)] = seen.get((template, r.kind), -1) + 1
+        out[r] = (template, r.kind, n)
+    return out
+
+
+def track(a: Analysis) -> dict[Field, Tracked]:
+    """The fields failing findings point at, and the checklist's container fields."""
+    idents = identify(a.manifests.resources)
+    by_name = {(r.kind, r.namespace, r.name): r for r in a.manifests.resources}
+    tracked: dict[Field, Tracked] = {}
+
+    def add(r: Resource, path: str, container: str, because: str, failing: bool) -> None:
+        f = Field(idents[r], path, r.kind, r.namespace, r.name, container,
+                  "" if path else because)
+        t = tracked.setdefault(f, Tracked(f, [], []))
+        if because not in t.because:
+            t.because.append(because)
+        if failing and because not in t.failing:
+            t.failing.append(because)
+
+    failed = a.findings[a.findings["status"] == "fail"]
+    for row in failed[["check_id", "kind", "namespace", "name", "container",
+                       "path"]].itertuples(index=False):
+        r = by_name.get((row.kind, row.namespace, row.name))
+        if r is not None:
+            add(r, row.path or "", row.container or "", row.check_id, True)
+    for w in a.index.workloads:
+        for c in w.containers:
+            for part, row_name in CONTAINER_ROWS:
+                if value_at(c.raw, part) is not MISSING:
+                    add(w.resource, f"{c.path}.{part}", c.name, row_name, False)
+    return tracked
+
+
+def value_at(obj: Any, path: str) -> Any:
+    node = obj
+    for key, index in _STEP.findall(path):
+        try:
+            node = node[int(index)] if index else node[key]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return MISSING
+    return node
+
+
+def probe_value(value: Any, entered: bool = False) -> Any:
+    """A value distinct from `value` that renders wherever it does."""
+    if value is MISSING:
+        return {MARK: MARK} if entered else MARK
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 7
+    if isinstance(value, float):
+        return value + 0.5
+    if isinstance(value, str):
+        return f"{value}-{MARK}" if value else MARK
+    if isinstance(value, list):
+        return [] if value else [{MARK: MARK}]
+    if isinstance(value, dict):
+        return {MARK: MARK}
+    return MARK
+
+
+def candidates(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any],
+               tracked: dict[Field, Tracked]) -> list[tuple[Key, Any]]:
+    """(key, probe value) for every key that can reach a tracked object's template: the
+    chart's keys as the templates consume them, and the keys they read that nobody sets (a
+    commented-out block is the probe: it is what a user would uncomment)."""
+    reachable: set[Key] = set()
+    for template in {f.ident[0] for f in tracked}:
+        reachable |= facts.reads.reachable_from(_relative(template))
+
+    def reaches(key: Key) -> bool:
+        n = len(key)
+        return bool(facts.reads.dynamic) or any(r[:n] == key or key[:len(r)] == r
+                                                for r in reachable)
+
+    out = [(k, probe_value(get_in(merged, k))) for k in units(merged, facts.reads)]
+    for unset in unset_reads(facts):
+        if get_in(merged, unset.key) is MISSING:
+            value = unset.commented.value if unset.commented else \
+                probe_value(MISSING, any(r.entered for r in unset.reads))
+            out.append((unset.key, value))
+    return [(k, v) for k, v in out if reaches(k)]
+
+
+def _relative(template: str) -> str:
+    """`toolman/templates/x.yaml` (Helm's name) → `templates/x.yaml` (in the chart)."""
+    return template.split("/", 1)[1] if "/" in template else template
+
+
+def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analysis,
+               base: Output, renderer: Renderer, budget: Budget) -> Provenance:
+    """Which keys of the set's values control the fields its failing findings point at."""
+    result = Provenance(tracked=track(a))
+    if not result.tracked:
+        return result
+    probes = candidates(vs, facts, merged, result.tracked)
+    todo = budget.take(probes, f"{vs.name}: provenance")
+    result.complete = len(todo) == len(probes)
+    outputs = renderer.render_many([set_in(vs.overrides, k, v) for k, v in todo],
+                                   f"{vs.name}: provenance")
+    result.explored = len(todo)
+    failing = {f: t for f, t in result.tracked.items() if t.failing}
+    checks = {c for t in failing.values() for c in t.failing}
+    for (key, value), out in zip(todo, outputs, strict=True):
+        if out.error is not None:
+            result.unexplored.append(f"{show(key)}: the probe does not render ({out.error[0]})")
+            continue
+        moved = [f for f in result.tracked if _moves(f, base, out, value)]
+        for f in moved:
+            result.controls.setdefault(f, []).append(key)
+        others = {i for i in set(base.objects) | set(out.objects)
+                  if base.objects.get(i) != out.objects.get(i)}
+        rest = [f for f in failing if f not in moved and others - {f.ident}]
+        if rest:
+            still = _failing(out, a.profile, a.manifests.namespace, checks)
+            for f in rest:
+                if any((c, f.ident, f.container) not in still for c in failing[f].failing):
+                    result.controls.setdefault(f, []).append(key)
+                    result.fixes[(f, key)] = value
+    return result
+
+
+def _moves(f: Field, base: Output, out: Output, probe: Any) -> bool:
+    before, after = base.objects.get(f.ident, MISSING), out.objects.get(f.ident, MISSING)
+    if not f.path:
+        return before != after and (before is MISSING or after is MISSING)
+    if MISSING not in (before, after) and \
+            value_at(before, "metadata.name") != value_at(after, "metadata.name"):
+        return False  # a renaming key (nameOverride) moves names everywhere: not this field
+    if value_at(before, f.path) != value_at(after, f.path):
+        return True
+    if isinstance(probe, dict) and MARK in probe:  # the probe's map written on the path
+        return any(isinstance(node := value_at(after, _prefix(f.path, n)), dict) and MARK in node
+                   for n in range(1, len(_STEP.findall(f.path)) + 1))
+    return False
+
+
+def _prefix(path: str, n: int) -> str:
+    """The first n steps of a field path ("a.b[1].c", 2 → "a.b[1]" counts b and [1])."""
+    steps = list(_STEP.finditer(path))
+    return path[:steps[n - 1].end()] if n <= len(steps) else path
+
+
+def _failing(out: Output, profile: Profile, namespace: str,
+             checks: set[str]) -> set[tuple[str, Ident, str]]:
+    """(check id, object, container) of what fails in a probed render, for `checks` only: the
+    render's parsed objects are checked as they are (no second parse)."""
+    manifests = Manifests(resources=[Resource(obj, Source("<probe>", n, 1, ident[0]))
+                                     for n, (ident, obj) in enumerate(out.objects.items())])
+    place(manifests, namespace)
+    idents = {(r.kind, r.namespace, r.name): ident
+              for r, ident in zip(manifests.resources, out.objects, strict=True)}
+    only = replace(profile, checks={**profile.checks, **{
+        c: {"enabled": False} for c in catalogue() if c not in checks}})
+    findings = Analysis.of(manifests, profile=only).findings
+    failed = findings[findings["status"] == "fail"]
+    return {(row.check_id, idents.get((row.kind, row.namespace, row.name)), row.container or "")
+            for row in failed[["check_id", "kind", "namespace", "name",
+                               "container"]].itertuples(index=False)}
+
+
+def values_column(findings: pd.DataFrame, prov: Provenance) -> pd.Series:
+    """The `values` column: for failing findings, the keys that control their field."""
+    return pd.Series([
+        ", ".join(show(k) for k in prov.controls.get(prov.field_of(
+            r.check_id, r.kind, r.namespace, r.name, r.container or "", r.path or ""), []))
+        if r.status == "fail" else ""
+        for r in findings[["check_id", "kind", "namespace", "name", "container", "path",
+                           "status"]].itertuples(index=False)], index=findings.index, dtype=object)
+
+
+# --- hard-coded fields -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hardcoded:
+    field: Field
+    because: tuple[str, ...]
+    value: str  # the rendered value, compact
+    template: str  # chart-relative, e.g. templates/deployment.yaml
+    line: int | None
+
+    def record(self) -> dict[str, Any]:
+        f = self.field
+        return {"object": f"{f.kind}/{f.name}", "kind": f.kind, "namespace": f.namespace,
+                "name": f.name, "container": f.container or None, "path": f.path,
+                "value": self.value, "template": self.template, "line": self.line,
+                "because": list(self.because)}
+
+    def sentence(self) -> str:
+        f = self.field
+        where = f"{self.template}:{self.line}" if self.line else self.template
+        container = f" [{f.container}]" if f.container else ""
+        return (f"{f.kind}/{f.name}{container} {f.path} ({self.value}) is written by {where}; "
+                f"no values key changes it")
+
+
+def hardcoded(prov: Provenance, a: Analysis, base: Output, chart: Path) -> list[Hardcoded]:
+    """Tracked fields no probed key moved, with the template line that writes them."""
+    if not prov.complete:
+        return []
+    resources = {i: r for r, i in identify(a.manifests.resources).items()}
+    lines = base.text.splitlines()
+    out = []
+    for f, t in prov.tracked.items():
+        if prov.controls.get(f) or not f.path:
+            continue
+        resource = resources.get(f.ident)
+        if resource is None:
+            continue
+        value = value_at(resource.obj, f.path)
+        template = _relative(f.ident[0])
+        line = _template_line(chart / template, lines, resource.line_of(f.path), f.container)
+        out.append(Hardcoded(f, tuple(t.because), _compact(value), template, line))
+    return out
+
+
+def _compact(value: Any) -> str:
+    if value is MISSING:
+        return "not set"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) or "{}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _template_line(template: Path, rendered: list[str], line: int | None,
+                   container: str) -> int | None:
+    """The line of `template` that writes the rendered block starting at `line` (1-based): the
+    block's lines, stripped, matched as a run in the template source."""
+    if line is None or not 0 < line <= len(rendered):
+        return None
+    try:
+        source = template.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    first = rendered[line - 1]
+    indent = len(first) - len(first.lstrip())
+    block = [first.strip()]
+    for text in rendered[line:]:
+        if text.strip() and len(text) - len(text.lstrip()) <= indent:
+            break
+        block.append(text.strip())
+    stripped = [s.strip() for s in source]
+    starts = [i for i in range(len(stripped) - len(block) + 1)
+              if stripped[i:i + len(block)] == block]
+    if not starts:
+        return None
+    names = [i for i, s in enumerate(stripped) if container and s.endswith(f"name: {container}")]
+    after = [s for s in starts if any(n <= s for n in names)]
+    best = min(after, key=lambda s: s - max(n for n in names if n <= s)) if after else starts[0]
+    return best + 1
