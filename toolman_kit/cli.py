@@ -61,9 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     checks.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     checks.set_defaults(run=_checks)
 
+    from toolman_kit.present.compare import add_compare_command
     from toolman_kit.present.report import add_report_command
 
     add_report_command(commands, _add_input_options)
+    add_compare_command(commands, add_kube_version_option)
     return parser
 
 

@@ -77,7 +77,7 @@ class SetResult:
         failing = []
         if self.analysis is not None:
             f = self.analysis.findings
-            failing = _records(f[f["status"] == "fail"][[*FINDING_FIELDS, "message",
+            failing = _records(f[f["status"] == "fail"][[*FINDING_FIELDS, "message", "template",
                                                           "values"]])
             for row in failing:
                 row["values"] = [k for k in row["values"].split(", ") if k]
@@ -164,8 +164,8 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[tuple[str, Sequ
             result, base = _render_set(vs, facts, renderer, prof, release, namespace)
             results.append(result)
             bases.append(base)
-            merged.append(sdk_merged(facts, vs) if base is not None else {})
-            if base is not None:
+            merged.append(sdk_merged(facts, vs) if vs.error is None else {})
+            if vs.error is None:  # values facts need no render: they may say why it failed
                 result.unknown = unknown_keys(vs, facts)
                 result.schema = schema_errors(vs, facts, merged[-1])
         for vs, result, base, m in zip(value_sets, results, bases, merged, strict=True):
@@ -280,7 +280,7 @@ def _hard_everywhere(found: list[Hardcoded], results: list[SetResult]) -> list[H
         elif key in out:
             merged = tuple(dict.fromkeys((*out[key].because, *h.because)))
             out[key] = Hardcoded(h.field, merged, h.value, h.template, h.line)
-    return list(out.values())
+    return sorted(out.values(), key=lambda h: (h.value == "not set", h.template, h.line or 0))
 
 
 def set_name(files: Sequence[str]) -> str:

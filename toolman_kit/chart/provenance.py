@@ -159,14 +159,13 @@ def probe_value(value: Any, entered: bool = False) -> Any:
     return MARK
 
 
-def candidates(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any],
-               tracked: dict[Field, Tracked]) -> list[tuple[Key, Any]]:
-    """(key, probe value) for every key that can reach a tracked object's template: the
-    chart's keys as the templates consume them, and the keys they read that nobody sets (a
-    commented-out block is the probe: it is what a user would uncomment)."""
-    reachable: set[Key] = set()
-    for template in {f.ident[0] for f in tracked}:
-        reachable |= facts.reads.reachable_from(_relative(template))
+def candidates(facts: ChartFacts, merged: dict[str, Any]) -> list[tuple[Key, Any]]:
+    """(key, probe value) for every key a rendering template reads: the chart's keys as the
+    templates consume them, and the keys they read that nobody sets (a commented-out block is
+    the probe: it is what a user would uncomment). Keys that only NOTES.txt reads, or none,
+    change no object and are not probed. Any template can matter to a finding: a PDB from
+    pdb.yaml fixes the Deployment's pdb-missing."""
+    reachable = {r.key for r in facts.reads.reads if not r.file.endswith("NOTES.txt")}
 
     def reaches(key: Key) -> bool:
         n = len(key)
@@ -193,7 +192,7 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
     result = Provenance(tracked=track(a))
     if not result.tracked:
         return result
-    probes = candidates(vs, facts, merged, result.tracked)
+    probes = candidates(facts, merged)
     todo = budget.take(probes, f"{vs.name}: provenance")
     result.complete = len(todo) == len(probes)
     outputs = renderer.render_many([set_in(vs.overrides, k, v) for k, v in todo],
@@ -290,6 +289,9 @@ class Hardcoded:
         f = self.field
         where = f"{self.template}:{self.line}" if self.line else self.template
         container = f" [{f.container}]" if f.container else ""
+        if self.value == "not set":
+            return f"{f.kind}/{f.name}{container} {f.path} is not set by {where}, and no " \
+                   "values key sets it"
         return (f"{f.kind}/{f.name}{container} {f.path} ({self.value}) is written by {where}; "
                 f"no values key changes it")
 
@@ -309,7 +311,8 @@ def hardcoded(prov: Provenance, a: Analysis, base: Output, chart: Path) -> list[
             continue
         value = value_at(resource.obj, f.path)
         template = _relative(f.ident[0])
-        line = _template_line(chart / template, lines, resource.line_of(f.path), f.container)
+        line = _template_line(chart / template, lines, resource.line_of(f.path), f.container,
+                              f.kind)
         out.append(Hardcoded(f, tuple(t.because), _compact(value), template, line))
     return out
 
@@ -324,16 +327,21 @@ def _compact(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _template_line(template: Path, rendered: list[str], line: int | None,
-                   container: str) -> int | None:
+def _template_line(template: Path, rendered: list[str], line: int | None, container: str,
+                   kind: str) -> int | None:
     """The line of `template` that writes the rendered block starting at `line` (1-based): the
-    block's lines, stripped, matched as a run in the template source."""
-    if line is None or not 0 < line <= len(rendered):
-        return None
+    block's lines, stripped, matched as a run in the template source. A block with values in it
+    matches nowhere: then the line that names the container, else the object's `kind:` line."""
     try:
         source = template.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
+    stripped = [s.strip() for s in source]
+    fallback = next((i + 1 for i, s in enumerate(stripped)
+                     if container and s.removeprefix("- ") == f"name: {container}"), None) or \
+        next((i + 1 for i, s in enumerate(stripped) if s == f"kind: {kind}"), None)
+    if line is None or not 0 < line <= len(rendered):
+        return fallback
     first = rendered[line - 1]
     indent = len(first) - len(first.lstrip())
     block = [first.strip()]
@@ -341,11 +349,10 @@ def _template_line(template: Path, rendered: list[str], line: int | None,
         if text.strip() and len(text) - len(text.lstrip()) <= indent:
             break
         block.append(text.strip())
-    stripped = [s.strip() for s in source]
     starts = [i for i in range(len(stripped) - len(block) + 1)
               if stripped[i:i + len(block)] == block]
     if not starts:
-        return None
+        return fallback
     names = [i for i, s in enumerate(stripped) if container and s.endswith(f"name: {container}")]
     after = [s for s in starts if any(n <= s for n in names)]
     best = min(after, key=lambda s: s - max(n for n in names if n <= s)) if after else starts[0]

@@ -56,7 +56,6 @@ class Reads:
     reads: list[Read] = field(default_factory=list)
     dynamic: list[str] = field(default_factory=list)  # "file:line" where .Values escapes us
     files: dict[str, str] = field(default_factory=dict)  # template source by chart-relative path
-    broad: set[str] = field(default_factory=set)  # files that include other templates by path
 
     def of(self, key: Key) -> list[Read]:
         """Reads of `key`, of a part of it, or of a map holding it."""
@@ -70,13 +69,6 @@ class Reads:
         """Read by a template: the key, a part of it, or a map that is used whole."""
         return any(r.key[:len(key)] == key or (r.whole and key[:len(r.key)] == r.key)
                    for r in self.reads)
-
-    def reachable_from(self, template: str) -> set[Key]:
-        """Keys that can shape what `template` renders: its own reads, the helpers' (any
-        `_*.tpl`), and every template's when it includes templates by path."""
-        files = set(self.files) if template in self.broad else {
-            f for f in self.files if f == template or Path(f).name.startswith("_")}
-        return {r.key for r in self.reads if r.file in files}
 
 
 def _related(a: Key, b: Key) -> bool:
@@ -161,8 +153,6 @@ def _scan(text: str, file: str, out: Reads) -> None:
             continue
         if assign := _ASSIGN.match(body):
             variables[assign.group(1)] = _target(assign.group(2).strip(), top.dot, variables)
-        if "include" in body and "BasePath" in body:
-            out.broad.add(file)
         _reads(body, file, line, top.dot, top.conditions, variables, out)
 
 
@@ -224,10 +214,12 @@ def _reads(body: str, file: str, line: int, dot: Key, conditions: tuple[Conditio
 
     for m in _INDEX.finditer(body):
         base = _target(m.group(1), dot, variables)
-        add((*base, *re.findall(r'"([^"]*)"', m.group(2))), m.start())
+        add((*(() if base == ROOT else base), *re.findall(r'"([^"]*)"', m.group(2))), m.start())
     for m in _HASKEY.finditer(body):
         base = _target(m.group(1), dot, variables)
-        out.reads.append(Read((*base, m.group(2)), file, line, conditions, True, False))
+        if base != OPAQUE:
+            out.reads.append(Read((*(() if base == ROOT else base), m.group(2)), file, line,
+                                  conditions, True, False))
     for m in _VALUES.finditer(text):
         key = tuple(m.group(1).split(".")[1:])
         if key:

@@ -336,7 +336,9 @@ class UnsetRead:
 
     @property
     def guarded(self) -> bool:
-        return all(r.guarded for r in self.reads)
+        """Every read handles the key being unset (default, hasKey, or under `if`/`with` it)."""
+        return all(r.guarded or any(positive and r.key[:len(k)] == k
+                                    for k, positive in r.conditions) for r in self.reads)
 
     def sentence(self) -> str:
         files = ", ".join(dict.fromkeys(r.file for r in self.reads))

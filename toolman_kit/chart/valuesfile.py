@@ -162,6 +162,8 @@ def commented_blocks(path: str | Path) -> dict[Key, Commented]:
         stripped = text.lstrip()
         indent = len(text) - len(stripped)
         if stripped.startswith("#"):
+            if run and indent != run_indent:  # a comment at another depth: another block
+                flush()
             if not run:
                 run_indent = indent
             body = stripped[1:]
