@@ -13,6 +13,7 @@ from toolman_kit.chart.render import render
 from toolman_kit.cli import main
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version, removals, source
 
+CHECKS = Path(__file__).parent / "fixtures" / "checks"
 CAPABILITIES = """\
 apiVersion: v1
 kind: ConfigMap
@@ -85,7 +86,7 @@ def test_check_kube_version_drives_checks_and_render(sdk, tmp_path: Path, capsys
 
 
 def test_removed_api_is_an_error_naming_the_replacement(capsys) -> None:
-    fixture = Path(__file__).parent / "fixtures/checks/api-version-removed/fail-policy-v1beta1-pdb.yaml"
+    fixture = CHECKS / "api-version-removed" / "fail-policy-v1beta1-pdb.yaml"
     assert main(["check", str(fixture), "--kube-version", "1.25"]) == 1
     out = capsys.readouterr().out
     assert "api-version-removed" in out and "since Kubernetes 1.25 (target 1.25): use policy/v1" \
@@ -95,7 +96,7 @@ def test_removed_api_is_an_error_naming_the_replacement(capsys) -> None:
 
 
 def test_a_bad_kube_version_is_a_one_line_error(capsys) -> None:
-    fixture = Path(__file__).parent / "fixtures/checks/api-version-removed/pass-policy-v1-pdb.yaml"
+    fixture = CHECKS / "api-version-removed" / "pass-policy-v1-pdb.yaml"
     assert main(["check", str(fixture), "--kube-version", "one.two"]) == 2
     assert capsys.readouterr().err.strip() == (
         "toolman-kit: error: not a Kubernetes version: 'one.two' (e.g. 1.29 or v1.29.3)")

@@ -128,6 +128,8 @@ class ChartFacts:
 
 def chart_facts(chart: str | Path) -> ChartFacts:
     root = Path(chart)
+    if not (root / "Chart.yaml").is_file():
+        raise RenderError("not a Helm chart directory (no Chart.yaml)", file=str(chart))
     with load_chart_sdk(root) as loaded:
         meta, defaults, schema = loaded.metadata, loaded.values, loaded.schema
     values_yaml = root / "values.yaml"

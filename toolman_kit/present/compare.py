@@ -59,7 +59,8 @@ def _compare(args: argparse.Namespace) -> int:
     comparison = compare_values(
         args.chart, parse_named(args.values), args.shared, args.set_values,
         release=args.release, namespace=args.namespace, profile=args.profile,
-        kube_version=args.kube_version, max_renders=args.max_renders or DEFAULT_MAX_RENDERS,
+        kube_version=args.kube_version,
+        max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None else args.max_renders,
         jobs=args.jobs, progress=sys.stderr)
     output = FORMATS[args.format](comparison)
     if args.output:
