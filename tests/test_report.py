@@ -21,9 +21,10 @@ from toolman_kit.errors import ReportError
 from toolman_kit.present.report import build_report
 
 NOTEBOOKS = ("00_summary", "01_container_architecture", "02_security", "03_high_availability",
-             "04_volumes")
+             "04_volumes", "05_values")  # 05_values: in reports on a chart
 FILES = ("index.html", *(f"{n}.html" for n in NOTEBOOKS), *(f"{n}.ipynb" for n in NOTEBOOKS),
-         "deployment-analysis.md", "findings.json", "findings.csv", "report.sarif")
+         "deployment-analysis.md", "findings.json", "findings.csv", "report.sarif",
+         "comparison.json")
 # The seed's checklist: its judgements of the default values, and what the production values give.
 DEFAULT = {"Replicas": "❌", "Resource Requests": "⚠️", "Resource Limits": "⚠️",
            "Health Probes": "❌", "Pod Anti-Affinity": "❌", "PDB": "❌", "Network Policy": "❌",
@@ -128,7 +129,7 @@ def test_every_output_is_written(report: tuple[Path, str]) -> None:
 def test_progress_and_summary_lines(report: tuple[Path, str]) -> None:
     out, stderr = report
     lines = stderr.strip().splitlines()
-    progress = [line for line in lines if re.match(r"\[\d/5\] \S+ \.\.\. ok \d+\.\ds$", line)]
+    progress = [line for line in lines if re.match(r"\[\d/6\] \S+ \.\.\. ok \d+\.\ds$", line)]
     assert sorted(line.split()[1] for line in progress) == sorted(NOTEBOOKS)
     assert lines[-1].startswith(f"{out / 'index.html'}  ❌ 4  ⚠️ 2  ✅ 10  "
                                 "(baseline ❌ 8  ⚠️ 6  ✅ 2)")
@@ -251,7 +252,7 @@ def test_manifest_strings_are_escaped_everywhere(tmp_path: Path) -> None:
     out = tmp_path / "hostile report"
     build_report(out, manifests=[str(manifest)], title=PAYLOADS[0] + " & co")
     texts = pages(out)
-    assert len(texts) == len(NOTEBOOKS) + 1
+    assert len(texts) == len(NOTEBOOKS)  # no chart, no 05_values; index.html besides
     for name, text in texts.items():
         for payload in PAYLOADS:
             assert payload not in text, (name, payload)
@@ -285,9 +286,17 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
         defaults = {t.id: ast.literal_eval(node.value)
                     for node in ast.parse(tagged[0].source).body
                     if isinstance(node, ast.Assign) for t in node.targets}
-        assert set(defaults) == {"manifests", "baseline", "chart", "values", "baseline_values",
-                                 "set_values", "release", "profile", "namespace", "title"}
-        for path in [*defaults["manifests"], *defaults["baseline"], defaults["profile"]]:
+        if name == "05_values":
+            assert set(defaults) == {"chart", "value_sets", "set_values", "release", "profile",
+                                     "namespace", "kube_version", "comparison", "title"}
+            paths = [p for files in defaults["value_sets"].values() for p in files]
+            assert (DIRECTORY / defaults["chart"] / "Chart.yaml").is_file()
+        else:
+            assert set(defaults) == {"manifests", "baseline", "chart", "values",
+                                     "baseline_values", "set_values", "release", "profile",
+                                     "namespace", "kube_version", "title"}
+            paths = [*defaults["manifests"], *defaults["baseline"]]
+        for path in [*paths, defaults["profile"]]:
             assert (DIRECTORY / path).is_file(), (name, path)  # relative to notebooks/
 
 
@@ -324,3 +333,6 @@ def test_bad_documents_are_reported_and_the_good_ones_still_make_the_report(
     assert f"{inputs / 'bad.yaml'}:3: document is a list" in stderr.getvalue()
     index = (tmp_path / "out" / "index.html").read_text()
     assert "Deployment/toolman" in index and "document is a list" in index
+    # No chart: no values section, and no link to one.
+    assert not (tmp_path / "out" / "05_values.html").exists()
+    assert "Chart Values" not in index and "comparison.json" not in index

@@ -15,6 +15,7 @@ import pandas as pd
 
 from toolman_kit.chart.render import Rendered, render
 from toolman_kit.judge import engine
+from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
 from toolman_kit.judge.apis import kube_version as kube_version_of
 from toolman_kit.judge.checklist import build
 from toolman_kit.judge.profiles import Profile, load_profile
@@ -73,7 +74,8 @@ def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
     manifests.inputs = [f"helm template {release} {chart} -n {namespace}"
                         + "".join(f" -f {v}" for v in values)
                         + "".join(f" --set {s}" for s in set_values)
-                        + (f" --kube-version {kube_version}" if kube_version else "")]
+                        + (f" --kube-version {kube_version}"
+                           if kube_version and kube_version != DEFAULT_KUBE_VERSION else "")]
     return manifests, rendered
 
 

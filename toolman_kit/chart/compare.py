@@ -38,7 +38,7 @@ from toolman_kit.chart.values import (
     unknown_keys,
     unset_reads,
 )
-from toolman_kit.chart.valuesfile import MISSING
+from toolman_kit.chart.valuesfile import MISSING, show
 from toolman_kit.judge.apis import helm_kube_version
 from toolman_kit.judge.findings import compare as compare_findings
 from toolman_kit.judge.profiles import load_profile
@@ -77,10 +77,15 @@ class SetResult:
         failing = []
         if self.analysis is not None:
             f = self.analysis.findings
-            failing = _records(f[f["status"] == "fail"][[*FINDING_FIELDS, "message", "template",
-                                                          "values"]])
+            failing = _records(f[f["status"] == "fail"][[*FINDING_FIELDS, "message",
+                                                          "template"]])
             for row in failing:
-                row["values"] = [k for k in row["values"].split(", ") if k]
+                at = self.provenance.field_of(
+                    row["check_id"], row["kind"], row["namespace"], row["name"],
+                    row["container"] or "", row["path"] or "") if self.provenance else None
+                keys = self.provenance.controls.get(at, []) if self.provenance else []
+                row["values"] = [show(k) for k in keys]
+                row["action"] = self.provenance.action(at) if self.provenance else ""
         return {
             "name": self.name, "files": self.files,
             "checklist": _records(self.checklist[CHECKLIST_FIELDS]),

@@ -283,7 +283,7 @@ class Hardcoded:
         return {"object": f"{f.kind}/{f.name}", "kind": f.kind, "namespace": f.namespace,
                 "name": f.name, "container": f.container or None, "path": f.path,
                 "value": self.value, "template": self.template, "line": self.line,
-                "because": list(self.because)}
+                "because": list(self.because), "sentence": self.sentence()}
 
     def sentence(self) -> str:
         f = self.field
@@ -311,10 +311,19 @@ def hardcoded(prov: Provenance, a: Analysis, base: Output, chart: Path) -> list[
             continue
         value = value_at(resource.obj, f.path)
         template = _relative(f.ident[0])
-        line = _template_line(chart / template, lines, resource.line_of(f.path), f.container,
-                              f.kind)
+        line = _template_line(chart / template, lines, resource.line_of(f.path),
+                              _item_name(resource.obj, f.path), f.kind)
         out.append(Hardcoded(f, tuple(t.because), _compact(value), template, line))
     return out
+
+
+def _item_name(obj: Any, path: str) -> str:
+    """The `name` of the innermost named list item on the path (a container, a volume …)."""
+    for match in reversed(list(re.finditer(r"\[\d+\]", path))):
+        item = value_at(obj, path[:match.end()])
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            return item["name"]
+    return ""
 
 
 def _compact(value: Any) -> str:
@@ -327,18 +336,19 @@ def _compact(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _template_line(template: Path, rendered: list[str], line: int | None, container: str,
+def _template_line(template: Path, rendered: list[str], line: int | None, item: str,
                    kind: str) -> int | None:
     """The line of `template` that writes the rendered block starting at `line` (1-based): the
-    block's lines, stripped, matched as a run in the template source. A block with values in it
-    matches nowhere: then the line that names the container, else the object's `kind:` line."""
+    block's lines, stripped, matched as a run in the template source, the first after the line
+    naming its list item (`- name: docker-daemon`) when there are several. A block with values
+    in it matches nowhere: then the line that names the item, else the object's `kind:` line."""
     try:
         source = template.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
     stripped = [s.strip() for s in source]
     fallback = next((i + 1 for i, s in enumerate(stripped)
-                     if container and s.removeprefix("- ") == f"name: {container}"), None) or \
+                     if item and s.removeprefix("- ") == f"name: {item}"), None) or \
         next((i + 1 for i, s in enumerate(stripped) if s == f"kind: {kind}"), None)
     if line is None or not 0 < line <= len(rendered):
         return fallback
@@ -353,7 +363,7 @@ def _template_line(template: Path, rendered: list[str], line: int | None, contai
               if stripped[i:i + len(block)] == block]
     if not starts:
         return fallback
-    names = [i for i, s in enumerate(stripped) if container and s.endswith(f"name: {container}")]
+    names = [i for i, s in enumerate(stripped) if item and s.endswith(f"name: {item}")]
     after = [s for s in starts if any(n <= s for n in names)]
     best = min(after, key=lambda s: s - max(n for n in names if n <= s)) if after else starts[0]
     return best + 1

@@ -176,7 +176,12 @@ def _target(expr: str, dot: Key, variables: dict[str, Key]) -> Key:
 
 
 def _conditions(expr: str, dot: Key, variables: dict[str, Key]) -> tuple[Condition, ...]:
-    """The keys a test needs truthy (or falsy): `x`, `not x`, and each of `and x (not y) …`."""
+    """The keys a test needs truthy (or falsy): `x`, `not x`, `hasKey m "k"` (as truthy), and
+    each of `and x (not y) …`."""
+    if has := _HASKEY.fullmatch(expr.strip()):
+        base = _target(has.group(1), dot, variables)
+        return () if base == OPAQUE else (((*(() if base == ROOT else base), has.group(2)),
+                                           True),)
     expr = _STRING.sub('""', expr.strip())
     single = _target(expr, dot, variables)
     if single not in (ROOT, OPAQUE):
@@ -184,6 +189,7 @@ def _conditions(expr: str, dot: Key, variables: dict[str, Key]) -> tuple[Conditi
     if expr.startswith("not "):
         inner = _target(expr[4:], dot, variables)
         return ((inner, False),) if inner not in (ROOT, OPAQUE) else ()
+
     if expr.startswith("and "):
         found = []
         for part in re.findall(r"\(not\s+([^()]+)\)|\(([^()]*)\)|(\S+)", expr[4:]):

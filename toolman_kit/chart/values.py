@@ -168,11 +168,13 @@ class Ineffective:
     detail: str  # the reason in words
     condition: str = ""  # condition-off: the key whose value switches the reads off
     by: str = ""  # overridden: the later file (or --set) whose value wins
+    subkeys: tuple[str, ...] = ()  # a map's own keys (names only: values may be secrets)
 
     def record(self) -> dict[str, Any]:
         return {"key": show(self.key), "file": self.file, "line": self.line,
                 "reason": self.reason, "detail": self.detail,
-                "condition": self.condition or None, "by": self.by or None}
+                "condition": self.condition or None, "by": self.by or None,
+                "subkeys": list(self.subkeys)}
 
 
 def ineffective_values(vs: ValueSet, facts: ChartFacts, renderer: Renderer, base: Output,
@@ -201,8 +203,10 @@ def ineffective_values(vs: ValueSet, facts: ChartFacts, renderer: Renderer, base
     for (unit, source), out in zip(candidates, reverted, strict=True):
         if out.error is None and out.objects == base.objects:
             reason, detail, condition = _why(unit, merged, facts)
+            value = get_in(vs.overrides, unit)
             found.append(Ineffective(unit, source.name, source.line(unit), reason, detail,
-                                     condition=condition))
+                                     condition=condition, subkeys=tuple(
+                                         map(str, value)) if isinstance(value, dict) else ()))
     return sorted(found, key=lambda i: (i.file, i.line or 0, i.key))
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 from toolman_kit.analysis import Analysis, load_chart
 from toolman_kit.errors import ManifestError
 from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.judge.profiles import load_profile
 from toolman_kit.read.manifests import RELEASE_NAMESPACE, Manifests, load, place
 
 SECTIONS = (  # (notebook, title); the summary is published as index.html
@@ -32,6 +33,7 @@ SECTIONS = (  # (notebook, title); the summary is published as index.html
     ("02_security", "Security"),
     ("03_high_availability", "High Availability"),
     ("04_volumes", "Volumes"),
+    ("05_values", "Chart Values"),  # only in reports on a chart
 )
 STATUS_WORDS = {
     **SYMBOL, "ok": "✅", "error": "❌", "info": "ℹ️", "skip": "➖", "exempt": "➖ exempt",
@@ -64,7 +66,7 @@ def inputs(manifests: Sequence[str] = (), baseline: Sequence[str] | None = None,
            chart: str | None = None, values: Sequence[str] = (),
            baseline_values: Sequence[str] | None = (), set_values: Sequence[str] = (),
            profile: str = "production", namespace: str | None = None,
-           release: str = "release-name") -> Inputs:
+           release: str = "release-name", kube_version: str | None = None) -> Inputs:
     """Paths → analyses; or, with `chart`, render it with `values` (the candidate) and with
     `baseline_values` (the baseline: [] means the chart's own defaults, None no baseline) unless
     `baseline` paths are given.
@@ -75,14 +77,15 @@ def inputs(manifests: Sequence[str] = (), baseline: Sequence[str] | None = None,
         return None if paths is None else tuple(map(str, paths))
 
     args = (strings(manifests), strings(baseline), chart, strings(values),
-            strings(baseline_values), strings(set_values), str(profile), namespace, release)
+            strings(baseline_values), strings(set_values), str(profile), namespace, release,
+            kube_version)
     files = [*manifests, *(baseline or ()), *([chart] if chart else []), *values,
              *(baseline_values or ()), profile]
     key = (args, _stamp(list(map(str, files))))
     if _LAST and _LAST[0][0] == key:
         return _LAST[0][1]
     result = _inputs(manifests, baseline, chart, values, baseline_values, set_values, profile,
-                     namespace, release)
+                     namespace, release, kube_version)
     _LAST[:] = [(key, result)]
     return result
 
@@ -102,7 +105,7 @@ def _stamp(paths: Sequence[str]) -> tuple:
 def _inputs(manifests: Sequence[str], baseline: Sequence[str] | None, chart: str | None,
             values: Sequence[str], baseline_values: Sequence[str] | None,
             set_values: Sequence[str], profile: str, namespace: str | None,
-            release: str) -> Inputs:
+            release: str, kube_version: str | None = None) -> Inputs:
     def loaded(paths: Sequence[str]) -> Manifests:
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing or not paths:
@@ -111,7 +114,7 @@ def _inputs(manifests: Sequence[str], baseline: Sequence[str] | None, chart: str
         return load(*[Path(p) for p in paths], namespace=namespace)
 
     def of(m: Manifests, paths: Sequence[str]) -> Analysis:
-        return _checked(Analysis.of(m, profile=profile), paths)
+        return _checked(Analysis.of(m, profile=profile, kube_version=kube_version), paths)
 
     def names(paths: Sequence[str], none: str) -> str:
         return ", ".join(Path(p).name for p in paths) or none
@@ -127,8 +130,11 @@ def _inputs(manifests: Sequence[str], baseline: Sequence[str] | None, chart: str
                       baseline_label=names(baseline or (), "baseline"))
 
     def rendered(files: Sequence[str], sets: Sequence[str]) -> tuple[Analysis, Any]:
-        m, r = load_chart(chart, files, sets, release=release, namespace=namespace)
-        return _checked(Analysis.of(m, profile=profile), [str(chart)]), r
+        target = kube_version or load_profile(profile).kube_version  # renders for what it checks
+        m, r = load_chart(chart, files, sets, release=release, namespace=namespace,
+                          kube_version=target)
+        return _checked(Analysis.of(m, profile=profile, kube_version=kube_version),
+                        [str(chart)]), r
 
     candidate, r = rendered(values, set_values)
     out = Inputs(candidate, None, r, label=names(values, "chart defaults"))
@@ -389,15 +395,19 @@ def side_by_side(left: Html, right: Html, titles: tuple[str, str]) -> Html:
                 f'<div><h4>{esc(titles[1])}</h4>{right}</div></div>')
 
 
-def nav(current: str) -> Html:
-    """Links to every section of the report (the summary is index.html) and the data files."""
+def nav(current: str, chart: str | None = None) -> Html:
+    """Links to every section of the report (the summary is index.html) and the data files;
+    the chart values section and comparison.json exist in reports on a `chart`."""
     links = []
     for notebook, title in SECTIONS:
+        if notebook == "05_values" and not chart:
+            continue
         href = "index.html" if notebook == SECTIONS[0][0] else f"{notebook}.html"
         links.append(f"<b>{esc(title)}</b>" if notebook == current
                      else f'<a href="{href}">{esc(title)}</a>')
     files = [("deployment-analysis.md", "Markdown"), ("findings.json", "JSON"),
              ("findings.csv", "CSV"), ("report.sarif", "SARIF")]
+    files += [("comparison.json", "Values JSON")] if chart else []
     links += [f'<a class="tk-muted" href="{f}">{t}</a>' for f, t in files]
     return Html(f'<nav class="tk-nav">{"".join(links)}</nav>')
 

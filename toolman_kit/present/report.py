@@ -15,6 +15,7 @@ notebook and the error of the cell that raised.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import queue
 import re
@@ -40,6 +41,7 @@ CELL_TIMEOUT = 600  # seconds; a notebook cell that hangs fails the report inste
 # Execution order, longest first so that the last notebook to start is a short one.
 ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_availability",
          "02_security")
+VALUES = "05_values"  # with a chart: last, as it waits for the comparison the report makes
 RESET = "get_ipython().reset(new_session=False)  # toolman-kit: a clean namespace per notebook"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 FAILING_LINE = re.compile(r"^-+>\s*\d+\s(.*)$", re.M)
@@ -69,13 +71,14 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  set_values: Sequence[str] = (), profile: str = "production",
                  namespace: str | None = None, release: str = "release-name",
                  title: str | None = None, with_code: bool = False, jobs: int | None = None,
-                 progress: TextIO | None = None) -> Report:
+                 progress: TextIO | None = None, kube_version: str | None = None) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
-    every section compares baseline and candidate. A line per notebook goes to `progress` (the
-    CLI passes stderr). Raises ReportError, leaving any previous report in `out` intact, when a
-    notebook or an output fails.
+    every section compares baseline and candidate. With a chart, the values notebook compares
+    the chart defaults, the baseline values and the values (comparison.json). A line per
+    notebook goes to `progress` (the CLI passes stderr). Raises ReportError, leaving any
+    previous report in `out` intact, when a notebook or an output fails.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -85,8 +88,10 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
         "baseline_values": _abs_list(baseline_values), "set_values": list(set_values),
         "profile": _abs(profile) if Path(profile).is_file() else profile,
         "namespace": namespace, "release": release,
-        "title": title or _default_title(manifests, chart),
+        "title": title or _default_title(manifests, chart), "kube_version": kube_version,
     }
+    if chart:
+        params["value_sets"] = _value_sets(params["baseline_values"], params["values"])
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -108,6 +113,19 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     return report
 
 
+def _value_sets(baseline: list[str] | None, values: list[str]) -> dict[str, list[str]]:
+    """The named sets the values notebook compares beside the chart defaults."""
+    from toolman_kit.chart.compare import set_name
+
+    sets = {set_name(files): files for files in (baseline, values) if files}
+    return sets
+
+
+def notebooks(params: dict[str, Any]) -> tuple[str, ...]:
+    """The notebooks of a report: the values notebook when a chart was given."""
+    return (*ORDER, VALUES) if params.get("chart") else ORDER
+
+
 def _abs(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(os.fspath(path))
 
@@ -126,23 +144,30 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     """Workers execute; this thread writes the data files, then exports each executed notebook
     as it arrives (the exporter's templates load while the kernels are busy)."""
     todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for notebook in ORDER:
+    order = notebooks(params)
+    for notebook in order:
         todo.put(notebook)
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(ORDER)))
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(order)))
+    compared = threading.Event()  # the values notebook waits for comparison.json
+    if "value_sets" in params:
+        params = {**params, "comparison": str(staging / "comparison.json")}
     sockets = Path(tempfile.mkdtemp(prefix="tk-kernels-"))  # short: unix socket paths ≤ 107 bytes
     results: list[Result] = []
     try:
         threads = [threading.Thread(target=_worker, daemon=True, name=f"report-kernel-{i}",
-                                    args=(todo, executed, params, sockets / f"kernel-{i}"))
+                                    args=(todo, executed, params, sockets / f"kernel-{i}",
+                                          compared))
                    for i in range(workers)]
         for t in threads:
             t.start()
         report = Report(staging / "index.html")
         try:
-            report = _write_data_files(staging, params)
+            report = _write_data_files(staging, params, compared)
         except Exception as exc:  # noqa: BLE001 - reported with the notebooks' results
             results.append(Result("data files", 0.0, _describe(exc)))
+        finally:
+            compared.set()
         exporter, running, shown = _exporter(with_code), workers, 0
         while running:
             item = executed.get()
@@ -164,13 +189,13 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
             if progress:
                 state = f"ok {results[-1].seconds:.1f}s" if not error else \
                     f"FAILED {results[-1].seconds:.1f}s\n      {error}"
-                print(f"[{shown}/{len(ORDER)}] {notebook} ... {state}", file=progress,
+                print(f"[{shown}/{len(order)}] {notebook} ... {state}", file=progress,
                       flush=True)
         for t in threads:
             t.join()
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
-    missing = set(ORDER) - {r.notebook for r in results}
+    missing = set(order) - {r.notebook for r in results}
     results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
     return sorted(results, key=lambda r: r.notebook), report
 
@@ -182,9 +207,10 @@ def _ipynb(nb: Any) -> str:
 
 
 def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
-            params: dict[str, Any], socket: Path) -> None:
+            params: dict[str, Any], socket: Path, compared: threading.Event) -> None:
     """Execute notebooks from `todo` in one kernel until none is left; put (notebook, executed
-    notebook or None, seconds, error or None) on `executed` for each, then None."""
+    notebook or None, seconds, error or None) on `executed` for each, then None. The values
+    notebook first waits until the comparison is written (`compared`)."""
     from jupyter_core.utils import run_sync
 
     km, clock = _kernel_manager(socket), time.perf_counter()  # the first includes the boot
@@ -198,6 +224,8 @@ def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
                 return
             started = clock
             try:
+                if notebook == VALUES:
+                    compared.wait(CELL_TIMEOUT)
                 nb = execute(km, notebook, params)
                 executed.put((notebook, nb, time.perf_counter() - started, None))
             except Exception as exc:  # noqa: BLE001 - every failure is reported per notebook
@@ -223,6 +251,8 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
     import papermill
 
     nb = nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4)
+    if params is not None:  # each notebook gets the parameters it declares, no others
+        params = {k: v for k, v in params.items() if k in _declared(nb)}
     nb.cells.insert(0, nbformat.v4.new_code_cell(RESET))  # the kernel may have run another
     try:
         nb = papermill.execute_notebook(
@@ -232,6 +262,17 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
         km.stop_clients()
     del nb.cells[0]
     return nb
+
+
+def _declared(nb: Any) -> set[str]:
+    """The names the notebook's `parameters` cell assigns."""
+    import ast
+
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return set()
+    return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
 
 
 def _kernel_manager(socket: Path) -> Any:
@@ -300,25 +341,50 @@ def _one_line(text: Any, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _write_data_files(staging: Path, params: dict[str, Any]) -> Report:
-    """deployment-analysis.md, findings.json, findings.csv and report.sarif, from the same
+def _write_data_files(staging: Path, params: dict[str, Any],
+                      compared: threading.Event | None = None) -> Report:
+    """comparison.json (with a chart: first, as the values notebook waits for it), then
+    deployment-analysis.md, findings.json, findings.csv and report.sarif, from the same
     analysis the notebooks show."""
     from toolman_kit.present import formats
     from toolman_kit.present.nbsupport import inputs
 
+    comparison = None
+    if "value_sets" in params:
+        from toolman_kit.chart.compare import compare_values
+
+        comparison = compare_values(
+            params["chart"], list(params["value_sets"].items()),
+            set_values=params["set_values"], release=params["release"],
+            namespace=params["namespace"], profile=params["profile"],
+            kube_version=params["kube_version"], jobs=1)
+        (staging / "comparison.json").write_text(
+            json.dumps(comparison.document(), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
+    if compared is not None:
+        compared.set()
     ins = inputs(params["manifests"], params["baseline"], params["chart"], params["values"],
                  params["baseline_values"], params["set_values"], params["profile"],
-                 params["namespace"], params["release"])
+                 params["namespace"], params["release"], kube_version=params["kube_version"])
     from toolman_kit.present.narrative import markdown_report
     from toolman_kit.present.views import counts
 
     a, base = ins.analysis, ins.baseline
     markdown = markdown_report(a, baseline=base, rendered=ins.rendered, title=params["title"])
+    if comparison is not None:
+        from toolman_kit.chart.provenance import values_column
+        from toolman_kit.present.values_views import with_values
+
+        markdown = with_values(markdown, comparison.document())
+        candidate = comparison.sets[-1].provenance
+        if candidate is not None:
+            a.findings["values"] = values_column(a.findings, candidate)
     (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
     (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
     (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
     (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
     errors = [str(e) for analysis in (base, a) if analysis is not None for e in analysis.errors]
+    errors += comparison.errors if comparison is not None else []
     return Report(staging / "index.html", counts(a), counts(base) if base is not None else None,
                   input_errors=list(dict.fromkeys(errors)))
 
@@ -388,7 +454,8 @@ def _report(args: argparse.Namespace) -> int:
         namespace=args.namespace or ("toolman" if example else None),
         release=args.release or ("toolman" if example else "release-name"),
         title=args.title or ("Toolman Deployment Analysis" if example else None),
-        with_code=args.with_code, jobs=args.jobs, progress=sys.stderr)
+        with_code=args.with_code, jobs=args.jobs, progress=sys.stderr,
+        kube_version=args.kube_version)
     c = report.counts
     line = (f"{report.index}  ❌ {c.get('fail', 0)}  ⚠️ {c.get('warning', 0)}  "
             f"✅ {c.get('pass', 0)}")
