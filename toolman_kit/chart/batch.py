@@ -23,7 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from toolman_kit.chart.render import documents, layout, load_chart_sdk, render_values
+from toolman_kit.chart.render import (
+    check_renderable,
+    documents,
+    layout,
+    load_chart_sdk,
+    render_values,
+)
 from toolman_kit.errors import RenderError
 from toolman_kit.progress import Progress
 
@@ -75,6 +81,7 @@ class Renderer:
         self.renders = 0  # renders actually made (cache misses)
         self.pooled = 0  # of which in worker processes
         self._per_render: float | None = None  # seconds, measured in this process
+        self._parsed: dict[str, Any] = {}  # document text → data: most probes change one doc
         self._loaded: Any = None
         self._pool: ProcessPoolExecutor | None = None
 
@@ -127,10 +134,16 @@ class Renderer:
     def _render_here(self, values: Mapping[str, Any]) -> Output:
         try:
             if self._loaded is None:
-                self._loaded = load_chart_sdk(self.chart)
+                loaded = load_chart_sdk(self.chart)
+                try:
+                    check_renderable(loaded, self.chart, self.release)
+                except RenderError:
+                    loaded.close()
+                    raise
+                self._loaded = loaded
             files = render_values(self._loaded, self.chart, values, self.release,
                                   self.namespace, self.kube)
-            return _output(files, self.chart)
+            return _output(files, self.chart, self._parsed)
         except RenderError as e:
             return Output(error=(e.message, e.file, e.line))
 
@@ -157,8 +170,9 @@ class Renderer:
                     bar.advance()
 
 
-def _output(files: Mapping[str, str], chart: Path) -> Output:
-    docs = documents(files, chart)
+def _output(files: Mapping[str, str], chart: Path, parsed: dict[str, Any]) -> Output:
+    """The documents keyed by Ident (their data shared with `parsed`: read-only)."""
+    docs = documents(files, chart, parsed)
     objects: dict[Ident, Any] = {}
     seen: dict[tuple[str, str], int] = {}
     for d in docs:
@@ -169,20 +183,25 @@ def _output(files: Mapping[str, str], chart: Path) -> Output:
 
 
 @lru_cache(maxsize=4)
-def _worker_chart(chart: str, digest: str) -> Any:
-    """The loaded chart, once per worker process (the digest keys a changed chart apart)."""
-    return load_chart_sdk(Path(chart))
+def _worker_chart(chart: str, digest: str) -> tuple[Any, dict[str, Any]]:
+    """The loaded chart and its parsed documents, once per worker process (the digest keys a
+    changed chart apart)."""
+    return load_chart_sdk(Path(chart)), {}
 
 
 def _render_chunk(chart: str, digest: str, many: list[dict[str, Any]], release: str,
                   namespace: str, kube: str | None) -> list[Output]:
     """In a worker: render each values mapping."""
     outputs = []
+    try:
+        loaded, parsed = _worker_chart(chart, digest)
+        check_renderable(loaded, Path(chart), release)
+    except RenderError as e:
+        return [Output(error=(e.message, e.file, e.line))] * len(many)
     for values in many:
         try:
-            files = render_values(_worker_chart(chart, digest), Path(chart), values, release,
-                                  namespace, kube)
-            outputs.append(_output(files, Path(chart)))
+            files = render_values(loaded, Path(chart), values, release, namespace, kube)
+            outputs.append(_output(files, Path(chart), parsed))
         except RenderError as e:
             outputs.append(Output(error=(e.message, e.file, e.line)))
     return outputs

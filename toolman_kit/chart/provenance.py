@@ -200,16 +200,20 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
     result.explored = len(todo)
     failing = {f: t for f, t in result.tracked.items() if t.failing}
     checks = {c for t in failing.values() for c in t.failing}
+    near = related(a)
     for (key, value), out in zip(todo, outputs, strict=True):
         if out.error is not None:
             result.unexplored.append(f"{show(key)}: the probe does not render ({out.error[0]})")
             continue
-        moved = [f for f in result.tracked if _moves(f, base, out, value)]
+        others = {i for i in set(base.objects) | set(out.objects)
+                  if (old := base.objects.get(i)) is not (new := out.objects.get(i))
+                  and old != new}  # unchanged documents share their parse: `is` says it
+        moved = [f for f in result.tracked if f.ident in others and _moves(f, base, out, value)]
         for f in moved:
             result.controls.setdefault(f, []).append(key)
-        others = {i for i in set(base.objects) | set(out.objects)
-                  if base.objects.get(i) != out.objects.get(i)}
-        rest = [f for f in failing if f not in moved and others - {f.ident}]
+        appeared = {i for i in others if i not in base.objects or i not in out.objects}
+        rest = [f for f in failing if f not in moved
+                and ((appeared | others & near.get(f.ident, set())) - {f.ident})]
         if rest:
             still = _failing(out, a.profile, a.manifests.namespace, checks)
             for f in rest:
@@ -217,6 +221,36 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
                     result.controls.setdefault(f, []).append(key)
                     result.fixes[(f, key)] = value
     return result
+
+
+def related(a: Analysis) -> dict[Ident, set[Ident]]:
+    """The objects each object's checks can depend on: those that select its pods (PDB,
+    Service, NetworkPolicy, HPA, monitor), the workloads it selects, the ServiceAccounts,
+    ConfigMaps, Secrets and claims its pods name — and theirs in turn (a PDB's verdict depends
+    on the HPA of the Deployment it selects). A probe that changes only unrelated objects
+    cannot change its findings, so the checks are not re-run for it."""
+    idents = identify(a.manifests.resources)
+    by_name = {(r.kind, r.namespace, r.name): idents[r] for r in a.manifests.resources}
+    near: dict[Ident, set[Ident]] = {}
+    for selector, workloads in a.index.selected.items():
+        for w in workloads:
+            near.setdefault(idents[w.resource], set()).add(idents[selector])
+            near.setdefault(idents[selector], set()).add(idents[w.resource])
+    for w in a.index.workloads:
+        named = set(_strings(w.pod))
+        for kind in ("ServiceAccount", "ConfigMap", "Secret", "PersistentVolumeClaim"):
+            near.setdefault(idents[w.resource], set()).update(
+                i for name in named if (i := by_name.get((kind, w.namespace, name))))
+    return {i: set().union(nearby, *(near.get(n, set()) for n in nearby))
+            for i, nearby in near.items()}
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return [node] if isinstance(node, str) else []
 
 
 def _moves(f: Field, base: Output, out: Output, probe: Any) -> bool:

@@ -151,6 +151,7 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
     for expr in sets:
         values = merge_values(values, parse_set(expr))
     with load_chart_sdk(chart) as loaded:
+        check_renderable(loaded, chart, release)
         files_out = render_values(loaded, chart, values, release, namespace, kube)
     try:
         report = helm.lint(chart, values, namespace=namespace, kube_version=kube)
@@ -197,22 +198,32 @@ def parse_set(expr: str) -> dict[str, Any]:
         raise RenderError(f"invalid --set {expr!r}: {_one_line(str(e))}") from None
 
 
+def check_renderable(loaded: Any, chart: Path, release: str) -> None:
+    """What `helm template` refuses before rendering: a bad release name, dependencies declared
+    but missing from charts/ (the SDK renders without them)."""
+    helm = sdk()
+    try:
+        helm.validate_release_name(release)
+        declared = [d.get("name") for d in loaded.metadata.get("dependencies") or ()]
+        present = {d.get("name") for d in loaded.dependencies}
+    except helm.HelmError as e:
+        raise _error(str(e), chart) from None
+    if missing := [str(n) for n in declared if n not in present]:
+        raise RenderError(f"chart {loaded.name!r} declares dependencies missing from "
+                          f"charts/: {', '.join(missing)} (run `helm dependency build`)",
+                          file=str(chart / "Chart.yaml"))
+
+
 def render_values(loaded: Any, chart: Path, values: Mapping[str, Any], release: str,
                   namespace: str, kube: str | None = None) -> dict[str, str]:
-    """The engine's output for one merged values mapping: {template path: text}.
+    """The engine's output for one merged values mapping: {template path: text} (after
+    check_renderable).
 
     helm-python-sdk 0.2.2's Chart.render() has no kube-version option, but the C ABI it wraps
     (helm-c-sdk `helm_render`) reads `kube_version` from its options JSON, so with a version
     we call that entry point directly: .Capabilities.KubeVersion then follows --kube-version."""
     helm = sdk()
     try:
-        helm.validate_release_name(release)
-        declared = [d.get("name") for d in loaded.metadata.get("dependencies") or ()]
-        present = {d.get("name") for d in loaded.dependencies}
-        if missing := [str(n) for n in declared if n not in present]:
-            raise RenderError(f"chart {loaded.name!r} declares dependencies missing from "
-                              f"charts/: {', '.join(missing)} (run `helm dependency build`)",
-                              file=str(chart / "Chart.yaml"))
         if kube is None:
             return loaded.render(dict(values), name=release, namespace=namespace)
         from helm_python import _native
@@ -235,9 +246,12 @@ class Document:
     hook: bool
 
 
-def documents(files: Mapping[str, str], chart: Path) -> list[Document]:
+def documents(files: Mapping[str, str], chart: Path,
+              parsed: dict[str, Any] | None = None) -> list[Document]:
     """The engine's output as documents, in template order (partials, NOTES.txt and
-    whitespace-only renders skipped); a RenderError on a document that is not YAML."""
+    whitespace-only renders skipped); a RenderError on a document that is not YAML. `parsed`
+    (document text → data) spares re-parsing what an earlier render of the chart printed: the
+    data is then shared, and must be treated as read-only."""
     out = []
     for path in sorted(files):
         content = files[path]
@@ -245,6 +259,10 @@ def documents(files: Mapping[str, str], chart: Path) -> list[Document]:
                 or not content.strip()):
             continue
         for line, doc in _split(content):
+            if parsed is not None and doc in parsed:
+                data = parsed[doc]
+                out.append(Document(path, _kind(data), doc, data, _hook(data)))
+                continue
             try:
                 data = next(yaml.load_all(doc, Loader=_Loader), None)
             except yaml.YAMLError as e:
@@ -253,12 +271,20 @@ def documents(files: Mapping[str, str], chart: Path) -> list[Document]:
                 raise RenderError(f"YAML parse error in rendered output: {_one_line(why)}",
                                   file=_on_disk(path, chart), line=mark and line + mark.line,
                                   column=mark and mark.column + 1) from None
-            head = data if isinstance(data, dict) else {}
-            meta = head.get("metadata") if isinstance(head.get("metadata"), dict) else {}
-            notes = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-            out.append(Document(path, str(head.get("kind") or ""), doc, data,
-                                "helm.sh/hook" in notes))
+            if parsed is not None:
+                parsed[doc] = data
+            out.append(Document(path, _kind(data), doc, data, _hook(data)))
     return out
+
+
+def _kind(data: Any) -> str:
+    return str(data.get("kind") or "") if isinstance(data, dict) else ""
+
+
+def _hook(data: Any) -> bool:
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
+    return isinstance(notes, dict) and "helm.sh/hook" in notes
 
 
 def layout(docs: Sequence[Document]) -> str:
