@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the generated chart's template lines are data, kept as Helm charts write them
 """The values benchmark: `toolman-kit compare` (leave-one-out and provenance renders) on the Toolman
 example and on a generated chart with hundreds of values keys.
 
