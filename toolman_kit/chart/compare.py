@@ -16,7 +16,6 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from toolman_kit import __version__
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
 from toolman_kit.chart.provenance import Hardcoded, Provenance, hardcoded, provenance, values_column
@@ -123,6 +122,8 @@ class Comparison:
                 + (": " if e["file"] else "") + e["message"] for s in self.sets for e in s.errors]
 
     def document(self) -> dict[str, Any]:
+        from toolman_kit import __version__
+
         defaults = self.sets[0]
         return {
             "tool": {"name": "toolman-kit", "version": __version__},
