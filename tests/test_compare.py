@@ -4,7 +4,9 @@ cache and process pool (real spawned workers)."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -181,3 +183,24 @@ def test_the_process_pool_renders_what_this_process_renders(monkeypatch) -> None
         assert pooled.pooled > 0
     assert [o.objects for o in got] == [o.objects for o in expected]
     assert [o.text for o in got] == [o.text for o in expected]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_a_line_otherwise() -> None:
+    from toolman_kit.progress import Progress
+
+    log = io.StringIO()
+    with Progress(log, "production: provenance", 3) as bar:
+        for _ in range(3):
+            bar.advance()
+    assert re.fullmatch(r"production: provenance: 3/3 in \d+\.\ds\n", log.getvalue())
+    tty = Terminal()
+    with Progress(tty, "production: provenance", 2) as bar:
+        bar.advance()
+        bar.advance()
+    assert "\r\x1b[2Kproduction: provenance ████████████░░░░░░░░░░░░ 1/2" in tty.getvalue()
+    assert tty.getvalue().endswith("2/2 in 0.0s\n")

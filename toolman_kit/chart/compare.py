@@ -19,7 +19,7 @@ import pandas as pd
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
 from toolman_kit.chart.provenance import Hardcoded, Provenance, hardcoded, provenance, values_column
-from toolman_kit.chart.render import LintMessage, sdk
+from toolman_kit.chart.render import LintMessage, lint_sdk
 from toolman_kit.chart.values import (
     DEFAULTS,
     Budget,
@@ -202,12 +202,7 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
     if out.error is not None:
         result.errors.append(_error(out.error[1], out.error[2], out.error[0]))
         return result, None
-    helm = sdk()
-    report = helm.lint(facts.path, vs.overrides, namespace=namespace,
-                       kube_version=renderer.kube)
-    severity = {0: "info", 1: "info", 2: "warning", 3: "error"}
-    result.lint = [LintMessage(severity.get(m.get("severity", 0), "error"), m.get("path", ""),
-                               m.get("error", "")) for m in report.get("messages") or ()]
+    result.lint = list(lint_sdk(facts.path, vs.overrides, namespace, renderer.kube))
     result.errors += [_error(str(facts.path / m.path) if m.path else None, None,
                              f"helm lint: {m.message}") for m in result.lint
                       if m.severity == "error"]

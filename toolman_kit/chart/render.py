@@ -144,7 +144,6 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
                 release: str, namespace: str,
                 kube: str | None) -> tuple[str, tuple[LintMessage, ...]]:
-    helm = sdk()
     values: dict[str, Any] = {}
     for file, text in zip(files, texts, strict=True):
         values = merge_values(values, parse_values(text, file))
@@ -153,13 +152,19 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
     with load_chart_sdk(chart) as loaded:
         check_renderable(loaded, chart, release)
         files_out = render_values(loaded, chart, values, release, namespace, kube)
+    return _layout(files_out, chart), lint_sdk(chart, values, namespace, kube)
+
+
+def lint_sdk(chart: Path, values: Mapping[str, Any], namespace: str,
+             kube: str | None = None) -> tuple[LintMessage, ...]:
+    """`helm lint` with these values, through the SDK."""
+    helm = sdk()
     try:
-        report = helm.lint(chart, values, namespace=namespace, kube_version=kube)
+        report = helm.lint(chart, dict(values), namespace=namespace, kube_version=kube)
     except helm.HelmError as e:
         raise _error(str(e), chart) from None
-    lint_msgs = tuple(LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
-                                  m.get("error", "")) for m in report.get("messages") or ())
-    return _layout(files_out, chart), lint_msgs
+    return tuple(LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
+                             m.get("error", "")) for m in report.get("messages") or ())
 
 
 def sdk() -> Any:
