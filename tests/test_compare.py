@@ -149,6 +149,13 @@ def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) ->
         "mapping of keys, not a list")
     doc = json.loads(captured.out)  # the other sets are still compared
     assert doc["sets"][2]["name"] == "pdb" and doc["sets"][2]["added"]
+    assert main(["compare", "--chart", chart, "-f", str(values / "webapp-list.yaml")]) == 2
+    assert capsys.readouterr().err == (
+        f"toolman-kit: error: {values / 'webapp-list.yaml'}:1: a values file must be a mapping "
+        "of keys, not a list\n")  # a shared file: no set can be compared
+    assert main(["compare", "--chart", chart, "--values", "gone=/nonexistent.yaml",
+                 "--max-renders", "0"]) == 2
+    assert "gone: /nonexistent.yaml: cannot read values file" in capsys.readouterr().err
     assert main(["compare", "--chart", str(FIXTURES / "charts" / "nope")]) == 2
     assert capsys.readouterr().err == (f"toolman-kit: error: {FIXTURES / 'charts' / 'nope'}: "
                                        "not a Helm chart directory (no Chart.yaml)\n")

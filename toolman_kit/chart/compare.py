@@ -185,6 +185,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[tuple[str, Sequ
                 result.analysis.findings["values"] = values_column(result.analysis.findings,
                                                                    result.provenance)
                 found += hardcoded(result.provenance, result.analysis, base, facts.path)
+                budget.skipped += result.provenance.unexplored
         renders = renderer.renders
     _against_defaults(results)
     return Comparison(facts, prof.name, prof.kube_version, release, namespace, results,

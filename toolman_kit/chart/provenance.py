@@ -68,7 +68,7 @@ class Provenance:
     controls: dict[Field, list[Key]] = field(default_factory=dict)
     fixes: dict[tuple[Field, Key], Any] = field(default_factory=dict)  # the probe that fixed it
     explored: int = 0  # keys probed
-    unexplored: list[str] = field(default_factory=list)  # "key: why"
+    unexplored: list[str] = field(default_factory=list)  # "key: why" of probes that failed
     complete: bool = True  # every candidate key was probed (else "hard-coded" is not claimed)
 
     def field_of(self, check_id: str, kind: str, namespace: str, name: str, container: str,
@@ -202,8 +202,10 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
     checks = {c for t in failing.values() for c in t.failing}
     near = related(a)
     for (key, value), out in zip(todo, outputs, strict=True):
-        if out.error is not None:
-            result.unexplored.append(f"{show(key)}: the probe does not render ({out.error[0]})")
+        if out.error is not None:  # what this key controls cannot be seen
+            result.unexplored.append(f"{vs.name}: {show(key)}: its probe does not render "
+                                     f"({out.error[0]})")  # the value: maybe a secret
+            result.complete = False
             continue
         others = {i for i in set(base.objects) | set(out.objects)
                   if (old := base.objects.get(i)) is not (new := out.objects.get(i))

@@ -14,7 +14,6 @@ using these reads to rule keys out.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,10 +251,3 @@ def _consumed_whole(text: str, end: int) -> bool:
     `hasKey`/`index` call looks inside."""
     after = text[end:].lstrip()
     return not after.startswith('"')
-
-
-def reads_by_key(reads: Reads) -> dict[Key, list[Read]]:
-    grouped: dict[Key, list[Read]] = defaultdict(list)
-    for r in reads.reads:
-        grouped[r.key].append(r)
-    return grouped
