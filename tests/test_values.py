@@ -209,3 +209,21 @@ def test_commented_blocks_nest_under_their_map(tmp_path: Path) -> None:
     assert blocks[("probe",)].value == {"path": "/h", "port": 80}
     assert blocks[("probe", "port")].line == 8
     assert ("A note",) not in blocks
+
+
+def test_a_probe_that_does_not_render_is_said_not_explored(tmp_path: Path) -> None:
+    """A chart that `fail`s on values it does not accept: the key cannot be probed, so nothing
+    is called hard-coded (it might have been the key)."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: enum\nversion: 0.1.0\n")
+    (tmp_path / "values.yaml").write_text("mode: fast\n")
+    (tmp_path / "templates" / "d.yaml").write_text(
+        '{{- if not (has .Values.mode (list "fast" "safe")) }}{{ fail "bad mode" }}{{ end }}\n'
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n"
+        "  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n"
+        "    spec:\n      containers:\n        - {name: c, image: 'nginx:1.27.0', "
+        "args: ['--mode={{ .Values.mode }}']}\n")
+    c = compare_values(tmp_path)
+    assert [n for n in c.not_explored if n.startswith("defaults: mode: its probe does not "
+                                                      "render")]
+    assert "bad mode" in c.not_explored[0] and c.hardcoded == []
