@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from toolman_kit.chart.compare import Comparison, compare_values
+from toolman_kit.chart.compare import ValuesComparison, compare_values
 from toolman_kit.chart.templates import scan_chart
 from toolman_kit.chart.values import parse_named
 from toolman_kit.chart.valuesfile import commented_blocks, read_values_file, show
@@ -25,7 +25,7 @@ def v(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def webapp() -> Comparison:
+def webapp() -> ValuesComparison:
     return compare_values(WEBAPP, [
         ("dead", [v("webapp-dead-key.yaml")]),
         ("off", [v("webapp-disabled-switch.yaml")]),
@@ -35,11 +35,11 @@ def webapp() -> Comparison:
     ])
 
 
-def dead(c: Comparison, name: str) -> dict[str, dict]:
+def dead(c: ValuesComparison, name: str) -> dict[str, dict]:
     return {i.record()["key"]: i.record() for i in c.set(name).ineffective}
 
 
-def test_a_key_no_template_reads(webapp: Comparison) -> None:
+def test_a_key_no_template_reads(webapp: ValuesComparison) -> None:
     entry = dead(webapp, "dead")["metrics"]
     assert (entry["file"], entry["line"], entry["reason"]) == (
         v("webapp-dead-key.yaml"), 2, "not-read")
@@ -49,7 +49,7 @@ def test_a_key_no_template_reads(webapp: Comparison) -> None:
                         "closest": None}]
 
 
-def test_a_key_read_only_under_a_switch_that_is_off(webapp: Comparison) -> None:
+def test_a_key_read_only_under_a_switch_that_is_off(webapp: ValuesComparison) -> None:
     entry = dead(webapp, "off")["autoscaling.maxReplicas"]
     assert (entry["file"], entry["line"], entry["reason"], entry["condition"]) == (
         v("webapp-disabled-switch.yaml"), 3, "condition-off", "autoscaling.enabled")
@@ -57,7 +57,7 @@ def test_a_key_read_only_under_a_switch_that_is_off(webapp: Comparison) -> None:
     assert "replicaCount" not in dead(webapp, "off")  # read: replicas follow it
 
 
-def test_misspelled_keys_name_the_closest_known_key(webapp: Comparison) -> None:
+def test_misspelled_keys_name_the_closest_known_key(webapp: ValuesComparison) -> None:
     unknown = {u.record()["key"]: u.record() for u in webapp.set("typo").unknown}
     assert unknown["replicaCont"] == {"key": "replicaCont", "file": v("webapp-typos.yaml"),
                                       "line": 1, "closest": "replicaCount"}
@@ -67,7 +67,7 @@ def test_misspelled_keys_name_the_closest_known_key(webapp: Comparison) -> None:
     assert set(dead(webapp, "typo")) == {"replicaCont", "podDisruptionBudget.enable"}
 
 
-def test_leave_one_out_is_in_context(webapp: Comparison) -> None:
+def test_leave_one_out_is_in_context(webapp: ValuesComparison) -> None:
     """minAvailable alone changes nothing; with enabled: true it shapes the PDB: not dead."""
     pdb = webapp.set("pdb")
     assert not {"podDisruptionBudget.minAvailable", "podDisruptionBudget.enabled"} & set(
@@ -76,14 +76,14 @@ def test_leave_one_out_is_in_context(webapp: Comparison) -> None:
     assert "pdb-missing" in {f["check_id"] for f in pdb.fixed}
 
 
-def test_a_value_overridden_by_a_later_file_of_its_set(webapp: Comparison) -> None:
+def test_a_value_overridden_by_a_later_file_of_its_set(webapp: ValuesComparison) -> None:
     entry = dead(webapp, "over")["replicaCount"]
     assert (entry["file"], entry["line"], entry["reason"], entry["by"]) == (
         v("webapp-overridden.yaml"), 3, "overridden", v("webapp-pdb.yaml"))
     assert entry["detail"] == f"overridden by {v('webapp-pdb.yaml')}:1"
 
 
-def test_the_commented_out_block_is_the_unset_read(webapp: Comparison) -> None:
+def test_the_commented_out_block_is_the_unset_read(webapp: ValuesComparison) -> None:
     unset = {u.record()["key"]: u.record() for u in webapp.unset}
     entry = unset["livenessProbe"]
     assert entry["commented_out"] == {"file": str(WEBAPP / "values.yaml"), "line": 21}
@@ -93,7 +93,7 @@ def test_the_commented_out_block_is_the_unset_read(webapp: Comparison) -> None:
                                  "commented out in values.yaml:21")
 
 
-def test_the_hard_coded_sidecar(webapp: Comparison) -> None:
+def test_the_hard_coded_sidecar(webapp: ValuesComparison) -> None:
     hard = {(h.field.container, h.field.path): h.record() for h in webapp.hardcoded}
     sidecar = "spec.template.spec.containers[1]"
     for path, line, value in ((".securityContext.privileged", 40, "true"),
@@ -109,7 +109,7 @@ def test_the_hard_coded_sidecar(webapp: Comparison) -> None:
     assert ("webapp", "spec.template.spec.containers[0].resources.requests") not in hard
 
 
-def test_provenance_names_the_keys_of_failing_fields(webapp: Comparison) -> None:
+def test_provenance_names_the_keys_of_failing_fields(webapp: ValuesComparison) -> None:
     f = webapp.set("defaults").analysis.findings
     failing = f[f["status"] == "fail"].set_index(["check_id", "container"])["values"]
     assert failing[("pdb-missing", "")] == "podDisruptionBudget.enabled"

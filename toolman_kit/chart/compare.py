@@ -1,7 +1,7 @@
 """Value sets side by side: what each set changes against the chart defaults, which of its
 values do nothing, which keys nobody reads, and where each failing setting comes from.
 
-`compare_values(chart, [("production", ["values-prod.yaml"])])` → Comparison; `.document()` is
+`compare_values(chart, [("production", ["values-prod.yaml"])])` → ValuesComparison; `.document()` is
 the JSON the CLI prints (schema: toolman_kit/schemas/comparison.schema.json).
 """
 
@@ -98,7 +98,7 @@ class SetResult:
 
 
 @dataclass
-class Comparison:
+class ValuesComparison:
     facts: ChartFacts
     profile: str
     kube_version: str
@@ -152,7 +152,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[tuple[str, Sequ
                    release: str = "release-name", namespace: str | None = None,
                    profile: str = "production", kube_version: str | None = None,
                    max_renders: int = DEFAULT_MAX_RENDERS, jobs: int | None = None,
-                   progress: TextIO | None = None) -> Comparison:
+                   progress: TextIO | None = None) -> ValuesComparison:
     """The chart's defaults and each named set (name, values files), side by side."""
     started = time.perf_counter()
     namespace = namespace or "default"
@@ -188,7 +188,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[tuple[str, Sequ
                 budget.skipped += result.provenance.unexplored
         renders = renderer.renders
     _against_defaults(results)
-    return Comparison(facts, prof.name, prof.kube_version, release, namespace, results,
+    return ValuesComparison(facts, prof.name, prof.kube_version, release, namespace, results,
                       unset_reads(facts), _hard_everywhere(found, results), renders, max_renders,
                       budget.skipped, time.perf_counter() - started)
 
