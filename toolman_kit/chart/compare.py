@@ -1,8 +1,8 @@
 """Value sets side by side: what each set changes against the chart defaults, which of its
 values do nothing, which keys nobody reads, and where each failing setting comes from.
 
-`compare_values(chart, [("production", ["values-prod.yaml"])])` → ValuesComparison; `.document()` is
-the JSON the CLI prints (schema: toolman_kit/schemas/comparison.schema.json).
+`compare_values(chart, [("production", ["values-prod.yaml"])])` → ValuesComparison;
+`.document()` is the JSON the CLI prints (schema: toolman_kit/schemas/comparison.schema.json).
 """
 
 from __future__ import annotations

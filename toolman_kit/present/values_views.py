@@ -1,10 +1,11 @@
 """The values comparison as tables, one-line verdicts and Markdown for the report: the
 05_values notebook and deployment-analysis.md.
 
-Every function reads the comparison *document* (chart/compare.py `ValuesComparison.document()`, the
-comparison.json of a report), so the notebook shows the same facts whether it computed them
-itself or the report handed them over. Strings from charts and values are returned as data;
-escaping is the renderer's job (nbsupport for HTML, formats._md here for Markdown).
+Every function reads the comparison *document* (chart/compare.py
+`ValuesComparison.document()`, the comparison.json of a report), so the notebook shows the same
+facts whether it computed them itself or the report handed them over. Strings from charts and
+values are returned as data; escaping is the renderer's job (nbsupport for HTML, formats._md
+here for Markdown).
 """
 
 from __future__ import annotations
