@@ -124,8 +124,3 @@ def mount_grid(df: pd.DataFrame) -> Html:
         rows.append(f"<tr><th>{esc(container)}</th>{cells}</tr>")
     return Html(f'<table class="tk tk-grid"><thead><tr><th>container \\ volume</th>{head}</tr>'
                 f"</thead><tbody>{''.join(rows)}</tbody></table>")
-
-
-def shows_something(df: pd.DataFrame) -> bool:
-    """A mount matrix is worth drawing when volumes are shared: two containers mount one."""
-    return bool(len(df)) and bool(((df != "").sum(axis=0) >= 2).any())

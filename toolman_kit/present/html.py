@@ -142,18 +142,24 @@ def cell(value: Any) -> str:
     return esc(value)
 
 
-def table(df: pd.DataFrame | None, columns: dict[str, str] | None = None,
+def table(df: pd.DataFrame | list[dict[str, Any]] | None, columns: dict[str, str] | None = None,
           status: Sequence[str] = ("status",), empty: str = "None.", id: str | None = None,  # noqa: A002
           long: bool | None = None) -> Html:
-    """An HTML table; `columns` picks and renames, status columns show ✅ ⚠️ ❌ (centred).
-    `long` (default: from LONG rows) makes it filterable and sortable in the page."""
+    """An HTML table of a frame (or a list of dicts); `columns` picks and renames, status
+    columns show ✅ ⚠️ ❌ (centred). `long` (default: from LONG rows) makes it filterable and
+    sortable in the page."""
     if df is None or len(df) == 0:
         return Html(f'<p class=tk-muted{f" id={esc(id)!r}" if id else ""}>{esc(empty)}</p>')
-    names = list(columns) if columns else [str(c) for c in df.columns]
+    if isinstance(df, list):
+        names = list(columns) if columns else list(df[0])
+        records = [[r.get(c) for c in names] for r in df]
+    else:
+        names = list(columns) if columns else [str(c) for c in df.columns]
+        records = zip(*(df[c].tolist() for c in names), strict=True)
     titles = [columns[c] for c in names] if columns else names
     marked = [c in status for c in names]
     rows = []
-    for values in zip(*(df[c].tolist() for c in names), strict=True):
+    for values in records:
         rows.append("<tr>" + "".join(
             f'<td class="tk-status">{esc(symbol(v))}</td>' if m else f"<td>{cell(v)}</td>"
             for v, m in zip(values, marked, strict=True)) + "</tr>")

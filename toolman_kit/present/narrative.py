@@ -394,6 +394,30 @@ def _security_section(a: Analysis) -> str:
     return "\n\n".join(parts)
 
 
+def _resources_section(a: Analysis) -> str:
+    """A row per container: requests and limits as cpu/memory, the profile's floors, and the
+    worst status of the four (missing, below profile, ok)."""
+    df = views.resources(a)
+    if not len(df):
+        return "No containers."
+    rank = {"missing": 0, "below profile": 1, "ok": 2}
+    rows = []
+    for (workload, container), part in df.groupby(["workload", "container"], sort=False):
+        got = {(k, r): (c or "none", p) for k, r, c, p in zip(
+            part["kind"], part["resource"], part["current"], part["profile"], strict=True)}
+        floor = " · ".join(f"{k} {got[(k, 'cpu')][1] or '—'}/{got[(k, 'memory')][1] or '—'}"
+                           for k in ("requests", "limits")
+                           if got[(k, "cpu")][1] or got[(k, "memory")][1])
+        rows.append({"workload": workload, "container": container,
+                     "requests": f"{got[('requests', 'cpu')][0]}/{got[('requests', 'memory')][0]}",
+                     "limits": f"{got[('limits', 'cpu')][0]}/{got[('limits', 'memory')][0]}",
+                     "profile": floor or "—",
+                     "status": min(part["status"], key=lambda s: rank.get(s, 2))})
+    return _table(a, pd.DataFrame(rows), {"container": "Container", "requests": "Requests",
+                                          "limits": "Limits", "profile": "Profile floor",
+                                          "status": "Status"})
+
+
 AVAILABILITY_FIELDS = {"replicas": "Replicas", "hpa": "Autoscaling",
                        "anti_affinity": "Pod anti-affinity", "topology_spread": "Topology spread",
                        "pdb": "PodDisruptionBudget", "evictions": "Pods a drain may evict at once",
@@ -504,9 +528,7 @@ def markdown_report(a: Any, baseline: Analysis | None = None,
         "## Current Deployment Configuration",
         "### Container Architecture", _containers_section(a),
         "### Security Assessment", _security_section(a),
-        "### Resource Management", _table(a, views.resources(a), {
-            "container": "Container", "kind": "Kind", "resource": "Resource",
-            "current": "Current", "profile": "Profile", "status": "Status"}),
+        "### Resource Management", _resources_section(a),
         "### High Availability Features", _availability_section(a),
         "### Volume Configuration", _table(a, volumes, {
             "volume": "Volume", "type": "Type", "source": "Source", "mounted_by": "Mounted by",

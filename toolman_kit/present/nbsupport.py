@@ -20,7 +20,7 @@ import pandas as pd
 from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.present import views
-from toolman_kit.present.charts import Png, mount_grid, requests_vs_limits, shows_something  # noqa: F401
+from toolman_kit.present.charts import Png, mount_grid, requests_vs_limits  # noqa: F401
 from toolman_kit.present.html import (  # noqa: F401 - the notebooks' API
     LONG,
     Html,
@@ -173,7 +173,7 @@ def overview(ins: Inputs, components: Sequence[str] = (), id: str = "overview") 
     for i, w in enumerate(workloads(ins)):
         marks = cells.get(w, {})
         body.append(f'<tr><td><a href="#{_anchor(i)}">{esc(w)}</a></td>' + "".join(
-            f'<td class="tk-status">{marks.get(c, "")}</td>' for c in order) + "</tr>")
+            f"<td>{marks.get(c, '')}</td>" for c in order) + "</tr>")  # centred by the CSS
     legend = "One row per workload, one column per checklist row." + (
         "" if n == 1 else f" Each cell: {' → '.join(ins.names)}.")
     return Html(f"<p class=tk-muted>{esc(legend)} Click a column to sort, type to filter.</p>"
@@ -182,19 +182,19 @@ def overview(ins: Inputs, components: Sequence[str] = (), id: str = "overview") 
                 + "".join(body) + "</tbody></table>")
 
 
-def checklist_table(ins: Inputs, rows: pd.DataFrame) -> Html:
+def checklist_table(ins: Inputs, rows: pd.DataFrame, actions: bool = True) -> Html:
     """The seed's checklist (Component, Current State, Production Ready, Action Required) for
-    some rows of `sets_checklist`, with N sets a state and mark per set and the changes."""
+    some rows of `sets_checklist`, with N sets a state and mark per set and the changes.
+    Without `actions` (many workloads: the by-row table has them) the rows that are ready in
+    every set are named in one line after the others."""
     n = len(ins.sets)
     if n == 1:
         columns = {"component": "Component", "state_0": "Current State",
                    "status_0": "Production Ready", "action": "Action Required"}
-        status = ["status_0"]
     elif n == 2:
         columns = {"component": "Component", "state_0": "Baseline State", "status_0": "Baseline",
                    "state_1": "Current State", "status_1": "Production Ready",
                    "change_1": "Change", "action": "Action Required"}
-        status = ["status_0", "status_1", "change_1"]
     else:
         columns = {"component": "Component"}
         for i, name in enumerate(ins.names):
@@ -202,8 +202,15 @@ def checklist_table(ins: Inputs, rows: pd.DataFrame) -> Html:
         columns |= {f"change_{i}": f"Change ({name})" for i, name in enumerate(ins.names)
                     if i}
         columns["action"] = f"Action Required ({ins.label})"
-        status = [c for c in columns if c.startswith(("status_", "change_"))]
-    return table(rows, columns, status=status, long=False)
+    status = [c for c in columns if c.startswith(("status_", "change_"))]
+    if actions:
+        return table(rows, columns, status=status, long=False)
+    del columns["action"]
+    ready = rows[[f"status_{i}" for i in range(n)]].isin(("pass", "n/a")).all(axis=1)
+    out = table(rows[~ready], columns, status=status, long=False) if (~ready).any() else Html()
+    if ready.any():
+        out += para("✅ " + ", ".join(rows.loc[ready, "component"]))
+    return out
 
 
 def per_workload(ins: Inputs, render: Callable[[str], Any],
@@ -250,7 +257,8 @@ def checklist_section(ins: Inputs, components: Sequence[str] = ()) -> Html:
     return (heading("Overview", 3) + overview(ins, components)
             + heading("By checklist row", 3) + by_component(ins, components)
             + heading("Per workload", 3)
-            + per_workload(ins, lambda w: checklist_table(ins, grouped.get_group(w))
+            + para("The rows that are not ready; what to do is in the table above.", muted=True)
+            + per_workload(ins, lambda w: checklist_table(ins, grouped.get_group(w), False)
                            if w in grouped.groups else None, _status_line(ins, rows)))
 
 
@@ -298,8 +306,7 @@ def fields(records: dict[str, Any], labels: dict[str, str],
             row["≠"] = "≠" if len({cell(v) for v in values}) > 1 else ""
         rows.append(row)
     extra = {"≠": "≠"} if len(records) > 1 else {}
-    return table(pd.DataFrame(rows), {"field": "", **{t: t for t in records}, **extra},
-                 long=False)
+    return table(rows, {"field": "", **{t: t for t in records}, **extra}, long=False)
 
 
 _ITEM = re.compile(r",\s(?=[A-Za-z_][\w.-]*(?:[=:]|\s←|\s\())")  # ", NAME=…" between items
@@ -322,16 +329,27 @@ def _get(record: Any, key: str) -> Any:
     return "" if value is None or value is pd.NA else value
 
 
-def records_by_set(ins: Inputs, frames: Sequence[pd.DataFrame], **match: Any) -> dict[str, Any]:
-    """For one row identity (`match`, e.g. workload= and container=), the matching row of each
-    set's frame (None where the set lacks it), keyed by the set's column title."""
-    out = {}
-    for title, df in zip(set_titles(ins), frames, strict=True):
-        mask = pd.Series(True, index=df.index)
-        for column, value in match.items():
-            mask &= df[column] == value
-        out[title] = df[mask].iloc[0] if mask.any() else None
-    return out
+def row_lookup(ins: Inputs, frames: Sequence[pd.DataFrame],
+               keys: Sequence[str]) -> Callable[..., dict[str, Any]]:
+    """A function of key values (e.g. workload, container) giving the matching row of each set's
+    frame as a dict (None where the set lacks it), keyed by the set's column title: `fields`
+    shows them side by side. Frames are indexed once (a report has hundreds of lookups)."""
+    tables = [{tuple(r[k] for k in keys): r for r in df.to_dict("records")} for df in frames]
+    titles = set_titles(ins)
+
+    def lookup(*values: Any) -> dict[str, Any]:
+        return {t: rows.get(values) for t, rows in zip(titles, tables, strict=True)}
+    return lookup
+
+
+def members(frames: Sequence[pd.DataFrame], of: str, key: str) -> dict[Any, list[dict]]:
+    """`of` value (e.g. a workload) → the distinct `key` rows (e.g. containers) any set has, in
+    order, as dicts."""
+    out: dict[Any, dict[Any, dict]] = {}
+    for df in reversed(frames):
+        for r in df.to_dict("records"):
+            out.setdefault(r[of], {}).setdefault(r[key], r)
+    return {k: list(v.values()) for k, v in out.items()}
 
 
 # --- findings ---------------------------------------------------------------------------------
@@ -458,21 +476,23 @@ def by_workloads(df: pd.DataFrame | None, columns: dict[str, str], status: Seque
 def mount_matrices(ins: Inputs) -> Html:
     """The mount grid of each workload where containers share a volume, once per distinct grid
     (the workloads that share it named), per set when the sets differ."""
-    seen: dict[str, list[str]] = {}  # grid markup → "workload (set)" labels
+    seen: dict[tuple, list[str]] = {}  # (containers, volumes, modes) → "workload (set)" labels
     for label, a in each(ins):
         for w in a.index.workloads:
-            matrix = views.mount_matrix(a, a.index.label(w))
-            if not shows_something(matrix):
-                continue
-            grid = str(mount_grid(matrix))
-            seen.setdefault(grid, []).append(a.index.label(w) + (f" ({label})" if label else ""))
+            containers, volumes, modes = views.mounts(w)
+            shared = {v for v in volumes if sum((c, v) in modes for c in containers) >= 2}
+            if shared:
+                key = (tuple(containers), tuple(volumes), tuple(sorted(modes.items())))
+                seen.setdefault(key, []).append(a.index.label(w)
+                                                + (f" ({label})" if label else ""))
     if not seen:
         return para("No volume is shared between containers.", muted=True)
     out = Html()
-    for grid, where in seen.items():
-        out += heading(f"{where[0]}" + (f" and {len(where) - 1} more" if len(where) > 1 else ""),
-                       4)
+    for (containers, volumes, modes), where in seen.items():
+        grid = pd.DataFrame([[dict(modes).get((c, v), "") for v in volumes] for c in containers],
+                            index=list(containers), columns=list(volumes))
+        out += heading(where[0] + (f" and {len(where) - 1} more" if len(where) > 1 else ""), 4)
         if len(where) > 1:
             out += para(Html("Same mounts in: ") + names(where[1:]))
-        out += Html(grid)
+        out += mount_grid(grid)
     return out

@@ -245,21 +245,28 @@ def _workload(a: Analysis, name: str | None) -> Workload | None:
     raise KeyError(f"no workload {name!r}")
 
 
+def mounts(w: Workload) -> tuple[list[str], list[str], dict[tuple[str, str], str]]:
+    """(containers, volumes, {(container, volume): "ro" | "rw"}) of one workload: one writable
+    mount makes the volume writable for the container."""
+    volumes = list(dict.fromkeys([v.name for v in w.volumes]
+                                 + [m.volume for c in w.containers for m in c.mounts]))
+    modes: dict[tuple[str, str], str] = {}
+    for c in w.containers:
+        for m in c.mounts:
+            if modes.get((c.name, m.volume)) != "rw":
+                modes[(c.name, m.volume)] = _mode(w, m)
+    return [c.name for c in w.containers], volumes, modes
+
+
 def mount_matrix(a: Analysis, workload: str | None = None) -> pd.DataFrame:
     """Containers × volumes of one workload ("Kind/name" or name; default the first): ro/rw/"".
     Secret, ConfigMap, downwardAPI and projected volumes are always ro (the kubelet's rule)."""
     w = _workload(a, workload)
     if w is None:
         return pd.DataFrame()
-    names = list(dict.fromkeys([v.name for v in w.volumes]
-                               + [m.volume for c in w.containers for m in c.mounts]))
-    matrix = pd.DataFrame("", index=pd.Index([c.name for c in w.containers], name="container"),
-                          columns=names)
-    for c in w.containers:
-        for m in c.mounts:  # one writable mount makes the volume writable for the container
-            if matrix.at[c.name, m.volume] != "rw":
-                matrix.at[c.name, m.volume] = _mode(w, m)
-    return matrix
+    containers_, volumes_, modes = mounts(w)
+    return pd.DataFrame([[modes.get((c, v), "") for v in volumes_] for c in containers_],
+                        index=pd.Index(containers_, name="container"), columns=volumes_)
 
 
 def _handler(probe: dict[str, Any]) -> str:
