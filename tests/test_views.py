@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from toolman_kit.analysis import Analysis
+from toolman_kit.comparison import compare
 from toolman_kit.judge.checklist import build
 from toolman_kit.present import views
 
@@ -148,27 +149,6 @@ def test_runtime_sockets(default: Analysis) -> None:
     assert "kernel modules" in row.reach
 
 
-def test_compare_checklists(default: Analysis, production: Analysis) -> None:
-    df = views.compare_checklists(default, production)
-    change = dict(zip(df["component"], df["change"], strict=True))
-    assert change["Replicas"] == "fixed" and change["Image Tag"] == "fixed"
-    assert change["Health Probes"] == "improved"  # ❌ → ⚠️: no startup probe yet
-    assert change["Privileged Containers"] == "still failing"
-    assert change["Storage vs Replicas"] == "worse"  # 3 replicas on one RWO claim
-    assert list(df["component"]) == list(build(production.findings, production.index)["component"])
-    replicas = _row(df, component="Replicas")
-    assert (replicas.baseline_state, replicas.candidate_state) == ("1", "3")
-    assert set(df["change"]) <= {"fixed", "improved", "worse", "unchanged", "still failing"}
-
-
-def test_compare_findings(default: Analysis, production: Analysis) -> None:
-    df = views.compare_findings(default, production)
-    change = {c: set(df[df["check_id"] == c]["change"]) for c in set(df["check_id"])}
-    assert change["replicas-below-minimum"] == {"fixed"}
-    assert change["rwo-volume-shared-by-replicas"] == {"introduced"}
-    assert change["privileged-container"] == {"unchanged"}
-
-
 def test_counts(default: Analysis, production: Analysis) -> None:
     before, after = views.counts(default), views.counts(production)
     rows = len(build(default.findings, default.index))
@@ -200,7 +180,7 @@ def test_comparison_of_renderings_with_different_inferred_namespaces_lines_up(tm
     ins = inputs([str(candidate)], [str(example / "default.yaml")], None, [], None, [],
                  "production", None, "toolman")
     assert ins.analysis.manifests.namespace == ins.baseline.manifests.namespace == "prod"
-    changes = views.compare_checklists(ins.baseline, ins.analysis)
+    changes = compare(ins.baseline, ins.analysis).checklist
     assert changes.set_index("component").loc["Replicas", "change"] == "fixed"
     assert not set(changes["change"]) & {"added", "removed"}
 
@@ -212,3 +192,44 @@ def test_same_name_in_two_namespaces_stays_two_workloads():
     assert list(dict.fromkeys(a.checklist["workload"])) == ["Deployment/a/api",
                                                              "Deployment/b/api"]
     assert len(a.checklist) == 2 * len(a.checklist["component"].unique())
+
+
+def test_api_data_volumes_are_drawn_read_only_whatever_the_mount_says():
+    a = Analysis.of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                    "  - name: c\n    image: x:1\n    volumeMounts:\n"
+                    "    - {name: cfg, mountPath: /c, readOnly: false}\n"
+                    "    - {name: key, mountPath: /k}\n    - {name: dapi, mountPath: /d}\n"
+                    "    - {name: proj, mountPath: /p}\n    - {name: scratch, mountPath: /s}\n"
+                    "  volumes:\n  - {name: cfg, configMap: {name: c}}\n"
+                    "  - {name: key, secret: {secretName: k}}\n"
+                    "  - {name: dapi, downwardAPI: {items: []}}\n"
+                    "  - {name: proj, projected: {sources: []}}\n  - {name: scratch, emptyDir: {}}\n")
+    matrix = views.mount_matrix(a)
+    assert matrix.loc["c"].to_dict() == {"cfg": "ro", "key": "ro", "dapi": "ro", "proj": "ro",
+                                         "scratch": "rw"}
+    assert "cfg:/c (ro)" in views.containers(a)["mounts"].iloc[0]
+
+
+def test_matrix_and_by_component(default: Analysis) -> None:
+    m = views.matrix(default, ["Replicas", "PDB", "Volume Sources"])
+    assert m.loc["Deployment/toolman"].to_dict() == {"Replicas": "fail", "PDB": "fail",
+                                                     "Volume Sources": "pass"}
+    rows = views.by_component(default).set_index("component")
+    assert rows.loc["Replicas", "fail"] == 1 and rows.loc["Replicas", "states"] == [("1", 1)]
+    assert rows.loc["Replicas", "actions"] == [("Increase to 3.", 1)]
+
+
+def test_repeated_facts_are_grouped_and_names_capped():
+    pod = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api-%d}\nspec:\n"
+           "  template:\n    spec:\n      securityContext: {fsGroup: 1000}\n"
+           "      containers: [{name: api, image: x:1, securityContext: {privileged: true}}]\n")
+    a = Analysis.of("---\n".join(pod % i for i in range(12)))
+    posture = views.security_posture(a)
+    assert "Volumes group-owned by fsGroup 1000: all 12 workloads" in posture["strengths"]
+    privileged = next(c for c in posture["considerations"] if c.startswith("Container runs priv"))
+    assert privileged.endswith("api (x:1) in all 12 workloads")
+    assert views.capped([f"w{i}" for i in range(12)]) == "w0, w1, w2, w3, w4 +7 more"
+    groups = views.grouped(views.containers(a), ["container", "image", "privileged"])
+    assert len(groups) == 1 and groups["count"].iloc[0] == 12
+    problems = views.finding_groups(a).set_index("check_id")
+    assert len(problems.loc["privileged-container", "objects"]) == 12

@@ -10,7 +10,7 @@ findings, checklist), chart/ (chart + values → facts), present/ (facts → pag
 
 from toolman_kit.analysis import Analysis, analyze, checklist, pod_security
 from toolman_kit.chart.render import render
-from toolman_kit.compare import Comparison, compare
+from toolman_kit.comparison import Comparison, compare
 from toolman_kit.errors import (
     ManifestError,
     ProfileError,

@@ -20,7 +20,7 @@ from toolman_kit.judge.checklist import SYMBOL
 STATUS_WORDS = {
     **SYMBOL, "ok": "✅", "error": "❌", "info": "ℹ️", "skip": "➖", "exempt": "➖ exempt",
     "missing": "❌ missing", "below profile": "⚠️ below profile", True: "✅", False: "❌",
-    # changes against the reference set (toolman_kit.compare)
+    # changes against the reference set (toolman_kit.comparison)
     "fixed": "✅ fixed", "improved": "↗️ improved", "worse": "❌ worse",
     "introduced": "❌ introduced", "still failing": "⚠️ still failing", "unchanged": "➖ unchanged",
     "added": "➕ added", "removed": "➖ removed",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from toolman_kit.analysis import Analysis, load_chart
-from toolman_kit.compare import Comparison
+from toolman_kit.comparison import Comparison
 from toolman_kit.errors import ManifestError, ToolmanKitError
 from toolman_kit.read.manifests import RELEASE_NAMESPACE, Manifests, load, place
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.render import Rendered
-from toolman_kit.compare import Comparison
+from toolman_kit.comparison import Comparison
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.judge.findings import SEVERITY_ORDER
 from toolman_kit.judge.pss import pod_security
@@ -168,7 +168,9 @@ def _comparisons(a: Analysis, baseline: Analysis | None,
                  comparisons: list[Comparison] | None) -> list[Comparison]:
     if comparisons is not None:
         return comparisons
-    return [Comparison(baseline, a)] if baseline is not None else []
+    if baseline is None:
+        return []
+    return [Comparison(baseline, a, (baseline.label or "baseline", a.label or "candidate"))]
 
 
 def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
@@ -300,9 +302,10 @@ def conclusion(a: Analysis, baseline: Analysis | None = None, *,
         blocking = c.findings[c.findings["severity"] == "error"]
         n = blocking["change"].value_counts()
         before = int(n.get("fixed", 0) + n.get("unchanged", 0) + n.get("removed", 0))
-        text += (f" {_md(c.names[1])} fixes {n.get('fixed', 0)} of {_md(c.names[0])}'s "
-                 f"{before} blocking failures and introduces {n.get('introduced', 0)}"
-                 + (f"; {n.get('removed', 0)} go with the workloads it removes"
+        text += (f" The candidate values ({_md(c.names[1])}) fix {n.get('fixed', 0)} of the "
+                 f"baseline's ({_md(c.names[0])}) {before} blocking failures and introduce "
+                 f"{n.get('introduced', 0)}"
+                 + (f"; {n.get('removed', 0)} go with the workloads they remove"
                     if n.get("removed", 0) else "") + ".")
     sockets = views.runtime_sockets(a)
     for _, r in sockets.groupby(["container", "image", "socket_volumes", "shared_with"],

@@ -119,7 +119,7 @@ def side_by_side(blocks: dict[str, Any]) -> Html:
 def sets_checklist(ins: Inputs) -> pd.DataFrame:
     """Every set's checklist on one row per (workload, namespace, component): `state_i`,
     `status_i` for set i ("" where the set lacks the workload), `change_i` against the reference
-    for i ≥ 1 (toolman_kit.compare), and `action`, the last set's."""
+    for i ≥ 1 (toolman_kit.comparison), and `action`, the last set's."""
     if len(ins.sets) == 1:
         cl = ins.analysis.checklist
         return cl[KEY].assign(state_0=cl["current_state"], status_0=cl["status"],

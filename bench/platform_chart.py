@@ -8,8 +8,8 @@ NetworkPolicies, ServiceMonitors and pinned images, some without; containers tha
 resources; Secret, ConfigMap, projected and emptyDir volumes. `hardened=True` is the same chart
 with production values (replicas, probes, budgets, policies, pinned tags).
 
-    python bench/platform.py --copies 1 > platform.yaml      # one release: 12 workloads
-    python bench/platform.py --copies 14 > cluster.yaml      # 14 releases: 168 workloads
+    python bench/platform_chart.py --copies 1 > platform.yaml      # one release: 12 workloads
+    python bench/platform_chart.py --copies 14 > cluster.yaml      # 14 releases: 168 workloads
 """
 
 from __future__ import annotations
