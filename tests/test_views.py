@@ -203,7 +203,8 @@ def test_api_data_volumes_are_drawn_read_only_whatever_the_mount_says():
                     "  volumes:\n  - {name: cfg, configMap: {name: c}}\n"
                     "  - {name: key, secret: {secretName: k}}\n"
                     "  - {name: dapi, downwardAPI: {items: []}}\n"
-                    "  - {name: proj, projected: {sources: []}}\n  - {name: scratch, emptyDir: {}}\n")
+                    "  - {name: proj, projected: {sources: []}}\n"
+                    "  - {name: scratch, emptyDir: {}}\n")
     matrix = views.mount_matrix(a)
     assert matrix.loc["c"].to_dict() == {"cfg": "ro", "key": "ro", "dapi": "ro", "proj": "ro",
                                          "scratch": "rw"}
