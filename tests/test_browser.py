@@ -131,20 +131,40 @@ def test_screenshot(report: Path, tmp_path: Path) -> None:
     assert shot.stat().st_size > 50_000  # a rendered page, not a blank one
 
 
+def measure(page: Path, tmp_path: Path) -> dict:
+    """Load a copy of `page` with MEASURE appended in a 1280-pixel window, offline."""
+    measured = page.with_name(f".measured-{page.name}")  # beside it: its links stay relative
+    measured.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"),
+                        encoding="utf-8")
+    try:
+        dom, console, requests = chromium(measured, tmp_path, "--dump-dom",
+                                          "--window-size=1280,900", "--virtual-time-budget=3000")
+    finally:
+        measured.unlink()
+    assert console == [] and requests == []
+    found = re.search(r'<pre id="tk-measure">(.*?)</pre>', dom)
+    assert found, "the page did not load"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("name", ["01_container_architecture.html", "02_security.html",
+                                  "03_high_availability.html", "04_volumes.html"])
+@pytest.mark.parametrize("workloads", [1, 168])
+def test_every_section_fits_the_page(report: Path, sized: dict[int, Path | None],
+                                     tmp_path: Path, workloads: int, name: str) -> None:
+    box = measure((sized[workloads] or report) / name, tmp_path)
+    assert box["scrollWidth"] <= box["clientWidth"] and box["over"] == [], box
+
+
 @pytest.mark.parametrize("workloads", [1, 12, 168])
 def test_summary_fits_the_page_at_any_size(report: Path, sized: dict[int, Path | None],
                                            tmp_path: Path, workloads: int) -> None:
     """Screenshot of the summary, and nothing past the right edge of a 1280-pixel window (the
     page's scrollWidth equals its clientWidth; no element's box ends beyond it)."""
     page = (sized[workloads] or report) / "index.html"
-    text = page.read_text(encoding="utf-8")
-    assert len(text.encode()) <= 300_000, f"index.html is {len(text.encode())} bytes"
-    measured = tmp_path / "measured.html"
-    measured.write_text(text.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    dom, console, requests = chromium(measured, tmp_path, "--dump-dom", "--window-size=1280,900",
-                                      "--virtual-time-budget=3000")
-    assert console == [] and requests == []
-    box = json.loads(html.unescape(re.search(r'<pre id="tk-measure">(.*?)</pre>', dom).group(1)))
+    size = page.stat().st_size
+    assert size <= 300_000, f"index.html is {size} bytes"
+    box = measure(page, tmp_path)
     assert box["scrollWidth"] <= box["clientWidth"] and box["over"] == [], box
     assert (box["filters"] > 0) == (workloads > 1)  # the matrix is filterable
     shot = tmp_path.parent / f"summary-{workloads}.png"  # kept beside the test's tmp dirs

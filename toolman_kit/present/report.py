@@ -272,10 +272,29 @@ def _shutdown(km: Any) -> None:
 
 def _exporter(with_code: bool) -> Any:
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    return HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
-                        exclude_input=not with_code, exclude_input_prompt=not with_code,
-                        exclude_output_prompt=True, embed_images=True)
+    class Exporter(HTMLExporter):
+        """HTMLExporter without its final BeautifulSoup pass over the whole page, which gives
+        alternative text to images that lack it (ours have it) and a tabindex to outputs: that
+        pure-Python re-parse takes seconds on a page of a thousand rows, longer than running
+        the notebook. The same filters are registered as HTMLExporter registers them."""
+
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name"))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return Exporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
+                    exclude_input=not with_code, exclude_input_prompt=not with_code,
+                    exclude_output_prompt=True, embed_images=True)
 
 
 def _describe(exc: BaseException) -> str:
