@@ -171,3 +171,24 @@ def test_no_workloads() -> None:
     report = narrative.markdown_report(a)
     assert "**Nothing to assess**" in report and "## Conclusion" in report
     assert views.mount_matrix(a).empty and views.containers(a).empty
+
+
+def test_markdown_grows_with_distinct_problems_not_workloads() -> None:
+    """Two or ten releases of the same 12-service chart: the same problems, so about the same
+    length (what the workloads share is written once, with their count)."""
+    import sys
+
+    sys.path.insert(0, str(EXAMPLE.parents[1] / "bench"))
+    import platform_chart
+
+    one = platform_chart.render()
+
+    def lines(copies: int) -> int:
+        text = "".join(re.sub(r"\bshop(?=[-\n])", f"r{i}", one) for i in range(copies))
+        a = Analysis.of(text)
+        assert len(a.index.workloads) == 12 * copies
+        return len(narrative.markdown_report(a).splitlines())
+
+    two, ten = lines(2), lines(10)
+    assert ten <= two * 1.1, (two, ten)
+    assert lines(1) < 400  # the seed is 150 lines for one workload; this is twelve

@@ -234,3 +234,30 @@ def test_repeated_facts_are_grouped_and_names_capped():
     assert len(groups) == 1 and groups["count"].iloc[0] == 12
     problems = views.finding_groups(a).set_index("check_id")
     assert len(problems.loc["privileged-container", "objects"]) == 12
+
+
+def test_resource_bars_are_right_at_any_size(default: Analysis, production: Analysis) -> None:
+    """Shared axes across sets from zero, the profile's floor drawn, containers that set nothing
+    labelled, identical containers drawn once with their count."""
+    from toolman_kit.present import charts
+
+    fig = charts.resource_figure({"default": views.resources(default),
+                                  "production": views.resources(production)})
+    (cpu0, mem0), (cpu1, mem1) = fig.axes[0:2], fig.axes[2:4]
+    assert cpu0.get_xlim() == cpu1.get_xlim() and cpu0.get_xlim()[0] == 0
+    assert mem0.get_xlim() == mem1.get_xlim() and mem0.get_xlim()[1] >= 2048  # 2Gi limit
+    assert cpu0.get_xlim()[1] >= 2000  # the production limit (2 cores) and the floor fit
+    assert [t.get_text() for t in cpu0.get_yticklabels()] == ["setup", "toolman", "docker-daemon"]
+    assert len(cpu0.lines) == len(cpu1.lines) == 2  # the floors: toolman requests and limits
+    bare = Analysis.of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                       "  - {name: a, image: x:1}\n  - {name: b, image: y:1, resources: "
+                       "{requests: {cpu: 100m, memory: 64Mi}}}\n")
+    fig = charts.resource_figure({"": views.resources(bare)})
+    texts = [t.get_text().strip() for t in fig.axes[0].texts]
+    assert texts == ["no requests or limits", "no limits"]
+    assert fig.axes[0].get_xlim() == (0.0, 108.0)  # not −0.04…0.04
+    pod = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w%d}\nspec:\n  template:\n"
+           "    spec:\n      containers: [{name: app, image: x:1}]\n")
+    labels, _ = charts.resource_bars(views.resources(Analysis.of("---\n".join(
+        pod % i for i in range(30)))))
+    assert labels == ["app ×30"]

@@ -69,10 +69,20 @@ def resource_bars(df: pd.DataFrame) -> tuple[list[str], list[dict[tuple, tuple]]
 def requests_vs_limits(frames: dict[str, pd.DataFrame]) -> Png | Html:
     """Requests and limits per container (views.resources), CPU and memory side by side, one
     row per set; every row shares the CPU axis and the memory axis, so bars compare across sets.
-    A container that sets nothing is labelled "none set"; the black tick is the profile's floor."""
+    What a container does not set is labelled in red ("no limits"); the black tick is the
+    profile's floor."""
+    fig = resource_figure(frames)
+    if fig is None:
+        return para("No containers.", muted=True)
+    return Png(fig, "Bar charts of CPU and memory requests and limits per container, against "
+                    "the profile's floor: " + ", ".join(frames))
+
+
+def resource_figure(frames: dict[str, pd.DataFrame]) -> Any:
+    """The figure of `requests_vs_limits` (None without containers)."""
     drawn = {label: resource_bars(df) for label, df in frames.items() if len(df)}
     if not drawn:
-        return para("No containers.", muted=True)
+        return None
     more = {label: max(0, len(b[0]) - MAX_BARS) for label, b in drawn.items()}
     drawn = {label: (names[:MAX_BARS], values[:MAX_BARS])
              for label, (names, values) in drawn.items()}
@@ -85,12 +95,20 @@ def requests_vs_limits(frames: dict[str, pd.DataFrame]) -> Png | Html:
         for col, (resource, unit) in enumerate((("cpu", "CPU (millicores)"),
                                                 ("memory", "memory (MiB)"))):
             ax = axes[row][col]
-            for offset, kind, color in ((-0.2, "requests", REQUESTS), (0.2, "limits", LIMITS)):
-                for i, got in enumerate(values):
+            for i, got in enumerate(values):
+                nothing = all(pd.isna(got.get((k, resource), (float("nan"),))[0])
+                              for k in ("requests", "limits"))
+                if nothing:  # one label for the pair
+                    ax.text(0, i, " no requests or limits", va="center", fontsize=7,
+                            color=NONE_SET)
+                for offset, kind, color in ((-0.2, "requests", REQUESTS),
+                                            (0.2, "limits", LIMITS)):
                     value, floor = got.get((kind, resource), (float("nan"),) * 2)
                     y = i + offset
                     if pd.isna(value):
-                        ax.text(0, y, " none set", va="center", fontsize=7, color=NONE_SET)
+                        if not nothing:
+                            ax.text(0, y, f" no {kind}", va="center", fontsize=7,
+                                    color=NONE_SET)
                     else:
                         ax.barh(y, value, height=0.38, color=color)
                         top[resource] = max(top[resource], value)
@@ -108,9 +126,8 @@ def requests_vs_limits(frames: dict[str, pd.DataFrame]) -> Png | Html:
     for col, resource in enumerate(_SCALE):
         axes[0][col].set_xlim(0, top[resource] * 1.08 or 1)  # shared by every row
     fig.suptitle("blue: requests · orange: limits · black tick: the profile's floor · "
-                 "red: none set", fontsize=9)
-    return Png(fig, "Bar charts of CPU and memory requests and limits per container, against "
-                    "the profile's floor: " + ", ".join(drawn))
+                 "red: not set", fontsize=9)
+    return fig
 
 
 def mount_grid(df: pd.DataFrame) -> Html:
