@@ -261,3 +261,19 @@ def test_resource_bars_are_right_at_any_size(default: Analysis, production: Anal
     labels, _ = charts.resource_bars(views.resources(Analysis.of("---\n".join(
         pod % i for i in range(30)))))
     assert labels == ["app ×30"]
+
+
+def test_notebooks_take_named_analyses(default: Analysis, production: Analysis) -> None:
+    from toolman_kit.present import nbsupport as ui
+
+    ins = ui.inputs(sets=[("defaults", default), ("staging", production),
+                          ("production", production)])
+    assert ins.names == ["defaults", "staging", "production"]
+    assert ins.analysis is production and ins.baseline is default
+    assert [name for name, _ in ins.comparisons()] == ["staging", "production"]
+    rows = ui.sets_checklist(ins).set_index("component")
+    assert list(rows.loc["Replicas", ["state_0", "state_1", "state_2"]]) == ["1", "3", "3"]
+    assert list(rows.loc["Replicas", ["change_1", "change_2"]]) == ["fixed", "fixed"]
+    assert list(rows.index) == list(production.checklist["component"])  # the seed's order
+    html = str(ui.checklist_section(ins))
+    assert html.count("<th>Change (") == 2 and "Action Required (production)" in html
