@@ -496,3 +496,17 @@ def mount_matrices(ins: Inputs) -> Html:
             out += para(Html("Same mounts in: ") + names(where[1:]))
         out += mount_grid(grid)
     return out
+
+
+def across_sets(ins: Inputs, frames: Sequence[pd.DataFrame], key: Sequence[str],
+                columns: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The last set's frame with, before its own, each other set's `columns` (as `column_i`),
+    matched on `key`; and the titles of those added columns (the set's name, or "" for a
+    status column) to put in a table's `columns`."""
+    merged, titles = frames[-1], {}
+    for i, df in enumerate(frames[:-1]):
+        part = df[[*key, *columns]].drop_duplicates(list(key))
+        merged = merged.merge(part.rename(columns={c: f"{c}_{i}" for c in columns}), on=list(key),
+                              how="left")
+        titles |= {f"{c}_{i}": ins.names[i] if n == 0 else "" for n, c in enumerate(columns)}
+    return merged, titles
