@@ -277,3 +277,26 @@ def test_notebooks_take_named_analyses(default: Analysis, production: Analysis) 
     assert list(rows.index) == list(production.checklist["component"])  # the seed's order
     html = str(ui.checklist_section(ins))
     assert html.count("<th>Change (") == 2 and "Action Required (production)" in html
+
+
+def test_report_kernels_reuse_the_analyses_the_report_made(tmp_path, monkeypatch) -> None:
+    """inputs.share writes the last analyses; a kernel started with SHARED pointing at them
+    gets them for the same arguments over the same files, without analysing again."""
+    from toolman_kit.present import inputs as module
+
+    args = ([str(EXAMPLE / "rendered" / "default.yaml")],)
+    made = module.inputs(*args)
+    module.share(tmp_path / "inputs.pickle")
+    module._LAST.clear()  # as in a fresh kernel
+    monkeypatch.setenv(module.SHARED, str(tmp_path / "inputs.pickle"))
+
+    def no_analysis(*_: object) -> None:
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(module, "_analyses", no_analysis)
+    again = module.inputs(*args)
+    assert again is not made and again.names == made.names
+    assert again.analysis.findings.equals(made.analysis.findings)
+    module._LAST.clear()
+    with pytest.raises(AssertionError, match="analysed again"):  # other arguments: analysed
+        module.inputs([str(EXAMPLE / "rendered" / "production.yaml")])

@@ -14,6 +14,7 @@ error naming the parameter that holds it.
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +164,9 @@ def validate(sets: Sequence[Any], chart: Any = None, profile: Any = "production"
 
 
 _LAST: list[tuple[Any, Inputs]] = []  # the last inputs() result, with its arguments and files
+# `toolman-kit report` analyses the inputs once and shares them with its kernels through a pickle
+# in its private (0700) temporary directory, named by this variable in the kernels' environment.
+SHARED = "TOOLMAN_KIT_SHARED_INPUTS"
 
 
 def inputs(manifests: Sequence[Any] = (), baseline: Sequence[Any] | None = None,
@@ -186,11 +190,23 @@ def inputs(manifests: Sequence[Any] = (), baseline: Sequence[Any] | None = None,
     files += [chart] if chart else []
     files += [profile] if isinstance(profile, str) and Path(profile).is_file() else []
     key = (repr((specs, chart, str(profile), namespace, release)), _stamp(files))
+    if not _LAST and os.environ.get(SHARED) and Path(os.environ[SHARED]).is_file():
+        with open(os.environ[SHARED], "rb") as shared:
+            _LAST[:] = [pickle.load(shared)]  # written by share() below, in the report
     if _LAST and _LAST[0][0] == key:
         return _LAST[0][1]
     result = _analyses(specs, chart, profile, namespace, release)
     _LAST[:] = [(key, result)]
     return result
+
+
+def share(path: Path) -> None:
+    """Write the last inputs() result where the report's kernels find it (see SHARED): the
+    same arguments over the same files then cost an unpickling instead of an analysis."""
+    from toolman_kit.atomic import write_atomic
+
+    if _LAST:
+        write_atomic(path, pickle.dumps(_LAST[0], protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _stamp(paths: Sequence[str]) -> tuple:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
-from toolman_kit.present.inputs import NOTEBOOKS, checked_sets, validate
+from toolman_kit.present.inputs import NOTEBOOKS, SHARED, checked_sets, share, validate
 from toolman_kit.present.sections import SECTIONS, section
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,14 +131,17 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     sockets = Path(tempfile.mkdtemp(prefix="tk-kernels-"))  # short: unix socket paths ≤ 107 bytes
     results: list[Result] = []
     try:
+        shared = sockets / "inputs.pickle"  # the analyses, made once here (inputs.share)
         threads = [threading.Thread(target=_worker, daemon=True, name=f"report-kernel-{i}",
-                                    args=(todo, executed, params, sockets / f"kernel-{i}"))
+                                    args=(todo, executed, params, sockets / f"kernel-{i}",
+                                          shared))
                    for i in range(workers)]
         for t in threads:
             t.start()
         report = Report(staging / "index.html")
         try:
             report = _write_data_files(staging, params)
+            share(shared)
         except ToolmanKitError as exc:  # bad input: no notebook would get further
             results.append(Result("inputs", 0.0, str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported with the notebooks' results
@@ -188,12 +191,12 @@ def _ipynb(nb: Any) -> str:
 
 
 def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
-            params: dict[str, Any], socket: Path) -> None:
+            params: dict[str, Any], socket: Path, shared: Path | None = None) -> None:
     """Execute notebooks from `todo` in one kernel until a None; put (notebook, executed
     notebook or None, seconds, error or None) on `executed` for each, then None."""
     from jupyter_core.utils import run_sync
 
-    km, clock = _kernel_manager(socket), time.perf_counter()  # the first includes the boot
+    km, clock = _kernel_manager(socket, shared), time.perf_counter()  # the first: the boot
     try:
         # Start the kernel before importing papermill: it boots meanwhile.
         run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
@@ -233,9 +236,10 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
     return nb
 
 
-def _kernel_manager(socket: Path) -> Any:
+def _kernel_manager(socket: Path, shared: Path | None = None) -> Any:
     """An AsyncKernelManager on IPC sockets at `socket` (TCP ports race between parallel kernels:
-    papermill#511), started in the notebooks directory with this toolman_kit importable."""
+    papermill#511), started in the notebooks directory with this toolman_kit importable (and
+    the analyses the report shares at `shared`)."""
     from jupyter_client.manager import AsyncKernelManager
 
     class IPCKernelManager(AsyncKernelManager):
@@ -254,6 +258,8 @@ def _kernel_manager(socket: Path) -> Any:
             env = dict(kw.pop("env", None) or os.environ)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
             env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+            if shared is not None:
+                env[SHARED] = str(shared)
             kw.setdefault("cwd", str(NOTEBOOKS))
             return await super()._async_pre_start_kernel(env=env, **kw)
 
