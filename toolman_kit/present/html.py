@@ -167,8 +167,15 @@ def table(df: pd.DataFrame | list[dict[str, Any]] | None, columns: dict[str, str
     classes = "tk tk-long" if long else "tk"
     anchor = f' id="{esc(id)}"' if id else ""
     head = "".join(f"<th>{esc(t)}</th>" for t in titles)
-    return Html(f'<table class="{classes}"{anchor}><thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(rows)}</tbody></table>")
+    markup = (f'<table class="{classes}"{anchor}><thead><tr>{head}</tr></thead>'
+              f"<tbody>{''.join(rows)}</tbody></table>")
+    return scroll(markup) if long else Html(markup)
+
+
+def scroll(markup: str) -> Html:
+    """A long table in a box of at most most of the window's height, scrolling under its sticky
+    header (the whole table when printed)."""
+    return Html(f'<div class="tk-scroll">{markup}</div>')
 
 
 def details(summary: Any, body: Any, open: bool = False, id: str | None = None) -> Html:  # noqa: A002

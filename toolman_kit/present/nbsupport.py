@@ -35,6 +35,7 @@ from toolman_kit.present.html import (  # noqa: F401 - the notebooks' API
     para,
     pill,
     prose,
+    scroll,
     symbol,
     table,
 )
@@ -157,9 +158,11 @@ def _anchor(i: int) -> str:
     return f"w{i}"
 
 
-def overview(ins: Inputs, components: Sequence[str] = (), id: str = "overview") -> Html:  # noqa: A002
+def overview(ins: Inputs, components: Sequence[str] = (), id: str = "overview",  # noqa: A002
+             details: str = "") -> Html:
     """Workloads × checklist rows, a ✅ ⚠️ ❌ cell for each (with N sets, one mark per set:
-    "❌→✅"); filterable and sortable; each workload links to its detail below."""
+    "❌→✅"); filterable and sortable; each workload links to its detail below (or on the
+    `details` page, e.g. "index.html")."""
     rows = sets_checklist(ins)
     if components:
         rows = rows[rows["component"].isin(components)]
@@ -172,14 +175,14 @@ def overview(ins: Inputs, components: Sequence[str] = (), id: str = "overview") 
     body = []
     for i, w in enumerate(workloads(ins)):
         marks = cells.get(w, {})
-        body.append(f'<tr><td><a href="#{_anchor(i)}">{esc(w)}</a></td>' + "".join(
+        body.append(f'<tr><td><a href="{details}#{_anchor(i)}">{esc(w)}</a></td>' + "".join(
             f"<td>{marks.get(c, '')}</td>" for c in order) + "</tr>")  # centred by the CSS
     legend = "One row per workload, one column per checklist row." + (
         "" if n == 1 else f" Each cell: {' → '.join(ins.names)}.")
     return Html(f"<p class=tk-muted>{esc(legend)} Click a column to sort, type to filter.</p>"
-                f'<table class="tk tk-long tk-matrix"'
-                f' id="{esc(id)}"><thead><tr><th>Workload</th>{head}</tr></thead><tbody>'
-                + "".join(body) + "</tbody></table>")
+                ) + scroll(f'<table class="tk tk-long tk-matrix" id="{esc(id)}"><thead><tr>'
+                           f"<th>Workload</th>{head}</tr></thead><tbody>" + "".join(body)
+                           + "</tbody></table>")
 
 
 def checklist_table(ins: Inputs, rows: pd.DataFrame, actions: bool = True) -> Html:
