@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from toolman_kit.analysis import Analysis
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `import toolman_kit` stays light
+    import pandas as pd
 
 # Checklist status from worst to best; "n/a" (nothing to judge) ranks with a pass.
 _RANK = {"fail": 0, "warning": 1, "pass": 2, "n/a": 2}
@@ -74,6 +75,8 @@ class Comparison:
 
     @cached_property
     def workloads(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows: dict[tuple, list[Any]] = {}
         for side in (self.baseline, self.candidate):
             for w in side.index.workloads:
