@@ -23,9 +23,8 @@ from typing import Any
 from toolman_kit.analysis import Analysis, load_chart
 from toolman_kit.comparison import Comparison
 from toolman_kit.errors import ManifestError, ToolmanKitError
+from toolman_kit.present.sections import NOTEBOOKS
 from toolman_kit.read.manifests import RELEASE_NAMESPACE, Manifests, load, place
-
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass

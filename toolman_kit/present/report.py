@@ -83,6 +83,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
     ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
     """
+
     started = time.perf_counter()
     out = Path(out)
     if sets is None:
@@ -125,6 +126,7 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     """Workers boot their kernels while this thread analyses the inputs and writes the data
     files; only then are the notebooks handed out (bad input: one error, no notebook run). This
     thread then exports each executed notebook as it arrives."""
+
     todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
     workers = max(1, min(jobs or os.cpu_count() or 1, len(ORDER)))
@@ -241,6 +243,7 @@ def _kernel_manager(socket: Path, shared: Path | None = None) -> Any:
     papermill#511), started in the notebooks directory with this toolman_kit importable (and
     the analyses the report shares at `shared`)."""
     from jupyter_client.manager import AsyncKernelManager
+
 
     class IPCKernelManager(AsyncKernelManager):
         clients: list[Any] = []  # noqa: RUF012 - replaced per instance below

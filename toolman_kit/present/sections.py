@@ -5,7 +5,10 @@ Adding a section = one entry here, its notebook in notebooks/, and its place in 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 class Section(NamedTuple):
