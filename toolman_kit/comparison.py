@@ -120,7 +120,9 @@ class Comparison:
         merged = merged.sort_values("_order", kind="stable").reset_index(drop=True)
         labels = dict(zip(zip(self.workloads["workload"], self.workloads["namespace"],
                               strict=True), self.workloads["change"], strict=True))
-        merged = merged.fillna("")  # a row only one side has: empty state and status there
+        # A row only one side has: empty state and status there (object first: a categorical
+        # status has no "" category).
+        merged = merged.astype(object).fillna("")
         merged["change"] = [
             _row_change(b, c, labels.get((w, ns), "kept")) for w, ns, b, c in zip(
                 merged["workload"], merged["namespace"], merged["status_baseline"],

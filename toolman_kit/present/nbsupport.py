@@ -139,7 +139,7 @@ def sets_checklist(ins: Inputs) -> pd.DataFrame:
             merged = merged.drop(columns="action").merge(part, on=KEY, how="outer")
             merged = merged.iloc[sorted(range(len(merged)), key=lambda j: order[tuple(
                 merged[c].iat[j] for c in KEY)])].reset_index(drop=True)
-    return merged.fillna("")
+    return merged.astype(object).fillna("")  # (a categorical status has no "" category)
 
 
 def workloads(ins: Inputs) -> list[str]:
