@@ -41,7 +41,7 @@ def test_comparison_json_beside_findings_json(report: Path) -> None:
     schema = json.loads(resources.files("toolman_kit").joinpath(
         "schemas/comparison.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(doc)
-    assert [s["name"] for s in doc["sets"]] == ["defaults", "production"]
+    assert [s["name"] for s in doc["sets"]] == ["chart defaults", "values-production.yaml"]
 
 
 def test_the_values_page(report: Path) -> None:

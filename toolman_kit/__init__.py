@@ -2,6 +2,7 @@
 
     render(chart) → text    load(paths) → Manifests    analyze(...) → findings DataFrame
     checklist(...) → the production-readiness table    pod_security(...) → PSS level per pod
+    compare(baseline, candidate) → what changes: failures fixed, introduced, removed …
     compare_values(chart, [(name, files)]) → value sets side by side (chart/compare.py)
 
 Layout, following the flow of data: read/ (text → typed objects), judge/ (objects + profile →
@@ -11,6 +12,7 @@ findings, checklist), chart/ (chart + values → facts), present/ (facts → pag
 from toolman_kit.analysis import Analysis, analyze, checklist, pod_security
 from toolman_kit.chart.compare import compare_values
 from toolman_kit.chart.render import render
+from toolman_kit.comparison import Comparison, compare
 from toolman_kit.errors import (
     ManifestError,
     ProfileError,
@@ -23,7 +25,8 @@ from toolman_kit.read.manifests import Manifests, load
 
 __version__ = "0.1.0"
 __all__ = [
-    "Analysis", "Manifests", "Profile", "analyze", "checklist", "compare_values", "load",
+    "Analysis", "Comparison", "Manifests", "Profile", "analyze", "checklist", "compare",
+    "compare_values", "load",
     "load_profile", "pod_security", "render",
     "ManifestError", "ProfileError", "RenderError", "ReportError", "ToolmanKitError",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,6 +25,7 @@ from toolman_kit.chart.values import (
     Budget,
     ChartFacts,
     Ineffective,
+    Named,
     SchemaError,
     Unknown,
     UnsetRead,
@@ -38,8 +39,8 @@ from toolman_kit.chart.values import (
     unset_reads,
 )
 from toolman_kit.chart.valuesfile import MISSING, show
+from toolman_kit.comparison import Comparison
 from toolman_kit.judge.apis import helm_kube_version
-from toolman_kit.judge.findings import compare as compare_findings
 from toolman_kit.judge.profiles import load_profile
 from toolman_kit.read.manifests import Resource, Text, load
 
@@ -147,19 +148,21 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(df.to_json(orient="records", force_ascii=False))
 
 
-def compare_values(chart: str | os.PathLike[str], sets: Sequence[tuple[str, Sequence[str]]] = (),
+def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
                    shared_files: Sequence[str] = (), set_values: Sequence[str] = (),
                    release: str = "release-name", namespace: str | None = None,
-                   profile: str = "production", kube_version: str | None = None,
+                   profile: Any = "production", kube_version: str | None = None,
                    max_renders: int = DEFAULT_MAX_RENDERS, jobs: int | None = None,
-                   progress: TextIO | None = None) -> ValuesComparison:
-    """The chart's defaults and each named set (name, values files), side by side."""
+                   progress: TextIO | None = None, defaults: str = DEFAULTS) -> ValuesComparison:
+    """The chart's defaults (named `defaults`) and each named set, side by side: a set is
+    (name, values files) or (name, values files, its own --set expressions); `shared_files` and
+    `set_values` apply to every set, the defaults too, after its own."""
     started = time.perf_counter()
     namespace = namespace or "default"
     prof = load_profile(profile)
     prof = with_kube_version(prof, kube_version)
     facts = chart_facts(chart)
-    value_sets = build_sets(sets, shared_files, set_values)
+    value_sets = build_sets(sets, shared_files, set_values, defaults)
     budget = Budget(max_renders)
     results: list[SetResult] = []
     with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
@@ -247,7 +250,8 @@ def _against_defaults(results: list[SetResult]) -> None:
         result.changed = [{**_object(after[k]), "paths": paths}
                           for k in after if k in before
                           if (paths := diff_paths(before[k].obj, after[k].obj))]
-        changes = compare_findings(defaults.analysis.findings, result.analysis.findings)
+        changes = Comparison(defaults.analysis, result.analysis,
+                             (defaults.name, result.name)).findings
         for change, into in (("fixed", result.fixed), ("introduced", result.introduced)):
             rows = changes[changes["change"] == change]
             into += [{**{k: getattr(r, k) for k in FINDING_FIELDS},
@@ -289,3 +293,31 @@ def set_name(files: Sequence[str]) -> str:
     """A set's name from its files: values-production.yaml → production."""
     stems = [Path(f).stem.removeprefix("values-").removeprefix("values_") for f in files]
     return "+".join(dict.fromkeys(stems)) or DEFAULTS
+
+
+def compare_sets(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
+                 **options: Any) -> ValuesComparison:
+    """`compare_values` for a report's sets (`{"name", "values": files, "set": expressions}`;
+    sets of rendered manifests are left out). The files and expressions that every set ends
+    with are the shared ones (`-f`, `--set`); a first set with nothing of its own is the chart
+    defaults, under its own name."""
+    charted = [(str(s["name"]), list(s["values"]), list(s.get("set", ()))) for s in sets
+               if "values" in s]
+    shared_files = _common_tail([files for _, files, _ in charted])
+    shared_sets = _common_tail([exprs for _, _, exprs in charted])
+    own = [(name, files[:len(files) - len(shared_files)], exprs[:len(exprs) - len(shared_sets)])
+           for name, files, exprs in charted]
+    defaults = DEFAULTS
+    if own and not own[0][1] and not own[0][2]:
+        defaults, own = own[0][0], own[1:]
+    elif any(name == DEFAULTS for name, _, _ in own):
+        defaults = f"chart {DEFAULTS}"
+    return compare_values(chart, own, shared_files, shared_sets, defaults=defaults, **options)
+
+
+def _common_tail(lists: list[list[str]]) -> list[str]:
+    """The longest list every one of `lists` (two or more) ends with."""
+    n = min(map(len, lists)) if len(lists) > 1 else 0
+    while n and any(x[len(x) - n:] != lists[0][len(lists[0]) - n:] for x in lists):
+        n -= 1
+    return lists[0][len(lists[0]) - n:] if n else []

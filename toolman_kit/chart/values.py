@@ -35,6 +35,7 @@ from toolman_kit.chart.valuesfile import (
 from toolman_kit.errors import RenderError, ToolmanKitError
 
 DEFAULTS = "defaults"
+Named = tuple[str, Sequence[str]] | tuple[str, Sequence[str], Sequence[str]]  # name, files[, sets]
 
 
 @dataclass
@@ -77,24 +78,31 @@ def parse_named(specs: Sequence[str]) -> list[tuple[str, list[str]]]:
     return list(sets.items())
 
 
-def build_sets(named: Sequence[tuple[str, Sequence[str]]], shared_files: Sequence[str] = (),
-               set_values: Sequence[str] = ()) -> list[ValueSet]:
-    """The chart defaults first (named `defaults`), then each named set; the shared -f files and
-    --set expressions apply to every set, after its own files. A shared file that cannot be read
-    is an error for the whole comparison; a set's own file, an error of that set."""
+def build_sets(named: Sequence[Named], shared_files: Sequence[str] = (),
+               set_values: Sequence[str] = (), defaults: str = DEFAULTS) -> list[ValueSet]:
+    """The chart defaults first (named `defaults`), then each named set: (name, files) or
+    (name, files, its own --set expressions). The shared -f files and --set expressions apply
+    to every set: its files, the shared files, its expressions, the shared ones. A shared file
+    that cannot be read is an error for the whole comparison; a set's own, an error of that
+    set."""
     shared = [_source(f) for f in shared_files]
-    expressions = [Source(f"--set {e}", parse_set(e)) for e in set_values]
+    expressions = [_expression(e) for e in set_values]
     out = []
-    for name, files in [(DEFAULTS, []), *named]:
+    for name, files, *own in [(defaults, []), *named]:
         vs = ValueSet(name, [*map(str, files), *map(str, shared_files)])
         try:
-            vs.sources = [*(_source(f) for f in files), *shared, *expressions]
+            vs.sources = [*(_source(f) for f in files), *shared,
+                          *(_expression(e) for e in (own[0] if own else ())), *expressions]
         except RenderError as e:
             vs.error = e
         for s in vs.sources:
             vs.overrides = merge_values(vs.overrides, s.data)
         out.append(vs)
     return out
+
+
+def _expression(expr: str) -> Source:
+    return Source(f"--set {expr}", parse_set(expr))
 
 
 def _source(file: str | Path) -> Source:

@@ -25,20 +25,21 @@ REASONS = {"not-read": "no template reads it", "condition-off": "switched off",
            "no-effect": "no effect"}
 
 
-def comparison(chart: str | os.PathLike[str], value_sets: Mapping[str, Sequence[str]] | None,
-               set_values: Sequence[str] = (), release: str = "release-name",
-               namespace: str | None = None, profile: str = "production",
-               kube_version: str | None = None, path: str | None = None,
-               max_renders: int | None = None) -> dict[str, Any]:
-    """The comparison document: read from `path` when the report wrote it, else computed."""
+def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
+               release: str = "release-name", namespace: str | None = None,
+               profile: Any = "production", kube_version: str | None = None,
+               path: str | None = None, max_renders: int | None = None) -> dict[str, Any]:
+    """The comparison document of a report's `sets` (present/inputs.py): read from `path` when
+    the report wrote it, else computed (paths resolved as the other notebooks resolve them)."""
     if path and Path(path).is_file():
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    from toolman_kit.chart.compare import DEFAULT_MAX_RENDERS, compare_values
+    from toolman_kit.chart.compare import DEFAULT_MAX_RENDERS, compare_sets
+    from toolman_kit.present.inputs import validate
 
-    return compare_values(chart, list((value_sets or {}).items()), set_values=set_values,
-                          release=release, namespace=namespace, profile=profile,
-                          kube_version=kube_version, jobs=1,
-                          max_renders=max_renders or DEFAULT_MAX_RENDERS).document()
+    specs, chart, profile = validate(sets, chart, profile)
+    return compare_sets(chart, specs, release=release, namespace=namespace, profile=profile,
+                        kube_version=kube_version, jobs=1,
+                        max_renders=max_renders or DEFAULT_MAX_RENDERS).document()
 
 
 def names(doc: Mapping[str, Any]) -> list[str]:
@@ -241,14 +242,19 @@ def verdict_hardcoded(doc: Mapping[str, Any]) -> str:
 def override_markdown(doc: Mapping[str, Any]) -> str:
     """What each set really changes, what it claims and does not do (Production Values
     Override)."""
+    return "\n\n".join(override_blocks(doc).values())
+
+
+def override_blocks(doc: Mapping[str, Any]) -> dict[str, str]:
+    """`override_markdown` set by set: name → its Markdown."""
     from toolman_kit.present.formats import _md
 
-    blocks = []
+    blocks: dict[str, str] = {}
     hard = doc["hardcoded"]
     for s in doc["sets"][1:]:
         title = f"**{_md(s['name'])}** ({_md(', '.join(_name(f) for f in s['files']))})"
         if s["errors"]:
-            blocks.append(f"{title} does not render: {_md(s['errors'][0]['message'])}.")
+            blocks[s["name"]] = f"{title} does not render: {_md(s['errors'][0]['message'])}."
             continue
         lines = [f"{title} against the chart defaults: adds "
                  + (_md(", ".join(f"{o['kind']}/{o['name']}" for o in s["added"])) or "nothing")
@@ -277,8 +283,8 @@ def override_markdown(doc: Mapping[str, Any]) -> str:
                          + (f": did you mean {_md(u['closest'])}?" if u["closest"] else "."))
         for e in s["schema_errors"]:
             lines.append(f"- values.schema.json: {_md(e['key'])}: {_md(e['message'])}.")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+        blocks[s["name"]] = "\n".join(lines)
+    return blocks
 
 
 def issues_markdown(doc: Mapping[str, Any]) -> list[str]:
@@ -309,15 +315,19 @@ def with_values(markdown: str, doc: Mapping[str, Any]) -> str:
     """deployment-analysis.md with the values facts in the seed's sections: the Production
     Values Override states what each set really changes; Identified Issues gains the hard-coded
     settings and the commented-out blocks."""
-    override = override_markdown(doc)
-    if override:
-        heading = "## Production Values Override"
-        if heading in markdown:
-            markdown = _append_to_section(markdown, heading, "What the values really do:\n\n"
-                                          + override)
-        else:
-            markdown = markdown.replace("## Identified Issues", f"{heading}\n\n{override}\n\n"
-                                        "## Identified Issues", 1)
+    from toolman_kit.present.formats import _md
+
+    blocks = override_blocks(doc)
+    for n, (name, block) in enumerate(blocks.items(), 1):
+        heading = f"## Production Values Override ({_md(name)})"
+        text = "What the values really do:\n\n" + block
+        if f"\n{heading}\n" in markdown:
+            markdown = _append_to_section(markdown, heading, text)
+        elif n == len(blocks) and "\n## Production Values Override\n" in markdown:
+            markdown = _append_to_section(markdown, "## Production Values Override", text)
+        else:  # a set the report does not compare on its own (or no comparison at all)
+            markdown = markdown.replace("\n## Identified Issues\n",
+                                        f"\n{heading}\n\n{block}\n\n## Identified Issues\n", 1)
     items = issues_markdown(doc)
     if items:
         start = markdown.index("## Identified Issues")
@@ -333,7 +343,7 @@ def with_values(markdown: str, doc: Mapping[str, Any]) -> str:
 
 
 def _append_to_section(markdown: str, heading: str, text: str) -> str:
-    start = markdown.index(heading)
+    start = markdown.index(f"\n{heading}\n") + 1
     end = _section_end(markdown, start)
     return markdown[:end].rstrip() + "\n\n" + text + "\n" + markdown[end:]
 
