@@ -402,6 +402,67 @@ def test_three_sets_in_a_report(tmp_path: Path) -> None:
     markdown = (out / "deployment-analysis.md").read_text()
     assert "## Production Values Override (staging)" in markdown
     assert "## Production Values Override (production)" in markdown
+    # The values page and comparison.json compare the same three sets.
+    doc = json.loads((out / "comparison.json").read_text())
+    assert [s["name"] for s in doc["sets"]] == ["defaults", "staging", "production"]
+    values = Page((out / "05_values.html").read_text())
+    assert values.tables[0][0] == ["Workload", "Component", "defaults", "staging", "production"]
+
+
+def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
+    """`report --chart DIR --values NAME=FILE …`: the chart defaults first, then each named set
+    (NAME repeated: a set of two files, the later wins), -f and --set applied to every set; each
+    section draws the same three columns, comparison.json and the values page compare the same
+    sets."""
+    chart = EXAMPLE / "chart"
+    staging, eu, shared = (tmp_path / f for f in ("values-staging.yaml", "eu.yaml", "shared.yaml"))
+    staging.write_text(STAGING)
+    eu.write_text("replicaCount: 3\n")  # later than staging's 2: wins
+    shared.write_text("podAnnotations:\n  team: tools\n")
+    out = tmp_path / "named"
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = main(["report", "--chart", str(chart), "--values", f"staging={staging}",
+                     "--values", f"production={chart / 'values-production.yaml'}",
+                     "--values", f"staging={eu}", "-f", str(shared),
+                     "--set", "serviceAccount.automount=false", "--release", "toolman",
+                     "-n", "toolman", "--profile", str(EXAMPLE / "profile.yaml"),
+                     "--out", str(out), "-j", "2"])
+    assert code == 0, stderr.getvalue()
+    names = ["defaults", "staging", "production"]
+    summary = Page((out / "index.html").read_text())
+    rows = {row[0]: row for row in next(t for t in summary.tables if t and t[0][:1] == [
+        "Component"])}
+    assert rows["Component"][1:6:2] == names
+    assert rows["Replicas"][1:6] == ["1", "❌", "3", "✅", "3"]  # eu.yaml won in staging
+    for page in ("01_container_architecture.html", "02_security.html",
+                 "03_high_availability.html", "04_volumes.html"):
+        text = " ".join(Page((out / page).read_text()).headings)
+        assert "staging against defaults" in text and "production against defaults" in text, page
+    doc = json.loads((out / "comparison.json").read_text())
+    assert [s["name"] for s in doc["sets"]] == names
+    assert [s["files"] for s in doc["sets"]] == [
+        [str(shared)], [str(staging), str(eu), str(shared)],
+        [str(chart / "values-production.yaml"), str(shared)]]
+    assert all(s["errors"] == [] for s in doc["sets"])
+    overridden = {(i["key"], i["reason"]) for i in doc["sets"][1]["ineffective_values"]}
+    assert ("replicaCount", "overridden") in overridden  # staging's 2, overridden by eu.yaml
+    values = Page((out / "05_values.html").read_text())
+    assert values.tables[0][0] == ["Workload", "Component", *names]
+    meta = " ".join(Page((out / "00_summary.html").read_text()).headings)
+    assert "Chart Values" not in meta  # a link in the navigation, not a heading
+    assert 'href="05_values.html"' in (out / "index.html").read_text()
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["--values", "a=x.yaml", "--baseline", "b.yaml"], "not with --baseline"),
+    (["--values", "defaults=x.yaml"], "the name 'defaults' is the chart's own defaults"),
+])
+def test_named_sets_refuse_what_they_cannot_mean(argv: list[str], error: str) -> None:
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["report", "--chart", str(EXAMPLE / "chart"), *argv]) == 2
+    assert error in stderr.getvalue() and stderr.getvalue().count("\n") == 1
 
 
 def test_a_missing_notebook_input_is_one_error_naming_the_parameter(tmp_path: Path) -> None:
