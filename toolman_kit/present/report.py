@@ -496,44 +496,30 @@ def _report(args: argparse.Namespace) -> int:
         raise ToolmanKitError("report reads files: save standard input to a file first")
     if args.paths and args.chart:
         raise ToolmanKitError("give manifest paths or --chart DIR, not both")
-    if args.named_values:
-        return _print_report(_named_report(args))
     if args.baseline_values and not (args.chart or not args.paths):
         raise ToolmanKitError("--baseline-values needs --chart (use --baseline for manifests)")
     example = not args.paths and not args.chart
     chart = str(EXAMPLE / "chart") if example else args.chart
+    name = "toolman" if example else Path(chart or args.paths[0]).resolve().stem or "report"
+    common = {
+        "out": args.out or Path("reports") / name, "chart": chart,
+        "profile": args.profile or str(EXAMPLE / "profile.yaml" if example else "production"),
+        "namespace": args.namespace or ("toolman" if example else None),
+        "release": args.release or ("toolman" if example else "release-name"),
+        "title": args.title or ("Toolman Deployment Analysis" if example else None),
+        "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
+        "kube_version": args.kube_version}
+    if args.named_values:
+        return _print_report(build_report(sets=_named_sets(args), **common))
     values = [str(EXAMPLE / "chart" / "values-production.yaml")] if example else args.values
     baseline_values = args.baseline_values
     if args.no_baseline:
         baseline_values = None
     elif chart and baseline_values is None and values and not args.baseline:
         baseline_values = []  # the values against the chart's own defaults
-    name = "toolman" if example else Path(chart or args.paths[0]).resolve().stem or "report"
-    report = build_report(
-        out=args.out or Path("reports") / name, manifests=args.paths,
-        baseline=None if args.no_baseline else args.baseline, chart=chart, values=values,
-        baseline_values=baseline_values, set_values=args.set_values,
-        profile=args.profile or str(EXAMPLE / "profile.yaml" if example else "production"),
-        namespace=args.namespace or ("toolman" if example else None),
-        release=args.release or ("toolman" if example else "release-name"),
-        title=args.title or ("Toolman Deployment Analysis" if example else None),
-        with_code=args.with_code, jobs=args.jobs, progress=sys.stderr,
-        kube_version=args.kube_version)
-    return _print_report(report)
-
-
-def _named_report(args: argparse.Namespace) -> Report:
-    example = not args.chart
-    chart = str(EXAMPLE / "chart") if example else args.chart
-    name = "toolman" if example else Path(chart).resolve().name or "report"
-    return build_report(
-        out=args.out or Path("reports") / name, chart=chart, sets=_named_sets(args), profile=args.profile or str(EXAMPLE / "profile.yaml" if example
-                                               else "production"),
-        namespace=args.namespace or ("toolman" if example else None),
-        release=args.release or ("toolman" if example else "release-name"),
-        title=args.title or ("Toolman Deployment Analysis" if example else None),
-        with_code=args.with_code, jobs=args.jobs, progress=sys.stderr,
-        kube_version=args.kube_version)
+    return _print_report(build_report(
+        manifests=args.paths, baseline=None if args.no_baseline else args.baseline,
+        values=values, baseline_values=baseline_values, set_values=args.set_values, **common))
 
 
 def _print_report(report: Report) -> int:
