@@ -1,4 +1,5 @@
-"""`toolman-kit check | checks | report`: the kit from the command line, for people and for CI.
+"""`toolman-kit check | checks | report | compare | suggest`: the kit from the command line, for
+people and for CI.
 
 Exit status: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or input error
 (the good documents are still analyzed and printed).
@@ -63,9 +64,11 @@ def _parser() -> argparse.ArgumentParser:
 
     from toolman_kit.present.compare import add_compare_command
     from toolman_kit.present.report import add_report_command
+    from toolman_kit.present.suggest import add_suggest_command
 
     add_report_command(commands, _add_input_options)
     add_compare_command(commands, add_kube_version_option)
+    add_suggest_command(commands, add_kube_version_option)
     return parser
 
 

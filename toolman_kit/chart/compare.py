@@ -153,16 +153,18 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
                    release: str = "release-name", namespace: str | None = None,
                    profile: Any = "production", kube_version: str | None = None,
                    max_renders: int = DEFAULT_MAX_RENDERS, jobs: int | None = None,
-                   progress: TextIO | None = None, defaults: str = DEFAULTS) -> ValuesComparison:
+                   progress: TextIO | None = None,
+                   reference: Named = (DEFAULTS, ())) -> ValuesComparison:
     """The chart's defaults (named `defaults`) and each named set, side by side: a set is
     (name, values files) or (name, values files, its own --set expressions); `shared_files` and
-    `set_values` apply to every set, the defaults too, after its own."""
+    `set_values` apply to every set, the defaults too, after its own. `reference` replaces the
+    chart defaults as the first set, which every other is compared with."""
     started = time.perf_counter()
     namespace = namespace or "default"
     prof = load_profile(profile)
     prof = with_kube_version(prof, kube_version)
     facts = chart_facts(chart)
-    value_sets = build_sets(sets, shared_files, set_values, defaults)
+    value_sets = build_sets(sets, shared_files, set_values, reference)
     budget = Budget(max_renders)
     results: list[SetResult] = []
     with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
@@ -298,26 +300,10 @@ def set_name(files: Sequence[str]) -> str:
 def compare_sets(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
                  **options: Any) -> ValuesComparison:
     """`compare_values` for a report's sets (`{"name", "values": files, "set": expressions}`;
-    sets of rendered manifests are left out). The files and expressions that every set ends
-    with are the shared ones (`-f`, `--set`); a first set with nothing of its own is the chart
-    defaults, under its own name."""
+    sets of rendered manifests are left out): the first is the reference the others are
+    compared with, as on every page of the report (without one, the chart defaults)."""
     charted = [(str(s["name"]), list(s["values"]), list(s.get("set", ()))) for s in sets
                if "values" in s]
-    shared_files = _common_tail([files for _, files, _ in charted])
-    shared_sets = _common_tail([exprs for _, _, exprs in charted])
-    own = [(name, files[:len(files) - len(shared_files)], exprs[:len(exprs) - len(shared_sets)])
-           for name, files, exprs in charted]
-    defaults = DEFAULTS
-    if own and not own[0][1] and not own[0][2]:
-        defaults, own = own[0][0], own[1:]
-    elif any(name == DEFAULTS for name, _, _ in own):
-        defaults = f"chart {DEFAULTS}"
-    return compare_values(chart, own, shared_files, shared_sets, defaults=defaults, **options)
-
-
-def _common_tail(lists: list[list[str]]) -> list[str]:
-    """The longest list every one of `lists` (two or more) ends with."""
-    n = min(map(len, lists)) if len(lists) > 1 else 0
-    while n and any(x[len(x) - n:] != lists[0][len(lists[0]) - n:] for x in lists):
-        n -= 1
-    return lists[0][len(lists[0]) - n:] if n else []
+    if not charted:
+        return compare_values(chart, **options)
+    return compare_values(chart, charted[1:], reference=charted[0], **options)

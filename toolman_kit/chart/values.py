@@ -79,17 +79,18 @@ def parse_named(specs: Sequence[str]) -> list[tuple[str, list[str]]]:
 
 
 def build_sets(named: Sequence[Named], shared_files: Sequence[str] = (),
-               set_values: Sequence[str] = (), defaults: str = DEFAULTS) -> list[ValueSet]:
-    """The chart defaults first (named `defaults`), then each named set: (name, files) or
-    (name, files, its own --set expressions). The shared -f files and --set expressions apply
-    to every set: its files, the shared files, its expressions, the shared ones. A shared file
-    that cannot be read is an error for the whole comparison; a set's own, an error of that
-    set."""
+               set_values: Sequence[str] = (),
+               reference: Named = (DEFAULTS, ())) -> list[ValueSet]:
+    """The reference first (by default the chart's own defaults, named `defaults`), then each
+    named set: (name, files) or (name, files, its own --set expressions). The shared -f files and
+    --set expressions apply to every set: its files, the shared files, its expressions, the
+    shared ones. A file may be a path or a ValuesFile already read. A shared file that cannot
+    be read is an error for the whole comparison; a set's own, an error of that set."""
     shared = [_source(f) for f in shared_files]
     expressions = [_expression(e) for e in set_values]
     out = []
-    for name, files, *own in [(defaults, []), *named]:
-        vs = ValueSet(name, [*map(str, files), *map(str, shared_files)])
+    for name, files, *own in [reference, *named]:
+        vs = ValueSet(name, [*map(_file_name, files), *map(_file_name, shared_files)])
         try:
             vs.sources = [*(_source(f) for f in files), *shared,
                           *(_expression(e) for e in (own[0] if own else ())), *expressions]
@@ -105,9 +106,13 @@ def _expression(expr: str) -> Source:
     return Source(f"--set {expr}", parse_set(expr))
 
 
-def _source(file: str | Path) -> Source:
-    f: ValuesFile = read_values_file(file)
-    return Source(str(file), f.data, f.lines)
+def _source(file: str | Path | ValuesFile) -> Source:
+    f = file if isinstance(file, ValuesFile) else read_values_file(file)
+    return Source(_file_name(file), f.data, f.lines)
+
+
+def _file_name(file: str | Path | ValuesFile) -> str:
+    return file.path if isinstance(file, ValuesFile) else str(file)
 
 
 # --- the chart ---------------------------------------------------------------------------------
@@ -125,6 +130,7 @@ class ChartFacts:
     commented: dict[Key, Commented]
     schema: dict[str, Any] | None
     subcharts: set[str]  # dependency names and aliases: their keys are theirs
+    app_version: str = ""  # Chart.yaml appVersion
 
     def known(self, key: Key) -> bool:
         return (get_in(self.defaults, key) is not MISSING or self.reads.known(key)
@@ -147,7 +153,7 @@ def chart_facts(chart: str | Path) -> ChartFacts:
                  if d.get(k)}
     return ChartFacts(root, str(meta.get("name", root.name)), str(meta.get("version", "")),
                       defaults, values_file, scan_chart(root), commented_blocks(values_yaml),
-                      schema, subcharts)
+                      schema, subcharts, str(meta.get("appVersion") or ""))
 
 
 def units(data: dict[str, Any], reads: Reads, prefix: Key = ()) -> list[Key]:

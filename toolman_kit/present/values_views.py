@@ -46,6 +46,12 @@ def names(doc: Mapping[str, Any]) -> list[str]:
     return [s["name"] for s in doc["sets"]]
 
 
+def reference(doc: Mapping[str, Any]) -> str:
+    """What every set is compared with: the first set ("the chart defaults" in `compare`)."""
+    name = doc["sets"][0]["name"]
+    return "the chart defaults" if name in ("defaults", "chart defaults") else name
+
+
 def _name(file: str | None) -> str:
     return Path(file).name if file else ""
 
@@ -172,8 +178,8 @@ def verdict_sets(doc: Mapping[str, Any]) -> str:
                      f"{len(s['introduced'])}, adding {_plural(len(s['added']), 'object')} and "
                      f"changing {_plural(len(s['changed']), 'object')}")
     if not parts:
-        return "Only the chart defaults were rendered: give value sets to compare."
-    return "Against the chart defaults: " + "; ".join(parts) + "."
+        return f"Only {reference(doc)} were rendered: give value sets to compare."
+    return f"Against {reference(doc)}: " + "; ".join(parts) + "."
 
 
 def verdict_dead(doc: Mapping[str, Any]) -> str:
@@ -256,7 +262,7 @@ def override_blocks(doc: Mapping[str, Any]) -> dict[str, str]:
         if s["errors"]:
             blocks[s["name"]] = f"{title} does not render: {_md(s['errors'][0]['message'])}."
             continue
-        lines = [f"{title} against the chart defaults: adds "
+        lines = [f"{title} against {_md(reference(doc))}: adds "
                  + (_md(", ".join(f"{o['kind']}/{o['name']}" for o in s["added"])) or "nothing")
                  + ", removes "
                  + (_md(", ".join(f"{o['kind']}/{o['name']}" for o in s["removed"])) or "nothing")
