@@ -326,6 +326,10 @@ def _no_key(f: Failure, ctx: Context) -> Unreached:
     if keys:
         return Unreached(f"{', '.join(f'`{show(k)}`' for k in keys)} control(s) it, but the kit "
                          "has no proven content for them: a judgement for you", "judgement")
+    if ctx.provenance is not None and not ctx.provenance.complete:
+        return Unreached("no values key the kit could probe changes it (not every key could "
+                         "be: see not_tried): most likely a template change", "template",
+                         ctx.template(f))
     return Unreached("no values key changes it: change the template", "template",
                      ctx.template(f))
 

@@ -165,6 +165,9 @@ class _Prover:
         self.attempts: dict[tuple, list[str]] = {}  # failure → what was tried, in words
         self.unreached: dict[tuple, Unreached] = {}
         self.not_tried: list[str] = []
+        self.unexplored: list[str] = []  # provenance probes that did not render
+        self.skipped: set[tuple] = set()  # failures whose candidates the budget left untried
+        self.in_template: dict[tuple, Unreached] = {}  # failures no values key reaches
         self.state: Trial
         self._tried: set[tuple[str, str]] = set()
         self._known: list[tuple[str, ...]] | None = None
@@ -204,7 +207,10 @@ class _Prover:
     # --- the rounds -------------------------------------------------------------------------
 
     def search(self, first: Trial, prov: Any, hard: Any) -> None:
-        self.state = first
+        self.state, self.unexplored = first, list(prov.unexplored)
+        ctx = self.context(first, prov, hard)
+        self.in_template = {k: u for k, f in first.failing.items()
+                            if (u := ctx.in_template(f)) is not None}
         for n in range(1, MAX_ROUNDS + 1):
             ctx = self.context(self.state, prov, hard)
             made, unreached = candidates(list(self.state.failing.values()), ctx)
@@ -232,6 +238,7 @@ class _Prover:
         room = max(0, self.budget.limit - self.budget.used)
         for c in made[room:]:
             self.not_tried.append(f"{what}: {c.shows()} (--max-renders)")
+            self.skipped.update(c.targets)
         self.budget.used += min(room, len(made))
         return made[:room]
 
@@ -389,7 +396,7 @@ def _summary(facts: Any, prof: Any, release: str, namespace: str, files: Sequenc
                       release, namespace, list(map(str, files)), list(set_values),
                       prover.state.override, prover.steps, first.analysis, after, fixed,
                       remaining, introduced, text, 0, budget.limit,
-                      [*budget.skipped, *prover.not_tried], 0.0,
+                      [*budget.skipped, *prover.unexplored, *prover.not_tried], 0.0,
                       {**{k: c.line for k, c in facts.commented.items()},
                        **facts.values_file.lines})
 
@@ -406,14 +413,14 @@ def _resolve(u: Unreached | None, f: Failure) -> str:
 def _why(prover: _Prover, f: Failure) -> Unreached:
     """Why a failure is still there: what was tried, else why nothing was."""
     tried = prover.attempts.get(f.key)
-    reason = prover.unreached.get(f.key)
+    reason = prover.in_template.get(f.key) or prover.unreached.get(f.key)
     if tried:
         text = "tried " + "; ".join(dict.fromkeys(tried))
         if reason is not None and reason.kind == "template":
-            return Unreached(f"{text}; {reason.reason}", "template", reason.template)
+            return Unreached(f"{reason.reason} ({text})", "template", reason.template)
         return Unreached(text, "rejected")
     if reason is not None:
         return reason
-    if any(f.key in c for c in prover.not_tried):
+    if f.key in prover.skipped:
         return Unreached("not tried: the --max-renders budget ran out", "budget")
     return Unreached("no values key is known to change it", "template")
