@@ -36,6 +36,7 @@ from toolman_kit.read.model import Container, Workload, as_dict, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory
 
 SINGLE_NODE = {"ReadWriteOnce", "ReadWriteOncePod"}
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 HOSTNAME, ZONE = "kubernetes.io/hostname", "topology.kubernetes.io/zone"
 
 
@@ -219,14 +220,24 @@ class Context:
         values.schema.json allows."""
         patterns = [[re.compile(p, re.I) for p in shape.split()] for shape in shapes]
 
+        def prefix(key: Key) -> Key | None:
+            """The part of the key before the shape it fits (None: it fits none)."""
+            return next((key[:len(key) - len(ps)] for ps in patterns if len(key) >= len(ps)
+                         and all(p.fullmatch(part) for p, part in zip(
+                             ps, key[len(key) - len(ps):], strict=True))), None)
+
         def fits(key: Key) -> bool:
-            return any(len(key) >= len(ps) and all(p.fullmatch(part) for p, part in zip(
-                ps, key[len(key) - len(ps):], strict=True)) for ps in patterns)
+            return prefix(key) is not None
 
         tokens = set(re.split(r"[-_.]", f.name.lower()))
-        shaped = sorted((k for k in self.known if fits(k)), key=lambda k: (
-            0 if any(p.lower() in tokens for p in k[:-1]) else 1 if len(k) <= 2 else 2,
-            len(k), k))
+
+        def group(k: Key) -> int:  # 0: under a prefix named like the workload, 1: top-level
+            before = prefix(k) or ()
+            return 0 if any(p.lower() in tokens for p in before) else 1 if not before else 2
+
+        shaped = sorted((k for k in self.known if fits(k)), key=lambda k: (group(k), len(k), k))
+        if shaped and group(shaped[0]) == 0:  # the workload's own block: not its siblings'
+            shaped = [k for k in shaped if group(k) < 2]
         found = [k for k in self.controls(f) if fits(k)] + shaped
         return [k for k in dict.fromkeys(found) if schema_allows(self.facts.schema, k)]
 
@@ -508,6 +519,13 @@ def _probe(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
         elif other is not None and _handler(other):
             out.append(_one(key, _handler(other), f, "the handler of the container's other "
                                                      "probe; Kubernetes' default timings"))
+        elif sibling := next((b for k, b in sorted(ctx.facts.commented.items())
+                              if k[:-1] == key[:-1] and k[-1] in PROBES and k != key
+                              and isinstance(b.value, dict) and _handler(b.value)), None):
+            out.append(_one(key, _handler(sibling.value), f, f"the handler of the chart's own "
+                                                             f"{sibling.key[-1]} block, commented "
+                                                             f"out in values.yaml:{sibling.line}; "
+                                                             "Kubernetes' default timings"))
         elif port is not None:
             target = port.get("name") or port["containerPort"]
             out.append(_one(key, {"tcpSocket": {"port": target}}, f,

@@ -1,7 +1,8 @@
 """Where each failing setting comes from, by perturbation: change one values key to a probe
 value, re-render, and see which fields move.
 
-A key controls a field when, with the key probed,
+A key controls a field when, with the key probed and its object still rendered (a switch that
+removes the object controls nothing of it),
   * the field's value changes (or the field appears or disappears), or
   * the probe's map lands on the field's path (`securityContext` rendered whole where
     `…securityContext.seccompProfile` is missing: the key can set it), or
@@ -210,11 +211,12 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
         others = {i for i in set(base.objects) | set(out.objects)
                   if (old := base.objects.get(i)) is not (new := out.objects.get(i))
                   and old != new}  # unchanged documents share their parse: `is` says it
-        moved = [f for f in result.tracked if f.ident in others and _moves(f, base, out, value)]
+        moved = [f for f in result.tracked if f.ident in others and f.ident in out.objects
+                 and _moves(f, base, out, value)]  # removing the object controls nothing
         for f in moved:
             result.controls.setdefault(f, []).append(key)
         appeared = {i for i in others if i not in base.objects or i not in out.objects}
-        rest = [f for f in failing if f not in moved
+        rest = [f for f in failing if f not in moved and f.ident in out.objects
                 and ((appeared | others & near.get(f.ident, set())) - {f.ident})]
         if rest:
             still = _failing(out, a.profile, a.manifests.namespace, checks)
@@ -257,8 +259,8 @@ def _strings(node: Any) -> list[str]:
 
 def _moves(f: Field, base: Output, out: Output, probe: Any) -> bool:
     before, after = base.objects.get(f.ident, MISSING), out.objects.get(f.ident, MISSING)
-    if not f.path:
-        return before != after and (before is MISSING or after is MISSING)
+    if not f.path:  # a whole object, there before and after: moved only through others
+        return False
     if MISSING not in (before, after) and \
             value_at(before, "metadata.name") != value_at(after, "metadata.name"):
         return False  # a renaming key (nameOverride) moves names everywhere: not this field

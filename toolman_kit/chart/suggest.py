@@ -252,11 +252,16 @@ class _Prover:
 
     def _judge(self, c: Candidate, t: Trial, state: Trial, partner: Candidate | None = None
                ) -> str:
-        """clean | introduces | error | nothing; what happened is noted for the targets."""
+        """clean | introduces | removes | error | nothing; what happened is noted for the
+        targets. Removing a workload or a container removes its failures: that fixes nothing."""
         tried = c.shows() + (f" with {partner.shows()}" if partner else "")
         if t.error is not None:
             self._note(c, f"{tried}: does not render ({t.error})")
             return "error"
+        gone = _present(state.analysis) - _present(t.analysis)
+        if gone:
+            self._note(c, f"{tried}: removes {', '.join(sorted(gone))}")
+            return "removes"
         fixed = [k for k in c.targets if k in state.failing and k not in t.failing]
         introduced = [f for k, f in t.failing.items() if k not in state.failing]
         if not fixed:
@@ -306,7 +311,8 @@ class _Prover:
         together = self.render(override)
         self.check([together], "")
         if together.error is None and covered <= set(self.state.failing) - set(together.failing) \
-                and not set(together.failing) - set(self.state.failing):
+                and not set(together.failing) - set(self.state.failing) \
+                and not _present(self.state.analysis) - _present(together.analysis):
             for group, _, fixed in chosen:
                 self._step(group, fixed, [])
             self.state = together
@@ -340,6 +346,12 @@ class _Prover:
               ) -> None:
         self.steps.append(Step(group, [self.state.failing[k] for k in self.state.failing
                                        if k in fixed], introduced))
+
+
+def _present(a: Analysis) -> set[str]:
+    """The workloads and containers of an analysis, as "Kind/name" and "Kind/name [container]"."""
+    return {a.index.label(w) + suffix for w in a.index.workloads
+            for suffix in ("", *(f" [{c.name}]" for c in w.containers))}
 
 
 def _apply(override: dict[str, Any], c: Candidate) -> dict[str, Any]:

@@ -45,6 +45,7 @@ CELL_TIMEOUT = 600  # seconds; a notebook cell that hangs fails the report inste
 ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_availability",
          "02_security")
 VALUES = "05_values"  # with a chart: last, as it waits for the comparison the report makes
+SUGGESTED, SUGGESTION = "suggested-values.yaml", "suggestion.json"  # with --suggest
 RESET = "get_ipython().reset(new_session=False)  # toolman-kit: a clean namespace per notebook"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 FAILING_LINE = re.compile(r"^-+>\s*\d+\s(.*)$", re.M)
@@ -76,7 +77,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  title: str | None = None, with_code: bool = False, jobs: int | None = None,
                  progress: TextIO | None = None,
                  sets: Sequence[dict[str, Any]] | None = None,
-                 kube_version: str | None = None) -> Report:
+                 kube_version: str | None = None, suggest: bool = False) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
@@ -85,8 +86,10 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     "values": ["prod.yaml"]}]` with `chart`, or `{"name": ..., "manifests": [paths]}`; it
     replaces `manifests`, `baseline` and the values arguments. With a chart the values page
     compares the chart-rendered sets (comparison.json). `kube_version` ("1.29"; None: the
-    profile's) is checked against and rendered for. A line per notebook goes to `progress`
-    (the CLI passes stderr).
+    profile's) is checked against and rendered for. `suggest` adds the proven values override
+    for the first chart-rendered set (chart/suggest.py): suggested-values.yaml, suggestion.json,
+    a column of the values comparison and a section of the values page and of the Markdown. A
+    line per notebook goes to `progress` (the CLI passes stderr).
 
     Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
     ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
@@ -100,7 +103,9 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     first = specs[-1].get("manifests", [""])[0]
     params = {"sets": specs, "chart": chart, "profile": profile, "namespace": namespace,
               "release": release, "title": title or _default_title(first, chart),
-              "kube_version": kube_version}
+              "kube_version": kube_version, "suggest": suggest}
+    if suggest and not _charted(params):
+        raise ToolmanKitError("--suggest needs --chart DIR: it renders the chart's values")
     existed = out.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
@@ -151,6 +156,8 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     workers = max(1, min(jobs or os.cpu_count() or 1, len(order)))
     if VALUES in order:
         params = {**params, "comparison": str(staging / "comparison.json")}
+    if params.get("suggest"):
+        params = {**params, "suggestion": str(staging / SUGGESTION)}
     sockets = Path(tempfile.mkdtemp(prefix="tk-kernels-"))  # short: unix socket paths ≤ 107 bytes
     results: list[Result] = []
     try:
@@ -384,14 +391,17 @@ def _write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Rep
     from toolman_kit.present.narrative import markdown_report
     from toolman_kit.present.views import counts
 
-    comparison = None
+    comparison, suggested = None, None
+    sets = list(params["sets"])
+    if params.get("suggest"):
+        suggested, extra = _suggest(staging, params)
+        sets.append(extra)
     if "comparison" in params:
         from toolman_kit.chart.compare import compare_sets
 
         comparison = compare_sets(
-            params["chart"], params["sets"], release=params["release"],
-            namespace=params["namespace"], profile=params["profile"],
-            kube_version=params["kube_version"], jobs=1)
+            params["chart"], sets, release=params["release"], namespace=params["namespace"],
+            profile=params["profile"], kube_version=params["kube_version"], jobs=1)
         (staging / "comparison.json").write_text(
             json.dumps(comparison.document(), indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8")
@@ -401,10 +411,15 @@ def _write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Rep
         from toolman_kit.chart.provenance import values_column
         from toolman_kit.present.values_views import with_values
 
-        markdown = with_values(markdown, comparison.document())
+        markdown = with_values(markdown, comparison.document(),
+                               skip=[sets[-1]["name"]] if suggested else [])
         same = next((s for s in comparison.sets if s.name == ins.label), None)
         if same is not None and same.provenance is not None:
             a.findings["values"] = values_column(a.findings, same.provenance)
+    if suggested is not None:
+        from toolman_kit.present.suggest import section
+
+        markdown = section(markdown, suggested, comparison.document() if comparison else None)
     (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
     (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
     (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
@@ -413,6 +428,30 @@ def _write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Rep
     errors += comparison.errors if comparison is not None else []
     return Report(staging / "index.html", counts(a), counts(base) if base is not None else None,
                   input_errors=list(dict.fromkeys(errors)))
+
+
+def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The suggestion for the first chart-rendered set: its files written, its document, and
+    the set it adds to the values comparison (that set's values, then the suggested file)."""
+    from dataclasses import replace
+
+    from toolman_kit.chart.suggest import suggest
+    from toolman_kit.chart.valuesfile import read_values_file
+    from toolman_kit.present.suggest import document
+
+    start = next(s for s in params["sets"] if "values" in s)
+    s = suggest(params["chart"], start["values"], start["set"], release=params["release"],
+                namespace=params["namespace"], profile=params["profile"],
+                kube_version=params["kube_version"], jobs=1)
+    doc = document(s)
+    (staging / SUGGESTED).write_text(s.text, encoding="utf-8")
+    (staging / SUGGESTION).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    names = {spec["name"] for spec in params["sets"]}
+    name = next(n for n in ("suggested", "suggested values", "toolman-kit suggestion")
+                if n not in names)
+    file = replace(read_values_file(staging / SUGGESTED), path=SUGGESTED)
+    return doc, {"name": name, "values": [*start["values"], file], "set": start["set"]}
 
 
 def _swap(staging: Path, out: Path) -> None:
@@ -468,6 +507,9 @@ def add_report_command(subparsers: Any, add_input_options: Any) -> None:
                    help="with --chart: render the baseline with these values (repeatable); "
                         "default: the chart's own values when -f is given")
     p.add_argument("--no-baseline", action="store_true", help="no comparison")
+    p.add_argument("--suggest", action="store_true",
+                   help="with --chart: add the suggested values (toolman-kit suggest) for the "
+                        "first set, as a column of the values comparison and a section")
     p.add_argument("--out", metavar="DIR", help="output directory (default: reports/NAME)")
     p.add_argument("--title", help="report title")
     p.add_argument("--with-code", action="store_true", help="show the notebooks' code cells")
@@ -508,7 +550,7 @@ def _report(args: argparse.Namespace) -> int:
         "release": args.release or ("toolman" if example else "release-name"),
         "title": args.title or ("Toolman Deployment Analysis" if example else None),
         "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
-        "kube_version": args.kube_version}
+        "kube_version": args.kube_version, "suggest": args.suggest}
     if args.named_values:
         return _print_report(build_report(sets=_named_sets(args), **common))
     values = [str(EXAMPLE / "chart" / "values-production.yaml")] if example else args.values

@@ -14,11 +14,14 @@ import re
 import sys
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from toolman_kit.chart.candidates import Failure
     from toolman_kit.chart.suggest import Suggestion
 
@@ -101,7 +104,7 @@ def document(s: Suggestion) -> dict[str, Any]:
         "chart": {"path": str(s.chart), "name": s.name, "version": s.version},
         "profile": s.profile, "kube_version": s.kube_version, "release": s.release,
         "namespace": s.namespace, "start": {"files": s.files, "set": s.set_values},
-        "values": s.values,
+        "values": s.values, "file": s.text,
         "suggestions": [{"keys": keys(c.keys), "why": c.why, "note": c.note or None,
                          "partner_of": keys(step.candidates[0].keys) if i else None,
                          "fixes": [_object(f) for f in step.fixed] if not i else [],
@@ -203,7 +206,8 @@ def to_yaml(s: Suggestion) -> str:
             f"{s.kube_version}), after {starting}: {_counts(s)}.", f"Use: {install}"]
     if s.remaining:
         head.append("What values cannot fix: toolman-kit suggest --format markdown (or json).")
-    lines = [f"# {line}" for text in head for line in textwrap.wrap(text, WIDTH - 2)]
+    lines = [f"# {line}" for text in head
+             for line in textwrap.wrap(text, WIDTH - 2, break_on_hyphens=False)]
     comments = _comments(s)
     whole = {k for step in s.steps for c in step.candidates for k in c.keys}
     leaves = {k for k in whole if not any(o != k and o[:len(k)] == k for o in whole)}
@@ -228,7 +232,8 @@ def _emit(node: dict[str, Any], path: tuple[str, ...],
     for k in order(path, list(node)):
         here = (*path, k)
         for text in comments.get(here, []):
-            out += [f"{pad}# {line}" for line in textwrap.wrap(text, WIDTH - indent - 2)]
+            out += [f"{pad}# {line}" for line in textwrap.wrap(
+                text, WIDTH - indent - 2, break_on_hyphens=False)]
         value = node[k]
         if isinstance(value, dict) and value and here not in leaves:
             out.append(f"{pad}{_key(k)}:")
@@ -251,52 +256,134 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-# --- Markdown -----------------------------------------------------------------------------------
+# --- tables and Markdown, from the document (the report's notebook reads suggestion.json) ----
 
-def to_markdown(s: Suggestion) -> str:
-    """The before/after checklist and the lists: for a pull-request comment."""
+def verdict(doc: dict[str, Any]) -> str:
+    fixed, introduced, remaining = (len(doc[k]) for k in ("fixed", "introduced", "remaining"))
+    start = ", ".join(Path(f).name for f in doc["start"]["files"]) or "the chart defaults"
+    return (f"After {start}, the suggested values fix {fixed} failing checks, introduce "
+            f"{introduced} and leave {remaining} that values cannot fix; each value was proven "
+            f"by rendering the chart with it and re-running the checks "
+            f"({doc['renders']['count']} renders).")
+
+
+def checklist_change(doc: dict[str, Any]) -> pd.DataFrame:
+    """Workload, component, before and after ("❌ 1", "✅ 3"), and whether the row changed."""
     import pandas as pd
 
-    from toolman_kit.chart.valuesfile import show
     from toolman_kit.judge.checklist import SYMBOL
+
+    after = {(r["workload"], r["component"]): r for r in doc["checklist_after"]}
+
+    def cell(r: dict[str, Any] | None) -> str:
+        return f"{SYMBOL.get(r['status'], '')} {r['current_state']}".strip() if r else "—"
+
+    rows = [{"workload": r["workload"], "component": r["component"], "before": cell(r),
+             "after": cell(a := after.get((r["workload"], r["component"]))),
+             "changed": a is None or a["status"] != r["status"]}
+            for r in doc["checklist_before"]]
+    return pd.DataFrame(rows, columns=["workload", "component", "before", "after", "changed"])
+
+
+def _failure_rows(items: list[dict[str, Any]], *extra: str) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([{"row": i["row"] or "", "check": i["check_id"],
+                          "object": i["object"] + (f" [{i['container']}]" if i["container"]
+                                                   else ""),
+                          **{k: ", ".join(i[k]) if isinstance(i[k], list) else i[k] or ""
+                             for k in extra}} for i in items],
+                        columns=["row", "check", "object", *extra])
+
+
+def fixed(doc: dict[str, Any]) -> pd.DataFrame:
+    return _failure_rows(doc["fixed"], "keys")
+
+
+def remaining(doc: dict[str, Any]) -> pd.DataFrame:
+    return _failure_rows(doc["remaining"], "reason", "template")
+
+
+def introduced(doc: dict[str, Any]) -> pd.DataFrame:
+    return _failure_rows(doc["introduced"], "keys", "resolve")
+
+
+def markdown(doc: dict[str, Any], level: int = 1) -> str:
+    """The suggestion in Markdown, its title at heading `level`: the before/after checklist,
+    the lists, the file. `level` 2 is the section of deployment-analysis.md."""
     from toolman_kit.present.formats import _md, markdown_table
 
-    def keys(ks: list[tuple[str, ...]]) -> str:
-        return ", ".join(f"`{_md(show(k))}`" for k in dict.fromkeys(ks)) or "—"
+    h = "#" * level
+    chart = doc["chart"]
+    title = f"{h} Suggested values for {_md(chart['name'])} {_md(chart['version'])}" \
+        if level == 1 else f"{h} Suggested Production Values"
+    parts = [title, "", _md(verdict(doc)) + f" Profile **{_md(doc['profile'])}**, Kubernetes "
+             f"{_md(doc['kube_version'])}.", "", f"{h}# Checklist before and after", "",
+             markdown_table(checklist_change(doc), {
+                 "workload": "Workload", "component": "Component", "before": "Before",
+                 "after": "With the suggestion"})]
 
-    def what(f: Failure) -> str:
-        row = f"**{_md(f.row)}** " if f.row else ""
-        return f"{row}{_md(f.check_id)} on {_md(f.where())}"
+    def lines(df: pd.DataFrame, text: Callable[[Any], str], empty: str) -> list[str]:
+        return [f"- {'**' + _md(r.row) + '** ' if r.row else ''}{_md(r.check)} on "
+                f"{_md(r.object)}: {text(r)}" for r in df.itertuples(index=False)] or [empty]
 
-    before = s.before.checklist.set_index(["workload", "namespace", "component"])
-    after = s.after.checklist.set_index(["workload", "namespace", "component"])
-    rows = [{"workload": w, "component": c,
-             "before": f"{SYMBOL.get(b.status, '')} {b.current_state}",
-             "after": f"{SYMBOL.get(after.loc[(w, ns, c)].status, '')} "
-                      f"{after.loc[(w, ns, c)].current_state}" if (w, ns, c) in after.index
-             else "—"} for (w, ns, c), b in before.iterrows()]
-    parts = [f"# Suggested values for {_md(s.name)} {_md(s.version)}", "",
-             f"Profile **{_md(s.profile)}**, Kubernetes {_md(s.kube_version)}, after "
-             f"{_md(', '.join(s.files) or 'the chart defaults')}: {_counts(s)} "
-             f"({s.renders} renders). Every value was proven by rendering the chart with it and "
-             "re-running the checks.", "", "## Checklist before and after", "",
-             markdown_table(pd.DataFrame(rows, columns=["workload", "component", "before",
-                                                        "after"]),
-                            {"workload": "Workload", "component": "Component",
-                             "before": "Before", "after": "With the suggestion"})]
-    parts += ["", "## Fixed", ""] + ([f"- {what(f)}: {keys(ks)}" for f, ks in s.fixed]
-                                    or ["Nothing."])
-    parts += ["", "## What values cannot fix", ""] + (
-        [f"- {what(f)}: {_md(u.reason)}" + (f" (`{_md(u.template)}`)" if u.template else "")
-         for f, u in s.remaining] or ["Nothing: every failure was fixed."])
-    if s.introduced:
-        parts += ["", "## Introduced (trade-offs)", ""] + [
-            f"- {what(f)}, by {keys(ks)}: {_md(resolve)}" for f, ks, resolve in s.introduced]
-    if s.not_tried:
-        parts += ["", "## Not tried", ""] + [f"- {_md(t)}" for t in s.not_tried]
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", s.text)), default=0))
-    parts += ["", "## The values", "", f"{fence}yaml", s.text.rstrip("\n"), fence]
+    parts += ["", f"{h}# Fixed", ""] + lines(fixed(doc), lambda r: _md(r.keys), "Nothing.")
+    parts += ["", f"{h}# What values cannot fix", ""] + lines(
+        remaining(doc), lambda r: _md(r.reason) + (f" ({_md(r.template)})" if r.template
+                                                   else ""), "Nothing: every failure is fixed.")
+    if doc["introduced"]:
+        parts += ["", f"{h}# Introduced (trade-offs)", ""] + lines(
+            introduced(doc), lambda r: f"by {_md(r.keys)}: {_md(r.resolve)}", "")
+    if doc["renders"]["not_tried"]:
+        parts += ["", f"{h}# Not tried", ""] + [f"- {_md(t)}"
+                                                for t in doc["renders"]["not_tried"]]
+    text = doc["file"]
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    parts += ["", f"{h}# The values", "", f"{fence}yaml", text.rstrip("\n"), fence]
     return "\n".join(parts) + "\n"
+
+
+def section(report: str, doc: dict[str, Any], comparison: dict[str, Any] | None = None) -> str:
+    """deployment-analysis.md with the Suggested Production Values section (the seed's
+    "Production Values Override", by machine) before its Identified Issues; with the values
+    comparison, what the suggested set changes against the reference."""
+    from toolman_kit.present.values_views import override_blocks
+
+    text = markdown(doc, level=2).rstrip("\n")
+    if comparison is not None:
+        block = list(override_blocks(comparison).values())[-1:]
+        if block:
+            head, _, rest = text.partition("\n\n### ")
+            text = f"{head}\n\n{block[0]}\n\n### {rest}"
+    marker = "\n## Identified Issues\n"
+    if marker not in report:
+        return report.rstrip("\n") + "\n\n" + text + "\n"
+    return report.replace(marker, f"\n{text}\n{marker}", 1)
+
+
+def load(chart: Any, sets: list[dict[str, Any]], release: str = "release-name",
+         namespace: str | None = None, profile: Any = "production",
+         kube_version: str | None = None, path: str | None = None,
+         compute: bool = False) -> dict[str, Any] | None:
+    """The suggestion document of a report's first chart-rendered set: read from `path` when
+    the report wrote it; else computed when `compute`; else None."""
+    if path and Path(path).is_file():
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    if not compute:
+        return None
+    from toolman_kit.chart.suggest import suggest
+    from toolman_kit.present.inputs import validate
+
+    specs, chart, profile = validate(sets, chart, profile)
+    start = next((s for s in specs if "values" in s), {"values": [], "set": []})
+    return document(suggest(chart, start["values"], start["set"], release=release,
+                            namespace=namespace, profile=profile, kube_version=kube_version,
+                            jobs=1))
+
+
+def to_markdown(s: Suggestion) -> str:
+    """For a pull-request comment."""
+    return markdown(document(s))
 
 
 FORMATS: dict[str, Callable[[Any], str]] = {"yaml": lambda s: s.text, "json": to_json,

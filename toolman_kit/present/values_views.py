@@ -317,13 +317,13 @@ def issues_markdown(doc: Mapping[str, Any]) -> list[str]:
     return items
 
 
-def with_values(markdown: str, doc: Mapping[str, Any]) -> str:
+def with_values(markdown: str, doc: Mapping[str, Any], skip: Sequence[str] = ()) -> str:
     """deployment-analysis.md with the values facts in the seed's sections: the Production
-    Values Override states what each set really changes; Identified Issues gains the hard-coded
-    settings and the commented-out blocks."""
+    Values Override states what each set really changes (but the sets in `skip`); Identified
+    Issues gains the hard-coded settings and the commented-out blocks."""
     from toolman_kit.present.formats import _md
 
-    blocks = override_blocks(doc)
+    blocks = {name: block for name, block in override_blocks(doc).items() if name not in skip}
     for n, (name, block) in enumerate(blocks.items(), 1):
         heading = f"## Production Values Override ({_md(name)})"
         text = "What the values really do:\n\n" + block
