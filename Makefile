@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/toolman-kit report
+	$(BIN)/toolman-kit report --suggest
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -410,10 +410,10 @@ def test_three_sets_in_a_report(tmp_path: Path) -> None:
 
 
 def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
-    """`report --chart DIR --values NAME=FILE …`: the chart defaults first, then each named set
-    (NAME repeated: a set of two files, the later wins), -f and --set applied to every set; each
-    section draws the same three columns, comparison.json and the values page compare the same
-    sets."""
+    """`report --chart DIR --values NAME=FILE … --suggest`: the chart defaults first, then each
+    named set (NAME repeated: a set of two files, the later wins), -f and --set applied to every
+    set; each section draws the same three columns, comparison.json and the values page compare
+    the same sets, and the suggested values for the first set as a fourth."""
     chart = EXAMPLE / "chart"
     staging, eu, shared = (tmp_path / f for f in ("values-staging.yaml", "eu.yaml", "shared.yaml"))
     staging.write_text(STAGING)
@@ -427,7 +427,7 @@ def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
                      "--values", f"staging={eu}", "-f", str(shared),
                      "--set", "serviceAccount.automount=false", "--release", "toolman",
                      "-n", "toolman", "--profile", str(EXAMPLE / "profile.yaml"),
-                     "--out", str(out), "-j", "2"])
+                     "--out", str(out), "-j", "2", "--suggest"])
     assert code == 0, stderr.getvalue()
     names = ["defaults", "staging", "production"]
     summary = Page((out / "index.html").read_text())
@@ -440,18 +440,40 @@ def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
         text = " ".join(Page((out / page).read_text()).headings)
         assert "staging against defaults" in text and "production against defaults" in text, page
     doc = json.loads((out / "comparison.json").read_text())
-    assert [s["name"] for s in doc["sets"]] == names
+    assert [s["name"] for s in doc["sets"]] == [*names, "suggested"]
     assert [s["files"] for s in doc["sets"]] == [
         [str(shared)], [str(staging), str(eu), str(shared)],
-        [str(chart / "values-production.yaml"), str(shared)]]
+        [str(chart / "values-production.yaml"), str(shared)],
+        [str(shared), "suggested-values.yaml"]]
     assert all(s["errors"] == [] for s in doc["sets"])
     overridden = {(i["key"], i["reason"]) for i in doc["sets"][1]["ineffective_values"]}
     assert ("replicaCount", "overridden") in overridden  # staging's 2, overridden by eu.yaml
     values = Page((out / "05_values.html").read_text())
-    assert values.tables[0][0] == ["Workload", "Component", *names]
+    assert values.tables[0][0] == ["Workload", "Component", *names, "suggested"]
+    # The suggestion starts from the first set: the shared file, then --set (which still wins).
+    suggestion = json.loads((out / "suggestion.json").read_text())
+    assert suggestion["start"] == {"files": [str(shared)],
+                                   "set": ["serviceAccount.automount=false"]}
+    assert (out / "suggested-values.yaml").read_text() == suggestion["file"]
+    assert suggestion["values"]["replicaCount"] == 3 and not suggestion["introduced"][1:]
+    assert "Suggested Production Values" in values.headings
+    assert ["Workload", "Component", "Before", "With the suggested values"] in [
+        t[0] for t in values.tables if t]
+    markdown = (out / "deployment-analysis.md").read_text()
+    assert markdown.index("## Suggested Production Values") < markdown.index(
+        "## Identified Issues")
+    assert "**suggested** (" in markdown and "| Deployment/toolman | Replicas | ❌ 1 | ✅ 3 |" \
+        in markdown
     meta = " ".join(Page((out / "00_summary.html").read_text()).headings)
     assert "Chart Values" not in meta  # a link in the navigation, not a heading
     assert 'href="05_values.html"' in (out / "index.html").read_text()
+
+
+def test_suggest_needs_a_chart() -> None:
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["report", str(EXAMPLE / "rendered" / "default.yaml"), "--suggest"]) == 2
+    assert "--suggest needs --chart DIR" in stderr.getvalue()
 
 
 @pytest.mark.parametrize(("argv", "error"), [

@@ -2,7 +2,7 @@
 can, every line proven by a render, and an honest list of what needs a template change instead.
 
 The proof runs in rounds, each on top of what the rounds before accepted. In a round every
-candidate (chart/candidates.py) for what still fails is rendered and checked (renders in
+candidate (made by chart/recipes.py) for what still fails is rendered and checked (renders in
 parallel, one batch). A candidate is kept when it fixes a failure it aims at and introduces
 none; one that introduces failures is retried with a partner, a candidate for what it introduced
 (3 replicas sharing a ReadWriteOnce claim: the chart's accessMode key). The candidates a round
@@ -34,12 +34,12 @@ from toolman_kit.chart.candidates import (
     Context,
     Failure,
     Unreached,
-    candidates,
     failures,
     known_keys,
     rank,
 )
 from toolman_kit.chart.provenance import hardcoded, provenance
+from toolman_kit.chart.recipes import candidates
 from toolman_kit.chart.render import merge_values, parse_set
 from toolman_kit.chart.values import Budget, ValueSet, build_sets, chart_facts
 from toolman_kit.errors import RenderError
