@@ -41,6 +41,7 @@ from toolman_kit.chart.candidates import (
 from toolman_kit.chart.provenance import hardcoded, provenance
 from toolman_kit.chart.recipes import candidates
 from toolman_kit.chart.render import merge_values, parse_set
+from toolman_kit.chart.suggested import to_yaml
 from toolman_kit.chart.values import Budget, ValueSet, build_sets, chart_facts
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import helm_kube_version
@@ -113,8 +114,6 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
     """The proven override for `chart` rendered with `files` and `set_values`.
 
     Raises RenderError (Helm's message) when the chart does not render with those values."""
-    from toolman_kit.present.suggest import to_yaml
-
     started = time.perf_counter()
     namespace = namespace or "default"
     prof = with_kube_version(load_profile(profile), kube_version)

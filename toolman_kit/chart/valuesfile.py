@@ -9,6 +9,7 @@ by Helm's own parser (what a render sees); lines come from a second, safe parse 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,3 +212,39 @@ def _record(found: dict[Key, Commented], parent: Key, value: dict,
         sub = get_in(value, key[len(parent):])
         if sub is not MISSING and key not in found:
             found[key] = Commented(key, number, sub)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def dump_values(values: dict[str, Any], comments: dict[Key, list[str]], leaves: set[Key],
+                lines: dict[Key, int], width: int = 100) -> str:
+    """A values file: `values` as block YAML, keys in the order of `lines` (their lines in the
+    chart's values.yaml; new keys after, as they came), `comments` written above their keys, and
+    the maps at `leaves` written whole (a map the templates read as one value)."""
+    last = max(lines.values(), default=0) + 1
+
+    def emit(node: dict[str, Any], path: Key, indent: int) -> list[str]:
+        pad, out = " " * indent, []
+        for k in sorted(node, key=lambda k: (lines.get((*path, k), last), list(node).index(k))):
+            here = (*path, k)
+            for text in comments.get(here, []):
+                out += [f"{pad}# {line}" for line in textwrap.wrap(
+                    text, width - indent - 2, break_on_hyphens=False)]
+            if isinstance(node[k], dict) and node[k] and here not in leaves:
+                out.append(f"{pad}{yaml.dump(k, Dumper=_Dumper).split(chr(10))[0]}:")
+                out += emit(node[k], here, indent + 2)
+            else:
+                dumped = yaml.dump({k: node[k]}, Dumper=_Dumper, default_flow_style=False,
+                                   sort_keys=False, allow_unicode=True, width=width)
+                out += [pad + line for line in dumped.rstrip("\n").split("\n")]
+        return out
+
+    body = emit(values, (), 0)
+    return ("\n".join(body) if body else "{}") + "\n"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Every value written out where it is (no &anchors and *aliases)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from toolman_kit.present.options import add_output_options, add_release_options, emit
+
 TRUNCATE = 8  # changed field paths shown per object in the table and Markdown
 CELL = 28  # width of a set's column in the terminal table
 
@@ -34,23 +36,13 @@ def add_compare_command(subparsers: Any, add_kube_version_option: Callable) -> N
                    help="a values file applied to every set, after its own files")
     p.add_argument("--set", action="append", default=[], metavar="K=V", dest="set_values",
                    help="a value applied to every set, last (helm --set syntax)")
-    p.add_argument("--release", default="release-name", help="release name")
-    p.add_argument("-n", "--namespace", help="release namespace (default: default)")
-    p.add_argument("--profile", default="production",
-                   help="built-in profile name or profile YAML file (default: production)")
-    add_kube_version_option(p)
+    add_release_options(p, add_kube_version_option)
     p.add_argument("--format", choices=sorted(FORMATS), default="table")
-    p.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
-    p.add_argument("--max-renders", type=int, default=None, metavar="N",
-                   help="bound on exploratory renders (leave-one-out and provenance; "
-                        "default 1000); what is not explored is listed")
-    p.add_argument("-j", "--jobs", type=int, metavar="N",
-                   help="render processes (default: the CPU count)")
+    add_output_options(p, "exploratory renders (leave-one-out and provenance)")
     p.set_defaults(run=_compare)
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from toolman_kit.atomic import write_atomic
     from toolman_kit.chart.compare import DEFAULT_MAX_RENDERS, compare_values
     from toolman_kit.chart.values import parse_named
 
@@ -60,11 +52,7 @@ def _compare(args: argparse.Namespace) -> int:
         kube_version=args.kube_version,
         max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None else args.max_renders,
         jobs=args.jobs, progress=sys.stderr)
-    output = FORMATS[args.format](comparison.document())
-    if args.output:
-        write_atomic(args.output, output)
-    else:
-        sys.stdout.write(output)
+    emit(FORMATS[args.format](comparison.document()), args.output)
     for error in comparison.errors:
         print(f"toolman-kit: error: {error}", file=sys.stderr)
     return 2 if comparison.errors else 0

@@ -12,12 +12,11 @@ import argparse
 import json
 import re
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from toolman_kit.present.options import add_output_options, add_release_options, emit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
     from toolman_kit.chart.candidates import Failure
     from toolman_kit.chart.suggest import Suggestion
 
-WIDTH = 100
 CHECKLIST_FIELDS = ["workload", "component", "current_state", "status", "action"]
 
 
@@ -42,42 +40,24 @@ def add_suggest_command(subparsers: Any, add_kube_version_option: Callable) -> N
                    metavar="FILE", help="your values (repeatable, later wins): the start")
     p.add_argument("--set", action="append", default=[], metavar="K=V", dest="set_values",
                    help="your --set values (helm syntax; they win over the suggestion)")
-    p.add_argument("--release", default="release-name", help="release name")
-    p.add_argument("-n", "--namespace", help="release namespace (default: default)")
-    p.add_argument("--profile", default="production",
-                   help="built-in profile name or profile YAML file (default: production)")
-    add_kube_version_option(p)
+    add_release_options(p, add_kube_version_option)
     p.add_argument("--format", choices=tuple(FORMATS), default="yaml",
                    help="yaml: the values file (default); json; markdown")
-    p.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
-    p.add_argument("--max-renders", type=int, default=None, metavar="N",
-                   help="bound on renders (provenance and candidates; default 1000); what was "
-                        "not tried is listed")
-    p.add_argument("-j", "--jobs", type=int, metavar="N",
-                   help="render processes (default: the CPU count)")
+    add_output_options(p, "renders (provenance and candidates)")
     p.set_defaults(run=_suggest)
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from toolman_kit.atomic import write_atomic
     from toolman_kit.chart.suggest import DEFAULT_MAX_RENDERS, suggest
+    from toolman_kit.chart.suggested import counts
 
     s = suggest(args.chart, args.files, args.set_values, release=args.release,
                 namespace=args.namespace, profile=args.profile, kube_version=args.kube_version,
                 max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None
                 else args.max_renders, jobs=args.jobs, progress=sys.stderr)
-    output = FORMATS[args.format](s)
-    if args.output:
-        write_atomic(args.output, output)
-    else:
-        sys.stdout.write(output)
-    print(f"suggest: {_counts(s)} ({s.renders} renders, {s.seconds:.1f}s)", file=sys.stderr)
+    emit(FORMATS[args.format](s), args.output)
+    print(f"suggest: {counts(s)} ({s.renders} renders, {s.seconds:.1f}s)", file=sys.stderr)
     return 0
-
-
-def _counts(s: Suggestion) -> str:
-    return (f"{len(s.fixed)} failing checks fixed, {len(s.introduced)} introduced, "
-            f"{len(s.remaining)} remain")
 
 
 # --- the document ------------------------------------------------------------------------------
@@ -123,137 +103,6 @@ def document(s: Suggestion) -> dict[str, Any]:
 
 def to_json(s: Suggestion) -> str:
     return json.dumps(document(s), indent=2, ensure_ascii=False) + "\n"
-
-
-# --- the values file ----------------------------------------------------------------------------
-
-def _rows(s: Suggestion, fixed: list[Failure]) -> list[str]:
-    """"PDB ❌ → ✅ (pdb-missing)" for the checklist rows the failures are in."""
-    from toolman_kit.judge.checklist import SYMBOL
-
-    def statuses(checklist: Any) -> dict[tuple[str, str, str], str]:
-        return {(w, ns, c): st for w, ns, c, st in checklist[
-            ["workload", "namespace", "component", "status"]].itertuples(index=False)}
-
-    before, after = statuses(s.before.checklist), statuses(s.after.checklist)
-    labels = {(w.kind, w.namespace, w.name): s.before.index.label(w)
-              for w in s.before.index.workloads}
-    many = len(labels) > 1
-    out: dict[str, list[str]] = {}  # line → check ids, or containers
-    for f in fixed:
-        label = labels.get((f.kind, f.namespace, f.name))
-        key = (label, f.namespace, f.row)
-        if f.row and key in before:
-            text = f"{f.row} {SYMBOL.get(before[key], '·')} → {SYMBOL.get(after.get(key), '·')}"
-            text += f" on {label}" if many else ""
-            item = f.check_id
-        else:
-            text, item = f"{f.check_id} fixed on {f.object}", f.container
-        out.setdefault(text, [])
-        if item and item not in out[text]:
-            out[text].append(item)
-    return [f"{text} ({', '.join(items)})" if items else text for text, items in out.items()]
-
-
-def _comments(s: Suggestion) -> dict[tuple[str, ...], list[str]]:
-    """The comment lines above each key: what it fixes, why this value, what to make sure of."""
-    from toolman_kit.chart.valuesfile import show
-
-    out: dict[tuple[str, ...], list[str]] = {}
-    for step in s.steps:
-        for i, c in enumerate(step.candidates):
-            lines = []
-            if i == 0:
-                lines += [f"{row}." for row in _rows(s, step.fixed)]
-            else:
-                main = ", ".join(f"{show(k)}" for k in step.candidates[0].keys)
-                checks = ", ".join(dict.fromkeys(t[0] for t in c.targets))
-                lines.append(f"With {main}: resolves {checks}, which {main} alone introduces.")
-            lines.append(_sentence(c.why))
-            if c.note:
-                lines.append(f"Note: {c.note.rstrip('.')}.")
-            if i == 0 and step.introduced:
-                lines += [f"Trade-off: introduces {f.check_id} on {f.where()} (less severe than "
-                          "what it fixes)." for f in step.introduced]
-            out.setdefault(_anchor(c.keys), []).extend(lines)
-    return out
-
-
-def _sentence(text: str) -> str:
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith(".") else text + "."
-
-
-def _anchor(keys: list[tuple[str, ...]]) -> tuple[str, ...]:
-    """Where a candidate's comment goes: above the deepest map holding all its keys."""
-    common: tuple[str, ...] = keys[0]
-    for k in keys[1:]:
-        n = 0
-        while n < min(len(common), len(k)) and common[n] == k[n]:
-            n += 1
-        common = common[:n]
-    return common or keys[0]
-
-
-def to_yaml(s: Suggestion) -> str:
-    """The override as a values file: only the keys that change, each with its comments."""
-    starting = ", ".join(s.files) or "the chart defaults"
-    install = " ".join(["helm upgrade --install", s.release, str(s.chart), "-n", s.namespace,
-                        *(f"-f {f}" for f in s.files), "-f <this file>",
-                        *(f"--set {e}" for e in s.set_values)])
-    head = [f"Suggested values for {s.name} {s.version}, written by toolman-kit and proven by "
-            f"rendering and checking the chart with them (profile {s.profile}, Kubernetes "
-            f"{s.kube_version}), after {starting}: {_counts(s)}.", f"Use: {install}"]
-    if s.remaining:
-        head.append("What values cannot fix: toolman-kit suggest --format markdown (or json).")
-    lines = [f"# {line}" for text in head
-             for line in textwrap.wrap(text, WIDTH - 2, break_on_hyphens=False)]
-    comments = _comments(s)
-    whole = {k for step in s.steps for c in step.candidates for k in c.keys}
-    leaves = {k for k in whole if not any(o != k and o[:len(k)] == k for o in whole)}
-    body = _emit(s.values, (), comments, leaves, _defaults_order(s), 0)
-    return "\n".join(lines) + "\n\n" + ("\n".join(body) if body else "{}") + "\n"
-
-
-def _defaults_order(s: Suggestion) -> Callable[[tuple[str, ...], list[str]], list[str]]:
-    """Keys in the order values.yaml has them, live or commented out (new ones after, in the
-    order they came)."""
-    def order(path: tuple[str, ...], keys: list[str]) -> list[str]:
-        last = max(s.lines.values(), default=0) + 1
-        return sorted(keys, key=lambda k: (s.lines.get((*path, k), last), keys.index(k)))
-    return order
-
-
-def _emit(node: dict[str, Any], path: tuple[str, ...],
-          comments: dict[tuple[str, ...], list[str]], leaves: set[tuple[str, ...]],
-          order: Callable, indent: int) -> list[str]:
-    pad = " " * indent
-    out = []
-    for k in order(path, list(node)):
-        here = (*path, k)
-        for text in comments.get(here, []):
-            out += [f"{pad}# {line}" for line in textwrap.wrap(
-                text, WIDTH - indent - 2, break_on_hyphens=False)]
-        value = node[k]
-        if isinstance(value, dict) and value and here not in leaves:
-            out.append(f"{pad}{_key(k)}:")
-            out += _emit(value, here, comments, leaves, order, indent + 2)
-        else:
-            dumped = yaml.dump({k: value}, Dumper=_Dumper, default_flow_style=False,
-                               sort_keys=False, allow_unicode=True, width=WIDTH)
-            out += [pad + line for line in dumped.rstrip("\n").split("\n")]
-    return out
-
-
-def _key(k: str) -> str:
-    return yaml.dump(k, Dumper=_Dumper).split("\n")[0]
-
-
-class _Dumper(yaml.SafeDumper):
-    """Every value written out where it is (no &anchors and *aliases)."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
 
 
 # --- tables and Markdown, from the document (the report's notebook reads suggestion.json) ----
