@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/toolman-kit report --suggest
+	$(BIN)/toolman-kit report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

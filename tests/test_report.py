@@ -24,7 +24,7 @@ NOTEBOOKS = ("00_summary", "01_container_architecture", "02_security", "03_high_
              "04_volumes", "05_values")  # 05_values: in reports on a chart
 FILES = ("index.html", *(f"{n}.html" for n in NOTEBOOKS), *(f"{n}.ipynb" for n in NOTEBOOKS),
          "deployment-analysis.md", "findings.json", "findings.csv", "report.sarif",
-         "comparison.json")
+         "comparison.json", "suggested-values.yaml", "suggestion.json")  # the example suggests
 # The seed's checklist: its judgements of the default values, and what the production values give.
 DEFAULT = {"Replicas": "❌", "Resource Requests": "⚠️", "Resource Limits": "⚠️",
            "Health Probes": "❌", "Pod Anti-Affinity": "❌", "PDB": "❌", "Network Policy": "❌",
@@ -313,7 +313,8 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
                     if isinstance(node, ast.Assign) for t in node.targets}
         if name == "05_values":
             assert set(defaults) == {"chart", "sets", "release", "profile", "namespace",
-                                     "kube_version", "comparison", "title"}
+                                     "kube_version", "comparison", "suggestion", "suggest",
+                                     "title"}
             paths = [p for spec in defaults["sets"] for p in spec["values"]]
             assert (DIRECTORY / defaults["chart"] / "Chart.yaml").is_file()
         else:

@@ -248,3 +248,13 @@ def test_the_render_budget_says_what_was_not_tried() -> None:
     doc = suggested(TOOLMAN / "chart", *TOOLMAN_ARGS, "--max-renders", "50")
     assert doc["renders"]["max"] == 50 and doc["renders"]["not_tried"]
     assert any("--max-renders" in t for t in doc["renders"]["not_tried"])
+
+
+def test_the_python_api_example() -> None:
+    import doctest
+
+    import toolman_kit as tk
+    from toolman_kit.chart import suggest as suggest_module
+
+    assert tk.suggest is suggest_module.suggest and "suggest" in tk.__all__
+    assert doctest.testmod(suggest_module).failed == 0

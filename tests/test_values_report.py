@@ -41,7 +41,8 @@ def test_comparison_json_beside_findings_json(report: Path) -> None:
     schema = json.loads(resources.files("toolman_kit").joinpath(
         "schemas/comparison.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(doc)
-    assert [s["name"] for s in doc["sets"]] == ["chart defaults", "values-production.yaml"]
+    assert [s["name"] for s in doc["sets"]] == ["chart defaults", "values-production.yaml",
+                                                 "suggested"]  # the example suggests values
 
 
 def test_the_values_page(report: Path) -> None:

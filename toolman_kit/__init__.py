@@ -4,6 +4,7 @@
     checklist(...) → the production-readiness table    pod_security(...) → PSS level per pod
     compare(baseline, candidate) → what changes: failures fixed, introduced, removed …
     compare_values(chart, [(name, files)]) → value sets side by side (chart/compare.py)
+    suggest(chart, files) → a proven values override and what values cannot fix (chart/suggest.py)
 
 Layout, following the flow of data: read/ (text → typed objects), judge/ (objects + profile →
 findings, checklist), chart/ (chart + values → facts), present/ (facts → pages and files).
@@ -12,6 +13,7 @@ findings, checklist), chart/ (chart + values → facts), present/ (facts → pag
 from toolman_kit.analysis import Analysis, analyze, checklist, pod_security
 from toolman_kit.chart.compare import compare_values
 from toolman_kit.chart.render import render
+from toolman_kit.chart.suggest import suggest
 from toolman_kit.comparison import Comparison, compare
 from toolman_kit.errors import (
     ManifestError,
@@ -27,6 +29,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Analysis", "Comparison", "Manifests", "Profile", "analyze", "checklist", "compare",
     "compare_values", "load",
-    "load_profile", "pod_security", "render",
+    "load_profile", "pod_security", "render", "suggest",
     "ManifestError", "ProfileError", "RenderError", "ReportError", "ToolmanKitError",
 ]

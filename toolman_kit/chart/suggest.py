@@ -111,9 +111,40 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
             namespace: str | None = None, profile: Any = "production",
             kube_version: str | None = None, max_renders: int = DEFAULT_MAX_RENDERS,
             jobs: int | None = None, progress: TextIO | None = None) -> Suggestion:
-    """The proven override for `chart` rendered with `files` and `set_values`.
+    """The values override that makes as many failing checks pass as values alone can, each
+    value proven by a render, for `chart` rendered with `files` and `set_values`.
 
-    Raises RenderError (Helm's message) when the chart does not render with those values."""
+    Parameters
+    ----------
+    chart
+        The Helm chart directory.
+    files, set_values
+        The starting point: values files (later wins) and `--set` expressions. The suggestion
+        goes after the files; the expressions still win, as with helm.
+    release, namespace, profile, kube_version
+        As `toolman-kit check --chart`: the render and the checks.
+    max_renders
+        Bound on renders (provenance and candidates); what it leaves out is in `not_tried`.
+    jobs, progress
+        Render processes (None: the CPU count); a stream for progress (a bar on a terminal).
+
+    Returns
+    -------
+    Suggestion
+        `.values` (the override), `.text` (the values file with its comments), `.fixed`,
+        `.remaining` (with why), `.introduced`, `.before` and `.after` (the analyses; `.after` is
+        that of the file as written, rendered again).
+
+    Raises RenderError (Helm's message) when the chart does not render with the starting values.
+
+    Example
+    -------
+    >>> import toolman_kit as tk
+    >>> s = tk.suggest("examples/toolman/chart", release="toolman", namespace="toolman",
+    ...                profile="examples/toolman/profile.yaml")
+    >>> s.values["replicaCount"], s.values["podDisruptionBudget"]
+    (3, {'enabled': True})
+    """
     started = time.perf_counter()
     namespace = namespace or "default"
     prof = with_kube_version(load_profile(profile), kube_version)

@@ -491,7 +491,8 @@ def add_report_command(subparsers: Any, add_input_options: Any) -> None:
         "report", help="write the HTML/Markdown/JSON/SARIF report (default: the Toolman example)",
         description="Execute the analysis notebooks and write a self-contained report. With no "
                     "input, report on the embedded Toolman example: its production values "
-                    "against the chart defaults, with the Toolman profile. With --values "
+                    "against the chart defaults, with the Toolman profile, and the values "
+                    "toolman-kit suggests. With --values "
                     "NAME=FILE, every section shows the chart defaults and each named set side "
                     "by side.", conflict_handler="resolve")  # our --values replaces -f's alias
     p.add_argument("paths", nargs="*", metavar="PATH", help="rendered manifest files or dirs")
@@ -507,9 +508,10 @@ def add_report_command(subparsers: Any, add_input_options: Any) -> None:
                    help="with --chart: render the baseline with these values (repeatable); "
                         "default: the chart's own values when -f is given")
     p.add_argument("--no-baseline", action="store_true", help="no comparison")
-    p.add_argument("--suggest", action="store_true",
+    p.add_argument("--suggest", action=argparse.BooleanOptionalAction, default=None,
                    help="with --chart: add the suggested values (toolman-kit suggest) for the "
-                        "first set, as a column of the values comparison and a section")
+                        "first set, as a column of the values comparison and a section "
+                        "(default: on for the Toolman example, off otherwise)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: reports/NAME)")
     p.add_argument("--title", help="report title")
     p.add_argument("--with-code", action="store_true", help="show the notebooks' code cells")
@@ -550,7 +552,8 @@ def _report(args: argparse.Namespace) -> int:
         "release": args.release or ("toolman" if example else "release-name"),
         "title": args.title or ("Toolman Deployment Analysis" if example else None),
         "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
-        "kube_version": args.kube_version, "suggest": args.suggest}
+        "kube_version": args.kube_version,
+        "suggest": example if args.suggest is None else args.suggest}
     if args.named_values:
         return _print_report(build_report(sets=_named_sets(args), **common))
     values = [str(EXAMPLE / "chart" / "values-production.yaml")] if example else args.values
