@@ -258,3 +258,20 @@ def test_the_python_api_example() -> None:
 
     assert tk.suggest is suggest_module.suggest and "suggest" in tk.__all__
     assert doctest.testmod(suggest_module).failed == 0
+
+
+def test_the_values_page_computes_the_suggestion_itself(tmp_path: Path) -> None:
+    """The 05_values notebook on its own (papermill from an unrelated directory, a real kernel)
+    with `suggest = True`: the section shows the proven file and the before/after checklist."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.ipynb"
+    done = subprocess.run([str(Path(sys.executable).parent / "papermill"), "-k", "python3",
+                           "--no-progress-bar", str(ROOT / "notebooks" / "05_values.ipynb"),
+                           str(out), "-p", "suggest", "True"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outputs = json.dumps([c.get("outputs") for c in json.loads(out.read_text())["cells"]])
+    assert '"output_type": "error"' not in outputs
+    assert "Suggested values for toolman" in outputs and "With the suggested values" in outputs
