@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.judge.checklist import build
 from toolman_kit.present import views
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
@@ -17,13 +16,13 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
 @pytest.fixture(scope="module")
 def default() -> Analysis:
     return Analysis.of(EXAMPLE / "rendered" / "default.yaml", profile=EXAMPLE / "profile.yaml",
-                       label="default")
+                       values_set="default")
 
 
 @pytest.fixture(scope="module")
 def production() -> Analysis:
     return Analysis.of(EXAMPLE / "rendered" / "production.yaml",
-                       profile=EXAMPLE / "profile.yaml", label="production")
+                       profile=EXAMPLE / "profile.yaml", values_set="production")
 
 
 def _row(df: pd.DataFrame, **where: str) -> pd.Series:
@@ -155,7 +154,7 @@ def test_compare_checklists(default: Analysis, production: Analysis) -> None:
     assert change["Health Probes"] == "improved"  # ❌ → ⚠️: no startup probe yet
     assert change["Privileged Containers"] == "still failing"
     assert change["Storage vs Replicas"] == "worse"  # 3 replicas on one RWO claim
-    assert list(df["component"]) == list(build(production.findings, production.index)["component"])
+    assert list(df["component"]) == list(production.checklist["component"])
     replicas = _row(df, component="Replicas")
     assert (replicas.baseline_state, replicas.candidate_state) == ("1", "3")
     assert set(df["change"]) <= {"fixed", "improved", "worse", "unchanged", "still failing"}
@@ -171,7 +170,7 @@ def test_compare_findings(default: Analysis, production: Analysis) -> None:
 
 def test_counts(default: Analysis, production: Analysis) -> None:
     before, after = views.counts(default), views.counts(production)
-    rows = len(build(default.findings, default.index))
+    rows = len(default.checklist)
     assert before["fail"] + before["warning"] + before["pass"] + before["n/a"] == rows
     assert after["fail"] < before["fail"] and after["pass"] > before["pass"]
     assert before["findings"]["error"] > after["findings"]["error"] > 0

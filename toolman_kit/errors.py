@@ -5,7 +5,19 @@ from __future__ import annotations
 
 
 class ToolmanKitError(Exception):
-    """Base of every error the kit raises on purpose (anything else is a bug)."""
+    """Base of every error the kit raises on purpose (anything else is a bug).
+
+    Attributes:
+        message: what is wrong, in one line.
+        file, line, column: where, when known (`str(error)` starts with `file:line:column:`).
+
+    Example:
+        >>> try:
+        ...     tk.analyze("no/such/file.yaml")
+        ... except tk.ToolmanKitError as error:
+        ...     print(error)
+        no/such/file.yaml: no such file or directory
+    """
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None,
                  column: int | None = None):
@@ -34,3 +46,8 @@ class ProfileError(ToolmanKitError):
 
 class ReportError(ToolmanKitError):
     """A notebook or export step that failed while building a report."""
+
+
+class ToolmanKitWarning(UserWarning):
+    """An input problem reported instead of raised (`errors="warn"`), or a suspect input that was
+    still analyzed, such as an object defined twice."""

@@ -61,7 +61,7 @@ def _targets(rows: pd.DataFrame) -> str:
     objects: dict[str, list[str]] = {}
     for kind, name, container in zip(rows["kind"], rows["name"], rows["container"], strict=True):
         names = objects.setdefault(f"{kind}/{name}", [])
-        if container and container not in names:
+        if not pd.isna(container) and container not in names:
             names.append(container)
     return ", ".join(_md(obj) + (f" ({_md(', '.join(cs))})" if cs else "")
                      for obj, cs in objects.items())
@@ -74,7 +74,7 @@ def _inputs(a: Analysis) -> str:
 
 
 def _label(a: Analysis) -> str:
-    return _md(a.label) if a.label else _inputs(a)
+    return _md(a.values_set) if a.values_set else _inputs(a)
 
 
 def _workloads(a: Analysis) -> str:
@@ -132,7 +132,7 @@ def executive_summary(a: Analysis, baseline: Analysis | None = None) -> str:
     parts = [
         f"Analyzed {_plural(len(a.manifests), 'object')} "
         f"({', '.join(f'{n} {_md(k)}' for k, n in kinds.items()) or 'none'}) from {_inputs(a)}"
-        + (f" ({_md(a.label)})" if a.label else "") + ": "
+        + (f" ({_md(a.values_set)})" if a.values_set else "") + ": "
         f"{_plural(len(a.index.workloads), 'workload')} ({_workloads(a)}) with "
         f"{_plural(sum(roles.values()), 'container')}" + (f" ({role_text})" if role_text else "")
         + f", against the **{_md(a.profile.name)}** profile.",

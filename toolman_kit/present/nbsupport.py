@@ -24,15 +24,9 @@ import pandas as pd
 from toolman_kit.analysis import Analysis, load_chart
 from toolman_kit.errors import ManifestError
 from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.present.sections import SECTIONS
 from toolman_kit.read.manifests import RELEASE_NAMESPACE, Manifests, load, place
 
-SECTIONS = (  # (notebook, title); the summary is published as index.html
-    ("00_summary", "Summary"),
-    ("01_container_architecture", "Container Architecture"),
-    ("02_security", "Security"),
-    ("03_high_availability", "High Availability"),
-    ("04_volumes", "Volumes"),
-)
 STATUS_WORDS = {
     **SYMBOL, "ok": "✅", "error": "❌", "info": "ℹ️", "skip": "➖", "exempt": "➖ exempt",
     "missing": "❌ missing", "below profile": "⚠️ below profile", True: "✅", False: "❌",
@@ -374,13 +368,13 @@ def finding_changes(df: pd.DataFrame | None, empty: str = "No failures on either
 
 
 def _object(kind: Any, name: Any, container: Any) -> str:
-    return f"{kind}/{name}" + (f" [{container}]" if container and container is not pd.NA else "")
+    return f"{kind}/{name}" + ("" if pd.isna(container) or not container else f" [{container}]")
 
 
 def _where(r: Any) -> str:
-    line = "" if r.line is None or r.line is pd.NA else f":{r.line}"
-    template = f" ({r.template})" if r.template and r.template is not pd.NA else ""
-    return f"{r.file}{line}{template} {r.path}".strip()
+    line = "" if pd.isna(r.line) else f":{r.line}"
+    template = "" if pd.isna(r.template) or not r.template else f" ({r.template})"
+    return f"{r.file}{line}{template} {'' if pd.isna(r.path) else r.path}".strip()
 
 
 def side_by_side(left: Html, right: Html, titles: tuple[str, str]) -> Html:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
-from toolman_kit.present.nbsupport import SECTIONS
+from toolman_kit.present.sections import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
