@@ -16,6 +16,7 @@ formats from the findings' row tuples.
 from __future__ import annotations
 
 import html
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ class Analysis:
             index = Index(manifests)
             findings, check_errors = engine.run(index, prof, values_set)
         if check_errors and errors != "ignore":  # a bug of ours, not the input's: never raised
-            warnings.warn(ToolmanKitWarning("; ".join(map(str, check_errors))), stacklevel=2)
+            _warn("; ".join(map(str, check_errors)))
         return cls(manifests, index, prof, findings, [*manifests.errors, *check_errors],
                    values_set)
 
@@ -350,7 +351,7 @@ def _judge_input(m: Manifests, errors: Errors) -> None:
     if m.warnings:
         shown = "; ".join(map(str, m.warnings[:3]))
         more = f" (+{len(m.warnings) - 3} more)" if len(m.warnings) > 3 else ""
-        warnings.warn(ToolmanKitWarning(shown + more), stacklevel=4)
+        _warn(shown + more)
     problems = list(m.errors)
     if not m.resources and not problems:
         problems.append(LoadError(", ".join(m.inputs) or "<input>", None,
@@ -363,4 +364,12 @@ def _judge_input(m: Manifests, errors: Errors) -> None:
             if len(problems) > 1 else ""
         raise ManifestError(first.message + more, first.file, first.line, first.column)
     for problem in problems:
-        warnings.warn(ToolmanKitWarning(str(problem)), stacklevel=4)
+        _warn(str(problem))
+
+
+def _warn(message: str) -> None:
+    """A ToolmanKitWarning pointing at the user's line that called into the kit."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("toolman_kit"):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(ToolmanKitWarning(message), stacklevel=level)

@@ -66,8 +66,8 @@ class Rendered:
 
     Example:
         >>> r = tk.render("examples/toolman/chart", release="toolman", namespace="toolman")
-        >>> r.text.startswith("---\n# Source: toolman/templates/"), r.chart
-        (True, 'examples/toolman/chart')
+        >>> r.text.splitlines()[1], r.chart
+        ('# Source: toolman/templates/serviceaccount.yaml', 'examples/toolman/chart')
     """
 
     text: str  # exactly what `helm template` prints

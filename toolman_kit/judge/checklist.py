@@ -185,7 +185,7 @@ def frame(records: list[tuple]) -> pd.DataFrame:
     import pandas as pd
 
     df = pd.DataFrame.from_records(records, columns=COLUMNS)
-    return typed(df, {"status": STATUSES}, frozenset({"workload", "component", "action"}))
+    return typed(df, {"status": STATUSES}, ("workload", "component", "action"))
 
 
 def _judge(findings: list[Finding], row: Row) -> tuple[str, str]:

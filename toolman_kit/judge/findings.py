@@ -67,7 +67,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}  # rank, most severe firs
 STATUS_ORDER = {"fail": 0, "exempt": 1, "skip": 2, "pass": 3}
 RANKS = len(STATUS_ORDER) * len(SEVERITY_ORDER)
 # Columns that always hold a value; every other text column is <NA> where it is empty.
-REQUIRED = frozenset({"check_id", "area", "severity", "status", "kind", "name", "file"})
+REQUIRED = ("check_id", "area", "severity", "status", "kind", "name", "file")
 
 
 def rank(status: str, severity: str) -> int:
@@ -114,7 +114,7 @@ def frame(rows: list[tuple]) -> pd.DataFrame:
     return typed(df, {"severity": SEVERITIES, "status": STATUSES}, REQUIRED, ints=("line",))
 
 
-def typed(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], required: frozenset[str],
+def typed(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], required: tuple[str, ...],
           ints: tuple[str, ...] = ()) -> pd.DataFrame:
     """Ordered categoricals for `categories`, nullable integers for `ints`, and `string` with <NA>
     for the empty values of every other column not `required`."""

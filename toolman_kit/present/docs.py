@@ -1,9 +1,14 @@
-"""The check catalogue as documentation: `python -m toolman_kit.present.docs > docs/checks.md`,
+"""Documentation generated from the code (`make docs`):
+
+    python -m toolman_kit.present.docs > docs/checks.md    the check catalogue
+    python -m toolman_kit.present.docs --api docs/api      the API reference (pdoc, docstrings)
+
 and what `toolman-kit checks [ID]` prints. Remediations show the values of a profile (the
 built-in `production` unless another is given), never a `{placeholder}`."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,7 @@ from toolman_kit.judge.profiles import Profile, load_profile
 from toolman_kit.judge.registry import Check, catalogue
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "checks"  # in a checkout
+API_MODULES = ("toolman_kit", "toolman_kit.judge.findings")  # the public API, its vocabulary
 
 
 def record(c: Check, profile: Profile) -> dict[str, Any]:
@@ -73,5 +79,18 @@ def catalogue_markdown() -> str:
     return "\n".join(lines)
 
 
+def api_pages(out: Path) -> None:
+    """The API reference, one HTML page per module of API_MODULES, from the docstrings (no
+    source, no search index: the pages change only when the documentation does)."""
+    import pdoc
+    import pdoc.render
+
+    pdoc.render.configure(docformat="google", show_source=False, search=False)
+    pdoc.pdoc(*API_MODULES, output_directory=out)
+
+
 if __name__ == "__main__":
-    print(catalogue_markdown(), end="")
+    if sys.argv[1:2] == ["--api"]:
+        api_pages(Path(sys.argv[2]))
+    else:
+        print(catalogue_markdown(), end="")

@@ -165,6 +165,7 @@ class Manifests:
         return iter(self.resources)
 
     def of_kind(self, *kinds: str) -> list[Resource]:
+        """The objects of these kinds, in input order."""
         return [r for r in self.resources if r.kind in kinds]
 
 

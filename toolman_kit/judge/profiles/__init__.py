@@ -67,9 +67,11 @@ class Profile:
     source: str = "built-in"
 
     def enabled(self, check_id: str) -> bool:
+        """Whether the check runs (profiles may disable checks)."""
         return self.checks.get(check_id, {}).get("enabled", True)
 
     def severity(self, check_id: str, default: str) -> str:
+        """The check's severity as this profile grades it (`default`: the check's own)."""
         return self.checks.get(check_id, {}).get("severity", default)
 
     def sizing_for(self, container: str, role: str) -> dict[str, dict[str, Decimal]]:
@@ -78,6 +80,7 @@ class Profile:
 
     def exemption(self, check_id: str, kind: str, namespace: str, name: str,
                   container: str) -> Exemption | None:
+        """The first exemption covering this check on this object (and container), if any."""
         return next((e for e in self.exemptions
                      if e.covers(check_id, kind, namespace, name, container)), None)
 
