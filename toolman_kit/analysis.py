@@ -31,7 +31,8 @@ from toolman_kit.judge import engine
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.judge.findings import Findings
 from toolman_kit.judge.profiles import Profile, load_profile
-from toolman_kit.judge.pss import pod_security_frame
+from toolman_kit.judge.pss import PodSecurity, pod_security_frame
+from toolman_kit.judge.pss import pod_security as pss_levels
 from toolman_kit.read import manifests as read
 from toolman_kit.read.index import Index
 from toolman_kit.read.manifests import LoadError, Manifests, Text, gc_paused
@@ -130,7 +131,12 @@ class Analysis:
     def checklist_rows(self) -> list[tuple]:
         """The checklist as row tuples (workload, namespace, component, current_state, status,
         action, checks)."""
-        return checklist_table.build(self.rows, self.index)
+        return checklist_table.build(self.rows, self.index, self.pod_security)
+
+    @cached_property
+    def pod_security(self) -> list[PodSecurity]:
+        """The Pod Security Standards level of each workload's pod (see `pod_security`)."""
+        return pss_levels(self.index)
 
     @cached_property
     def checklist(self) -> pd.DataFrame:

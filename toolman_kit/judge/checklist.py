@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from toolman_kit.judge.findings import Row as Finding
 from toolman_kit.judge.findings import typed
-from toolman_kit.judge.pss import pod_security
+from toolman_kit.judge.pss import PodSecurity, pod_security
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Workload, as_dict, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory
@@ -155,11 +155,13 @@ SEED_ROWS = tuple(r.component for r in ROWS[:10])
 PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}
 
 
-def build(findings: Iterable[tuple], index: Index) -> list[tuple]:
+def build(findings: Iterable[tuple], index: Index,
+          pss: list[PodSecurity] | None = None) -> list[tuple]:
     """One block of rows per workload, in the order of the manifests: tuples in COLUMNS order,
-    from the findings' row tuples (see `frame` for the DataFrame)."""
+    from the findings' row tuples (see `frame` for the DataFrame); `pss`: pod_security(index),
+    when the caller has it already."""
     by_workload = _findings_by_workload(findings, index)
-    levels = {(p.kind, p.namespace, p.name): p for p in pod_security(index)}
+    levels = {(p.kind, p.namespace, p.name): p for p in pss or pod_security(index)}
     records = []
     for w in index.workloads:
         key, label = (w.kind, w.namespace, w.name), index.label(w)

@@ -14,14 +14,15 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import islice
+from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis, plural
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.judge.findings import COLUMNS
-from toolman_kit.judge.pss import pod_security
 from toolman_kit.judge.registry import catalogue
 
 TOOL = {"name": "toolman-kit", "version": __version__,
@@ -29,6 +30,10 @@ TOOL = {"name": "toolman-kit", "version": __version__,
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 CHUNK = 5000  # rows serialized per write
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# A findings row as a JSON object, by string formatting: twice as fast as dict + encode, which
+# matters at 100,000s of rows. Every column is a string but `line` (an int or None).
+_LINE = COLUMNS.index("line")
+_ROW = "{" + ",".join(f"{encode_basestring(c)}:%s" for c in COLUMNS) + "}"
 
 
 def _rows(a: Analysis, only_failed: bool) -> Iterable[tuple]:
@@ -55,13 +60,25 @@ def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     head = {"tool": {"name": TOOL["name"], "version": TOOL["version"], "profile": a.profile.name},
             "inputs": a.manifests.inputs,
             "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in a.errors]}
-    out.write(_encode(head)[:-1] + ',"findings":')
-    _json_array(out, _rows(a, only_failed), lambda r: dict(zip(COLUMNS, r, strict=True)))
+    out.write(_encode(head)[:-1] + ',"findings":[')
+    sep = ""
+    for chunk in _chunks(_rows(a, only_failed)):
+        out.write(sep + ",".join(map(_json_row, chunk)))
+        sep = ","
+    out.write("]")
     checklist = [{"workload": r[0], "component": r[2], "current_state": r[3], "status": r[4],
                   "action": r[5]} for r in a.checklist_rows]
     pss = [{"kind": p.kind, "namespace": p.namespace, "name": p.name, "level": p.level,
-            "violations": p.violations} for p in pod_security(a.index)]
+            "violations": p.violations} for p in a.pod_security]
     out.write(f',"checklist":{_encode(checklist)},"pod_security":{_encode(pss)}}}\n')
+
+
+def _json_row(r: tuple) -> str:
+    try:
+        return _ROW % (*map(encode_basestring, r[:_LINE]), "null" if r[_LINE] is None
+                       else int(r[_LINE]), *map(encode_basestring, r[_LINE + 1:]))
+    except TypeError:  # a value that is not a string after all: let json say it
+        return _encode(dict(zip(COLUMNS, r, strict=True)))
 
 
 def write_csv(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
@@ -259,25 +276,6 @@ def render(fmt: str, a: Analysis, only_failed: bool = False) -> str:
     return out.getvalue()
 
 
-def to_json(a: Analysis) -> str:
-    return render("json", a)
-
-
-def to_csv(a: Analysis) -> str:
-    return render("csv", a)
-
-
-def to_markdown(a: Analysis) -> str:
-    return render("markdown", a)
-
-
-def to_sarif(a: Analysis) -> str:
-    return render("sarif", a)
-
-
-def to_table(a: Analysis) -> str:
-    return render("table", a)
-
-
-def to_junit(a: Analysis) -> str:
-    return render("junit", a)
+# The formats as strings, by their old names (the report writes its data files with these).
+to_table, to_json, to_csv, to_markdown, to_sarif, to_junit = (
+    partial(render, fmt) for fmt in ("table", "json", "csv", "markdown", "sarif", "junit"))
