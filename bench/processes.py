@@ -45,9 +45,11 @@ API = "import sys\nimport toolman_kit as tk\ntk.analyze(tk.load(sys.argv[1]))"
 
 
 def sample(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one fresh process; its output is discarded."""
+    """(wall seconds, peak RSS MB) of one fresh process; its output is discarded. It runs in the
+    checkout measured: `python -c` puts the working directory first on sys.path."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(argv, cwd=env.get("PYTHONPATH", ROOT), env=env,
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started

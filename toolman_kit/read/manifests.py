@@ -430,28 +430,35 @@ def _parse_lines(lines: Iterable[str], name: str, manifests: Manifests) -> None:
                 name, at, f"invalid YAML: {exc.message}",
                 exc.column + 1 if exc.column is not None else None))
             continue
-        resource = _add_object(parsed.data, source, manifests)
-        if resource is not None:
-            resource.text_line, resource.lines = line, parsed.lines
-            resource.duplicates = [(d.key, line + d.line) for d in parsed.duplicates]
+        _add_object(parsed.data, source, manifests, parsed, line)
     if not has_content:
         manifests.errors.append(
             LoadError(name, None, "no Kubernetes objects (empty or only comments)"))
 
 
-def _add_object(obj: Any, source: Source, manifests: Manifests) -> Resource | None:
+def _add_object(obj: Any, source: Source, manifests: Manifests,
+                parsed: yamlsafe.Parsed | None = None, text_line: int = 1,
+                lines: tuple[int, float] = (0, float("inf"))) -> None:
+    """Add one object, or each item of a List (`kubectl get -o yaml`) at its own line; `lines`:
+    the object's range of lines in the parsed document (its duplicate keys are those in it)."""
     if obj is None:
-        return None
+        return
     if not isinstance(obj, dict):
         manifests.errors.append(LoadError(
             source.file, source.line,
             f"document is a {_yaml_type(obj)}, not a Kubernetes object"))
-        return None
+        return
     kind = obj.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
-        for item in obj["items"]:  # kubectl get -o yaml: flatten, keep the List's location
-            _add_object(item, source, manifests)
-        return None
+        starts = parsed.lines.get(id(obj["items"])) if parsed else None
+        for i, item in enumerate(obj["items"]):
+            if not isinstance(starts, list):  # parsed from JSON, or given as objects
+                _add_object(item, source, manifests)
+                continue
+            span = (starts[i], starts[i + 1] if i + 1 < len(starts) else float("inf"))
+            at = Source(source.file, source.document, text_line + starts[i], source.template)
+            _add_object(item, at, manifests, parsed, text_line, span)
+        return
     missing = [key for key in ("apiVersion", "kind") if not isinstance(obj.get(key), str)
                or not obj.get(key)]
     meta = obj.get("metadata")
@@ -463,8 +470,11 @@ def _add_object(obj: Any, source: Source, manifests: Manifests) -> Resource | No
             source.file, source.line, f"not a Kubernetes object: no {' or '.join(missing)}"))
         return None
     resource = Resource(obj, source)
+    if parsed is not None:
+        resource.text_line, resource.lines = text_line, parsed.lines
+        resource.duplicates = [(d.key, text_line + d.line) for d in parsed.duplicates
+                               if lines[0] <= d.line < lines[1]]
     manifests.resources.append(resource)
-    return resource
 
 
 def _yaml_type(value: Any) -> str:
