@@ -165,7 +165,7 @@ def build(findings: Iterable[tuple], index: Index,
     records = []
     for w in index.workloads:
         key, label = (w.kind, w.namespace, w.name), index.label(w)
-        mine = by_workload.get(key, [])
+        mine = by_workload.get(key, {})
         for row in ROWS:
             if row.component == "Pod Security Level":
                 pss = levels[key]
@@ -190,9 +190,11 @@ def frame(records: list[tuple]) -> pd.DataFrame:
     return typed(df, {"status": STATUSES}, ("workload", "component", "action"))
 
 
-def _judge(findings: list[Finding], row: Row) -> tuple[str, str]:
-    relevant = [f for f in findings if f.check_id in row.checks and (
-        not row.path_part or f.check_id != "resources-below-profile" or row.path_part in f.path)]
+def _judge(by_check: dict[str, list[tuple[int, Finding]]], row: Row) -> tuple[str, str]:
+    """The row's status and action from the workload's findings of its checks."""
+    relevant = [f for _, f in sorted(  # in the findings' order, which orders the actions
+        (n, f) for check in row.checks for n, f in by_check.get(check, ())
+        if not row.path_part or check != "resources-below-profile" or row.path_part in f.path)]
     if not any(f.status in ("fail", "pass", "exempt") for f in relevant):
         return "n/a", "—"
     failed = [f for f in relevant if f.status == "fail"]
@@ -204,17 +206,20 @@ def _judge(findings: list[Finding], row: Row) -> tuple[str, str]:
     return status, " ".join(actions) if actions else "—"
 
 
-def _findings_by_workload(findings: Iterable[tuple], index: Index) -> dict[tuple, list[Finding]]:
+def _findings_by_workload(findings: Iterable[tuple],
+                          index: Index) -> dict[tuple, dict[str, list[tuple[int, Finding]]]]:
     """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy),
-    in one pass over the rows: the checklist is built for every report and every format."""
+    by check id with their position, in one pass over the rows: the checklist is built for every
+    report and every format, and a row looks only at its own checks."""
     workload_keys = {(w.kind, w.namespace, w.name) for w in index.workloads}
     owners: dict[tuple, list[tuple]] = {}
     for obj, selected in index.selected.items():
         owners[(obj.kind, obj.namespace, obj.name)] = [(w.kind, w.namespace, w.name)
                                                        for w in selected]
-    parts: dict[tuple, list[Finding]] = defaultdict(list)
-    for f in findings:
+    parts: dict[tuple, dict[str, list[tuple[int, Finding]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for n, f in enumerate(findings):
         key = (f[4], f[5], f[6])  # kind, namespace, name
         for target in [key] if key in workload_keys else owners.get(key, []):
-            parts[target].append(Finding._make(f))
+            parts[target][f[0]].append((n, Finding._make(f)))
     return parts
