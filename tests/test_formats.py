@@ -125,3 +125,16 @@ def test_builtin_profiles_satisfy_the_schema():
         data = yaml.safe_load(path.read_text())
         jsonschema.Draft202012Validator(schema()).validate(data)
         _validate(data, name)  # and the run-time validator agrees
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    many = tmp_path / "pods.yaml"
+    many.write_text("".join(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\n"
+                            "spec: {containers: [{name: c, image: nginx}]}\n"
+                            for i in range(500)))
+    proc = subprocess.Popen([sys.executable, "-m", "toolman_kit", "check", str(many), "--format",
+                             "junit"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(100)  # `| head -c 100`
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and b"Traceback" not in err, err

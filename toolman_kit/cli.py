@@ -10,6 +10,7 @@ path imports no pandas, numpy or notebook machinery (a test keeps it so).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("toolman-kit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `check … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _parser() -> argparse.ArgumentParser:
