@@ -13,7 +13,9 @@ outside (wall clock) with its peak RSS from wait4; the report gives medians.
                               [--python /tmp/lab/bin/python] [--source DIR]
 
 --source runs another checkout's toolman_kit (e.g. `git archive` of an older commit) with the
-same interpreter, for before/after figures. Results go to bench/results/processes.json.
+same interpreter; --compare DIR runs this checkout and DIR's alternately, sample by sample, so a
+shared machine's drift hits both alike (before/after figures). Results go to
+bench/results/processes.json.
 """
 
 from __future__ import annotations
@@ -59,15 +61,31 @@ def sample(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
+COMPARE: dict[str, str] = {}  # --compare: the other checkout's PYTHONPATH
+
+
 def measure(name: str, argv: list[str], env: dict[str, str], runs: int) -> dict:
-    samples = [sample(argv, env) for _ in range(runs)]
-    result = {"name": name, "argv": argv, "wall": [s[0] for s in samples],
-              "rss_mb": [s[1] for s in samples]}
-    result["median_s"] = statistics.median(result["wall"])
-    result["median_rss_mb"] = statistics.median(result["rss_mb"])
-    print(f"  {name:<34} {result['median_s']:8.3f} s  "
-          f"(min {min(result['wall']):.3f}, max {max(result['wall']):.3f})  "
-          f"{result['median_rss_mb']:8.1f} MB", flush=True)
+    envs = {"": env}
+    if COMPARE:
+        envs["compared"] = {**env, **COMPARE}
+    samples: dict[str, list[tuple[float, float]]] = {label: [] for label in envs}
+    for _ in range(runs):  # alternate, so that the machine's drift hits both alike
+        for label, e in envs.items():
+            samples[label].append(sample(argv, e))
+    result = {}
+    for label, got in samples.items():
+        r = {"name": name, "argv": argv, "wall": [s[0] for s in got],
+             "rss_mb": [s[1] for s in got]}
+        r["median_s"] = statistics.median(r["wall"])
+        r["median_rss_mb"] = statistics.median(r["rss_mb"])
+        shown = f"{name} [{label}]" if label else name
+        print(f"  {shown:<44} {r['median_s']:8.3f} s  "
+              f"(min {min(r['wall']):.3f}, max {max(r['wall']):.3f})  "
+              f"{r['median_rss_mb']:8.1f} MB", flush=True)
+        if label:
+            result[label] = r
+        else:
+            result.update(r)
     return result
 
 
@@ -123,10 +141,13 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=cluster.DEFAULT_DEPLOYMENTS)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--source", type=Path, help="a checkout whose toolman_kit to run")
+    parser.add_argument("--compare", type=Path, help="a checkout to run alternately with this")
     args = parser.parse_args()
     env = dict(os.environ)
     if args.source:
         env["PYTHONPATH"] = str(args.source.resolve())
+    if args.compare:
+        COMPARE["PYTHONPATH"] = str(args.compare.resolve())
     load_before = os.getloadavg()[0]
     report = {"python": args.python, "source": str(args.source or ROOT), "runs": args.runs,
               "nproc": os.cpu_count(), "load_average_start": load_before}
