@@ -46,12 +46,12 @@ def _chunks(rows: Iterable[tuple], size: int = CHUNK) -> Iterator[list[tuple]]:
         yield chunk
 
 
-def _json_array(out: TextIO, items: Iterable[Any], to_json: Callable[[Any], Any]) -> None:
+def _json_array(out: TextIO, items: Iterable[Any], encoded: Callable[[Any], str]) -> None:
     """Write `[item,…]` a chunk at a time: a whole-run string would be hundreds of MB."""
     out.write("[")
     sep = ""
     for chunk in _chunks(items):
-        out.write(sep + _encode([to_json(item) for item in chunk])[1:-1])
+        out.write(sep + ",".join(map(encoded, chunk)))
         sep = ","
     out.write("]")
 
@@ -60,12 +60,8 @@ def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     head = {"tool": {"name": TOOL["name"], "version": TOOL["version"], "profile": a.profile.name},
             "inputs": a.manifests.inputs,
             "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in a.errors]}
-    out.write(_encode(head)[:-1] + ',"findings":[')
-    sep = ""
-    for chunk in _chunks(_rows(a, only_failed)):
-        out.write(sep + ",".join(map(_json_row, chunk)))
-        sep = ","
-    out.write("]")
+    out.write(_encode(head)[:-1] + ',"findings":')
+    _json_array(out, _rows(a, only_failed), _json_row)
     checklist = [{"workload": r[0], "component": r[2], "current_state": r[3], "status": r[4],
                   "action": r[5]} for r in a.checklist_rows]
     pss = [{"kind": p.kind, "namespace": p.namespace, "name": p.name, "level": p.level,
@@ -204,7 +200,7 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     head = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0"}
     out.write(_encode(head)[:-1] + ',"runs":[{"tool":'
               + _encode({"driver": {**TOOL, "rules": rules}}) + ',"results":')
-    _json_array(out, a.rows.problems(), result)
+    _json_array(out, a.rows.problems(), lambda r: _encode(result(r)))
     out.write(f',"invocations":[{_encode(invocation)}]}}]}}\n')
 
 
