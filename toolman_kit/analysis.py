@@ -131,7 +131,8 @@ class Analysis:
     def checklist_rows(self) -> list[tuple]:
         """The checklist as row tuples (workload, namespace, component, current_state, status,
         action, checks)."""
-        return checklist_table.build(self.rows, self.index, self.pod_security)
+        with gc_paused():  # 100,000s of small objects among millions: see gc_paused
+            return checklist_table.build(self.rows, self.index, self.pod_security)
 
     @cached_property
     def pod_security(self) -> list[PodSecurity]:

@@ -21,7 +21,14 @@ from toolman_kit.atomic import open_atomic
 from toolman_kit.errors import RenderError, ToolmanKitError
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.present.formats import FORMATS
-from toolman_kit.read.manifests import DEFAULT_MAX_BYTES, LoadError, Manifests, load, merge
+from toolman_kit.read.manifests import (
+    DEFAULT_MAX_BYTES,
+    LoadError,
+    Manifests,
+    gc_paused,
+    load,
+    merge,
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
@@ -126,12 +133,13 @@ def _check(args: argparse.Namespace) -> int:
     manifests = manifests_from(args, args.paths, args.values)
     analysis = Analysis.of(manifests, profile=args.profile, errors="ignore")
     write = FORMATS[args.format]
-    if args.output:
-        with open_atomic(args.output) as out:
-            write(analysis, out, args.only_failed)
-    else:
-        write(analysis, sys.stdout, args.only_failed)
-        sys.stdout.flush()
+    with gc_paused():  # the formats make one small object after another: see gc_paused
+        if args.output:
+            with open_atomic(args.output) as out:
+                write(analysis, out, args.only_failed)
+        else:
+            write(analysis, sys.stdout, args.only_failed)
+            sys.stdout.flush()
     for warning in analysis.warnings:
         print(f"{warning.file}{f':{warning.line}' if warning.line else ''}: warning: "
               f"{warning.message}", file=sys.stderr)
