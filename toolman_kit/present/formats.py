@@ -89,12 +89,13 @@ def _missing(value: Any) -> bool:
     return value is None or (pandas is not None and value is pandas.NA) or value != value
 
 
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\|<>*_`[]"})
+
+
 def _md(value: Any) -> str:
     """A table cell: pipes and newlines would break the row; markup is neutralised by escaping."""
     text = "" if _missing(value) else str(value)
-    for char in ("\\", "|", "<", ">", "*", "_", "`", "[", "]"):
-        text = text.replace(char, "\\" + char)
-    return " ".join(text.split())
+    return " ".join(text.translate(_MD_ESCAPES).split())
 
 
 def _md_header(headers: Iterable[str]) -> str:
