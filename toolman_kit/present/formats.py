@@ -14,7 +14,7 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any, TextIO
@@ -94,7 +94,15 @@ _MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\|<>*_`[]"})
 
 def _md(value: Any) -> str:
     """A table cell: pipes and newlines would break the row; markup is neutralised by escaping."""
-    text = "" if _missing(value) else str(value)
+    if type(value) is not str:
+        if _missing(value):
+            return ""
+        value = str(value)
+    return _md_text(value)
+
+
+@lru_cache(maxsize=2**14)  # cells repeat: check ids, kinds, files, remediations
+def _md_text(text: str) -> str:
     return " ".join(text.translate(_MD_ESCAPES).split())
 
 
