@@ -34,6 +34,7 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # matters at 100,000s of rows. Every column is a string but `line` (an int or None).
 _LINE = COLUMNS.index("line")
 _ROW = "{" + ",".join(f"{encode_basestring(c)}:%s" for c in COLUMNS) + "}"
+_CHECKLIST_ROW = '{"workload":%s,"component":%s,"current_state":%s,"status":%s,"action":%s}'
 
 
 def _rows(a: Analysis, only_failed: bool) -> Iterable[tuple]:
@@ -62,11 +63,12 @@ def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
             "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in a.errors]}
     out.write(_encode(head)[:-1] + ',"findings":')
     _json_array(out, _rows(a, only_failed), _json_row)
-    checklist = [{"workload": r[0], "component": r[2], "current_state": r[3], "status": r[4],
-                  "action": r[5]} for r in a.checklist_rows]
+    out.write(',"checklist":')
+    _json_array(out, a.checklist_rows, lambda r: _CHECKLIST_ROW % tuple(
+        map(encode_basestring, (r[0], r[2], r[3], r[4], r[5]))))
     pss = [{"kind": p.kind, "namespace": p.namespace, "name": p.name, "level": p.level,
             "violations": p.violations} for p in a.pod_security]
-    out.write(f',"checklist":{_encode(checklist)},"pod_security":{_encode(pss)}}}\n')
+    out.write(f',"pod_security":{_encode(pss)}}}\n')
 
 
 def _json_row(r: tuple) -> str:
