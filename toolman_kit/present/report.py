@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
-from toolman_kit.present.sections import SECTIONS
+from toolman_kit.present.inputs import NOTEBOOKS, SHARED, checked_sets, share, validate
+from toolman_kit.present.sections import SECTIONS, section
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXAMPLE = ROOT / "examples" / "toolman"
 KERNEL = "python3"  # explicit: a user-level kernelspec elsewhere must not run the notebooks
@@ -69,24 +69,30 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  set_values: Sequence[str] = (), profile: str = "production",
                  namespace: str | None = None, release: str = "release-name",
                  title: str | None = None, with_code: bool = False, jobs: int | None = None,
-                 progress: TextIO | None = None) -> Report:
+                 progress: TextIO | None = None,
+                 sets: Sequence[dict[str, Any]] | None = None) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
-    every section compares baseline and candidate. A line per notebook goes to `progress` (the
-    CLI passes stderr). Raises ReportError, leaving any previous report in `out` intact, when a
-    notebook or an output fails.
+    every section compares baseline and candidate. `sets` generalises that pair to N named sets,
+    the first being the reference: `[{"name": "defaults", "values": []}, {"name": "production",
+    "values": ["prod.yaml"]}]` with `chart`, or `{"name": ..., "manifests": [paths]}`; it
+    replaces `manifests`, `baseline` and the values arguments. A line per notebook goes to
+    `progress` (the CLI passes stderr).
+
+    Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
+    ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
     """
+
     started = time.perf_counter()
     out = Path(out)
-    params = {
-        "manifests": [_abs(p) for p in manifests], "baseline": _abs_list(baseline),
-        "chart": _abs(chart) if chart else None, "values": [_abs(v) for v in values],
-        "baseline_values": _abs_list(baseline_values), "set_values": list(set_values),
-        "profile": _abs(profile) if Path(profile).is_file() else profile,
-        "namespace": namespace, "release": release,
-        "title": title or _default_title(manifests, chart),
-    }
+    if sets is None:
+        sets = checked_sets(manifests, baseline, chart, values, baseline_values, set_values)
+    specs, chart, profile = validate(sets, chart, profile)
+    first = specs[-1].get("manifests", [""])[0]
+    params = {"sets": specs, "chart": chart, "profile": profile, "namespace": namespace,
+              "release": release, "title": title or _default_title(first, chart)}
+    existed = out.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -96,9 +102,11 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
             if r.error:
                 failed.setdefault(r.error, []).append(r.notebook)
         if failed:
-            raise ReportError(f"report not written ({out} is unchanged): " + "; ".join(
-                f"{', '.join(names)}: {error}" for error, names in failed.items()))
-        shutil.copyfile(staging / f"{SECTIONS[0][0]}.html", staging / "index.html")
+            state = f" ({out} is unchanged)" if existed else ""
+            raise ReportError(f"report not written{state}: " + "; ".join(
+                f"{', '.join(names)}: {error}" if names != ["inputs"] else error
+                for error, names in failed.items()))
+        shutil.copyfile(staging / f"{SECTIONS[0].notebook}.html", staging / "index.html")
         staging.chmod(0o755)
         _swap(staging, out)
     finally:
@@ -108,41 +116,43 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     return report
 
 
-def _abs(path: str | os.PathLike[str]) -> str:
-    return os.path.abspath(os.fspath(path))
-
-
-def _abs_list(paths: Sequence[str] | None) -> list[str] | None:
-    return None if paths is None else [_abs(p) for p in paths]
-
-
-def _default_title(manifests: Sequence[str], chart: str | None) -> str:
-    name = Path(chart).name if chart else (Path(manifests[0]).stem if manifests else "")
+def _default_title(manifest: str, chart: str | None) -> str:
+    name = Path(chart).name if chart else Path(manifest).stem
     return f"{name} Deployment Analysis".strip()
 
 
 def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | None,
            progress: TextIO | None) -> tuple[list[Result], Report]:
-    """Workers execute; this thread writes the data files, then exports each executed notebook
-    as it arrives (the exporter's templates load while the kernels are busy)."""
-    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for notebook in ORDER:
-        todo.put(notebook)
+    """Workers boot their kernels while this thread analyses the inputs and writes the data
+    files; only then are the notebooks handed out (bad input: one error, no notebook run). This
+    thread then exports each executed notebook as it arrives."""
+
+    todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
     workers = max(1, min(jobs or os.cpu_count() or 1, len(ORDER)))
     sockets = Path(tempfile.mkdtemp(prefix="tk-kernels-"))  # short: unix socket paths ≤ 107 bytes
     results: list[Result] = []
     try:
+        shared = sockets / "inputs.pickle"  # the analyses, made once here (inputs.share)
         threads = [threading.Thread(target=_worker, daemon=True, name=f"report-kernel-{i}",
-                                    args=(todo, executed, params, sockets / f"kernel-{i}"))
+                                    args=(todo, executed, params, sockets / f"kernel-{i}",
+                                          shared))
                    for i in range(workers)]
         for t in threads:
             t.start()
         report = Report(staging / "index.html")
         try:
             report = _write_data_files(staging, params)
+            share(shared)
+        except ToolmanKitError as exc:  # bad input: no notebook would get further
+            results.append(Result("inputs", 0.0, str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported with the notebooks' results
             results.append(Result("data files", 0.0, _describe(exc)))
+        if not results:
+            for notebook in ORDER:
+                todo.put(notebook)
+        for _ in threads:
+            todo.put(None)  # one stop per worker
         exporter, running, shown = _exporter(with_code), workers, 0
         while running:
             item = executed.get()
@@ -153,7 +163,7 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
             started = time.perf_counter()
             if nb is not None:
                 try:
-                    nb.metadata["title"] = f"{params['title']} — {dict(SECTIONS)[notebook]}"
+                    nb.metadata["title"] = f"{params['title']} — {section(notebook).title}"
                     page, _ = exporter.from_notebook_node(nb)
                     (staging / f"{notebook}.html").write_text(page, encoding="utf-8")
                     (staging / f"{notebook}.ipynb").write_text(_ipynb(nb), encoding="utf-8")
@@ -170,8 +180,9 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
             t.join()
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
-    missing = set(ORDER) - {r.notebook for r in results}
-    results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
+    if not any(r.notebook == "inputs" for r in results):
+        missing = set(ORDER) - {r.notebook for r in results}
+        results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
     return sorted(results, key=lambda r: r.notebook), report
 
 
@@ -182,20 +193,16 @@ def _ipynb(nb: Any) -> str:
 
 
 def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
-            params: dict[str, Any], socket: Path) -> None:
-    """Execute notebooks from `todo` in one kernel until none is left; put (notebook, executed
+            params: dict[str, Any], socket: Path, shared: Path | None = None) -> None:
+    """Execute notebooks from `todo` in one kernel until a None; put (notebook, executed
     notebook or None, seconds, error or None) on `executed` for each, then None."""
     from jupyter_core.utils import run_sync
 
-    km, clock = _kernel_manager(socket), time.perf_counter()  # the first includes the boot
+    km, clock = _kernel_manager(socket, shared), time.perf_counter()  # the first: the boot
     try:
         # Start the kernel before importing papermill: it boots meanwhile.
         run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        while True:
-            try:
-                notebook = todo.get_nowait()
-            except queue.Empty:
-                return
+        while (notebook := todo.get()) is not None:
             started = clock
             try:
                 nb = execute(km, notebook, params)
@@ -204,11 +211,8 @@ def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
                 executed.put((notebook, None, time.perf_counter() - started, _describe(exc)))
             clock = time.perf_counter()
     except Exception as exc:  # noqa: BLE001 - no kernel: the notebooks left fail with its error
-        while True:
-            try:
-                executed.put((todo.get_nowait(), None, 0.0, f"kernel: {_describe(exc)}"))
-            except queue.Empty:
-                return
+        while (notebook := todo.get()) is not None:
+            executed.put((notebook, None, 0.0, f"kernel: {_describe(exc)}"))
     finally:
         try:
             _shutdown(km)
@@ -234,10 +238,12 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
     return nb
 
 
-def _kernel_manager(socket: Path) -> Any:
+def _kernel_manager(socket: Path, shared: Path | None = None) -> Any:
     """An AsyncKernelManager on IPC sockets at `socket` (TCP ports race between parallel kernels:
-    papermill#511), started in the notebooks directory with this toolman_kit importable."""
+    papermill#511), started in the notebooks directory with this toolman_kit importable (and
+    the analyses the report shares at `shared`)."""
     from jupyter_client.manager import AsyncKernelManager
+
 
     class IPCKernelManager(AsyncKernelManager):
         clients: list[Any] = []  # noqa: RUF012 - replaced per instance below
@@ -255,6 +261,8 @@ def _kernel_manager(socket: Path) -> Any:
             env = dict(kw.pop("env", None) or os.environ)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
             env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+            if shared is not None:
+                env[SHARED] = str(shared)
             kw.setdefault("cwd", str(NOTEBOOKS))
             return await super()._async_pre_start_kernel(env=env, **kw)
 
@@ -273,10 +281,29 @@ def _shutdown(km: Any) -> None:
 
 def _exporter(with_code: bool) -> Any:
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    return HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
-                        exclude_input=not with_code, exclude_input_prompt=not with_code,
-                        exclude_output_prompt=True, embed_images=True)
+    class Exporter(HTMLExporter):
+        """HTMLExporter without its final BeautifulSoup pass over the whole page, which gives
+        alternative text to images that lack it (ours have it) and a tabindex to outputs: that
+        pure-Python re-parse takes seconds on a page of a thousand rows, longer than running
+        the notebook. The same filters are registered as HTMLExporter registers them."""
+
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name"))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return Exporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
+                    exclude_input=not with_code, exclude_input_prompt=not with_code,
+                    exclude_output_prompt=True, embed_images=True)
 
 
 def _describe(exc: BaseException) -> str:
@@ -304,21 +331,19 @@ def _write_data_files(staging: Path, params: dict[str, Any]) -> Report:
     """deployment-analysis.md, findings.json, findings.csv and report.sarif, from the same
     analysis the notebooks show."""
     from toolman_kit.present import formats
-    from toolman_kit.present.nbsupport import inputs
-
-    ins = inputs(params["manifests"], params["baseline"], params["chart"], params["values"],
-                 params["baseline_values"], params["set_values"], params["profile"],
-                 params["namespace"], params["release"])
+    from toolman_kit.present.inputs import inputs
     from toolman_kit.present.narrative import markdown_report
     from toolman_kit.present.views import counts
 
+    ins = inputs(sets=params["sets"], chart=params["chart"], profile=params["profile"],
+                 namespace=params["namespace"], release=params["release"])
     a, base = ins.analysis, ins.baseline
-    markdown = markdown_report(a, baseline=base, rendered=ins.rendered, title=params["title"])
+    markdown = markdown_report(ins, title=params["title"])
     (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
     (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
     (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
     (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
-    errors = [str(e) for analysis in (base, a) if analysis is not None for e in analysis.errors]
+    errors = [str(e) for _, analysis in ins.sets for e in analysis.errors]
     return Report(staging / "index.html", counts(a), counts(base) if base is not None else None,
                   input_errors=list(dict.fromkeys(errors)))
 
