@@ -108,9 +108,10 @@ class Comparison:
         after = after.loc[after["status"] == "fail", columns].drop_duplicates(_FINDING_KEY)
         merged = before.merge(after, on=_FINDING_KEY, how="outer", indicator=True,
                               suffixes=("_baseline", "_candidate"))
-        change = []
-        for side, kind, namespace, name in zip(merged["_merge"], merged["kind"],
-                                               merged["namespace"], merged["name"], strict=True):
+        change = []  # (pandas matches <NA> keys with each other: a missing container is one key)
+        namespaces = merged["namespace"].fillna("")  # <NA> in a cluster-scoped object's row
+        for side, kind, namespace, name in zip(merged["_merge"], merged["kind"], namespaces,
+                                               merged["name"], strict=True):
             presence = self._presence((kind, namespace, name))
             change.append("unchanged" if side == "both" else presence if presence != "kept"
                           else "fixed" if side == "left_only" else "introduced")
