@@ -278,6 +278,21 @@ def test_notebooks_take_named_analyses(default: Analysis, production: Analysis) 
     assert html.count("<th>Change (") == 2 and "Action Required (production)" in html
 
 
+def test_missing_values_read_as_nothing_in_pages(default: Analysis) -> None:
+    """Findings hold <NA> where a value is missing (a workload-level check names no container,
+    some no field path): pages and the Markdown report show nothing there, never "<NA>"."""
+    from toolman_kit.present import narrative
+    from toolman_kit.present import nbsupport as ui
+
+    failed = default.findings[default.findings["status"] == "fail"]
+    assert failed["path"].isna().any() and failed["container"].isna().any()
+    html = str(ui.findings(failed)) + str(ui.finding_changes(compare(default, default).findings))
+    sources = [s for group in views.finding_groups(default)["sources"] for s in group]
+    markdown = narrative.markdown_report(default)
+    for text in (html, " ".join(sources), markdown):
+        assert "NA&gt;" not in text and "<NA>" not in text and "nan" not in text.split()
+
+
 def test_report_kernels_reuse_the_analyses_the_report_made(tmp_path, monkeypatch) -> None:
     """inputs.share writes the last analyses; a kernel started with SHARED pointing at them
     gets them for the same arguments over the same files, without analysing again."""

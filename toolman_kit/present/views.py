@@ -544,7 +544,8 @@ def finding_groups(a: Analysis, areas: Sequence[str] | None = None) -> pd.DataFr
                    for k, n, c in zip(part["kind"], part["name"], part["container"],
                                       strict=True)]
         sources = [f"{file}" + (f":{line}" if pd.notna(line) else "")
-                   + (f" ({t})" if isinstance(t, str) and t else "") + f" {path}"
+                   + (f" ({t})" if isinstance(t, str) and t else "")
+                   + (f" {path}" if isinstance(path, str) else "")
                    for file, line, t, path in zip(part["file"], part["line"], part["template"],
                                                   part["path"], strict=True)]
         rows.append({"severity": part["severity"].iloc[0], "check_id": check_id,
