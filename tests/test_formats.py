@@ -20,6 +20,9 @@ EXITS = json.loads((GOLDEN / "exits.json").read_text())
 HEAVY = ("pandas", "numpy", "jsonschema", "fastjsonschema", "rfc3987_syntax", "papermill",
          "nbconvert", "nbformat", "matplotlib", "ipykernel", "jupyter_client", "dask",
          "distributed", "pyarrow")
+# The report's own modules: what notebooks import, never needed to check or list checks.
+REPORT_SIDE = tuple(f"toolman_kit.present.{m}" for m in (
+    "inputs", "views", "narrative", "nbsupport", "charts", "html"))
 
 
 def check(capsys, monkeypatch, *argv):
@@ -103,6 +106,7 @@ def test_import_and_check_import_nothing_heavy():
             "import contextlib, io\nfrom toolman_kit.cli import main\n"
             f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})")
         assert not imported & set(HEAVY), (argv, imported & set(HEAVY))
+        assert not imported & set(REPORT_SIDE), (argv, imported & set(REPORT_SIDE))
 
 
 def test_a_user_profile_is_validated_without_jsonschema():

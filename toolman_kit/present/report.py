@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
-from toolman_kit.present.inputs import NOTEBOOKS, SHARED, checked_sets, share, validate
-from toolman_kit.present.sections import SECTIONS, section
+from toolman_kit.present.sections import NOTEBOOKS, SECTIONS, section
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -83,6 +82,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
     ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
     """
+    from toolman_kit.present.inputs import checked_sets, validate  # analysis: not for `check`
 
     started = time.perf_counter()
     out = Path(out)
@@ -126,6 +126,7 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     """Workers boot their kernels while this thread analyses the inputs and writes the data
     files; only then are the notebooks handed out (bad input: one error, no notebook run). This
     thread then exports each executed notebook as it arrives."""
+    from toolman_kit.present.inputs import share
 
     todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -244,6 +245,7 @@ def _kernel_manager(socket: Path, shared: Path | None = None) -> Any:
     the analyses the report shares at `shared`)."""
     from jupyter_client.manager import AsyncKernelManager
 
+    from toolman_kit.present.inputs import SHARED
 
     class IPCKernelManager(AsyncKernelManager):
         clients: list[Any] = []  # noqa: RUF012 - replaced per instance below
