@@ -257,7 +257,7 @@ def test_the_python_api_example() -> None:
     from toolman_kit.chart import suggest as suggest_module
 
     assert tk.suggest is suggest_module.suggest and "suggest" in tk.__all__
-    assert doctest.testmod(suggest_module).failed == 0
+    assert doctest.testmod(suggest_module, extraglobs={"tk": tk}).failed == 0
 
 
 def test_the_values_page_computes_the_suggestion_itself(tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ def test_the_hard_coded_sidecar(webapp: ValuesComparison) -> None:
 
 
 def test_provenance_names_the_keys_of_failing_fields(webapp: ValuesComparison) -> None:
-    f = webapp.set("defaults").analysis.findings
+    f = webapp.set("defaults").analysis.findings.fillna({"container": "", "values": ""})
     failing = f[f["status"] == "fail"].set_index(["check_id", "container"])["values"]
     assert failing[("pdb-missing", "")] == "podDisruptionBudget.enabled"
     assert failing[("liveness-probe-missing", "webapp")] == "livenessProbe"

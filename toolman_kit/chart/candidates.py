@@ -16,20 +16,18 @@ not make. Candidates are proposals only: chart/suggest.py keeps what a re-render
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import pandas as pd
-
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.provenance import Field, Hardcoded, Provenance
 from toolman_kit.chart.values import ChartFacts
 from toolman_kit.chart.valuesfile import Key, get_in, paths, set_in, show
 from toolman_kit.judge.checklist import ROWS
+from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.read.model import Container, Workload, as_dict
 
@@ -73,19 +71,12 @@ class Failure:
         return self.object + (f" [{self.container}]" if self.container else "")
 
 
-def _text(value: Any) -> str:
-    return "" if value is None or value is pd.NA or (isinstance(value, float) and
-                                                     math.isnan(value)) else str(value)
-
-
 def failures(a: Analysis) -> dict[tuple, Failure]:
     """The failing findings of an analysis, in the findings' order (most severe first)."""
-    f = a.findings
-    failed = f[f["status"] == "fail"]
     out: dict[tuple, Failure] = {}
-    for r in failed[["check_id", "severity", "kind", "namespace", "name", "container", "path",
-                     "message"]].itertuples(index=False):
-        item = Failure(*(_text(v) for v in r))
+    for r in map(Row._make, a.rows.failed()):
+        item = Failure(r.check_id, r.severity, r.kind, r.namespace, r.name, r.container,
+                       r.path, r.message)
         out.setdefault(item.key, item)
     return out
 

@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import pandas as pd
-
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
-from toolman_kit.chart.provenance import Hardcoded, Provenance, hardcoded, provenance, values_column
+from toolman_kit.chart.provenance import Hardcoded, Provenance, hardcoded, provenance, with_values
 from toolman_kit.chart.render import LintMessage, lint_sdk
 from toolman_kit.chart.values import (
     DEFAULTS,
@@ -41,11 +39,11 @@ from toolman_kit.chart.values import (
 from toolman_kit.chart.valuesfile import MISSING, show
 from toolman_kit.comparison import Comparison
 from toolman_kit.judge.apis import helm_kube_version
+from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import load_profile
 from toolman_kit.read.manifests import Resource, Text, load
 
 DEFAULT_MAX_RENDERS = 1000
-CHECKLIST_FIELDS = ["workload", "component", "current_state", "status", "action"]
 FINDING_FIELDS = ["check_id", "severity", "kind", "namespace", "name", "container", "path"]
 
 
@@ -67,18 +65,11 @@ class SetResult:
     schema: list[SchemaError] = field(default_factory=list)
     provenance: Provenance | None = None
 
-    @property
-    def checklist(self) -> pd.DataFrame:
-        if self.analysis is None:
-            return pd.DataFrame(columns=CHECKLIST_FIELDS)
-        return self.analysis.checklist
-
     def record(self) -> dict[str, Any]:
         failing = []
         if self.analysis is not None:
-            f = self.analysis.findings
-            failing = _records(f[f["status"] == "fail"][[*FINDING_FIELDS, "message",
-                                                          "template"]])
+            failing = [{**{k: getattr(r, k) for k in (*FINDING_FIELDS, "message", "template")}}
+                       for r in map(Row._make, self.analysis.rows.failed())]
             for row in failing:
                 at = self.provenance.field_of(
                     row["check_id"], row["kind"], row["namespace"], row["name"],
@@ -88,7 +79,7 @@ class SetResult:
                 row["action"] = self.provenance.action(at) if self.provenance else ""
         return {
             "name": self.name, "files": self.files,
-            "checklist": _records(self.checklist[CHECKLIST_FIELDS]),
+            "checklist": checklist_records(self.analysis),
             "added": self.added, "removed": self.removed, "changed": self.changed,
             "fixed": self.fixed, "introduced": self.introduced, "errors": self.errors,
             "ineffective_values": [i.record() for i in self.ineffective],
@@ -142,10 +133,16 @@ class ValuesComparison:
         }
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    import json
+def checklist_records(a: Analysis | None) -> list[dict[str, Any]]:
+    """The checklist as JSON records (workload, component, current_state, status, action)."""
+    return [{"workload": r[0], "component": r[2], "current_state": r[3], "status": r[4],
+             "action": r[5]} for r in (a.checklist_rows if a is not None else ())]
 
-    return json.loads(df.to_json(orient="records", force_ascii=False))
+
+def _plain(value: Any) -> Any:
+    """A frame's missing value (<NA>, None) as JSON's empty string."""
+    return "" if value is None or type(value).__name__ in ("NAType", "float") and str(
+        value) in ("<NA>", "nan") else value
 
 
 def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
@@ -155,10 +152,37 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
                    max_renders: int = DEFAULT_MAX_RENDERS, jobs: int | None = None,
                    progress: TextIO | None = None,
                    reference: Named = (DEFAULTS, ())) -> ValuesComparison:
-    """The chart's defaults (named `defaults`) and each named set, side by side: a set is
-    (name, values files) or (name, values files, its own --set expressions); `shared_files` and
-    `set_values` apply to every set, the defaults too, after its own. `reference` replaces the
-    chart defaults as the first set, which every other is compared with."""
+    """The chart's defaults (named `defaults`) and each named set, side by side: what each
+    changes, which of its values do nothing, unknown keys, schema errors, what the templates
+    read that the defaults leave unset, and which values keys control each failing field.
+
+    Args:
+        chart: the Helm chart directory.
+        sets: (name, values files) or (name, values files, its own --set expressions) each;
+            a name given again is a new set (join its files in one entry).
+        shared_files: values files applied to every set (the defaults too), after its own.
+        set_values: `--set` expressions applied to every set, last.
+        release: the release name.
+        namespace: the release namespace (default: "default").
+        profile: a built-in profile name, a profile YAML path, or a `Profile`.
+        kube_version: the Kubernetes version rendered for and checked against.
+        max_renders: bound on exploratory renders; what it leaves out is listed.
+        jobs: render processes (None: the CPU count).
+        progress: a stream for progress.
+        reference: replaces the chart defaults as the first set, which every other is
+            compared with.
+
+    Returns:
+        A `ValuesComparison`; `.document()` is the JSON of `toolman-kit compare --format json`
+        (schemas/comparison.schema.json).
+
+    Example:
+        >>> c = tk.compare_values("examples/toolman/chart", [
+        ...     ("production", ["examples/toolman/chart/values-production.yaml"])],
+        ...     release="toolman", namespace="toolman")
+        >>> [(i.key, i.reason) for i in c.set("production").ineffective][-1]
+        (('dind',), 'not-read')
+    """
     started = time.perf_counter()
     namespace = namespace or "default"
     prof = load_profile(profile)
@@ -187,8 +211,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
             if base is not None and result.analysis is not None:
                 result.provenance = provenance(vs, facts, m, result.analysis, base, renderer,
                                                budget)
-                result.analysis.findings["values"] = values_column(result.analysis.findings,
-                                                                   result.provenance)
+                result.analysis = with_values(result.analysis, result.provenance)
                 found += hardcoded(result.provenance, result.analysis, base, facts.path)
                 budget.skipped += result.provenance.unexplored
         renders = renderer.renders
@@ -216,7 +239,7 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
     manifests.inputs = [f"helm template {release} {facts.path} -n {namespace}"
                         + "".join(f" -f {f}" for f in vs.files)]
     result.text = out.text
-    result.analysis = Analysis.of(manifests, profile=prof, label=vs.name)
+    result.analysis = Analysis.of(manifests, profile=prof, values_set=vs.name)
     result.errors += [_error(e.file, e.line, e.message) for e in manifests.errors]
     return result, out
 
@@ -256,8 +279,9 @@ def _against_defaults(results: list[SetResult]) -> None:
                              (defaults.name, result.name)).findings
         for change, into in (("fixed", result.fixed), ("introduced", result.introduced)):
             rows = changes[changes["change"] == change]
-            into += [{**{k: getattr(r, k) for k in FINDING_FIELDS},
-                      "message": r.message_baseline if change == "fixed" else r.message_candidate}
+            into += [{**{k: _plain(getattr(r, k)) for k in FINDING_FIELDS},
+                      "message": _plain(r.message_baseline if change == "fixed"
+                                        else r.message_candidate)}
                      for r in rows.itertuples(index=False)]
 
 

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.batch import Ident, Output, Renderer
 from toolman_kit.chart.values import Budget, ChartFacts, ValueSet, units, unset_reads
 from toolman_kit.chart.valuesfile import MISSING, Key, get_in, set_in, show
+from toolman_kit.judge.findings import Findings, Row
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.manifests import Manifests, Resource, Source, place
@@ -117,12 +116,10 @@ def track(a: Analysis) -> dict[Field, Tracked]:
         if failing and because not in t.failing:
             t.failing.append(because)
 
-    failed = a.findings[a.findings["status"] == "fail"]
-    for row in failed[["check_id", "kind", "namespace", "name", "container",
-                       "path"]].itertuples(index=False):
+    for row in map(Row._make, a.rows.failed()):
         r = by_name.get((row.kind, row.namespace, row.name))
         if r is not None:
-            add(r, row.path or "", row.container or "", row.check_id, True)
+            add(r, row.path, row.container, row.check_id, True)
     for w in a.index.workloads:
         for c in w.containers:
             for part, row_name in CONTAINER_ROWS:
@@ -289,21 +286,20 @@ def _failing(out: Output, profile: Profile, namespace: str,
               for r, ident in zip(manifests.resources, out.objects, strict=True)}
     only = replace(profile, checks={**profile.checks, **{
         c: {"enabled": False} for c in catalogue() if c not in checks}})
-    findings = Analysis.of(manifests, profile=only).findings
-    failed = findings[findings["status"] == "fail"]
-    return {(row.check_id, idents.get((row.kind, row.namespace, row.name)), row.container or "")
-            for row in failed[["check_id", "kind", "namespace", "name",
-                               "container"]].itertuples(index=False)}
+    rows = Analysis.of(manifests, profile=only).rows
+    return {(row.check_id, idents.get((row.kind, row.namespace, row.name)), row.container)
+            for row in map(Row._make, rows.failed())}
 
 
-def values_column(findings: pd.DataFrame, prov: Provenance) -> pd.Series:
-    """The `values` column: for failing findings, the keys that control their field."""
-    return pd.Series([
-        ", ".join(show(k) for k in prov.controls.get(prov.field_of(
-            r.check_id, r.kind, r.namespace, r.name, r.container or "", r.path or ""), []))
-        if r.status == "fail" else ""
-        for r in findings[["check_id", "kind", "namespace", "name", "container", "path",
-                           "status"]].itertuples(index=False)], index=findings.index, dtype=object)
+def with_values(a: Analysis, prov: Provenance) -> Analysis:
+    """The analysis whose failing findings carry `values`: the keys that control their field
+    (the findings' `values` column)."""
+    def keys(r: Row) -> str:
+        return ", ".join(show(k) for k in prov.controls.get(prov.field_of(
+            r.check_id, r.kind, r.namespace, r.name, r.container, r.path), []))
+
+    return replace(a, rows=Findings(r._replace(values=keys(r)) if r.status == "fail" else r
+                                    for r in map(Row._make, a.rows)))
 
 
 # --- hard-coded fields -------------------------------------------------------------------------

@@ -62,6 +62,16 @@ class LintMessage:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A chart's rendering: what `helm template` prints, and what `helm lint` says.
+
+    Pass it to `analyze`, `checklist`, `pod_security` or `Analysis.of` as it is.
+
+    Example:
+        >>> r = tk.render("examples/toolman/chart", release="toolman", namespace="toolman")
+        >>> r.text.splitlines()[1], r.chart
+        ('# Source: toolman/templates/serviceaccount.yaml', 'examples/toolman/chart')
+    """
+
     text: str  # exactly what `helm template` prints
     lint: tuple[LintMessage, ...]
     backend: str  # "helm-cli" | "helm-sdk"
@@ -80,8 +90,28 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     With the SDK each expression is parsed by Helm's strvals and deep-merged like a values file,
     so an index (`l[1]=x`) replaces a list from the files instead of patching it.
     `chart` in the result is `chart_dir` as given; `lint` is `helm lint` with the same values.
-    `kube_version` ("1.29") is what templates see as .Capabilities.KubeVersion (None: Helm's own
-    default).
+
+    Args:
+        chart_dir: the chart directory (holding Chart.yaml).
+        values_files: values files, as `-f`, later ones win.
+        set_values: `--set` expressions, applied after the files.
+        release: the release name (`helm template RELEASE`).
+        namespace: the release namespace (`-n`).
+        kube_version: what templates see as .Capabilities.KubeVersion, e.g. "1.29" (None:
+            Helm's own default).
+
+    Returns:
+        A `Rendered` (text, lint messages, backend, chart, values files).
+
+    Raises:
+        RenderError: not a chart, a template error (with file and line), or no Helm backend.
+
+    Example:
+        >>> r = tk.render("examples/toolman/chart",
+        ...               ["examples/toolman/chart/values-production.yaml"],
+        ...               release="toolman", namespace="toolman")
+        >>> tk.checklist(r).set_index("component").loc["Replicas", "status"]
+        'pass'
     """
     chart = Path(chart_dir)
     if not (chart / "Chart.yaml").is_file():

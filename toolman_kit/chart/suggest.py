@@ -114,36 +114,37 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
     """The values override that makes as many failing checks pass as values alone can, each
     value proven by a render, for `chart` rendered with `files` and `set_values`.
 
-    Parameters
-    ----------
-    chart
-        The Helm chart directory.
-    files, set_values
-        The starting point: values files (later wins) and `--set` expressions. The suggestion
-        goes after the files; the expressions still win, as with helm.
-    release, namespace, profile, kube_version
-        As `toolman-kit check --chart`: the render and the checks.
-    max_renders
-        Bound on renders (provenance and candidates); what it leaves out is in `not_tried`.
-    jobs, progress
-        Render processes (None: the CPU count); a stream for progress (a bar on a terminal).
+    Args:
+        chart: the Helm chart directory.
+        files: the starting values files (later wins); the suggestion goes after them.
+        set_values: the starting `--set` expressions; they still win over the suggestion, as
+            with helm.
+        release: the release name.
+        namespace: the release namespace (default: "default").
+        profile: a built-in profile name, a profile YAML path, or a `Profile`.
+        kube_version: the Kubernetes version rendered for and checked against (None: the
+            profile's).
+        max_renders: bound on renders (provenance and candidates); what it leaves out is in
+            `not_tried`.
+        jobs: render processes (None: the CPU count).
+        progress: a stream for progress (a bar on a terminal, a line per batch otherwise).
 
-    Returns
-    -------
-    Suggestion
-        `.values` (the override), `.text` (the values file with its comments), `.fixed`,
-        `.remaining` (with why), `.introduced`, `.before` and `.after` (the analyses; `.after` is
-        that of the file as written, rendered again).
+    Returns:
+        A `Suggestion`: `.values` (the override), `.text` (the values file with a comment above
+        each key), `.fixed`, `.remaining` (each with why, and the template line where no values
+        key reaches the field), `.introduced`, and the analyses `.before` and `.after` (that of
+        the file as written, rendered again).
 
-    Raises RenderError (Helm's message) when the chart does not render with the starting values.
+    Raises:
+        RenderError: the chart does not render with the starting values (Helm's message).
 
-    Example
-    -------
-    >>> import toolman_kit as tk
-    >>> s = tk.suggest("examples/toolman/chart", release="toolman", namespace="toolman",
-    ...                profile="examples/toolman/profile.yaml")
-    >>> s.values["replicaCount"], s.values["podDisruptionBudget"]
-    (3, {'enabled': True})
+    Example:
+        >>> s = tk.suggest("examples/toolman/chart", release="toolman", namespace="toolman",
+        ...                profile="examples/toolman/profile.yaml")
+        >>> s.values["replicaCount"], s.values["podDisruptionBudget"]
+        (3, {'enabled': True})
+        >>> [f.check_id for f, _, _ in s.introduced]
+        ['startup-probe-missing']
     """
     started = time.perf_counter()
     namespace = namespace or "default"

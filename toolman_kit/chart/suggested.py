@@ -45,11 +45,10 @@ def to_yaml(s: Suggestion) -> str:
 def _rows(s: Suggestion, fixed: list[Failure]) -> list[str]:
     """"PDB ❌ → ✅ (pdb-missing)" for the checklist rows the failures are in."""
 
-    def statuses(checklist: Any) -> dict[tuple[str, str, str], str]:
-        return {(w, ns, c): st for w, ns, c, st in checklist[
-            ["workload", "namespace", "component", "status"]].itertuples(index=False)}
+    def statuses(a: Any) -> dict[tuple[str, str, str], str]:
+        return {(r[0], r[1], r[2]): r[4] for r in a.checklist_rows}
 
-    before, after = statuses(s.before.checklist), statuses(s.after.checklist)
+    before, after = statuses(s.before), statuses(s.after)
     labels = {(w.kind, w.namespace, w.name): s.before.index.label(w)
               for w in s.before.index.workloads}
     many = len(labels) > 1

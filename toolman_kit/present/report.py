@@ -30,11 +30,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
-from toolman_kit.present.inputs import NOTEBOOKS, SHARED, Inputs, checked_sets, share, validate
-from toolman_kit.present.sections import SECTIONS, section
+from toolman_kit.present.sections import NOTEBOOKS, SECTIONS, section
+
+if TYPE_CHECKING:
+    from toolman_kit.present.inputs import Inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -94,6 +96,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
     ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
     """
+    from toolman_kit.present.inputs import checked_sets, validate  # analysis: not for `check`
 
     started = time.perf_counter()
     out = Path(out)
@@ -149,6 +152,7 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     """Workers boot their kernels while this thread analyses the inputs and writes the data
     files; only then are the notebooks handed out (bad input: one error, no notebook run). This
     thread then exports each executed notebook as it arrives."""
+    from toolman_kit.present.inputs import share
 
     todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -291,6 +295,7 @@ def _kernel_manager(socket: Path, shared: Path | None = None) -> Any:
     the analyses the report shares at `shared`)."""
     from jupyter_client.manager import AsyncKernelManager
 
+    from toolman_kit.present.inputs import SHARED
 
     class IPCKernelManager(AsyncKernelManager):
         clients: list[Any] = []  # noqa: RUF012 - replaced per instance below
@@ -408,14 +413,14 @@ def _write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Rep
     a, base = ins.analysis, ins.baseline
     markdown = markdown_report(ins, title=params["title"])
     if comparison is not None:
-        from toolman_kit.chart.provenance import values_column
+        from toolman_kit.chart.provenance import with_values as carrying
         from toolman_kit.present.values_views import with_values
 
         markdown = with_values(markdown, comparison.document(),
                                skip=[sets[-1]["name"]] if suggested else [])
         same = next((s for s in comparison.sets if s.name == ins.label), None)
         if same is not None and same.provenance is not None:
-            a.findings["values"] = values_column(a.findings, same.provenance)
+            a = carrying(a, same.provenance)  # findings.json: the keys of each failing field
     if suggested is not None:
         from toolman_kit.present.suggest import section
 

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from toolman_kit.chart.candidates import Failure
     from toolman_kit.chart.suggest import Suggestion
 
-CHECKLIST_FIELDS = ["workload", "component", "current_state", "status", "action"]
 
 
 def add_suggest_command(subparsers: Any, add_kube_version_option: Callable) -> None:
@@ -67,13 +66,10 @@ def _object(f: Failure) -> dict[str, Any]:
             "object": f.object, "container": f.container or None}
 
 
-def _records(df: Any) -> list[dict[str, Any]]:
-    return json.loads(df[CHECKLIST_FIELDS].to_json(orient="records", force_ascii=False))
-
-
 def document(s: Suggestion) -> dict[str, Any]:
     """The JSON of `--format json` (schemas/suggestion.schema.json)."""
     from toolman_kit import __version__
+    from toolman_kit.chart.compare import checklist_records
     from toolman_kit.chart.valuesfile import show
 
     def keys(ks: list[tuple[str, ...]]) -> list[str]:
@@ -95,8 +91,8 @@ def document(s: Suggestion) -> dict[str, Any]:
                        "template": u.template or None} for f, u in s.remaining],
         "introduced": [{**_object(f), "keys": keys(ks), "resolve": resolve}
                        for f, ks, resolve in s.introduced],
-        "checklist_before": _records(s.before.checklist),
-        "checklist_after": _records(s.after.checklist),
+        "checklist_before": checklist_records(s.before),
+        "checklist_after": checklist_records(s.after),
         "renders": {"count": s.renders, "max": s.max_renders, "not_tried": s.not_tried},
     }
 
