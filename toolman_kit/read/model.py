@@ -8,6 +8,7 @@ fields of the wrong type: such a field reads as absent and is recorded in `Workl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,9 @@ REPLICATED = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"
 INHERITED_SECURITY = ("runAsUser", "runAsGroup", "runAsNonRoot", "seLinuxOptions",
                       "seccompProfile", "windowsOptions", "appArmorProfile")
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+# A tag naming only a major version, maybe with a variant: 1, v3, 20-alpine, 3-slim-bookworm.
+# Longer numbers are build numbers or dates (4512, 20240101), which do not move.
+_MAJOR_ONLY = re.compile(r"v?\d{1,2}(-[A-Za-z][\w.-]*)?")
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -57,9 +61,24 @@ class Image:
         repository = rest[:colon] if colon > slash else rest
         return cls(ref, repository, tag or None, digest or None)
 
+    def pinning(self, mutable_tags: tuple[str, ...] = ("latest",)) -> str:
+        """How firmly the reference names one image: "digest"; "version" (1.27.3, v2.1, a
+        commit such as main-4685f6f); "major" (nginx:1, node:20-alpine: moves with every minor
+        release); "floating" (a name without a version: dind, stable, lts, edge, main); "listed"
+        (a tag the profile calls mutable, latest included); "missing" (no tag means latest)."""
+        if self.digest is not None:
+            return "digest"
+        if self.tag is None:
+            return "missing"
+        if self.tag in mutable_tags:
+            return "listed"
+        if not any(ch.isdigit() for ch in self.tag):
+            return "floating"
+        return "major" if _MAJOR_ONLY.fullmatch(self.tag) else "version"
+
     def pinned(self, mutable_tags: tuple[str, ...] = ("latest",)) -> bool:
-        """A digest pins; so does a tag, unless it is missing (latest) or a moving one."""
-        return self.digest is not None or (self.tag is not None and self.tag not in mutable_tags)
+        """A digest pins; so does a tag with more than a major version in it."""
+        return self.pinning(mutable_tags) in ("digest", "version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +151,11 @@ class Workload:
     @property
     def pod_security(self) -> dict[str, Any]:
         return as_dict(self.pod.get("securityContext"))
+
+    @property
+    def service_account(self) -> str:
+        return str(self.pod.get("serviceAccountName") or self.pod.get("serviceAccount")
+                   or "default")
 
     @property
     def main(self) -> Container | None:
