@@ -7,6 +7,8 @@ from toolman_kit.judge.checks import (  # noqa: F401 - importing registers the c
     monitoring,
     network,
     probes,
+    rbac,
+    references,
     resources,
     scaling,
     security,
