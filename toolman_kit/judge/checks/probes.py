@@ -98,21 +98,21 @@ def probes_identical(c: Container, w: Workload, idx: Index, profile: Profile) ->
 
 
 @check(id="probe-port-unknown", area=Area.AVAILABILITY, severity=Severity.ERROR,
-       scope=Scope.CONTAINER, kinds=PROBED, title="Probe names a port the container does not "
-       "declare", remediation="Name a port from the container's ports (or use its number).")
-def probe_port_unknown(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+       title="Probe names a port the container does not declare",
+       remediation="Name a port from the container's ports (or use its number).")
+def probe_port_unknown(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """A probe that names a port (`port: http`) the container does not declare can never
     succeed: the kubelet fails it on every try, so a liveness probe restarts the container
     forever and a readiness probe keeps it out of every Service. Numbers need no declaration."""
-    names: set[str] | None = None
-    for kind, probe in c.probes.items():
-        handler = _handler(probe)
-        port = as_dict(handler[1]).get("port") if handler else None
-        if not isinstance(port, str) or port.isdigit():
-            continue
-        if names is None:
+    for c in w.containers:
+        for kind, probe in c.probes.items():
+            handler = _handler(probe)
+            port = as_dict(handler[1]).get("port") if handler else None
+            if not isinstance(port, str) or port.isdigit():
+                continue
             names = {str(p["name"]) for p in c.ports if p.get("name")}
-        if port not in names:
-            yield Violation(f"{c.name}: the {kind} probe uses port {port}, which the container "
-                            f"does not declare (named ports: {', '.join(sorted(names)) or 'none'})",
-                            path=f"{c.path}.{kind}Probe.{handler[0]}.port")
+            if port not in names:
+                yield Violation(f"{c.name}: the {kind} probe uses port {port}, which the "
+                                f"container does not declare (named ports: "
+                                f"{', '.join(sorted(names)) or 'none'})",
+                                path=f"{c.path}.{kind}Probe.{handler[0]}.port", container=c.name)

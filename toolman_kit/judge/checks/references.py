@@ -8,51 +8,11 @@ what must exist before the pods can start. References marked `optional: true` ar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from toolman_kit.judge.profiles import Profile
-from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.judge.registry import Area, Outcome, Severity, Violation, check
 from toolman_kit.read.index import Index
 from toolman_kit.read.manifests import RELEASE_NAMESPACE
-from toolman_kit.read.model import Container, Workload, as_dict, as_list
-
-# Where a pod names an object of each kind: (env valueFrom key, envFrom key, volume type and the
-# field that holds the name, projected source key).
-REFERENCE_FIELDS = {
-    "Secret": ("secretKeyRef", "secretRef", "secret", "secretName"),
-    "ConfigMap": ("configMapKeyRef", "configMapRef", "configMap", "name"),
-}
-
-
-def _references(w: Workload, kind: str) -> Iterator[tuple[str, str, str]]:
-    """(name, what refers to it, path) of every required reference to a `kind` object."""
-    key_ref, env_from, volume_type, name_field = REFERENCE_FIELDS[kind]
-    for c in w.containers:
-        for i, env in enumerate(as_list(c.raw.get("env"))):
-            ref = as_dict(as_dict(as_dict(env).get("valueFrom")).get(key_ref))
-            if ref.get("name") and ref.get("optional") is not True:
-                yield str(ref["name"]), f"env {as_dict(env).get('name')} of {c.name}", \
-                    f"{c.path}.env[{i}].valueFrom.{key_ref}.name"
-        for i, source in enumerate(as_list(c.raw.get("envFrom"))):
-            ref = as_dict(as_dict(source).get(env_from))
-            if ref.get("name") and ref.get("optional") is not True:
-                yield str(ref["name"]), f"envFrom of {c.name}", \
-                    f"{c.path}.envFrom[{i}].{env_from}.name"
-    for v in w.volumes:
-        if v.type == volume_type and v.source.get(name_field) and \
-                v.source.get("optional") is not True:
-            yield str(v.source[name_field]), f"volume {v.name}", f"{v.path}.{volume_type}"
-        elif v.type == "projected":
-            for j, source in enumerate(as_list(v.source.get("sources"))):
-                ref = as_dict(as_dict(source).get(volume_type))
-                if ref.get("name") and ref.get("optional") is not True:
-                    yield str(ref["name"]), f"volume {v.name}", \
-                        f"{v.path}.projected.sources[{j}].{volume_type}"
-    if kind == "Secret":
-        for i, ref in enumerate(as_list(w.pod.get("imagePullSecrets"))):
-            if as_dict(ref).get("name"):
-                yield str(as_dict(ref)["name"]), "imagePullSecrets", \
-                    f"{w.pod_path}.imagePullSecrets[{i}]"
+from toolman_kit.read.model import Reference, Workload, as_dict, as_list
 
 
 def _where(w: Workload) -> str:
@@ -61,14 +21,14 @@ def _where(w: Workload) -> str:
 
 
 def _missing(w: Workload, idx: Index, kind: str) -> Outcome:
-    uses: dict[str, list[tuple[str, str]]] = {}
-    for name, what, path in _references(w, kind):
-        if not idx.provides(kind, w.namespace, name):
-            uses.setdefault(name, []).append((what, path))
-    for name, refs in uses.items():
-        yield Violation(f"{kind} {name} ({', '.join(dict.fromkeys(w for w, _ in refs))}) is not "
-                        f"in the manifests: it must exist in {_where(w)} before the pods can "
-                        "start (created outside the chart?)", path=refs[0][1])
+    missing: dict[str, list[Reference]] = {}
+    for ref in w.references[kind]:
+        if not idx.provides(kind, w.namespace, ref.name):
+            missing.setdefault(ref.name, []).append(ref)
+    for name, refs in missing.items():
+        yield Violation(f"{kind} {name} ({', '.join(dict.fromkeys(r.what for r in refs))}) is "
+                        f"not in the manifests: it must exist in {_where(w)} before the pods "
+                        "can start (created outside the chart?)", path=refs[0].path)
 
 
 @check(id="secret-not-in-manifests", area=Area.VALIDITY, severity=Severity.INFO,
@@ -109,18 +69,20 @@ def service_account_not_in_manifests(w: Workload, idx: Index, profile: Profile) 
                         "chart?)", path=f"{w.pod_path}.serviceAccountName")
 
 
-@check(id="env-duplicate", area=Area.VALIDITY, severity=Severity.WARNING, scope=Scope.CONTAINER,
+@check(id="env-duplicate", area=Area.VALIDITY, severity=Severity.WARNING,
        title="Environment variable set twice in one container",
        remediation="Remove the duplicate entry (check which value the chart meant).")
-def env_duplicate(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
+def env_duplicate(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """When a container's env lists a name twice the last entry silently wins: the value a
     reviewer reads first (often the one a values override set) may not be the one in effect."""
-    seen: dict[str, int] = {}
-    for i, env in enumerate(as_list(c.raw.get("env"))):
-        name = as_dict(env).get("name")
-        if not isinstance(name, str):
-            continue
-        if name in seen:
-            yield Violation(f"{c.name}: env {name} is set at env[{seen[name]}] and again at "
-                            f"env[{i}]; the last one wins", path=f"{c.path}.env[{i}]")
-        seen[name] = i
+    for c in w.containers:
+        seen: dict[str, int] = {}
+        for i, env in enumerate(as_list(c.raw.get("env"))):
+            name = as_dict(env).get("name")
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                yield Violation(f"{c.name}: env {name} is set at env[{seen[name]}] and again at "
+                                f"env[{i}]; the last one wins", path=f"{c.path}.env[{i}]",
+                                container=c.name)
+            seen[name] = i

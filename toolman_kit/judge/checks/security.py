@@ -363,10 +363,11 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
     the socket) cannot connect unless a gid is the socket's group, and gets a warning that
     says so (node-exporter's read-only view of `/`)."""
     found: dict[tuple[str, int], Violation] = {}
-    for c in w.containers:
+    host_paths = {v.name: v for v in w.volumes if v.type == "hostPath"}
+    for c in w.containers if host_paths else ():
         for i, m in enumerate(c.mounts):
-            v = w.volume(m.volume)
-            if v is None or v.type != "hostPath":
+            v = host_paths.get(m.volume)
+            if v is None:
                 continue
             host = _norm(f"{v.source.get('path', '')}/{m.sub_path or ''}")
             kinds = {RUNTIME_SOCKETS[s] for s in _under(host, RUNTIME_SOCKETS)}
