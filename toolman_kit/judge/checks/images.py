@@ -11,8 +11,9 @@ from toolman_kit.read.model import Container, Workload
 @check(id="image-tag-mutable", area=Area.IMAGES, severity=Severity.ERROR, scope=Scope.CONTAINER,
        title="Image tag is mutable (missing, latest, or a name without a version)",
        remediation="Use a specific version tag (or a digest).",
-       differs="Polaris (tagNotSpecified), kube-score (container-image-tag), checkov and "
-               "kube-linter (latest-tag) flag only a missing or `latest` tag. We also flag tags "
+       differs="Polaris (tagNotSpecified), kube-score (container-image-tag), checkov "
+               "(CKV_K8S_14) and kube-linter (latest-tag) flag only a missing or `latest` tag. "
+               "We also flag tags "
                "without a version number (`docker:dind`, `nginx:stable`), as the seed's "
                "\"Image Tag ❌\" does, and warn about major-only tags (`nginx:1`).")
 def image_tag_mutable(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
@@ -48,7 +49,10 @@ _TAG_PROBLEM = {
 
 @check(id="pull-policy-always", area=Area.IMAGES, severity=Severity.WARNING,
        scope=Scope.CONTAINER, title="imagePullPolicy is Always",
-       remediation="Change to IfNotPresent (after pinning the tag).")
+       remediation="Change to IfNotPresent (after pinning the tag).",
+       differs="Polaris (pullPolicyNotAlways) and kube-score (container-image-pull-policy) ask "
+               "for Always; we keep IfNotPresent for pinned tags, as the seed recommends: "
+               "Always only adds a registry round-trip to every start.")
 def pull_policy_always(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
     """With a pinned image, Always only adds a registry round-trip to every start and makes a
     registry outage block restarts; with a mutable tag it hides the real problem (pin first)."""

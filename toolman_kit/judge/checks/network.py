@@ -13,6 +13,7 @@ from toolman_kit.read.model import Workload, as_dict, as_list
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the only label Kubernetes sets itself
 MATCHES_NOTHING = ("In", "Exists")  # on a label no namespace has; NotIn/DoesNotExist match all
+HOST_NETWORK = "hostNetwork pods are outside NetworkPolicies' reach (host-namespaces reports it)"
 
 
 def _namespace_selectors(policy: Resource) -> Iterator[tuple[dict[str, Any], str]]:
@@ -83,7 +84,11 @@ def network_policy_missing(w: Workload, idx: Index, profile: Profile) -> Outcome
     cluster: one compromised workload anywhere can reach them. A policy isolates ingress when
     it selects the pods and has Ingress in its policyTypes (explicitly, or implied by leaving
     policyTypes out); a rule without `from` (`ingress: [{}]`) lets everyone in again, so such a
-    policy counts as none. A `podSelector: {}` default-deny policy counts."""
+    policy counts as none. A `podSelector: {}` default-deny policy counts. Pods on the host's
+    network are skipped: policies do not apply to them."""
+    if w.pod.get("hostNetwork") is True:
+        yield Skip(HOST_NETWORK)
+        return
     why = _unisolated(w, idx, "ingress")
     if why:
         yield Violation(f"{why}: every pod in the cluster can reach them")
@@ -100,6 +105,9 @@ def network_policy_egress_open(w: Workload, idx: Index, profile: Profile) -> Out
     """Pods whose egress no NetworkPolicy isolates can connect anywhere: a compromised pod can
     reach the API server, the cloud metadata endpoint and every other service, and send data
     out. A rule without `to` (`egress: [{}]`) allows everything again."""
+    if w.pod.get("hostNetwork") is True:
+        yield Skip(HOST_NETWORK)
+        return
     why = _unisolated(w, idx, "egress")
     if why:
         yield Violation(f"{why}: they can connect anywhere")

@@ -144,9 +144,12 @@ def rbac_privilege_escalation(role: Resource, idx: Index, profile: Profile) -> O
 def rbac_pod_exec(role: Resource, idx: Index, profile: Profile) -> Outcome:
     """pods/exec and pods/attach run commands inside any pod in scope, with its ServiceAccount
     token and mounted Secrets; nodes/proxy talks to the kubelet API of any node, which can do
-    the same for every pod on it."""
+    the same for every pod on it. `get` counts: exec runs over a websocket that starts as a
+    GET, which older API servers authorized as `get` on pods/exec and which the kubelet
+    authorizes as `get` on nodes/proxy."""
     verbs, resources = EXEC
     for path, rule in _rules(role):
         granted = _matches(rule, verbs, resources)
         if granted:
-            yield _violation(role, idx, path, f"{path} grants {', '.join(granted)}")
+            how = "/".join(sorted(verbs & _strings(rule, "verbs"))) or "*"
+            yield _violation(role, idx, path, f"{path} allows {how} on {', '.join(granted)}")
