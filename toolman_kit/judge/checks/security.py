@@ -401,12 +401,14 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
             sockets = _under(root, RUNTIME_SOCKETS)
             if not sockets:
                 continue
-            # Where the sockets sit inside the volume, which other containers may mount elsewhere.
-            inside = [_clean(f"{m.sub_path or ''}/{s[len(root.rstrip('/')):]}") for s in sockets]
+            # Where the sockets sit inside the volume, which other containers may mount elsewhere
+            # (root and the sockets are clean paths, so only the subPath needs cleaning).
+            sub, prefix = _clean(m.sub_path) if m.sub_path else "", len(root.rstrip("/"))
+            inside = [sub + s[prefix:] for s in sockets]
             for c in running:
                 for i, cm in enumerate(c.mounts):
                     if c is server or cm.volume != m.volume or (c.name, i) in found or \
-                            not _under(_clean(cm.sub_path or ""), inside):
+                            not _under(_clean(cm.sub_path) if cm.sub_path else "/", inside):
                         continue
                     found[(c.name, i)] = Violation(
                         f"{c.name} mounts {cm.volume} ({cm.mount_path}), where privileged "
