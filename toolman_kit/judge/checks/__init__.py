@@ -2,6 +2,7 @@
 
 from toolman_kit.judge.checks import (  # noqa: F401 - importing registers the checks
     availability,
+    credentials,
     exposure,
     images,
     monitoring,

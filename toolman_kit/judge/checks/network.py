@@ -65,6 +65,15 @@ def _unisolated(w: Workload, idx: Index, direction: str) -> str | None:
     return "no NetworkPolicy selects these pods"
 
 
+def _open(w: Workload, idx: Index, direction: str, effect: str) -> Outcome:
+    if w.pod.get("hostNetwork") is True:
+        yield Skip(HOST_NETWORK)
+        return
+    why = _unisolated(w, idx, direction)
+    if why:
+        yield Violation(f"{why}: {effect}")
+
+
 def _at(spec: dict[str, Any], path: str) -> Any:
     """spec.ingress[0] → spec["ingress"][0]."""
     direction, _, index = path[len("spec."):].partition("[")
@@ -86,12 +95,7 @@ def network_policy_missing(w: Workload, idx: Index, profile: Profile) -> Outcome
     policyTypes out); a rule without `from` (`ingress: [{}]`) lets everyone in again, so such a
     policy counts as none. A `podSelector: {}` default-deny policy counts. Pods on the host's
     network are skipped: policies do not apply to them."""
-    if w.pod.get("hostNetwork") is True:
-        yield Skip(HOST_NETWORK)
-        return
-    why = _unisolated(w, idx, "ingress")
-    if why:
-        yield Violation(f"{why}: every pod in the cluster can reach them")
+    yield from _open(w, idx, "ingress", "every pod in the cluster can reach them")
 
 
 @check(id="network-policy-egress-open", area=Area.NETWORK, severity=Severity.WARNING,
@@ -105,12 +109,7 @@ def network_policy_egress_open(w: Workload, idx: Index, profile: Profile) -> Out
     """Pods whose egress no NetworkPolicy isolates can connect anywhere: a compromised pod can
     reach the API server, the cloud metadata endpoint and every other service, and send data
     out. A rule without `to` (`egress: [{}]`) allows everything again."""
-    if w.pod.get("hostNetwork") is True:
-        yield Skip(HOST_NETWORK)
-        return
-    why = _unisolated(w, idx, "egress")
-    if why:
-        yield Violation(f"{why}: they can connect anywhere")
+    yield from _open(w, idx, "egress", "they can connect anywhere")
 
 
 @check(id="network-policy-namespace-label", area=Area.NETWORK, severity=Severity.ERROR,
