@@ -128,3 +128,9 @@ def test_toolman_default_needs_the_kubeconfig_secret_and_floats_dind():
         secret.message and "created outside the chart" in secret.message
     tags = f[f["check_id"] == "image-tag-mutable"]
     assert set(tags["container"]) == {"toolman", "docker-daemon"}
+
+
+def test_shared_claim_remediation_fits_the_kind():
+    [row] = failures(FIXTURES / "rwo-volume-shared-by-replicas" /
+                     "fail-statefulset-shared-claim.yaml", "rwo-volume-shared-by-replicas")
+    assert "volumeClaimTemplates" in row.remediation and "Recreate" not in row.remediation
