@@ -2,10 +2,16 @@
 
 from toolman_kit.judge.checks import (  # noqa: F401 - importing registers the checks
     availability,
+    credentials,
+    exposure,
     images,
     monitoring,
     network,
+    probes,
+    rbac,
+    references,
     resources,
+    scaling,
     security,
     validity,
     volumes,
