@@ -14,6 +14,12 @@ update-strategy-unspecified priority-class-missing volume-without-source mount-u
 volume-unused rwo-volume-shared-by-replicas pvc-not-in-manifests emptydir-without-size-limit
 network-policy-missing network-policy-namespace-label service-selects-nothing
 service-target-port-unknown image-tag-mutable pull-policy-always monitoring-missing
+probes-identical network-policy-egress-open hpa-replicas-conflict hpa-target-missing
+hpa-cannot-scale statefulset-service-missing selector-label-mismatch pdb-unhealthy-eviction-policy
+topology-spread-invalid secret-not-in-manifests configmap-not-in-manifests
+service-account-not-in-manifests probe-port-unknown env-duplicate rbac-cluster-admin rbac-wildcard
+rbac-secrets-read rbac-privilege-escalation rbac-pod-exec ingress-backend-missing
+ingress-tls-missing network-policy-selects-nothing service-exposed secret-in-configmap
 """.split()
 
 

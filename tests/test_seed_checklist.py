@@ -55,6 +55,7 @@ def test_production_values_fix_the_seed_rows():
     for component in SEED_ROWS:
         expected = {"Network Policy": "fail",  # namespaceSelector on `name`: matches nothing
                     "Health Probes": "warning",  # liveness waits 30s: a startup probe is due
+                    "Image Tag": "fail",  # the docker:dind sidecar: a tag without a version
                     }.get(component, "pass")
         assert rows[component] == expected, component
     # Beyond the seed: the RWO volume shared by three replicas, and the privileged sidecar.

@@ -22,5 +22,5 @@ def test_tutorial_runs_and_shows_what_it_says(tmp_path: Path) -> None:
     assert not [o for o in outputs if o["output_type"] == "error"]
     text = json.dumps(outputs)
     assert "replicas-below-minimum" in text  # the filtered failures
-    assert "'fixed': 12" in text and "'introduced': 4" in text  # tk.compare's counts
+    assert "'fixed': 12" in text and "'introduced': 6" in text  # tk.compare's counts
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the plot

@@ -134,7 +134,10 @@ def test_security_posture(default: Analysis, production: Analysis) -> None:
     assert "Container runs privileged: docker-daemon (docker:dind)" in considerations
     assert any(c.startswith("No NetworkPolicy") for c in considerations)
     later = views.security_posture(production)
-    assert not any(c.startswith("No NetworkPolicy") for c in later["considerations"])
+    assert not any(c.startswith("No NetworkPolicy isolates the pods' ingress")
+                   for c in later["considerations"])
+    assert any(c.startswith("No NetworkPolicy isolates the pods' egress")  # its `egress: [{}]`
+               for c in later["considerations"])
     assert any(s.startswith("NetworkPolicy restricts") for s in later["strengths"])
 
 

@@ -54,10 +54,11 @@ class Comparison:
         ...                profile="examples/toolman/profile.yaml", namespace="toolman",
         ...                names=("defaults", "production"))
         >>> c  # doctest: +NORMALIZE_WHITESPACE
-        <Comparison defaults → production: failures 4 introduced, 18 unchanged, 12 fixed,
+        <Comparison defaults → production: failures 6 introduced, 21 unchanged, 12 fixed,
          0 added, 0 removed>
         >>> sorted(set(c.findings.query("change == 'introduced'")["check_id"]))
-        ['network-policy-namespace-label', 'rwo-volume-shared-by-replicas', 'startup-probe-missing']
+        ['network-policy-namespace-label', 'pdb-unhealthy-eviction-policy', 'probes-identical',
+         'rwo-volume-shared-by-replicas', 'startup-probe-missing']
         >>> c.workloads[["workload", "change"]]
                      workload change
         0  Deployment/toolman   kept
@@ -193,7 +194,7 @@ def compare(baseline: Any, candidate: Any, *, names: tuple[str, str] | None = No
         ...                "examples/toolman/rendered/production.yaml",
         ...                profile="examples/toolman/profile.yaml", namespace="toolman")
         >>> c.counts()["fixed"], c.counts()["introduced"]
-        (12, 4)
+        (12, 6)
         >>> c.checklist.query("component == 'Replicas'")[["baseline_state", "candidate_state"]]
           baseline_state candidate_state
         0              1               3

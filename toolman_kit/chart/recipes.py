@@ -83,6 +83,11 @@ def _no_key(f: Failure, ctx: Context) -> Unreached:
     the kit has no content for."""
     if hard := ctx.in_template(f):
         return hard
+    if ctx.field(f) is None:  # not failing at the start: provenance did not look at it
+        from toolman_kit.judge.registry import catalogue
+
+        check = catalogue().get(f.check_id)
+        return Unreached(check.fix(ctx.profile) if check else f.message, "judgement")
     keys = ctx.controls(f)
     if keys:
         return Unreached(f"{', '.join(f'`{show(k)}`' for k in keys)} control(s) it, but the kit "

@@ -143,8 +143,8 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         ...                profile="examples/toolman/profile.yaml")
         >>> s.values["replicaCount"], s.values["podDisruptionBudget"]
         (3, {'enabled': True})
-        >>> [f.check_id for f, _, _ in s.introduced]
-        ['startup-probe-missing']
+        >>> [(f.check_id, f.severity) for f, _, _ in s.introduced][0]
+        ('startup-probe-missing', 'warning')
     """
     started = time.perf_counter()
     namespace = namespace or "default"
@@ -296,7 +296,7 @@ class _Prover:
         fixed = [k for k in c.targets if k in state.failing and k not in t.failing]
         introduced = [f for k, f in t.failing.items() if k not in state.failing]
         if not fixed:
-            self._note(c, f"{tried}: does not fix it")
+            self._note(c, f"{tried}: does not fix it" + (f" ({c.note})" if c.note else ""))
             return "nothing"
         if introduced:
             self._note(c, f"{tried}: introduces " + ", ".join(

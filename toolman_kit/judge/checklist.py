@@ -16,7 +16,7 @@ from toolman_kit.judge.findings import Row as Finding
 from toolman_kit.judge.findings import typed
 from toolman_kit.judge.pss import PodSecurity, pod_security
 from toolman_kit.read.index import Index
-from toolman_kit.read.model import Workload, as_dict, as_list
+from toolman_kit.read.model import Image, Workload, as_dict, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory
 
 if TYPE_CHECKING:
@@ -69,11 +69,19 @@ def _names(objects: list, none: str = "Disabled") -> str:
     return ", ".join(f"{o.kind} {o.name}" for o in objects) if objects else none
 
 
+def _tag(image: Image) -> str:
+    return f"digest {image.digest[:19]}…" if image.digest else (image.tag or "none (latest)")
+
+
 def _image(w: Workload, idx: Index) -> str:
+    """The main container's tag; when it is pinned, also the tags of the containers that are
+    not (a sidecar's floating tag fails the row too)."""
     image = w.main.image if w.main else None
     if image is None:
         return "None"
-    return f"digest {image.digest[:19]}…" if image.digest else (image.tag or "none (latest)")
+    loose = [f"{c.name}: {_tag(c.image)}" for c in w.containers
+             if c is not w.main and c.image and not c.image.pinned()] if image.pinned() else []
+    return "; ".join([_tag(image), *loose])
 
 
 def _pull_policy(w: Workload, idx: Index) -> str:
@@ -123,7 +131,8 @@ def _volume_types(w: Workload, idx: Index) -> str:
 
 
 ROWS = (
-    Row("Replicas", ("replicas-below-minimum",), lambda w, idx: str(idx.min_replicas(w))),
+    Row("Replicas", ("replicas-below-minimum", "hpa-replicas-conflict", "hpa-cannot-scale"),
+        lambda w, idx: str(idx.min_replicas(w))),
     Row("Resource Requests", ("cpu-requests-missing", "memory-requests-missing",
                               "resources-below-profile"), lambda w, idx: _sizes(w, "requests"),
         ".requests"),
@@ -131,10 +140,12 @@ ROWS = (
                             "resources-below-profile"), lambda w, idx: _sizes(w, "limits"),
         ".limits"),
     Row("Health Probes", ("liveness-probe-missing", "readiness-probe-missing",
-                          "startup-probe-missing"), _probes),
+                          "startup-probe-missing", "probes-identical", "probe-port-unknown"),
+        _probes),
     Row("Pod Anti-Affinity", ("anti-affinity-missing",), _anti_affinity),
-    Row("PDB", ("pdb-missing", "pdb-blocks-eviction"), _pdb),
-    Row("Network Policy", ("network-policy-missing", "network-policy-namespace-label"),
+    Row("PDB", ("pdb-missing", "pdb-blocks-eviction", "pdb-unhealthy-eviction-policy"), _pdb),
+    Row("Network Policy", ("network-policy-missing", "network-policy-namespace-label",
+                           "network-policy-egress-open"),
         lambda w, idx: _names(idx.network_policies.get(w, []))),
     Row("Monitoring", ("monitoring-missing",),
         lambda w, idx: _names(idx.monitors.get(w, []),
@@ -143,13 +154,14 @@ ROWS = (
     Row("Image Pull Policy", ("pull-policy-always",), _pull_policy),
     # Ours, beyond the seed's table:
     Row("Update Strategy", ("update-strategy-unspecified",), _strategy),
-    Row("Topology Spread", ("topology-spread-missing",), _spread),
+    Row("Topology Spread", ("topology-spread-missing", "topology-spread-invalid"), _spread),
     Row("Pod Security Level", (), lambda w, idx: ""),  # filled from pss below
     Row("Privileged Containers", ("privileged-container", "container-runtime-socket-exposed"),
         _privileged),
     Row("Storage vs Replicas", ("rwo-volume-shared-by-replicas",), _storage),
     Row("Volume Sources", ("volume-without-source", "mount-undefined-volume",
-                           "pvc-not-in-manifests"), _volume_types),
+                           "pvc-not-in-manifests", "secret-not-in-manifests",
+                           "configmap-not-in-manifests"), _volume_types),
 )
 SEED_ROWS = tuple(r.component for r in ROWS[:10])
 PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}

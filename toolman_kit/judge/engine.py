@@ -93,7 +93,7 @@ class _Runner:
             line = result.line or (target.resource.line_of(path) if path else None)
             self._row(c, target, blamed, Status.EXEMPT if reason else Status.FAIL,
                       result.message, result.remediation or self._metadata(c)[1], path, line,
-                      reason)
+                      reason, result.severity)
 
     def _metadata(self, c: Check) -> tuple[tuple[str, str, str], str]:
         """(id, area, severity) as the profile grades it, and the remediation it words."""
@@ -114,10 +114,14 @@ class _Runner:
         return f"profile {self.profile.name}: {exemption.reason}" if exemption else ""
 
     def _row(self, c: Check, target: _Target, container: str, status: Status, message: str,
-             remediation: str, path: str, line: int | None, exempt_reason: str) -> None:
-        """One findings row; problems point at their field's line, passes at the object's."""
+             remediation: str, path: str, line: int | None, exempt_reason: str,
+             severity: str | None = None) -> None:
+        """One findings row; problems point at their field's line, passes at the object's.
+        A problem graded apart from its check keeps its grade unless the profile re-grades."""
         source = target.source
         meta = self._metadata(c)[0]
+        if severity:
+            meta = (c.id, c.area.value, self.profile.severity(c.id, str(severity)))
         self.ranked[rank(status, meta[2])].append((
             *meta, status.value, *target.columns, container, message,
             remediation, path, source.file, line or source.line, source.template or "",

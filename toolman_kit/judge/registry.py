@@ -52,6 +52,7 @@ class Violation:
     container: str | None = None  # for workload checks that blame one container
     remediation: str | None = None  # overrides the check's own, when it can say more
     line: int | None = None  # when the check knows the line better than `path` can say
+    severity: Severity | None = None  # this problem's, when it differs from the check's
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,15 @@ label instead of every workload: the cost grows with the objects, never with the
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from toolman_kit.read.manifests import Manifests, Resource
 from toolman_kit.read.model import Workload, as_dict, as_list, workload
 
 SCRAPE_ANNOTATION = "prometheus.io/scrape"
+# Objects every namespace has, whatever the manifests say.
+ALWAYS_PRESENT = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")}
 
 
 def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -39,9 +42,60 @@ def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Isolation:
+    """What one NetworkPolicy does to the pods it selects, per direction (Ingress, Egress):
+    whether it isolates them, and the path of a rule that allows every peer, if it has one."""
+
+    ingress: bool
+    egress: bool
+    ingress_open: str | None  # e.g. spec.ingress[0]: a rule without `from` (or `ingress: [{}]`)
+    egress_open: str | None
+
+
+def isolation(policy: Resource) -> Isolation:
+    """networking.k8s.io/v1 semantics: policyTypes lists the isolated directions; without it,
+    Ingress always, and Egress when the policy has egress rules. Rules are a union, so one rule
+    without peers (`{}`, or only ports) opens the direction to every source or destination."""
+    spec = policy.spec
+    types = spec.get("policyTypes")
+    if isinstance(types, list):
+        ingress, egress = "Ingress" in types, "Egress" in types
+    else:
+        ingress, egress = True, bool(as_list(spec.get("egress")))
+
+    def open_rule(direction: str, peers: str) -> str | None:
+        for i, rule in enumerate(as_list(spec.get(direction))):
+            if not as_list(as_dict(rule).get(peers)):
+                return f"spec.{direction}[{i}]"
+        return None
+
+    return Isolation(ingress, egress, open_rule("ingress", "from") if ingress else None,
+                     open_rule("egress", "to") if egress else None)
+
+
+def binding_accounts(binding: Resource, release_namespace: str) -> list[tuple[str, str]]:
+    """(namespace, name) of the ServiceAccounts a RoleBinding or ClusterRoleBinding names."""
+    accounts = []
+    for subject in as_list(binding.obj.get("subjects")):
+        subject = as_dict(subject)
+        if subject.get("kind") == "ServiceAccount" and subject.get("name"):
+            namespace = subject.get("namespace") or binding.namespace or release_namespace
+            accounts.append((str(namespace), str(subject["name"])))
+    return accounts
+
+
+def role_key(binding: Resource) -> tuple[str, str, str]:
+    """(kind, namespace, name) of the role a binding grants; ClusterRoles have no namespace."""
+    ref = as_dict(binding.obj.get("roleRef"))
+    kind = str(ref.get("kind") or "")
+    return kind, binding.namespace if kind == "Role" else "", str(ref.get("name") or "")
+
+
 class Index:
-    """Workloads and who selects them (PDBs, Services, NetworkPolicies, HPAs, monitors), and the
-    PVCs and ServiceAccounts they name."""
+    """Workloads and who selects them (PDBs, Services, NetworkPolicies, HPAs, monitors), the
+    PVCs and ServiceAccounts they name, the RBAC bindings of those ServiceAccounts, and any
+    object by kind and name."""
 
     def __init__(self, manifests: Manifests):
         self.manifests = manifests
@@ -62,7 +116,14 @@ class Index:
         self.service_accounts: dict[tuple[str, str], Resource] = {}
         self.namespaces_with_policies: set[str] = set()
         self.namespace_labels: set[tuple[str, str]] = set()  # on Namespaces in the manifests
-        by_kind: dict[str, list[Resource]] = defaultdict(list)
+        self.isolation: dict[Resource, Isolation] = {}  # NetworkPolicy → what it isolates
+        self.account_bindings: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        self.role_bindings: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
+        self._named: dict[str, dict[tuple[str, str], Resource]] = {}  # kind → (ns, name) → obj
+        self._runs_as: dict[tuple[str, str], list[Workload]] | None = None
+        self._made: set[tuple[str, str, str]] | None = None  # (kind, ns, name) others create
+        self._by_kind: dict[str, list[Resource]] = defaultdict(list)
+        by_kind = self._by_kind
         for resource in manifests.resources:
             by_kind[resource.kind].append(resource)
             w = workload(resource)
@@ -88,6 +149,11 @@ class Index:
         self._link(by_kind["NetworkPolicy"], self.network_policies, "podSelector", missing={})
         for netpol in by_kind["NetworkPolicy"]:
             self.namespaces_with_policies.add(netpol.namespace)
+            self.isolation[netpol] = isolation(netpol)
+        for binding in (*by_kind["RoleBinding"], *by_kind["ClusterRoleBinding"]):
+            self.role_bindings[role_key(binding)].append(binding)
+            for account in binding_accounts(binding, manifests.namespace):
+                self.account_bindings[account].append(binding)
         for svc in by_kind["Service"]:
             selector = svc.spec.get("selector")
             if isinstance(selector, dict) and selector:  # no selector: endpoints managed by hand
@@ -120,6 +186,39 @@ class Index:
         if (w.kind, w.name) in self._ambiguous:
             return f"{w.kind}/{w.namespace}/{w.name}"
         return f"{w.kind}/{w.name}"
+
+    def named(self, kind: str, namespace: str, name: str) -> Resource | None:
+        """The object of `kind` called `name` in `namespace` ("" for cluster-scoped kinds)."""
+        table = self._named.get(kind)
+        if table is None:
+            table = self._named[kind] = {(r.namespace, r.name): r
+                                         for r in self._by_kind.get(kind, ())}
+        return table.get((namespace, name))
+
+    def provides(self, kind: str, namespace: str, name: str) -> bool:
+        """Whether the object will exist: it is in the manifests, every namespace has it, or an
+        object in the manifests creates it (cert-manager Certificates, SealedSecrets and
+        ExternalSecrets make Secrets)."""
+        if self.named(kind, namespace, name) is not None or (kind, name) in ALWAYS_PRESENT:
+            return True
+        if self._made is None:
+            self._made = set()
+            for cert in self._by_kind.get("Certificate", ()):
+                self._made.add(("Secret", cert.namespace, str(cert.spec.get("secretName"))))
+            for sealed in self._by_kind.get("SealedSecret", ()):
+                self._made.add(("Secret", sealed.namespace, sealed.name))
+            for external in self._by_kind.get("ExternalSecret", ()):
+                target = as_dict(external.spec.get("target")).get("name") or external.name
+                self._made.add(("Secret", external.namespace, str(target)))
+        return (kind, namespace, name) in self._made
+
+    def runs_as(self, namespace: str, account: str) -> list[Workload]:
+        """The workloads whose pods run as the ServiceAccount."""
+        if self._runs_as is None:
+            self._runs_as = defaultdict(list)
+            for w in self.workloads:
+                self._runs_as[(w.namespace, w.service_account)].append(w)
+        return self._runs_as.get((namespace, account), [])
 
     def select(self, namespace: str, selector: dict[str, Any]) -> list[Workload]:
         """Workloads in `namespace` whose pod labels match the label selector."""

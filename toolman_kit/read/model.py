@@ -8,6 +8,7 @@ fields of the wrong type: such a field reads as absent and is recorded in `Workl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,11 @@ REPLICATED = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"
 INHERITED_SECURITY = ("runAsUser", "runAsGroup", "runAsNonRoot", "seLinuxOptions",
                       "seccompProfile", "windowsOptions", "appArmorProfile")
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+PROBES = (("liveness", "livenessProbe"), ("readiness", "readinessProbe"),
+          ("startup", "startupProbe"))
+# A tag naming only a major version, maybe with a variant: 1, v3, 20-alpine, 3-slim-bookworm.
+# Longer numbers are build numbers or dates (4512, 20240101), which do not move.
+_MAJOR_ONLY = re.compile(r"v?\d{1,2}(-[A-Za-z][\w.-]*)?")
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -57,9 +63,24 @@ class Image:
         repository = rest[:colon] if colon > slash else rest
         return cls(ref, repository, tag or None, digest or None)
 
+    def pinning(self, mutable_tags: tuple[str, ...] = ("latest",)) -> str:
+        """How firmly the reference names one image: "digest"; "version" (1.27.3, v2.1, a
+        commit such as main-4685f6f); "major" (nginx:1, node:20-alpine: moves with every minor
+        release); "floating" (a name without a version: dind, stable, lts, edge, main); "listed"
+        (a tag the profile calls mutable, latest included); "missing" (no tag means latest)."""
+        if self.digest is not None:
+            return "digest"
+        if self.tag is None:
+            return "missing"
+        if self.tag in mutable_tags:
+            return "listed"
+        if not any(ch.isdigit() for ch in self.tag):
+            return "floating"
+        return "major" if _MAJOR_ONLY.fullmatch(self.tag) else "version"
+
     def pinned(self, mutable_tags: tuple[str, ...] = ("latest",)) -> bool:
-        """A digest pins; so does a tag, unless it is missing (latest) or a moving one."""
-        return self.digest is not None or (self.tag is not None and self.tag not in mutable_tags)
+        """A digest pins; so does a tag with more than a major version in it."""
+        return self.pinning(mutable_tags) in ("digest", "version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +114,7 @@ class Container:
     limits: dict[str, Decimal]
     image: Image | None
     mounts: list[Mount]
-
-    @property
-    def probes(self) -> dict[str, dict[str, Any]]:
-        return {kind: as_dict(self.raw[f"{kind}Probe"])
-                for kind in ("liveness", "readiness", "startup") if self.raw.get(f"{kind}Probe")}
+    probes: dict[str, dict[str, Any]]  # "liveness", "readiness", "startup" → the probe set
 
     @property
     def ports(self) -> list[dict[str, Any]]:
@@ -113,6 +130,13 @@ class Container:
         return policy if isinstance(policy, str) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Reference:
+    name: str
+    what: str  # who refers to it, e.g. "envFrom of web", "volume tls", "imagePullSecrets"
+    path: str
+
+
 @dataclass(slots=True, eq=False)
 class Workload:
     resource: Resource
@@ -124,6 +148,7 @@ class Workload:
     volumes: list[Volume]
     replicas: int | None  # None where the kind has no replica count (DaemonSet, Job …)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (path, problem)
+    _references: dict[str, list[Reference]] | None = field(default=None, repr=False)
 
     kind = property(lambda self: self.resource.kind)
     name = property(lambda self: self.resource.name)
@@ -134,8 +159,21 @@ class Workload:
         return as_dict(self.pod.get("securityContext"))
 
     @property
+    def service_account(self) -> str:
+        return str(self.pod.get("serviceAccountName") or self.pod.get("serviceAccount")
+                   or "default")
+
+    @property
     def main(self) -> Container | None:
         return next((c for c in self.containers if c.role == "main"), None)
+
+    @property
+    def references(self) -> dict[str, list[Reference]]:
+        """The Secrets and ConfigMaps the pod cannot start without (optional ones left out):
+        "Secret" / "ConfigMap" → references from env, envFrom, volumes and imagePullSecrets."""
+        if self._references is None:
+            self._references = _pod_references(self)
+        return self._references
 
     def volume(self, name: str) -> Volume | None:
         return next((v for v in self.volumes if v.name == name), None)
@@ -162,6 +200,53 @@ def workload(resource: Resource) -> Workload | None:
     w.volumes = _volumes(w)
     w.containers = _containers(w, resource)
     return w
+
+
+# (kind, env valueFrom key, envFrom key) and (volume type, its name field, kind)
+_ENV_REFS = (("Secret", "secretKeyRef", "secretRef"), ("ConfigMap", "configMapKeyRef",
+                                                         "configMapRef"))
+_VOLUME_REFS = {"secret": ("secretName", "Secret"), "configMap": ("name", "ConfigMap")}
+
+
+def _needed(ref: Any) -> str | None:
+    """The name a reference requires, unless it is missing or optional."""
+    ref = as_dict(ref)
+    name = ref.get("name")
+    return str(name) if name and ref.get("optional") is not True else None
+
+
+def _pod_references(w: Workload) -> dict[str, list[Reference]]:
+    found: dict[str, list[Reference]] = {"Secret": [], "ConfigMap": []}
+    for c in w.containers:
+        for i, env in enumerate(as_list(c.raw.get("env"))):
+            source = as_dict(env).get("valueFrom")
+            for kind, key, _ in _ENV_REFS if source else ():
+                if name := _needed(as_dict(source).get(key)):
+                    found[kind].append(Reference(name, f"env {env.get('name')} of {c.name}",
+                                                 f"{c.path}.env[{i}].valueFrom.{key}.name"))
+        for i, source in enumerate(as_list(c.raw.get("envFrom"))):
+            for kind, _, key in _ENV_REFS:
+                if name := _needed(as_dict(source).get(key)):
+                    found[kind].append(Reference(name, f"envFrom of {c.name}",
+                                                 f"{c.path}.envFrom[{i}].{key}.name"))
+    for v in w.volumes:
+        if v.type in _VOLUME_REFS:
+            field_name, kind = _VOLUME_REFS[v.type]
+            source = v.source
+            if source.get(field_name) and source.get("optional") is not True:
+                found[kind].append(Reference(str(source[field_name]), f"volume {v.name}",
+                                             f"{v.path}.{v.type}"))
+        elif v.type == "projected":
+            for j, source in enumerate(as_list(v.source.get("sources"))):
+                for key, (_, kind) in _VOLUME_REFS.items():
+                    if name := _needed(as_dict(source).get(key)):
+                        found[kind].append(Reference(name, f"volume {v.name}",
+                                                     f"{v.path}.projected.sources[{j}].{key}"))
+    for i, ref in enumerate(as_list(w.pod.get("imagePullSecrets"))):
+        if name := _needed(ref):
+            found["Secret"].append(Reference(name, "imagePullSecrets",
+                                             f"{w.pod_path}.imagePullSecrets[{i}]"))
+    return found
 
 
 def _check_types(w: Workload, pod: dict[str, Any]) -> None:
@@ -243,7 +328,8 @@ def _containers(w: Workload, resource: Resource) -> list[Container]:
                 {**limits, **requests},  # Kubernetes defaults a missing request to its limit
                 limits,
                 Image.parse(image) if isinstance(image, str) and image else None,
-                _mounts(w, raw, path)))
+                _mounts(w, raw, path),
+                {kind: as_dict(raw[key]) for kind, key in PROBES if raw.get(key)}))
     return result
 
 

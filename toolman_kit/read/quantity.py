@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
@@ -23,10 +24,15 @@ class QuantityError(ValueError):
 
 def parse_quantity(value: str | int | float) -> Decimal:
     """Exact value of a quantity; ints and floats (YAML `cpu: 1`) are taken as plain numbers."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if isinstance(value, str):
+        return _parse_text(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise QuantityError(f"not a quantity: {value!r}")
-    if isinstance(value, (int, float)):
-        return Decimal(str(value))
+    return Decimal(str(value))
+
+
+@lru_cache(maxsize=1024)  # a pure function of a few distinct strings ("100m", "128Mi") per run
+def _parse_text(value: str) -> Decimal:
     match = _QUANTITY.fullmatch(value.strip())
     if not match or len(value) > 64:
         raise QuantityError(f"not a quantity: {value!r}")

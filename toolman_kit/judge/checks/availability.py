@@ -1,4 +1,5 @@
-"""Availability: enough replicas, spread across nodes, protected from disruption, probed."""
+"""Availability: enough replicas, spread across nodes, protected from disruption, rolled out
+without an outage, and accepted by the API server."""
 
 from __future__ import annotations
 
@@ -8,11 +9,25 @@ from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Skip, Violation, check
 from toolman_kit.read.index import Index, selector_matches
 from toolman_kit.read.manifests import Resource
-from toolman_kit.read.model import REPLICATED, Container, Workload, as_dict, as_list
+from toolman_kit.read.model import REPLICATED, Workload, as_dict, as_list
 
 LONG_RUNNING = (*REPLICATED, "DaemonSet")
 STRATEGY_FIELD = {"Deployment": "strategy", "StatefulSet": "updateStrategy",
                   "DaemonSet": "updateStrategy"}
+# What each kind's update strategy should be (a StatefulSet has no maxSurge).
+STRATEGY_ADVICE = {
+    "Deployment": "Configure a RollingUpdate strategy explicitly (e.g. maxUnavailable 0, "
+                  "maxSurge 1).",
+    "StatefulSet": "Set updateStrategy.type: RollingUpdate explicitly (pods are replaced one at "
+                   "a time, highest ordinal first; rollingUpdate.partition stages a rollout).",
+    "DaemonSet": "Set updateStrategy.type: RollingUpdate explicitly with maxUnavailable 1 (or "
+                 "maxSurge 1 and maxUnavailable 0 where a node can run two of its pods).",
+}
+# Topology keys that spread pods over failure domains (kubernetes.io/os, say, does not).
+SPREAD_KEYS = ("kubernetes.io/hostname", "topology.kubernetes.io/zone",
+               "topology.kubernetes.io/region")
+# Kinds whose selector must match their pod template (a Job's only with manualSelector).
+SELECTING = (*REPLICATED, "DaemonSet", "Job")
 
 
 def _single_replica_by_design(w: Workload, idx: Index, profile: Profile) -> bool:
@@ -23,6 +38,10 @@ def _single_replica_by_design(w: Workload, idx: Index, profile: Profile) -> bool
 def _selects_own_pods(term: Any, w: Workload) -> bool:
     selector = as_dict(as_dict(term).get("labelSelector"))
     return bool(selector) and selector_matches(selector, w.pod_labels)
+
+
+def _spreads_own_pods(term: Any, w: Workload) -> bool:
+    return as_dict(term).get("topologyKey") in SPREAD_KEYS and _selects_own_pods(term, w)
 
 
 @check(id="replicas-below-minimum", area=Area.AVAILABILITY, severity=Severity.ERROR,
@@ -41,56 +60,18 @@ def replicas_below_minimum(w: Workload, idx: Index, profile: Profile) -> Outcome
                         remediation=f"Increase to {profile.min_replicas}.")
 
 
-def _probe_missing(c: Container, kind: str) -> Outcome:
-    if kind not in c.probes:
-        yield Violation(f"{c.name} has no {kind} probe", path=f"{c.path}.{kind}Probe")
-
-
-@check(id="liveness-probe-missing", area=Area.AVAILABILITY, severity=Severity.ERROR,
-       scope=Scope.CONTAINER, kinds=LONG_RUNNING, roles=("main",),
-       title="Main container has no liveness probe",
-       remediation="Enable a livenessProbe with proper timing.")
-def liveness_probe_missing(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """Without a liveness probe a hung process keeps its pod Running forever."""
-    yield from _probe_missing(c, "liveness")
-
-
-@check(id="readiness-probe-missing", area=Area.AVAILABILITY, severity=Severity.ERROR,
-       scope=Scope.CONTAINER, kinds=LONG_RUNNING, roles=("main",),
-       title="Main container has no readiness probe",
-       remediation="Enable a readinessProbe so traffic waits until the container can serve.")
-def readiness_probe_missing(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """Without a readiness probe a pod receives traffic as soon as it starts, and keeps
-    receiving it while it cannot serve: every rollout and restart drops requests."""
-    yield from _probe_missing(c, "readiness")
-
-
-@check(id="startup-probe-missing", area=Area.AVAILABILITY, severity=Severity.WARNING,
-       scope=Scope.CONTAINER, kinds=LONG_RUNNING, roles=("main",),
-       title="Slow-starting container has no startup probe",
-       remediation="Add a startupProbe and shorten the liveness probe's initialDelaySeconds.")
-def startup_probe_missing(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """A long liveness initialDelaySeconds says the container starts slowly; a startup probe
-    covers that start without delaying the detection of a hang later on."""
-    liveness = c.probes.get("liveness")
-    if liveness is None:
-        yield Skip("no liveness probe")
-        return
-    delay = liveness.get("initialDelaySeconds", 0)
-    if not isinstance(delay, int):
-        yield Skip("initialDelaySeconds is not a number")
-    elif delay >= profile.startup_probe_after_seconds and "startup" not in c.probes:
-        yield Violation(f"{c.name}: liveness probe waits {delay}s and there is no startup probe",
-                        path=f"{c.path}.startupProbe")
-
-
 @check(id="anti-affinity-missing", area=Area.AVAILABILITY, severity=Severity.ERROR,
        kinds=REPLICATED, title="Replicas may all be scheduled onto one node",
        remediation="Add podAntiAffinity (preferredDuringSchedulingIgnoredDuringExecution on "
-                   "kubernetes.io/hostname) selecting the workload's own pods.")
+                   "kubernetes.io/hostname) selecting the workload's own pods.",
+       differs="kube-score (deployment-has-host-podantiaffinity) accepts only "
+               "kubernetes.io/hostname; we also accept spreading over zones or regions, which "
+               "keeps replicas on different nodes too.")
 def anti_affinity_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """Replicas on one node fail together; anti-affinity (or a hard topology spread on the
-    hostname) keeps them apart. The term must select the workload's own pods."""
+    """Replicas on one node fail together; anti-affinity (or a hard topology spread) keeps them
+    apart. The term must select the workload's own pods and spread them over nodes, zones or
+    regions (kubernetes.io/hostname, topology.kubernetes.io/zone or /region): a term on
+    kubernetes.io/os keeps nothing apart."""
     if _single_replica_by_design(w, idx, profile):
         yield Skip("a single replica by design needs no anti-affinity")
         return
@@ -98,14 +79,19 @@ def anti_affinity_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
     terms = [*as_list(anti.get("requiredDuringSchedulingIgnoredDuringExecution")),
              *(as_dict(t).get("podAffinityTerm") for t in
                as_list(anti.get("preferredDuringSchedulingIgnoredDuringExecution")))]
-    if any(_selects_own_pods(t, w) for t in terms):
+    if any(_spreads_own_pods(t, w) for t in terms):
         return
     hard_spread = [t for t in as_list(w.pod.get("topologySpreadConstraints"))
-                   if as_dict(t).get("topologyKey") == "kubernetes.io/hostname"
-                   and as_dict(t).get("whenUnsatisfiable") == "DoNotSchedule"]
-    if any(_selects_own_pods(t, w) for t in hard_spread):
+                   if as_dict(t).get("whenUnsatisfiable") == "DoNotSchedule"]
+    if any(_spreads_own_pods(t, w) for t in hard_spread):
         return
-    detail = "no pod anti-affinity" if not terms else "anti-affinity terms do not select its pods"
+    if not terms:
+        detail = "no pod anti-affinity"
+    elif any(_selects_own_pods(t, w) for t in terms):
+        keys = ", ".join(sorted({str(as_dict(t).get("topologyKey")) for t in terms}))
+        detail = f"anti-affinity spreads over {keys}, not over nodes, zones or regions"
+    else:
+        detail = "anti-affinity terms do not select its pods"
     yield Violation(f"{detail}: all replicas may land on one node",
                     path=f"{w.pod_path}.affinity.podAntiAffinity",
                     remediation="Add preferredDuringScheduling pod anti-affinity on "
@@ -126,6 +112,36 @@ def topology_spread_missing(w: Workload, idx: Index, profile: Profile) -> Outcom
     if not any(_selects_own_pods(t, w) for t in constraints):
         yield Violation("no topologySpreadConstraints select the workload's pods",
                         path=f"{w.pod_path}.topologySpreadConstraints")
+
+
+@check(id="topology-spread-invalid", area=Area.AVAILABILITY, severity=Severity.WARNING,
+       title="Topology spread constraint that cannot work",
+       remediation="Give every constraint a topologyKey, maxSkew ≥ 1 and a labelSelector that "
+                   "matches the workload's own pod labels.")
+def topology_spread_invalid(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """The API server rejects a constraint with an empty topologyKey or a maxSkew below 1; one
+    without a labelSelector counts no pods, and one whose selector matches other pods spreads
+    this workload relative to them: either way its own replicas are not spread."""
+    constraints = as_list(w.pod.get("topologySpreadConstraints"))
+    if not constraints:
+        yield Skip("no topologySpreadConstraints")
+    for i, t in enumerate(constraints):
+        t, path = as_dict(t), f"{w.pod_path}.topologySpreadConstraints[{i}]"
+        skew = t.get("maxSkew")
+        if not t.get("topologyKey"):
+            yield Violation(f"constraint {i} has no topologyKey: the API server rejects it",
+                            path=f"{path}.topologyKey", severity=Severity.ERROR)
+        if isinstance(skew, bool) or not isinstance(skew, int) or skew < 1:
+            yield Violation(f"constraint {i} has maxSkew {skew}: it must be an integer of at "
+                            "least 1, or the API server rejects it", path=f"{path}.maxSkew",
+                            severity=Severity.ERROR)
+        if not as_dict(t.get("labelSelector")):
+            yield Violation(f"constraint {i} has no labelSelector: it counts no pods and spreads "
+                            "nothing", path=f"{path}.labelSelector")
+        elif not _selects_own_pods(t, w):
+            yield Violation(f"constraint {i}'s labelSelector does not match the workload's own "
+                            "pods: it spreads them relative to other pods",
+                            path=f"{path}.labelSelector")
 
 
 @check(id="pdb-missing", area=Area.AVAILABILITY, severity=Severity.ERROR,
@@ -153,33 +169,48 @@ def pdb_budget(value: Any, replicas: int) -> int | None:
     return None
 
 
+def _allows_no_disruption(spec: dict[str, Any]) -> tuple[str, Any] | None:
+    """(field, value) when the budget forbids every eviction whatever the pod count."""
+    if "maxUnavailable" in spec:
+        value = spec["maxUnavailable"]
+        return ("maxUnavailable", value) if pdb_budget(value, 100) == 0 else None
+    value = spec.get("minAvailable")
+    return ("minAvailable", value) if value == "100%" else None
+
+
 @check(id="pdb-blocks-eviction", area=Area.AVAILABILITY, severity=Severity.ERROR,
        scope=Scope.OBJECT, kinds=("PodDisruptionBudget",),
        title="PodDisruptionBudget can never allow an eviction",
        remediation="Lower minAvailable below the replica count (or set maxUnavailable ≥ 1).")
 def pdb_blocks_eviction(pdb: Resource, idx: Index, profile: Profile) -> Outcome:
-    """A PDB whose minAvailable is at least the replica count (or maxUnavailable 0) blocks every
-    voluntary eviction: node drains and cluster upgrades hang on it."""
+    """A PDB whose minAvailable is at least the number of pods it selects (or maxUnavailable 0,
+    or minAvailable 100%) blocks every voluntary eviction: node drains and cluster upgrades hang
+    on it. Kubernetes counts every pod the selector matches, across workloads; a budget that
+    allows no disruption at all is judged even when it selects nothing in the manifests."""
+    spec = pdb.spec
+    zero = _allows_no_disruption(spec)
+    if zero:
+        yield Violation(f"{zero[0]} {zero[1]}: no pod it selects can ever be evicted",
+                        path=f"spec.{zero[0]}")
+        return
     workloads = idx.selected.get(pdb, [])
     if not workloads:
         yield Skip("selects no workload")
         return
-    spec = pdb.spec
-    for w in workloads:
-        replicas = idx.min_replicas(w)
-        if replicas is None:
-            continue
-        if "maxUnavailable" in spec:
-            allowed = pdb_budget(spec["maxUnavailable"], replicas)
-            if allowed == 0:
-                yield Violation(f"maxUnavailable is 0: no pod of {w.kind}/{w.name} can ever be "
-                                "evicted", path="spec.maxUnavailable")
-        elif "minAvailable" in spec:
-            needed = pdb_budget(spec["minAvailable"], replicas)
-            if needed is not None and needed >= replicas:
-                yield Violation(f"minAvailable {spec['minAvailable']} with {replicas} replica(s) "
-                                f"of {w.kind}/{w.name}: no pod can ever be evicted",
-                                path="spec.minAvailable")
+    if "maxUnavailable" in spec or "minAvailable" not in spec:
+        return  # maxUnavailable ≥ 1 (or 1%) always lets one pod go
+    counts = [(w, idx.min_replicas(w)) for w in workloads]
+    pods = sum(n for _, n in counts if n is not None)
+    unknown = any(n is None for _, n in counts)
+    needed = pdb_budget(spec["minAvailable"], pods)
+    if needed is None or needed < pods or (pods == 0 and not unknown):
+        return
+    if unknown:
+        yield Skip("selects pods of a workload whose pod count is not known (e.g. a DaemonSet)")
+        return
+    of = ", ".join(f"{n} of {idx.label(w)}" for w, n in counts)
+    yield Violation(f"minAvailable {spec['minAvailable']} with {pods} pod(s) ({of}): no pod can "
+                    "ever be evicted", path="spec.minAvailable")
 
 
 @check(id="pdb-selects-nothing", area=Area.AVAILABILITY, severity=Severity.WARNING,
@@ -195,16 +226,30 @@ def pdb_selects_nothing(pdb: Resource, idx: Index, profile: Profile) -> Outcome:
 
 
 @check(id="update-strategy-unspecified", area=Area.AVAILABILITY, severity=Severity.WARNING,
-       kinds=tuple(STRATEGY_FIELD), title="Update strategy not specified",
-       remediation="Configure a RollingUpdate strategy explicitly (e.g. maxUnavailable 0, "
-                   "maxSurge 1).")
+       kinds=tuple(STRATEGY_FIELD), title="Update strategy not specified, or one that stops "
+       "serving", remediation="Configure the update strategy explicitly: RollingUpdate, with "
+                              "maxUnavailable 0 and maxSurge 1 for a Deployment.")
 def update_strategy_unspecified(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """The defaults (25% unavailable for Deployments) are rarely what a small service wants: with
-    three replicas a rollout may take one down before its replacement is ready."""
+    three replicas a rollout may take one down before its replacement is ready. A replicated
+    Deployment behind a Service with `Recreate` stops every replica before starting new ones,
+    so every rollout is an outage; a StatefulSet or DaemonSet with `OnDelete` never rolls out
+    until someone deletes its pods by hand."""
     field = STRATEGY_FIELD[w.kind]
-    if not as_dict(w.resource.spec.get(field)):
+    strategy = as_dict(w.resource.spec.get(field))
+    kind = strategy.get("type")
+    if not strategy:
         yield Violation(f"spec.{field} is not set: the cluster default applies",
-                        path=f"spec.{field}")
+                        path=f"spec.{field}", remediation=STRATEGY_ADVICE[w.kind])
+    elif kind == "Recreate" and (w.replicas or 0) > 1 and idx.services.get(w):
+        names = ", ".join(svc.name for svc in idx.services[w])
+        yield Violation(f"strategy Recreate stops all {w.replicas} replicas before starting new "
+                        f"ones: Service {names} has no endpoints during every rollout",
+                        path=f"spec.{field}.type", remediation=STRATEGY_ADVICE[w.kind])
+    elif kind == "OnDelete":
+        yield Violation("updateStrategy OnDelete: a new template reaches a pod only when someone "
+                        "deletes it, so an upgrade changes nothing that runs until then",
+                        path=f"spec.{field}.type", remediation=STRATEGY_ADVICE[w.kind])
 
 
 @check(id="priority-class-missing", area=Area.AVAILABILITY, severity=Severity.INFO,
@@ -215,3 +260,77 @@ def priority_class_missing(w: Workload, idx: Index, profile: Profile) -> Outcome
     can be preempted, or left pending, under pressure."""
     if not w.pod.get("priorityClassName"):
         yield Violation("no priorityClassName", path=f"{w.pod_path}.priorityClassName")
+
+
+@check(id="pdb-unhealthy-eviction-policy", area=Area.AVAILABILITY, severity=Severity.INFO,
+       scope=Scope.OBJECT, kinds=("PodDisruptionBudget",),
+       title="PodDisruptionBudget lets unhealthy pods block node drains",
+       remediation="Set spec.unhealthyPodEvictionPolicy: AlwaysAllow.")
+def pdb_unhealthy_eviction_policy(pdb: Resource, idx: Index, profile: Profile) -> Outcome:
+    """With the default policy (IfHealthyBudget) a pod that is running but not ready, such as
+    one crash-looping, may only be evicted while the budget is met: when it is not, the broken
+    pod blocks the drain it would not survive anyway. AlwaysAllow lets such pods go."""
+    policy = pdb.spec.get("unhealthyPodEvictionPolicy")
+    if policy != "AlwaysAllow":
+        yield Violation(f"unhealthyPodEvictionPolicy is {policy or 'not set (IfHealthyBudget)'}: "
+                        "a crash-looping pod can block node drains",
+                        path="spec.unhealthyPodEvictionPolicy")
+
+
+def _selector_problem(w: Workload) -> tuple[str, str] | None:
+    """(problem, path) when the workload's selector does not select its own pod template."""
+    spec = w.resource.spec
+    selector = spec.get("selector")
+    if w.kind == "Job":
+        if spec.get("manualSelector") is not True:
+            return None  # the Job controller generates the selector
+    elif w.kind == "ReplicationController":
+        if selector is None:
+            return None  # defaults to the template's labels
+        selector = {"matchLabels": selector}
+    if not as_dict(selector) or not any(as_dict(selector).values()):
+        return "has no spec.selector (or an empty one): the API server requires one", \
+            "spec.selector"
+    if not selector_matches(as_dict(selector), w.pod_labels):
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(w.pod_labels.items())) or "none"
+        return f"spec.selector does not match its pod template's labels ({labels}): the API " \
+            "server rejects it", "spec.selector"
+    return None
+
+
+@check(id="selector-label-mismatch", area=Area.AVAILABILITY, severity=Severity.ERROR,
+       kinds=SELECTING, title="Workload selector does not match its pod template",
+       remediation="Make spec.selector match labels the pod template carries (and keep the "
+                   "selector unchanged across releases: it is immutable).")
+def selector_label_mismatch(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A controller manages the pods its selector matches; the API server rejects a workload
+    whose selector does not match its own template (`selector does not match template
+    labels`), so the chart renders and the install fails."""
+    problem = _selector_problem(w)
+    if problem:
+        yield Violation(problem[0], path=problem[1])
+
+
+@check(id="statefulset-service-missing", area=Area.AVAILABILITY, severity=Severity.WARNING,
+       kinds=("StatefulSet",), title="StatefulSet's serviceName is not a headless Service of "
+       "its pods", remediation="Render a headless Service (clusterIP: None) named as "
+                               "spec.serviceName that selects the StatefulSet's pods.")
+def statefulset_service_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """A StatefulSet's pods get their stable DNS names (`web-0.web`) from the headless Service
+    that spec.serviceName names: without it, or when that Service has a cluster IP or selects
+    other pods, peers cannot find each other by name."""
+    name = w.resource.spec.get("serviceName")
+    if not isinstance(name, str) or not name:
+        yield Violation("no spec.serviceName: the pods get no stable DNS names",
+                        path="spec.serviceName")
+        return
+    svc = idx.named("Service", w.namespace, name)
+    if svc is None:
+        yield Violation(f"Service {name} is not in the manifests: the pods get no DNS names "
+                        "unless it is created outside the chart", path="spec.serviceName")
+    elif svc.spec.get("clusterIP") != "None":
+        yield Violation(f"Service {name} is not headless (clusterIP: None): the pods get no "
+                        "per-pod DNS records", path="spec.serviceName")
+    elif svc not in idx.services.get(w, ()):
+        yield Violation(f"headless Service {name} does not select the StatefulSet's pods",
+                        path="spec.serviceName")

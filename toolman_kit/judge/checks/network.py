@@ -13,6 +13,7 @@ from toolman_kit.read.model import Workload, as_dict, as_list
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the only label Kubernetes sets itself
 MATCHES_NOTHING = ("In", "Exists")  # on a label no namespace has; NotIn/DoesNotExist match all
+HOST_NETWORK = "hostNetwork pods are outside NetworkPolicies' reach (host-namespaces reports it)"
 
 
 def _namespace_selectors(policy: Resource) -> Iterator[tuple[dict[str, Any], str]]:
@@ -38,22 +39,77 @@ def _number(port: Any) -> int | None:
     return int(port) if isinstance(port, str) and port.isdigit() else None
 
 
+def _unisolated(w: Workload, idx: Index, direction: str) -> str | None:
+    """Why the pods' `direction` ("ingress" or "egress") is open, or None when a policy
+    isolates it: no policy selects them, none isolates that direction, or one allows all."""
+    policies = idx.network_policies.get(w, [])
+    isolating = [p for p in policies if getattr(idx.isolation[p], direction)]
+    peers = "from" if direction == "ingress" else "to"
+    for p in isolating:
+        path = getattr(idx.isolation[p], f"{direction}_open")
+        if path:
+            ports = as_list(as_dict(_at(p.spec, path)).get("ports"))
+            if ports:
+                return (f"NetworkPolicy {p.name} allows {direction} on {_ports(ports)} from "
+                        f"anywhere ({path} has no `{peers}`)")
+            return (f"NetworkPolicy {p.name} allows all {direction} ({path} has no `{peers}`), "
+                    "so it isolates nothing")
+    if isolating:
+        return None
+    if policies:
+        names = ", ".join(p.name for p in policies)
+        return f"NetworkPolicy {names} selects these pods but does not isolate their {direction}"
+    if w.namespace in idx.namespaces_with_policies:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(w.pod_labels.items())) or "none"
+        return f"the namespace has NetworkPolicies, but none selects these pods (labels: {labels})"
+    return "no NetworkPolicy selects these pods"
+
+
+def _open(w: Workload, idx: Index, direction: str, effect: str) -> Outcome:
+    if w.pod.get("hostNetwork") is True:
+        yield Skip(HOST_NETWORK)
+        return
+    why = _unisolated(w, idx, direction)
+    if why:
+        yield Violation(f"{why}: {effect}")
+
+
+def _at(spec: dict[str, Any], path: str) -> Any:
+    """spec.ingress[0] → spec["ingress"][0]."""
+    direction, _, index = path[len("spec."):].partition("[")
+    return as_list(spec.get(direction))[int(index.rstrip("]"))]
+
+
+def _ports(ports: list[Any]) -> str:
+    return "port " + ", ".join(str(as_dict(p).get("port", "all")) for p in ports)
+
+
 @check(id="network-policy-missing", area=Area.NETWORK, severity=Severity.ERROR,
-       title="No NetworkPolicy selects the pods",
+       title="No NetworkPolicy isolates the pods' ingress",
        remediation="Add a NetworkPolicy whose podSelector matches the pods and allows only the "
                    "traffic they need.")
 def network_policy_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """Pods no NetworkPolicy selects accept connections from, and open them to, every pod in the
-    cluster: one compromised workload anywhere can reach them."""
-    if idx.network_policies.get(w):
-        return
-    if w.namespace in idx.namespaces_with_policies:
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(w.pod_labels.items())) or "none"
-        yield Violation(f"the namespace has NetworkPolicies, but none selects these pods (labels: "
-                        f"{labels})")
-    else:
-        yield Violation("no NetworkPolicy selects these pods: every pod in the cluster can reach "
-                        "them, and they can reach everything")
+    """Pods whose ingress no NetworkPolicy isolates accept connections from every pod in the
+    cluster: one compromised workload anywhere can reach them. A policy isolates ingress when
+    it selects the pods and has Ingress in its policyTypes (explicitly, or implied by leaving
+    policyTypes out); a rule without `from` (`ingress: [{}]`) lets everyone in again, so such a
+    policy counts as none. A `podSelector: {}` default-deny policy counts. Pods on the host's
+    network are skipped: policies do not apply to them."""
+    yield from _open(w, idx, "ingress", "every pod in the cluster can reach them")
+
+
+@check(id="network-policy-egress-open", area=Area.NETWORK, severity=Severity.WARNING,
+       title="No NetworkPolicy isolates the pods' egress",
+       remediation="Add Egress to a policy's policyTypes with rules for what the pods call (DNS "
+                   "and their dependencies), or a namespace default-deny for egress.",
+       differs="kube-score (pod-networkpolicy) fails a pod without an egress policy as it fails "
+               "one without an ingress policy; we warn, as open egress lets nobody in, and "
+               "egress rules must name every dependency.")
+def network_policy_egress_open(w: Workload, idx: Index, profile: Profile) -> Outcome:
+    """Pods whose egress no NetworkPolicy isolates can connect anywhere: a compromised pod can
+    reach the API server, the cloud metadata endpoint and every other service, and send data
+    out. A rule without `to` (`egress: [{}]`) allows everything again."""
+    yield from _open(w, idx, "egress", "they can connect anywhere")
 
 
 @check(id="network-policy-namespace-label", area=Area.NETWORK, severity=Severity.ERROR,
@@ -141,3 +197,18 @@ def service_target_port_unknown(svc: Resource, idx: Index, profile: Profile) -> 
             yield Violation(f"port {label}: {what} {target} is not a containerPort of the "
                             f"selected containers (declared: {', '.join(map(str, numbers))})",
                             path=path)
+
+
+@check(id="network-policy-selects-nothing", area=Area.NETWORK, severity=Severity.WARNING,
+       scope=Scope.OBJECT, kinds=("NetworkPolicy",), title="NetworkPolicy selects no pods",
+       remediation="Make spec.podSelector match the pod template labels of the workloads it is "
+                   "meant to isolate.")
+def network_policy_selects_nothing(policy: Resource, idx: Index, profile: Profile) -> Outcome:
+    """A policy whose podSelector matches no pod in the manifests isolates nothing: usually a
+    label typo, which leaves the pods it was written for open while the chart looks
+    protected. An empty podSelector selects every pod of the namespace, on purpose."""
+    if not as_dict(policy.spec.get("podSelector")):
+        yield Skip("an empty podSelector selects every pod in the namespace")
+    elif not idx.selected.get(policy):
+        yield Violation("its podSelector matches no workload's pods in the manifests",
+                        path="spec.podSelector")

@@ -1,9 +1,8 @@
-"""Security: privileges, host access, capabilities, seccomp, credentials and runtime sockets."""
+"""Security: privileges, host access, capabilities, seccomp, API tokens and runtime sockets."""
 
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Any
 
 from toolman_kit.judge.profiles import Profile
@@ -11,8 +10,8 @@ from toolman_kit.judge.pss import (
     BASELINE_CAPABILITIES,  # what the PSS baseline lets a container add
 )
 from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
-from toolman_kit.read.index import Index
-from toolman_kit.read.model import Container, Workload, as_dict, as_list
+from toolman_kit.read.index import Index, role_key
+from toolman_kit.read.model import Container, Mount, Workload, as_dict, as_list
 
 SECCOMP_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
@@ -24,7 +23,6 @@ RUNTIME_SOCKETS = {
     "/run/cri-dockerd.sock": "cri-dockerd", "/run/podman/podman.sock": "Podman",
 }
 SOCKET_ENV = ("DOCKER_HOST", "CONTAINER_HOST")
-_ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.-]*\)")  # $(OTHER_VAR): not a literal
 
 
 def _sc(c: Container) -> str:
@@ -43,6 +41,22 @@ def _caps(c: Container, key: str) -> list[str]:
 
 def _uid(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _non_root(c: Container) -> bool:
+    user = _uid(c.security.get("runAsUser"))
+    return user > 0 if user is not None else c.security.get("runAsNonRoot") is True
+
+
+def _groups(c: Container, w: Workload) -> list[int] | None:
+    """The container's group ids (primary, fsGroup, supplemental), or None when the primary one
+    is not set: the runtime then takes the image's, often root."""
+    primary = _uid(c.security.get("runAsGroup"))
+    if primary is None:
+        return None
+    pod = w.pod_security
+    extra = [_uid(g) for g in (pod.get("fsGroup"), *as_list(pod.get("supplementalGroups")))]
+    return list(dict.fromkeys([primary, *(g for g in extra if g is not None)]))
 
 
 @check(id="privileged-container", area=Area.SECURITY, severity=Severity.ERROR,
@@ -76,16 +90,24 @@ def privilege_escalation_allowed(c: Container, w: Workload, idx: Index,
 
 @check(id="run-as-root-allowed", area=Area.SECURITY, severity=Severity.WARNING,
        scope=Scope.CONTAINER, title="Container may run as root",
-       remediation="Set runAsNonRoot: true and a non-zero runAsUser (pod or container).")
+       remediation="Set runAsNonRoot: true and a non-zero runAsUser and runAsGroup (pod or "
+                   "container).",
+       differs="kube-score (container-security-context-user-group-id) asks for a UID and GID "
+               "above 10000; we accept any non-zero id, as the restricted Pod Security Standard "
+               "does.")
 def run_as_root_allowed(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
     """Root in a container is root on the node's kernel: any escape or writable host mount is
-    then owned by uid 0."""
+    then owned by uid 0. Group 0 (runAsGroup: 0) is flagged too: files the root group may write
+    (on host mounts, shared volumes) are then the container's."""
     user = _uid(c.security.get("runAsUser"))
     if user == 0:
         yield Violation(f"{c.name} runs as root (runAsUser: 0)", path=f"{_sc(c)}.runAsUser")
     elif c.security.get("runAsNonRoot") is not True and not (user and user > 0):
         yield Violation(f"{c.name} may run as root: neither runAsNonRoot: true nor a non-zero "
                         "runAsUser", path=f"{_sc(c)}.runAsNonRoot")
+    if _uid(c.security.get("runAsGroup")) == 0:
+        yield Violation(f"{c.name} runs with the root group (runAsGroup: 0)",
+                        path=f"{_sc(c)}.runAsGroup")
 
 
 @check(id="root-filesystem-writable", area=Area.SECURITY, severity=Severity.WARNING,
@@ -101,11 +123,24 @@ def root_filesystem_writable(c: Container, w: Workload, idx: Index, profile: Pro
 
 @check(id="capabilities-not-dropped", area=Area.SECURITY, severity=Severity.WARNING,
        scope=Scope.CONTAINER, title="Container keeps the runtime's default capabilities",
-       remediation="Set capabilities.drop: [ALL] and add back only what the process needs.")
+       remediation="Set capabilities.drop: [ALL] and add back only what the process needs.",
+       differs="checkov (CKV_K8S_28) and kube-linter (drop-net-raw-capability) are satisfied "
+               "by dropping NET_RAW; we keep requiring drop: [ALL], written in capitals, as the "
+               "restricted Pod Security Standard does.")
 def capabilities_not_dropped(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
     """The runtime's default set (NET_RAW, SETUID, DAC_OVERRIDE …) is more than most services
-    need; dropping ALL leaves an attacker nothing to work with."""
-    if "ALL" not in {x.upper() for x in _caps(c, "drop")}:
+    need; dropping ALL leaves an attacker nothing to work with. It must be written `ALL`:
+    Pod Security admission compares the value exactly, so `drop: [all]` does not meet the
+    restricted level (the runtime may accept it, the namespace's admission does not)."""
+    drops = _caps(c, "drop")
+    if "ALL" in drops:
+        return
+    spelled = next((x for x in drops if x.upper() == "ALL"), None)
+    if spelled:
+        yield Violation(f"{c.name} drops {spelled!r}: Pod Security admission only accepts ALL "
+                        "in capitals, so a restricted namespace rejects the pod",
+                        path=f"{_sc(c)}.capabilities.drop")
+    else:
         yield Violation(f"{c.name} does not drop ALL capabilities",
                         path=f"{_sc(c)}.capabilities.drop")
 
@@ -137,12 +172,24 @@ def host_namespaces(w: Workload, idx: Index, profile: Profile) -> Outcome:
        title="Pod mounts a directory of the node",
        remediation="Use a PersistentVolumeClaim, emptyDir, ConfigMap or Secret, not hostPath.")
 def host_path_volume(w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """A hostPath volume ties the pod to one node's disk and, writable, lets it change the node
-    itself (kubelet config, other pods' data, runtime sockets)."""
+    """A hostPath volume ties the pod to one node's disk and, writable or read by root, lets it
+    read or change the node itself (kubelet config and keys, other pods' data). Mounted
+    read-only into non-root containers only (node-exporter's view of `/`), it shows what any
+    user on the node may read: a warning."""
+    mounted: dict[str, list[tuple[Container, Mount]]] = {}
+    for c in w.containers:
+        for m in c.mounts:
+            mounted.setdefault(m.volume, []).append((c, m))
     for v in w.volumes:
-        if v.type == "hostPath":
-            yield Violation(f"volume {v.name} mounts the node's {v.source.get('path', '?')}",
-                            path=f"{v.path}.hostPath")
+        if v.type != "hostPath":
+            continue
+        uses = mounted.get(v.name, [])
+        gentle = bool(uses) and all(m.read_only and _non_root(c) for c, m in uses)
+        how = "; ".join(f"{'read-only' if m.read_only else 'writable'} in {c.name}"
+                        f"{'' if _non_root(c) else ' (may run as root)'}" for c, m in uses)
+        yield Violation(f"volume {v.name} mounts the node's {v.source.get('path', '?')}"
+                        + (f" ({how})" if how else ""), path=f"{v.path}.hostPath",
+                        severity=Severity.WARNING if gentle else None)
 
 
 @check(id="host-port", area=Area.SECURITY, severity=Severity.WARNING, scope=Scope.CONTAINER,
@@ -177,42 +224,41 @@ def seccomp_profile_missing(c: Container, w: Workload, idx: Index, profile: Prof
                     f"{c.name} sets no seccomp profile", path=f"{_sc(c)}.seccompProfile.type")
 
 
+def _has_rights(w: Workload, idx: Index) -> bool:
+    """A RoleBinding or ClusterRoleBinding in the manifests gives the pod's ServiceAccount a
+    role (one outside the manifests, such as `view`, counts; one without rules does not)."""
+    for binding in idx.account_bindings.get((w.namespace, w.service_account), ()):
+        role = idx.named(*role_key(binding))
+        if role is None or as_list(role.obj.get("rules")) or role.obj.get("aggregationRule"):
+            return True
+    return False
+
+
 @check(id="service-account-token-automounted", area=Area.SECURITY, severity=Severity.WARNING,
-       title="Pod mounts a Kubernetes API token",
-       remediation="Set automountServiceAccountToken: false on the pod or its ServiceAccount.")
+       title="Pod mounts a Kubernetes API token it has no rights for",
+       remediation="Set automountServiceAccountToken: false on the pod or its ServiceAccount.",
+       differs="checkov (CKV_K8S_38) flags every pod that mounts a token; we pass pods whose "
+               "ServiceAccount a Role or ClusterRole binding in the manifests gives rights, "
+               "since they call the API (operators, controllers); the rbac-* checks judge what "
+               "those rights are.")
 def service_account_token_automounted(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """Every process in the pod can read the mounted token and call the API server as its
-    ServiceAccount; most services never need to."""
+    ServiceAccount; most services never need to. Pods whose ServiceAccount a binding in the
+    manifests gives a role need their token and pass."""
     own = w.pod.get("automountServiceAccountToken")
-    if own is False:
+    if own is False or _has_rights(w, idx):
         return
-    name = str(w.pod.get("serviceAccountName") or w.pod.get("serviceAccount") or "default")
+    name = w.service_account
     path = f"{w.pod_path}.automountServiceAccountToken"
     if own is True:
-        yield Violation(f"the pod mounts the token of ServiceAccount {name}", path=path)
+        yield Violation(f"the pod mounts the token of ServiceAccount {name}, which no binding in "
+                        "the manifests gives a role", path=path)
         return
     sa = idx.service_accounts.get((w.namespace, name))
     if sa is None or sa.obj.get("automountServiceAccountToken") is not False:
         where = "" if sa else " (not in these manifests)"
         yield Violation(f"neither the pod nor ServiceAccount {name}{where} sets "
                         "automountServiceAccountToken: false", path=path)
-
-
-@check(id="secret-in-env-value", area=Area.SECURITY, severity=Severity.ERROR,
-       scope=Scope.CONTAINER, title="Credential written into an environment variable",
-       remediation="Move the value into a Secret and use env[].valueFrom.secretKeyRef.")
-def secret_in_env_value(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
-    """A literal credential in the manifest is in the chart values, in git, in `helm get` and in
-    every reader's copy of the Deployment; a Secret can be access-controlled and rotated."""
-    for i, env in enumerate(as_list(c.raw.get("env"))):
-        env = as_dict(env)
-        name, value = str(env.get("name", "")), env.get("value")
-        if "valueFrom" in env or value in (None, "") or not profile.secret_env.search(name):
-            continue
-        if isinstance(value, str) and _ENV_REFERENCE.fullmatch(value.strip()):
-            continue
-        yield Violation(f"{c.name}: env {name} holds a literal value, not a Secret reference",
-                        path=f"{c.path}.env[{i}].value")
 
 
 def _clean(path: str) -> str:
@@ -247,21 +293,40 @@ def _socket_env(c: Container, mount_path: str) -> str:
 def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """Whoever can talk to a Docker or containerd socket can start a privileged container with
     the node's disk mounted: the node's own socket (hostPath) and the socket a privileged
-    Docker-in-Docker sidecar serves into a shared volume are both root on the node."""
+    Docker-in-Docker sidecar serves into a shared volume are both root on the node. Mounting
+    read-only does not stop connecting to a socket; its permissions do (root's, mode 0660): a
+    container that runs as a non-root uid with non-root gids (and no DOCKER_HOST pointing at
+    the socket) cannot connect unless a gid is the socket's group, and gets a warning that
+    says so (node-exporter's read-only view of `/`)."""
     found: dict[tuple[str, int], Violation] = {}
-    for c in w.containers:
+    host_paths = {v.name: v for v in w.volumes if v.type == "hostPath"}
+    for c in w.containers if host_paths else ():
         for i, m in enumerate(c.mounts):
-            v = w.volume(m.volume)
-            if v is None or v.type != "hostPath":
+            v = host_paths.get(m.volume)
+            if v is None:
                 continue
             host = _norm(f"{v.source.get('path', '')}/{m.sub_path or ''}")
             kinds = {RUNTIME_SOCKETS[s] for s in _under(host, RUNTIME_SOCKETS)}
-            if kinds:
-                what = f"{kinds.pop()} socket" if len(kinds) == 1 else "container runtime sockets"
+            if not kinds:
+                continue
+            what = f"{kinds.pop()} socket" if len(kinds) == 1 else "container runtime sockets"
+            where = f"hostPath {v.source.get('path')} at {m.mount_path}" + \
+                (", read-only" if m.read_only else "")
+            talks, groups = _socket_env(c, m.mount_path), _groups(c, w)
+            if talks or not _non_root(c) or groups is None or 0 in groups:
                 found[(c.name, i)] = Violation(
-                    f"{c.name} mounts the node's {what} (hostPath {v.source.get('path')} at "
-                    f"{m.mount_path}): effectively root on the node{_socket_env(c, m.mount_path)}",
-                    path=f"{c.path}.volumeMounts[{i}]", container=c.name)
+                    f"{c.name} mounts the node's {what} ({where}): effectively root on the "
+                    f"node{talks}", path=f"{c.path}.volumeMounts[{i}]", container=c.name)
+                continue
+            user = _uid(c.security.get("runAsUser"))
+            found[(c.name, i)] = Violation(
+                f"{c.name} mounts the node's {what} ({where}) and runs as "
+                f"{f'uid {user}' if user else 'a non-root uid'} with gid "
+                f"{', '.join(map(str, groups))}: a read-only mount does not stop connecting to a "
+                "socket, its permissions decide; runtime sockets are root's with mode 0660 (group "
+                "root, or docker for Docker), so it reaches the runtime only if one of those "
+                "gids is the socket's group", path=f"{c.path}.volumeMounts[{i}]",
+                container=c.name, severity=Severity.WARNING)
     # A plain init container has finished before the regular containers start: neither side.
     running = [c for c in w.containers if c.role != "init"]
     for server in running:
@@ -272,12 +337,14 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
             sockets = _under(root, RUNTIME_SOCKETS)
             if not sockets:
                 continue
-            # Where the sockets sit inside the volume, which other containers may mount elsewhere.
-            inside = [_clean(f"{m.sub_path or ''}/{s[len(root.rstrip('/')):]}") for s in sockets]
+            # Where the sockets sit inside the volume, which other containers may mount elsewhere
+            # (root and the sockets are clean paths, so only the subPath needs cleaning).
+            sub, prefix = _clean(m.sub_path) if m.sub_path else "", len(root.rstrip("/"))
+            inside = [sub + s[prefix:] for s in sockets]
             for c in running:
                 for i, cm in enumerate(c.mounts):
                     if c is server or cm.volume != m.volume or (c.name, i) in found or \
-                            not _under(_clean(cm.sub_path or ""), inside):
+                            not _under(_clean(cm.sub_path) if cm.sub_path else "/", inside):
                         continue
                     found[(c.name, i)] = Violation(
                         f"{c.name} mounts {cm.volume} ({cm.mount_path}), where privileged "

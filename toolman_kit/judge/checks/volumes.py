@@ -14,6 +14,14 @@ from toolman_kit.read.model import Volume, Workload, as_dict, as_list
 SINGLE_NODE_MODES = frozenset({"ReadWriteOnce", "ReadWriteOncePod"})
 SHARED_BY_PODS = ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet",
                   "DaemonSet")
+# What fixes a shared single-node claim, for the kinds where the general advice does not fit
+# (a StatefulSet is one already, neither it nor a DaemonSet has a Recreate strategy).
+SHARED_CLAIM_ADVICE = {
+    "StatefulSet": "Move the claim into volumeClaimTemplates (a claim per pod), or use a "
+                   "ReadWriteMany storage class.",
+    "DaemonSet": "Use a ReadWriteMany storage class, or a node-local volume: a DaemonSet runs a "
+                 "pod on every node.",
+}
 
 
 def _references(raw: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
@@ -110,7 +118,8 @@ def rwo_volume_shared_by_replicas(w: Workload, idx: Index, profile: Profile) -> 
             effect = "no second pod can use it" if modes == {"ReadWriteOncePod"} else \
                 "pods on other nodes cannot attach it"
             yield Violation(f"volume {v.name} uses PVC {claim} ({', '.join(sorted(modes))}) but "
-                            f"{why}: {effect}", path=f"{v.path}.persistentVolumeClaim.claimName")
+                            f"{why}: {effect}", path=f"{v.path}.persistentVolumeClaim.claimName",
+                            remediation=SHARED_CLAIM_ADVICE.get(w.kind))
 
 
 @check(id="pvc-not-in-manifests", area=Area.VOLUMES, severity=Severity.WARNING,

@@ -61,6 +61,7 @@ class Profile:
     min_replicas: int = 3
     startup_probe_after_seconds: int = 30
     mutable_tags: tuple[str, ...] = ("latest",)
+    require_digest: bool = False
     secret_env_pattern: str = SECRET_ENV_PATTERN
     sizing: dict[str, dict[str, dict[str, Decimal]]] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -204,6 +205,7 @@ def _build(data: dict[str, Any]) -> Profile:
         min_replicas=data.get("min_replicas", 3),
         startup_probe_after_seconds=data.get("startup_probe_after_seconds", 30),
         mutable_tags=tuple(data.get("mutable_tags", ("latest",))),
+        require_digest=data.get("require_digest", False),
         secret_env_pattern=data.get("secret_env_pattern", Profile.secret_env_pattern),
         sizing=sizing,
         checks=data.get("checks") or {},
