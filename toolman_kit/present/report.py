@@ -4,7 +4,8 @@ whole report atomically.
 Each worker thread owns one kernel (IPC transport, its own socket path: parallel kernels on TCP
 ports race, papermill#511) and runs its share of the notebooks in it one after the other, in a
 fresh namespace each: the kernel start and the pandas/matplotlib/toolman_kit imports are paid once
-per kernel, not once per notebook. The main thread meanwhile writes the Markdown, JSON, CSV and
+per kernel, not once per notebook. Kernels come from a `Kernels` pool: one report makes its own,
+and a caller writing many reports (the fleet batch) passes one pool to keep them across reports. The main thread meanwhile writes the Markdown, JSON, CSV and
 SARIF files, then exports each executed notebook to HTML as it arrives.
 
 Everything goes into a temporary sibling of the output directory, which replaces the previous
@@ -69,12 +70,13 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  set_values: Sequence[str] = (), profile: str = "production",
                  namespace: str | None = None, release: str = "release-name",
                  title: str | None = None, with_code: bool = False, jobs: int | None = None,
-                 progress: TextIO | None = None) -> Report:
+                 progress: TextIO | None = None, kernels: Kernels | None = None) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
     every section compares baseline and candidate. A line per notebook goes to `progress` (the
-    CLI passes stderr). Raises ReportError, leaving any previous report in `out` intact, when a
+    CLI passes stderr). `kernels` lends started kernels and gets them back (default: kernels
+    started for this report and shut down after it). Raises ReportError, leaving any previous report in `out` intact, when a
     notebook or an output fails.
     """
     started = time.perf_counter()
@@ -90,7 +92,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        results, report = _build(staging, params, with_code, jobs, progress)
+        results, report = _build(staging, params, with_code, jobs, progress, kernels)
         failed: dict[str, list[str]] = {}  # error → the notebooks it failed
         for r in results:
             if r.error:
@@ -122,7 +124,7 @@ def _default_title(manifests: Sequence[str], chart: str | None) -> str:
 
 
 def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | None,
-           progress: TextIO | None) -> tuple[list[Result], Report]:
+           progress: TextIO | None, kernels: Kernels | None) -> tuple[list[Result], Report]:
     """Workers execute; this thread writes the data files, then exports each executed notebook
     as it arrives (the exporter's templates load while the kernels are busy)."""
     todo: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -130,11 +132,11 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
         todo.put(notebook)
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
     workers = max(1, min(jobs or os.cpu_count() or 1, len(ORDER)))
-    sockets = Path(tempfile.mkdtemp(prefix="tk-kernels-"))  # short: unix socket paths ≤ 107 bytes
+    pool = kernels or Kernels()
     results: list[Result] = []
     try:
         threads = [threading.Thread(target=_worker, daemon=True, name=f"report-kernel-{i}",
-                                    args=(todo, executed, params, sockets / f"kernel-{i}"))
+                                    args=(todo, executed, params, pool))
                    for i in range(workers)]
         for t in threads:
             t.start()
@@ -169,7 +171,8 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
         for t in threads:
             t.join()
     finally:
-        shutil.rmtree(sockets, ignore_errors=True)
+        if kernels is None:
+            pool.close()
     missing = set(ORDER) - {r.notebook for r in results}
     results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
     return sorted(results, key=lambda r: r.notebook), report
@@ -182,15 +185,12 @@ def _ipynb(nb: Any) -> str:
 
 
 def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
-            params: dict[str, Any], socket: Path) -> None:
+            params: dict[str, Any], kernels: Kernels) -> None:
     """Execute notebooks from `todo` in one kernel until none is left; put (notebook, executed
     notebook or None, seconds, error or None) on `executed` for each, then None."""
-    from jupyter_core.utils import run_sync
-
-    km, clock = _kernel_manager(socket), time.perf_counter()  # the first includes the boot
+    km, healthy, clock = None, True, time.perf_counter()  # the first includes the boot
     try:
-        # Start the kernel before importing papermill: it boots meanwhile.
-        run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        km = kernels.take()  # a new kernel boots while papermill is imported
         while True:
             try:
                 notebook = todo.get_nowait()
@@ -201,9 +201,11 @@ def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
                 nb = execute(km, notebook, params)
                 executed.put((notebook, nb, time.perf_counter() - started, None))
             except Exception as exc:  # noqa: BLE001 - every failure is reported per notebook
+                healthy = False  # a cell may still run (a timeout): no other report gets it
                 executed.put((notebook, None, time.perf_counter() - started, _describe(exc)))
             clock = time.perf_counter()
     except Exception as exc:  # noqa: BLE001 - no kernel: the notebooks left fail with its error
+        healthy = False
         while True:
             try:
                 executed.put((todo.get_nowait(), None, 0.0, f"kernel: {_describe(exc)}"))
@@ -211,8 +213,10 @@ def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
                 return
     finally:
         try:
-            _shutdown(km)
+            if km is not None:
+                kernels.give(km, healthy)
         finally:
+            _close_event_loop()  # else the GC may finalize its socket first and log an error
             executed.put(None)
 
 
@@ -232,6 +236,54 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
         km.stop_clients()
     del nb.cells[0]
     return nb
+
+
+class Kernels:
+    """Started kernels to lend to reports: `take` an idle one (or start one), `give` it back when
+    done; `close` shuts them all down. Thread-safe; kernels run in the notebooks directory."""
+
+    def __init__(self) -> None:
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._sockets: Path | None = None  # made on the first start; unix socket paths ≤ 107 bytes
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> Any:
+        from jupyter_core.utils import run_sync
+
+        while True:
+            try:
+                km = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if run_sync(km.is_alive)():
+                return km
+            _shutdown(km)
+        with self._lock:
+            self._sockets = self._sockets or Path(tempfile.mkdtemp(prefix="tk-kernels-"))
+            self._started += 1
+            km = _kernel_manager(self._sockets / f"kernel-{self._started}")
+        try:
+            run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        except BaseException:
+            _shutdown(km)
+            raise
+        return km
+
+    def give(self, km: Any, healthy: bool = True) -> None:
+        if healthy:
+            self._idle.put(km)
+        else:
+            _shutdown(km)
+
+    def close(self) -> None:
+        while True:
+            try:
+                _shutdown(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        if self._sockets is not None:
+            shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 def _kernel_manager(socket: Path) -> Any:
@@ -261,6 +313,15 @@ def _kernel_manager(socket: Path) -> Any:
     km = IPCKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(socket))
     km.clients = []
     return km
+
+
+def _close_event_loop() -> None:
+    """Close the event loop that jupyter_core's run_sync made for this thread."""
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    if not loop.is_running():
+        loop.close()
 
 
 def _shutdown(km: Any) -> None:
