@@ -34,3 +34,7 @@ class ProfileError(ToolmanKitError):
 
 class ReportError(ToolmanKitError):
     """A notebook or export step that failed while building a report."""
+
+
+class FleetError(ToolmanKitError):
+    """A fleet file that is missing or malformed, or a batch that cannot start."""
