@@ -5,8 +5,9 @@ Each worker thread owns one kernel (IPC transport, its own socket path: parallel
 ports race, papermill#511) and runs its share of the notebooks in it one after the other, in a
 fresh namespace each: the kernel start and the pandas/matplotlib/toolman_kit imports are paid once
 per kernel, not once per notebook. Kernels come from a `Kernels` pool: one report makes its own,
-and a caller writing many reports (the fleet batch) passes one pool to keep them across reports. The main thread meanwhile writes the Markdown, JSON, CSV and
-SARIF files, then exports each executed notebook to HTML as it arrives.
+and a caller writing many reports (the fleet batch) passes one pool to keep them across reports.
+The main thread meanwhile writes the Markdown, JSON, CSV and SARIF files, then exports each
+executed notebook to HTML as it arrives.
 
 Everything goes into a temporary sibling of the output directory, which replaces the previous
 report only when every part succeeded; a failure leaves the previous report untouched and names the
@@ -76,8 +77,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
     every section compares baseline and candidate. A line per notebook goes to `progress` (the
     CLI passes stderr). `kernels` lends started kernels and gets them back (default: kernels
-    started for this report and shut down after it). Raises ReportError, leaving any previous report in `out` intact, when a
-    notebook or an output fails.
+    started for this report and shut down after it). Raises ReportError, leaving any previous
+    report in `out` intact, when a notebook or an output fails.
     """
     started = time.perf_counter()
     out = Path(out)
