@@ -82,7 +82,7 @@ def run_target(job: Job) -> Outcome:
             outcome = replace(previous, run_id=job.run_id, status="unchanged", new=[],
                               resolved=[], compared_with=previous.run_id)
         else:
-            outcome = _report(job, text, digest, previous)
+            outcome = _report(job, text, digest, previous, started, worker)
     except ToolmanKitError as exc:
         outcome = Outcome(t.name, job.run_id, "failed", _one_line(str(exc)))
     except OSError as exc:
@@ -164,7 +164,8 @@ def _previous(job: Job) -> Outcome | None:
         return None  # gone or unreadable: this run compares against nothing
 
 
-def _report(job: Job, text: str, digest: str, previous: Outcome | None) -> Outcome:
+def _report(job: Job, text: str, digest: str, previous: Outcome | None, started: float,
+            worker: str) -> Outcome:
     from toolman_kit.present.report import build_report
 
     t, out = job.target, run_dir(job.out, job.target.name, job.run_id)
@@ -191,7 +192,8 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None) -> Outco
             t.name, job.run_id, "failed" if errors else "ok",
             _one_line(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
             if errors else "", counts(findings), new, resolved, compared, digest,
-            f"{t.name}/{job.run_id}/index.html", checklist)
+            f"{t.name}/{job.run_id}/index.html", checklist,
+            round(time.perf_counter() - started, 3), worker)
         write_atomic(out / RUN_JSON, json.dumps(asdict(outcome), indent=1, ensure_ascii=False))
     except BaseException:
         if not (out / RUN_JSON).exists():  # never leave half a run behind
