@@ -331,3 +331,42 @@ def test_unknown_target_in_only(tmp_path: Path) -> None:
     (tmp_path / "fleet.yaml").write_text("targets:\n  - {name: a, paths: [x]}\n")
     code, err = batch(str(tmp_path / "fleet.yaml"), "--only", "b", "--out", str(tmp_path / "o"))
     assert code == 2 and "--only b: no such target (targets: a)" in err
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(tmp_path: Path) -> None:
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("targets:\n  - {name: a, paths: [no-a.yaml]}\n"
+                     "  - {name: b, paths: [no-b.yaml]}\n")
+    command = [sys.executable, "-m", "toolman_kit", "batch", str(fleet), "-j", "1"]
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    proc = subprocess.Popen([*command, "--out", str(tmp_path / "tty")], stderr=slave,
+                            stdout=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait() == 2
+    terminal = b"".join(chunks).decode()
+    assert "\r" in terminal and "2/2" in terminal and "target" in terminal  # the bar, redrawn
+    assert "a: failed" in terminal and "no-a.yaml" in terminal  # failures are still printed
+    piped = subprocess.run([*command, "--out", str(tmp_path / "pipe")], capture_output=True,
+                           text=True)
+    lines = [x for x in piped.stderr.splitlines() if x.startswith("[")]
+    assert [x.split(":")[0] for x in lines] == ["[1/2] a", "[2/2] b"]  # one line per target
+    assert "\r" not in piped.stderr
