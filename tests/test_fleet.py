@@ -370,3 +370,13 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(tmp_path: Path) -> 
     lines = [x for x in piped.stderr.splitlines() if x.startswith("[")]
     assert [x.split(":")[0] for x in lines] == ["[1/2] a", "[2/2] b"]  # one line per target
     assert "\r" not in piped.stderr
+
+
+def test_fleet_page_escapes_what_it_did_not_write() -> None:
+    from toolman_kit.fleet.page import TargetRow, fleet_page
+
+    hostile = "<script>alert(1)</script>"
+    page = fleet_page([TargetRow("a", "failed", error=f"x.yaml:3: {hostile}",
+                                 checklist={hostile: "fail"})], hostile)
+    assert "<script" not in page  # title ×2, error, matrix header and cell title: all escaped
+    assert page.count("&lt;script&gt;") == 5

@@ -78,8 +78,8 @@ def fleet_page(rows: Sequence[TargetRow], title: str) -> str:
     body = [f"<h1>{e(title)}</h1>", f'<p class="lead">{summary}</p>',
             "<h2>Targets, worst first</h2>", _targets_table(rows),
             "<h2>Checklist across the fleet</h2>",
-            "<p>Each target's checklist rows, worst workload first: ❌ blocker, ⚠️ should fix, "
-            "✅ ready, ➖ not applicable.</p>", _matrix(rows),
+            "<p>Each cell is the checklist row's verdict for the target's worst workload: "
+            "❌ blocker, ⚠️ should fix, ✅ ready, ➖ not applicable.</p>", _matrix(rows),
             f'<p class="files">Data: <a href="{HISTORY}">{HISTORY}</a> (every run) · '
             f'<a href="{SUMMARY}">{SUMMARY}</a> (the latest run)</p>']
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -102,12 +102,13 @@ def _targets_table(rows: Sequence[TargetRow]) -> str:
         report = f'<a href="{e(r.report)}">report</a>' if r.report else "—"
         lines.append(
             f'<tr class="{"worse" if r.worse else ""}" data-target="{e(r.name)}">'
-            f"<td>{name}</td><td>{status}</td>"
+            f'<td class="name">{name}</td><td>{status}</td>'
             + "".join(f'<td class="num">{c[k] if k in c else "—"}</td>'
                       for k in ("error", "warning", "pass"))
             + f'<td class="num">{_signed(r.new, "+")}</td>'
             f'<td class="num">{_signed(r.resolved, "−")}</td>'
-            f"<td>{sparkline(r.trend)}</td><td>{e(_when(r.last_run))}</td><td>{report}</td></tr>")
+            f'<td>{sparkline(r.trend)}</td><td class="when">{e(_when(r.last_run))}</td>'
+            f"<td>{report}</td></tr>")
     return f'<table class="targets">\n{head}\n' + "\n".join(lines) + "\n</table>"
 
 
@@ -179,7 +180,7 @@ tr.worse td:first-child { border-left: 4px solid #c62828; }
 .error { color: #7a1c1c; font-size: .85em; max-width: 32rem; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; }
 table.matrix td.cell { text-align: center; } table.matrix th { font-size: .85em; }
-th.row { background: none; font-weight: 600; }
+th.row, td.name, td.when { white-space: nowrap; } th.row { background: none; font-weight: 600; }
 .files { color: #555; font-size: .9em; }
 @media print { main { max-width: none; } .scroll { overflow: visible; } }
 """

@@ -91,7 +91,7 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
         write_summary(out, {"run_id": run_id, "fleet": str(fleet.path.resolve()),
                             "out": str(out), "started": started, "finished": _now(),
                             "exit_status": status}, outcomes)
-        write_page(out, [t.name for t in fleet.targets], title=f"{fleet.path.stem}: fleet")
+        write_page(out, [t.name for t in fleet.targets], title=f"Fleet report: {fleet.path.name}")
     return Batch(out, run_id, outcomes, status)
 
 

@@ -136,7 +136,7 @@ def _manifests(t: Target) -> str:
         from toolman_kit.chart.render import render
 
         return render(t.chart, t.values, release=t.release or t.name,
-                      namespace=t.namespace or "default").text
+                      namespace=t.namespace or "default", lint=False).text
     from toolman_kit.read.manifests import MANIFEST_SUFFIXES
 
     parts = []
