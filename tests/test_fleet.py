@@ -33,7 +33,7 @@ from toolman_kit.cli import main
 from toolman_kit.errors import FleetError
 from toolman_kit.fleet.fleetfile import load_fleet
 from toolman_kit.fleet.runner import batch_lock
-from toolman_kit.present.report import EXAMPLE
+from toolman_kit.present.report import EXAMPLE, Kernels, build_report
 
 FLEET = """\
 defaults: {profile: production, kube_version: "1.31"}
@@ -380,3 +380,27 @@ def test_fleet_page_escapes_what_it_did_not_write() -> None:
                                  checklist={hostile: "fail"})], hostile)
     assert "<script" not in page  # title ×2, error, matrix header and cell title: all escaped
     assert page.count("&lt;script&gt;") == 5
+
+
+def test_kernels_are_kept_across_reports(tmp_path: Path) -> None:
+    """What each batch worker process does: one Kernels pool for all the reports it writes."""
+    from jupyter_core.utils import run_sync
+
+    kernels = Kernels()
+    try:
+        build_report(tmp_path / "a", manifests=[str(EXAMPLE / "rendered" / "default.yaml")],
+                     jobs=1, kernels=kernels)
+        km = kernels.take()
+        kernels.give(km)
+        b = build_report(tmp_path / "b",
+                         manifests=[str(EXAMPLE / "rendered" / "production.yaml")],
+                         jobs=1, kernels=kernels)
+        assert kernels.take() is km and run_sync(km.is_alive)()  # the same kernel, still up
+        kernels.give(km)
+        import toolman_kit as tk
+        from toolman_kit.judge.findings import counts
+
+        assert b.counts["findings"] == counts(tk.analyze(EXAMPLE / "rendered" / "production.yaml"))
+    finally:
+        kernels.close()
+    assert not run_sync(km.is_alive)()

@@ -37,6 +37,7 @@ targets:
     profile: {EXAMPLE / "profile.yaml"}
   - name: default
     paths: [{EXAMPLE / "rendered" / "default.yaml"}]
+    baseline: [{EXAMPLE / "rendered" / "production.yaml"}]  # the first run compares with it
   - name: missing
     chart: no-such-chart
 """
@@ -116,6 +117,25 @@ def test_dask_run_gives_the_same_records_as_a_local_run(runs: SimpleNamespace) -
         for name in ("findings.json", "deployment-analysis.md", "findings.csv"):
             assert (local.out / target / local.run_id / name).read_text() == \
                 (dask.out / target / dask.run_id / name).read_text(), (target, name)
+
+
+def test_first_run_compares_with_the_fleet_files_baseline(runs: SimpleNamespace) -> None:
+    default = runs.local.outcomes[1]
+    assert default.compared_with == "baseline"
+    assert "replicas-below-minimum" in {f["check_id"] for f in default.new}
+    report = runs.local.out / "default" / runs.local.run_id / "deployment-analysis.md"
+    assert "production.yaml" in report.read_text()  # the report compares with it too
+    assert runs.local.outcomes[0].compared_with is None  # no baseline, no previous run
+
+
+def test_an_unreachable_scheduler_is_one_error(tmp_path: Path) -> None:
+    from toolman_kit.errors import FleetError
+
+    (tmp_path / "fleet.yaml").write_text(FLEET)
+    with pytest.raises(FleetError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1"):
+        run_batch(tmp_path / "fleet.yaml", out=tmp_path / "out",
+                  dask_scheduler=f"tcp://127.0.0.1:{free_port()}")
+    assert not (tmp_path / "out" / "history.csv").exists()
 
 
 def test_dask_tasks_ran_on_the_workers(runs: SimpleNamespace, cluster: SimpleNamespace) -> None:
