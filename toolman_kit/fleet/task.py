@@ -33,6 +33,7 @@ from toolman_kit.fleet.fleetfile import Target
 MARKER = ".toolman-fleet"  # in DIR, holding the batch client's token: proves DIR is shared
 RUN_JSON = "run.json"
 WORST = ("fail", "warning", "pass", "n/a")  # checklist statuses, worst first
+SAME_FAILURE = ("check_id", "kind", "namespace", "name", "container", "path")
 
 
 @dataclass(frozen=True)
@@ -226,21 +227,21 @@ def _analyze(t: Target) -> Any:
 
 
 def _since(before: Any, after: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Failures introduced and fixed between two findings frames (judge.findings.compare)."""
-    from toolman_kit.judge.findings import compare
+    """Failures introduced and fixed between two findings frames: a failure is the same one in
+    both runs when its check, object, container and field (path: which volume…) are."""
+    def failures(df: Any) -> dict[tuple, dict[str, Any]]:
+        rows = df[df["status"] == "fail"].fillna({"container": "", "path": ""})
+        first: dict[tuple, dict[str, Any]] = {}
+        for r in rows.to_dict("records"):
+            first.setdefault(tuple(r[k] for k in SAME_FAILURE), r)
+        return first
 
-    def tidy(df: Any) -> Any:
-        return df.fillna({"container": "", "path": ""})
+    def shown(rows: dict[tuple, dict[str, Any]], keys: set[tuple]) -> list[dict[str, Any]]:
+        return [{k: r[k] for k in (*SAME_FAILURE, "severity", "message")}
+                for key, r in rows.items() if key in keys]
 
-    diff = compare(tidy(before), tidy(after))
-    shown = ["check_id", "severity", "kind", "namespace", "name", "container", "path"]
-
-    def rows(change: str, side: str) -> list[dict[str, Any]]:
-        picked = diff[diff["change"] == change]
-        return [{**{k: r[k] for k in shown}, "message": r[f"message_{side}"]}
-                for r in picked.to_dict("records")]
-
-    return rows("introduced", "candidate"), rows("fixed", "baseline")
+    old, new = failures(before), failures(after)
+    return shown(new, new.keys() - old.keys()), shown(old, old.keys() - new.keys())
 
 
 # --- kernels: one pool per process, kept across the targets it runs ---------------------------
