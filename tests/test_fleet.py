@@ -186,8 +186,12 @@ def test_each_report_compares_with_the_previous_run(fleet: SimpleNamespace) -> N
     first, second = fleet.run_ids[:2]
     report = fleet.out / "payments" / second / "deployment-analysis.md"
     text = report.read_text()
-    assert f"payments-{first}.yaml" in text  # the baseline: the previous run's manifests
-    assert "introduced" in text and "Image tag is mutable" in text
+    # the report's two sets: the previous run's manifests, then this run's
+    assert f"Compared with the baseline (last run {first}), this run {second} " in text
+    assert "1 introduced" in text and "New failures: Image tag is mutable" in text
+    page = (report.parent / "00_summary.html").read_text()
+    assert f"this run {second} against last run {first}" in page
+    assert f"payments-{first}.yaml" in page  # where the baseline comes from
     assert (fleet.out / "payments" / "latest").resolve() == fleet.out / "payments" / second
 
 
@@ -383,24 +387,54 @@ def test_fleet_page_escapes_what_it_did_not_write() -> None:
 
 
 def test_kernels_are_kept_across_reports(tmp_path: Path) -> None:
-    """What each batch worker process does: one Kernels pool for all the reports it writes."""
+    """What each batch worker process does: one Kernels pool for all the reports it writes. The
+    kept kernel shows each report its own analyses, the ones that report shared with it."""
     from jupyter_core.utils import run_sync
+
+    import toolman_kit as tk
+    from toolman_kit.judge.findings import counts
 
     kernels = Kernels()
     try:
-        build_report(tmp_path / "a", manifests=[str(EXAMPLE / "rendered" / "default.yaml")],
-                     jobs=1, kernels=kernels)
+        a = build_report(tmp_path / "a", manifests=[str(EXAMPLE / "rendered" / "default.yaml")],
+                         jobs=1, kernels=kernels)
         km = kernels.take()
         kernels.give(km)
         b = build_report(tmp_path / "b",
                          manifests=[str(EXAMPLE / "rendered" / "production.yaml")],
                          jobs=1, kernels=kernels)
         assert kernels.take() is km and run_sync(km.is_alive)()  # the same kernel, still up
+        assert kernels._started == 1
+        held = _run_in(km, "from toolman_kit.present import inputs as i\n"
+                           "print(i._LAST[0][1].names, bool(i._RECEIVED))")
         kernels.give(km)
-        import toolman_kit as tk
-        from toolman_kit.judge.findings import counts
-
-        assert b.counts["findings"] == counts(tk.analyze(EXAMPLE / "rendered" / "production.yaml"))
     finally:
         kernels.close()
     assert not run_sync(km.is_alive)()
+    assert b.counts["findings"] == counts(tk.analyze(EXAMPLE / "rendered" / "production.yaml"))
+    # b's analyses, received from b (not analysed again in the kernel, not a's left over) …
+    assert held.strip() == "['production.yaml'] True"
+    # … and what the kernel wrote into b's pages, not a's.
+    for report, other in ((a, b), (b, a)):
+        page = (report.index.parent / "00_summary.html").read_text(encoding="utf-8")
+        assert f"Checklist: ❌ {report.counts['fail']} blocking" in page
+        assert f"Checklist: ❌ {other.counts['fail']} blocking" not in page
+
+
+def _run_in(km: object, code: str) -> str:
+    """What `code` prints, run in the kernel of `km`."""
+    from jupyter_core.utils import run_sync
+
+    printed: list[str] = []
+
+    def hook(msg: dict) -> None:
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    kc = km.client()  # type: ignore[attr-defined]
+    kc.start_channels()
+    try:
+        run_sync(kc.execute_interactive)(code, output_hook=hook, timeout=60)
+    finally:
+        km.stop_clients()  # type: ignore[attr-defined]
+    return "".join(printed)

@@ -115,8 +115,9 @@ def test_dask_run_gives_the_same_records_as_a_local_run(runs: SimpleNamespace) -
         same((dask.out / "index.html").read_text(), dask.run_id)
     for target in ("toolman", "default"):
         for name in ("findings.json", "deployment-analysis.md", "findings.csv"):
-            assert (local.out / target / local.run_id / name).read_text() == \
-                (dask.out / target / dask.run_id / name).read_text(), (target, name)
+            assert same((local.out / target / local.run_id / name).read_text(),
+                        local.run_id) == same((dask.out / target / dask.run_id / name)
+                                              .read_text(), dask.run_id), (target, name)
 
 
 def test_first_run_compares_with_the_fleet_files_baseline(runs: SimpleNamespace) -> None:
@@ -124,7 +125,8 @@ def test_first_run_compares_with_the_fleet_files_baseline(runs: SimpleNamespace)
     assert default.compared_with == "baseline"
     assert "replicas-below-minimum" in {f["check_id"] for f in default.new}
     report = runs.local.out / "default" / runs.local.run_id / "deployment-analysis.md"
-    assert "production.yaml" in report.read_text()  # the report compares with it too
+    text = report.read_text()  # the report compares with it too
+    assert f"Compared with the baseline (production.yaml), this run {runs.local.run_id} " in text
     assert runs.local.outcomes[0].compared_with is None  # no baseline, no previous run
 
 

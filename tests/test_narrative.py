@@ -10,6 +10,7 @@ import pytest
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.render import LintMessage, Rendered
+from toolman_kit.comparison import compare
 from toolman_kit.present import narrative, views
 from toolman_kit.read.manifests import load
 
@@ -98,7 +99,7 @@ def test_validation_results(default: Analysis) -> None:
 def test_conclusion(default: Analysis, production: Analysis) -> None:
     text = narrative.conclusion(production, baseline=default)
     assert "not production-ready" in text and "docker-daemon (docker:dind)" in text
-    assert "The candidate values fix" in text and "toolman:/var/run" in text
+    assert "The candidate values (production values) fix" in text and "toolman:/var/run" in text
 
 
 def test_manifest_strings_are_escaped() -> None:
@@ -151,7 +152,7 @@ def test_secret_values_never_appear() -> None:
     baseline = Analysis.of(load(LEAKY))
     tables = [views.containers(a), views.resources(a), views.volumes(a), views.mount_matrix(a),
               views.probes(a), views.availability(a), views.runtime_sockets(a),
-              views.compare_checklists(baseline, a), views.compare_findings(baseline, a)]
+              compare(baseline, a).checklist, compare(baseline, a).findings]
     texts = [t.to_csv() for t in tables] + [repr(views.security_posture(a)), repr(views.counts(a))]
     texts += [narrative.markdown_report(a, baseline=baseline),
               narrative.executive_summary(a, baseline), narrative.conclusion(a, baseline),
@@ -170,3 +171,24 @@ def test_no_workloads() -> None:
     report = narrative.markdown_report(a)
     assert "**Nothing to assess**" in report and "## Conclusion" in report
     assert views.mount_matrix(a).empty and views.containers(a).empty
+
+
+def test_markdown_grows_with_distinct_problems_not_workloads() -> None:
+    """Two or ten releases of the same 12-service chart: the same problems, so about the same
+    length (what the workloads share is written once, with their count)."""
+    import sys
+
+    sys.path.insert(0, str(EXAMPLE.parents[1] / "bench"))
+    import platform_chart
+
+    one = platform_chart.render()
+
+    def lines(copies: int) -> int:
+        text = "".join(re.sub(r"\bshop(?=[-\n])", f"r{i}", one) for i in range(copies))
+        a = Analysis.of(text)
+        assert len(a.index.workloads) == 12 * copies
+        return len(narrative.markdown_report(a).splitlines())
+
+    two, ten = lines(2), lines(10)
+    assert ten <= two * 1.1, (two, ten)
+    assert lines(1) < 400  # the seed is 150 lines for one workload; this is twelve

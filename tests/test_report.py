@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.cli import main
-from toolman_kit.errors import ReportError
-from toolman_kit.present.report import build_report
+from toolman_kit.errors import ReportError, ToolmanKitError
+from toolman_kit.present.report import EXAMPLE, build_report
 
 NOTEBOOKS = ("00_summary", "01_container_architecture", "02_security", "03_high_availability",
              "04_volumes")
@@ -155,7 +155,9 @@ def test_sections_have_the_seed_headings(report: tuple[Path, str]) -> None:
 
 
 def assert_offline(text: str, name: str) -> None:
-    assert "<script" not in text.lower(), name
+    scripts = re.findall(r"<script\b[^>]*>", text, re.IGNORECASE)
+    assert len(scripts) == 1 and "src" not in scripts[0].lower(), (name, scripts)  # ours, inline
+    assert "toolman-kit: long tables" in text, name
     page = Page(text)
     for tag, attrs in page.tags:
         for attr in ("src", "href", "data", "action", "srcset"):
@@ -179,23 +181,44 @@ def test_html_is_self_contained_and_offline(report: tuple[Path, str]) -> None:
     assert images and all(a["src"].startswith("data:image/png;base64,") for a in images)
 
 
-def test_failed_notebook_keeps_the_previous_report(tmp_path: Path) -> None:
+def test_bad_input_is_one_error_before_any_kernel(tmp_path: Path) -> None:
+    missing = tmp_path / "no such.yaml"
+    out = tmp_path / "never"
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["report", str(missing), "--out", str(out)]) == 2
+    assert stderr.getvalue() == (f"toolman-kit: error: {missing}: no such file or directory "
+                                 "(parameter manifests)\n")  # one line, no notebook started
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(ToolmanKitError, match=r"parameter baseline"):
+        build_report(out, manifests=[str(EXAMPLE / "rendered" / "default.yaml")],
+                     baseline=[str(missing)])
+    with pytest.raises(ToolmanKitError, match=r"sets\[1\] 'b', values"):
+        build_report(out, chart=str(EXAMPLE / "chart"), sets=[
+            {"name": "a", "values": []}, {"name": "b", "values": [str(missing)]}])
+
+
+def test_failed_report_keeps_the_previous_one(tmp_path: Path) -> None:
+    """Input that exists but holds no Kubernetes object fails once, in the main thread, before
+    any notebook runs; the previous report stays; "unchanged" only when there was one."""
     out = tmp_path / "reports" / "broken"
     out.mkdir(parents=True)
     (out / "index.html").write_text("the previous report")
-    missing = tmp_path / "no such.yaml"
+    readme = tmp_path / "README.md"
+    readme.write_text("# not a manifest\n\nJust prose.\n")
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
-        assert main(["report", str(missing), "--out", str(out), "--jobs", "1"]) == 2
+        assert main(["report", str(readme), "--out", str(out), "--jobs", "1"]) == 2
     text = stderr.getvalue()
-    assert "00_summary ... FAILED" in text and "ManifestError" in text and str(missing) in text
-    assert "Traceback" not in text and len(text.splitlines()) < 20
+    assert text.count("nothing to report on") == 1 and f"({out} is unchanged)" in text
+    assert "Traceback" not in text and "[1/5]" not in text, text
     assert [p.name for p in out.iterdir()] == ["index.html"]
     assert (out / "index.html").read_text() == "the previous report"
     assert sorted(p.name for p in out.parent.iterdir()) == ["broken"]  # no temporary left
-    with pytest.raises(ReportError, match=r"unchanged\): .*02_security.*ManifestError"):
-        build_report(out, manifests=[str(missing)], jobs=2)
-    assert (out / "index.html").read_text() == "the previous report"
+    with pytest.raises(ReportError) as error:
+        build_report(tmp_path / "new", manifests=[str(readme)], jobs=2)
+    assert "unchanged" not in str(error.value) and "nothing to report on" in str(error.value)
+    assert not (tmp_path / "new").exists()
 
 
 HOSTILE = """\
@@ -258,7 +281,7 @@ def test_manifest_strings_are_escaped_everywhere(tmp_path: Path) -> None:
         assert_offline(text, name)
         for tag, attrs in Page(text).tags:
             assert not any(a.startswith("on") for a in attrs), (name, tag, attrs)
-            assert tag not in ("script", "iframe", "object", "embed"), name
+            assert tag not in ("iframe", "object", "embed"), name  # script: only ours, above
     summary = texts["index.html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in summary  # it is shown, as text
     architecture = texts["01_container_architecture.html"]
@@ -274,19 +297,22 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
 
     from toolman_kit.present.report import NOTEBOOKS as DIRECTORY
 
-    assert sorted(p.stem for p in DIRECTORY.glob("*.ipynb")) == sorted(NOTEBOOKS)
-    for name in NOTEBOOKS:
+    assert sorted(p.stem for p in DIRECTORY.glob("*.ipynb")) == sorted([*NOTEBOOKS, "tutorial"])
+    for name in [*NOTEBOOKS, "tutorial"]:
         nb = nbformat.read(DIRECTORY / f"{name}.ipynb", as_version=4)
         nbformat.validate(nb)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), name
         tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1 and code[0] is tagged[0], name
+        if name == "tutorial":
+            continue
         defaults = {t.id: ast.literal_eval(node.value)
                     for node in ast.parse(tagged[0].source).body
                     if isinstance(node, ast.Assign) for t in node.targets}
         assert set(defaults) == {"manifests", "baseline", "chart", "values", "baseline_values",
-                                 "set_values", "release", "profile", "namespace", "title"}
+                                 "set_values", "sets", "release", "profile", "namespace",
+                                 "title"}
         for path in [*defaults["manifests"], *defaults["baseline"], defaults["profile"]]:
             assert (DIRECTORY / path).is_file(), (name, path)  # relative to notebooks/
 
@@ -324,3 +350,74 @@ def test_bad_documents_are_reported_and_the_good_ones_still_make_the_report(
     assert f"{inputs / 'bad.yaml'}:3: document is a list" in stderr.getvalue()
     index = (tmp_path / "out" / "index.html").read_text()
     assert "Deployment/toolman" in index and "document is a list" in index
+
+
+STAGING = """\
+replicaCount: 2
+image:
+  tag: v0.4.2
+  pullPolicy: IfNotPresent
+"""
+
+
+def test_three_sets_in_a_report(tmp_path: Path) -> None:
+    """The chart's defaults, a staging values file and the production values: every section
+    shows three columns, each set compared with the first."""
+    staging = tmp_path / "values-staging.yaml"
+    staging.write_text(STAGING)
+    chart = EXAMPLE / "chart"
+    out = tmp_path / "three"
+    report = build_report(out, chart=str(chart), release="toolman", namespace="toolman",
+                          profile=str(EXAMPLE / "profile.yaml"), title="Three sets", sets=[
+                              {"name": "defaults", "values": []},
+                              {"name": "staging", "values": [str(staging)]},
+                              {"name": "production",
+                               "values": [str(chart / "values-production.yaml")]}])
+    assert report.counts["fail"] == 4 and report.baseline_counts["fail"] == 8
+    summary = Page((out / "index.html").read_text())
+    table = next(rows for rows in summary.tables if rows and rows[0][:1] == ["Component"])
+    assert table[0] == ["Component", "defaults", "", "staging", "", "production", "",
+                      "Change (staging)", "Change (production)",
+                      "Action Required (production)"]
+    rows = {row[0]: row for row in table[1:]}
+    assert rows["Replicas"][1:9] == ["1", "❌", "2", "❌", "3", "✅", "⚠️ still failing",
+                                     "✅ fixed"]
+    assert rows["Image Tag"][1:9] == ["latest", "❌", "v0.4.2", "✅", "v0.4.2", "✅", "✅ fixed",
+                                      "✅ fixed"]
+    assert {"staging against defaults", "production against defaults"} <= set(summary.headings)
+    for name in ("02_security.html", "03_high_availability.html", "04_volumes.html"):
+        page = Page((out / name).read_text())
+        assert "staging against defaults" in " ".join(page.headings), name
+    markdown = (out / "deployment-analysis.md").read_text()
+    assert "## Production Values Override (staging)" in markdown
+    assert "## Production Values Override (production)" in markdown
+
+
+def test_a_missing_notebook_input_is_one_error_naming_the_parameter(tmp_path: Path) -> None:
+    from toolman_kit.present.inputs import inputs
+
+    with pytest.raises(ToolmanKitError, match=r"nope\.yaml: no such file or directory "
+                                              r"\(parameter baseline\)"):
+        inputs([str(EXAMPLE / "rendered" / "default.yaml")], ["nope.yaml"])
+    with pytest.raises(ToolmanKitError, match=r"parameter profile"):
+        inputs([str(EXAMPLE / "rendered" / "default.yaml")], profile="nope.yaml")
+
+
+@pytest.mark.parametrize("where", ["root", "notebooks", "elsewhere"])
+def test_papermill_runs_a_notebook_from_anywhere(tmp_path: Path, where: str) -> None:
+    """With its defaults (paths relative to notebooks/), from the repository root, from
+    notebooks/ or from an unrelated directory: the papermill command line, a real kernel."""
+    import subprocess
+    import sys
+
+    from toolman_kit.present.report import NOTEBOOKS as DIRECTORY
+
+    cwd = {"root": DIRECTORY.parent, "notebooks": DIRECTORY, "elsewhere": tmp_path}[where]
+    out = tmp_path / "out.ipynb"
+    done = subprocess.run([str(Path(sys.executable).parent / "papermill"), "-k", "python3",
+                           "--no-progress-bar", str(DIRECTORY / "02_security.ipynb"), str(out)],
+                          cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = json.dumps([c.get("outputs") for c in json.loads(out.read_text())["cells"]])
+    assert "production.yaml" in text and "Pod Security Standards" not in text  # outputs only
+    assert '"output_type": "error"' not in text

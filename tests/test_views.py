@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from toolman_kit.analysis import Analysis
+from toolman_kit.comparison import compare
 from toolman_kit.judge.checklist import build
 from toolman_kit.present import views
 
@@ -148,27 +149,6 @@ def test_runtime_sockets(default: Analysis) -> None:
     assert "kernel modules" in row.reach
 
 
-def test_compare_checklists(default: Analysis, production: Analysis) -> None:
-    df = views.compare_checklists(default, production)
-    change = dict(zip(df["component"], df["change"], strict=True))
-    assert change["Replicas"] == "fixed" and change["Image Tag"] == "fixed"
-    assert change["Health Probes"] == "improved"  # ❌ → ⚠️: no startup probe yet
-    assert change["Privileged Containers"] == "still failing"
-    assert change["Storage vs Replicas"] == "worse"  # 3 replicas on one RWO claim
-    assert list(df["component"]) == list(build(production.findings, production.index)["component"])
-    replicas = _row(df, component="Replicas")
-    assert (replicas.baseline_state, replicas.candidate_state) == ("1", "3")
-    assert set(df["change"]) <= {"fixed", "improved", "worse", "unchanged", "still failing"}
-
-
-def test_compare_findings(default: Analysis, production: Analysis) -> None:
-    df = views.compare_findings(default, production)
-    change = {c: set(df[df["check_id"] == c]["change"]) for c in set(df["check_id"])}
-    assert change["replicas-below-minimum"] == {"fixed"}
-    assert change["rwo-volume-shared-by-replicas"] == {"introduced"}
-    assert change["privileged-container"] == {"unchanged"}
-
-
 def test_counts(default: Analysis, production: Analysis) -> None:
     before, after = views.counts(default), views.counts(production)
     rows = len(build(default.findings, default.index))
@@ -200,7 +180,7 @@ def test_comparison_of_renderings_with_different_inferred_namespaces_lines_up(tm
     ins = inputs([str(candidate)], [str(example / "default.yaml")], None, [], None, [],
                  "production", None, "toolman")
     assert ins.analysis.manifests.namespace == ins.baseline.manifests.namespace == "prod"
-    changes = views.compare_checklists(ins.baseline, ins.analysis)
+    changes = compare(ins.baseline, ins.analysis).checklist
     assert changes.set_index("component").loc["Replicas", "change"] == "fixed"
     assert not set(changes["change"]) & {"added", "removed"}
 
@@ -212,3 +192,114 @@ def test_same_name_in_two_namespaces_stays_two_workloads():
     assert list(dict.fromkeys(a.checklist["workload"])) == ["Deployment/a/api",
                                                              "Deployment/b/api"]
     assert len(a.checklist) == 2 * len(a.checklist["component"].unique())
+
+
+def test_api_data_volumes_are_drawn_read_only_whatever_the_mount_says():
+    a = Analysis.of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                    "  - name: c\n    image: x:1\n    volumeMounts:\n"
+                    "    - {name: cfg, mountPath: /c, readOnly: false}\n"
+                    "    - {name: key, mountPath: /k}\n    - {name: dapi, mountPath: /d}\n"
+                    "    - {name: proj, mountPath: /p}\n    - {name: scratch, mountPath: /s}\n"
+                    "  volumes:\n  - {name: cfg, configMap: {name: c}}\n"
+                    "  - {name: key, secret: {secretName: k}}\n"
+                    "  - {name: dapi, downwardAPI: {items: []}}\n"
+                    "  - {name: proj, projected: {sources: []}}\n"
+                    "  - {name: scratch, emptyDir: {}}\n")
+    matrix = views.mount_matrix(a)
+    assert matrix.loc["c"].to_dict() == {"cfg": "ro", "key": "ro", "dapi": "ro", "proj": "ro",
+                                         "scratch": "rw"}
+    assert "cfg:/c (ro)" in views.containers(a)["mounts"].iloc[0]
+
+
+def test_matrix_and_by_component(default: Analysis) -> None:
+    m = views.matrix(default, ["Replicas", "PDB", "Volume Sources"])
+    assert m.loc["Deployment/toolman"].to_dict() == {"Replicas": "fail", "PDB": "fail",
+                                                     "Volume Sources": "pass"}
+    rows = views.by_component(default).set_index("component")
+    assert rows.loc["Replicas", "fail"] == 1 and rows.loc["Replicas", "states"] == [("1", 1)]
+    assert rows.loc["Replicas", "actions"] == [("Increase to 3.", 1)]
+
+
+def test_repeated_facts_are_grouped_and_names_capped():
+    pod = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api-%d}\nspec:\n"
+           "  template:\n    spec:\n      securityContext: {fsGroup: 1000}\n"
+           "      containers: [{name: api, image: x:1, securityContext: {privileged: true}}]\n")
+    a = Analysis.of("---\n".join(pod % i for i in range(12)))
+    posture = views.security_posture(a)
+    assert "Volumes group-owned by fsGroup 1000: all 12 workloads" in posture["strengths"]
+    privileged = next(c for c in posture["considerations"] if c.startswith("Container runs priv"))
+    assert privileged.endswith("api (x:1) in all 12 workloads")
+    assert views.capped([f"w{i}" for i in range(12)]) == "w0, w1, w2, w3, w4 +7 more"
+    groups = views.grouped(views.containers(a), ["container", "image", "privileged"])
+    assert len(groups) == 1 and groups["count"].iloc[0] == 12
+    problems = views.finding_groups(a).set_index("check_id")
+    assert len(problems.loc["privileged-container", "objects"]) == 12
+
+
+def test_resource_bars_are_right_at_any_size(default: Analysis, production: Analysis) -> None:
+    """Shared axes across sets from zero, the profile's floor drawn, containers that set nothing
+    labelled, identical containers drawn once with their count."""
+    from toolman_kit.present import charts
+
+    fig = charts.resource_figure({"default": views.resources(default),
+                                  "production": views.resources(production)})
+    (cpu0, mem0), (cpu1, mem1) = fig.axes[0:2], fig.axes[2:4]
+    assert cpu0.get_xlim() == cpu1.get_xlim() and cpu0.get_xlim()[0] == 0
+    assert mem0.get_xlim() == mem1.get_xlim() and mem0.get_xlim()[1] >= 2048  # 2Gi limit
+    assert cpu0.get_xlim()[1] >= 2000  # the production limit (2 cores) and the floor fit
+    assert [t.get_text() for t in cpu0.get_yticklabels()] == ["setup", "toolman", "docker-daemon"]
+    assert len(cpu0.lines) == len(cpu1.lines) == 2  # the floors: toolman requests and limits
+    bare = Analysis.of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                       "  - {name: a, image: x:1}\n  - {name: b, image: y:1, resources: "
+                       "{requests: {cpu: 100m, memory: 64Mi}}}\n")
+    fig = charts.resource_figure({"": views.resources(bare)})
+    texts = [t.get_text().strip() for t in fig.axes[0].texts]
+    assert texts == ["no requests or limits", "no limits"]
+    assert fig.axes[0].get_xlim() == (0.0, 108.0)  # not −0.04…0.04
+    pod = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w%d}\nspec:\n  template:\n"
+           "    spec:\n      containers: [{name: app, image: x:1}]\n")
+    labels, _ = charts.resource_bars(views.resources(Analysis.of("---\n".join(
+        pod % i for i in range(30)))))
+    assert labels == ["app ×30"]
+
+
+def test_notebooks_take_named_analyses(default: Analysis, production: Analysis) -> None:
+    from toolman_kit.present import nbsupport as ui
+
+    ins = ui.inputs(sets=[("defaults", default), ("staging", production),
+                          ("production", production)])
+    assert ins.names == ["defaults", "staging", "production"]
+    assert ins.analysis is production and ins.baseline is default
+    assert [name for name, _ in ins.comparisons()] == ["staging", "production"]
+    rows = ui.sets_checklist(ins).set_index("component")
+    assert list(rows.loc["Replicas", ["state_0", "state_1", "state_2"]]) == ["1", "3", "3"]
+    assert list(rows.loc["Replicas", ["change_1", "change_2"]]) == ["fixed", "fixed"]
+    assert list(rows.index) == list(production.checklist["component"])  # the seed's order
+    html = str(ui.checklist_section(ins))
+    assert html.count("<th>Change (") == 2 and "Action Required (production)" in html
+
+
+def test_report_kernels_reuse_the_analyses_the_report_made(tmp_path, monkeypatch) -> None:
+    """inputs.share writes a report's analyses; a kernel that receives them gets them for the
+    same arguments over the same files, without analysing again, and a kernel that held other
+    analyses (a previous report's) gives them up."""
+    from toolman_kit.present import inputs as module
+
+    args = ([str(EXAMPLE / "rendered" / "default.yaml")],)
+    made = module.inputs(*args)
+    module.share(tmp_path / "inputs.pickle", made)
+    other = module.inputs([str(EXAMPLE / "rendered" / "production.yaml")])  # held: not `made`
+
+    def no_analysis(*_: object) -> None:
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(module, "_analyses", no_analysis)
+    module.receive(str(tmp_path / "inputs.pickle"))
+    again = module.inputs(*args)
+    assert again is not made and again is not other and again.names == made.names
+    assert again.analysis.findings.equals(made.analysis.findings)
+    assert module.inputs(*args) is again  # the report's other notebooks in this kernel
+    with pytest.raises(AssertionError, match="analysed again"):  # other arguments: analysed
+        module.inputs([str(EXAMPLE / "rendered" / "production.yaml")])
+    module._LAST.clear()
+    module._RECEIVED.clear()

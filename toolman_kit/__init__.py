@@ -2,6 +2,7 @@
 
     render(chart) → text    load(paths) → Manifests    analyze(...) → findings DataFrame
     checklist(...) → the production-readiness table    pod_security(...) → PSS level per pod
+    compare(baseline, candidate) → what changes: failures fixed, introduced, removed …
 
 Layout, following the flow of data: read/ (text → typed objects), judge/ (objects + profile →
 findings, checklist), chart/ (chart + values → facts), present/ (facts → pages and files).
@@ -9,6 +10,7 @@ findings, checklist), chart/ (chart + values → facts), present/ (facts → pag
 
 from toolman_kit.analysis import Analysis, analyze, checklist, pod_security
 from toolman_kit.chart.render import render
+from toolman_kit.comparison import Comparison, compare
 from toolman_kit.errors import (
     ManifestError,
     ProfileError,
@@ -21,7 +23,7 @@ from toolman_kit.read.manifests import Manifests, load
 
 __version__ = "0.1.0"
 __all__ = [
-    "Analysis", "Manifests", "Profile", "analyze", "checklist", "load", "load_profile",
-    "pod_security", "render",
+    "Analysis", "Comparison", "Manifests", "Profile", "analyze", "checklist", "compare", "load",
+    "load_profile", "pod_security", "render",
     "ManifestError", "ProfileError", "RenderError", "ReportError", "ToolmanKitError",
 ]

@@ -8,9 +8,10 @@ the two runs' findings.json. It returns an Outcome, a small record the client tu
 summary and the fleet page; it raises nothing: a target that fails is an Outcome with status
 `failed` and its one-line error.
 
-A run directory is an ordinary report plus `<target>-<run-id>.yaml` (the manifests analyzed: the
-next run's baseline; the name tells the runs apart in the report's comparisons) and `run.json`
-(this Outcome), written last: a directory without it is not a finished run.
+The report's two sets are named "last run <run-id>" and "this run <run-id>", so its every section
+says what changed since the last run. A run directory is an ordinary report plus
+`<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline) and `run.json` (this
+Outcome), written last: a directory without it is not a finished run.
 """
 
 from __future__ import annotations
@@ -170,14 +171,11 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
     from toolman_kit.present.report import build_report
 
     t, out = job.target, run_dir(job.out, job.target.name, job.run_id)
-    before = input_file(job.out, t.name, previous.run_id) if previous else None
-    baseline = [str(before)] if before and before.is_file() else list(t.baseline) or None
     try:
         report = build_report(
-            out, manifests=list(t.paths), chart=t.chart, values=list(t.values),
-            baseline=baseline, profile=t.profile, namespace=t.namespace,
-            release=t.release or t.name, title=t.title or f"{t.name} Deployment Analysis",
-            jobs=1, kernels=_kernels())
+            out, sets=_sets(job, previous), chart=t.chart, profile=t.profile,
+            namespace=t.namespace, release=t.release or t.name,
+            title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels())
         write_atomic(input_file(job.out, t.name, job.run_id), text)
         findings, checklist = _read_findings(out)
         if previous and (old := _read_findings(run_dir(job.out, t.name, previous.run_id))):
@@ -201,6 +199,21 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
             shutil.rmtree(out, ignore_errors=True)
         raise
     return outcome
+
+
+def _sets(job: Job, previous: Outcome | None) -> list[dict[str, Any]]:
+    """The report's sets: the last run's manifests (else the fleet file's baseline, if any),
+    then this run's."""
+    t = job.target
+    this: dict[str, Any] = {"name": f"this run {job.run_id}"}
+    this.update({"values": list(t.values)} if t.chart else {"manifests": list(t.paths)})
+    before = input_file(job.out, t.name, previous.run_id) if previous else None
+    if before and before.is_file():
+        return [{"name": f"last run {previous.run_id}", "manifests": [str(before)]}, this]
+    if t.baseline:
+        name = ", ".join(Path(p).name for p in t.baseline)
+        return [{"name": name, "manifests": list(t.baseline)}, this]
+    return [this]
 
 
 def _read_findings(directory: Path) -> tuple[Any, dict[str, str]] | None:

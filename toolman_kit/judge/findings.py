@@ -51,17 +51,3 @@ def counts(findings: pd.DataFrame) -> dict[str, int]:
             "info": int(failed.get("info", 0)),
             "pass": int((findings["status"] == Status.PASS).sum()),
             "exempt": int((findings["status"] == Status.EXEMPT).sum())}
-
-
-def compare(baseline: pd.DataFrame, candidate: pd.DataFrame) -> pd.DataFrame:
-    """Failures fixed, introduced or unchanged between two runs (e.g. default vs production)."""
-    key = ["check_id", "kind", "namespace", "name", "container", "path"]  # path: which volume…
-    before = problems(baseline)[key + ["severity", "message"]].drop_duplicates(key)
-    after = problems(candidate)[key + ["severity", "message"]].drop_duplicates(key)
-    merged = before.merge(after, on=key, how="outer", suffixes=("_baseline", "_candidate"),
-                          indicator=True)
-    merged["change"] = merged["_merge"].map(
-        {"left_only": "fixed", "right_only": "introduced", "both": "unchanged"}).astype(str)
-    merged["severity"] = merged["severity_candidate"].fillna(merged["severity_baseline"])
-    return merged.drop(columns="_merge").sort_values(
-        ["change", "check_id", "name"]).reset_index(drop=True)

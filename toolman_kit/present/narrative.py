@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.render import Rendered
+from toolman_kit.comparison import Comparison
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.judge.findings import SEVERITY_ORDER
 from toolman_kit.judge.pss import pod_security
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.present import views
-from toolman_kit.present.formats import _md, checklist_markdown, markdown_table
+from toolman_kit.present.formats import _md, markdown_table
+from toolman_kit.present.sections import findings_link
+from toolman_kit.present.views import HANDFUL
 
 # Checks whose failures matter most, in order; the others follow (by severity first, always).
 IMPORTANCE = (
@@ -56,15 +60,23 @@ def _groups(a: Analysis, status: str = "fail") -> list[tuple[str, str, pd.DataFr
         else len(IMPORTANCE), -len(g[2]), g[0]))
 
 
+def _more(n: int, href: str | None) -> str:
+    return f"[+{n} more]({href})" if href else f"+{n} more"
+
+
 def _targets(rows: pd.DataFrame) -> str:
-    """The objects a group of findings is about, each with its containers."""
+    """The objects a group of findings is about, each with its containers: a handful, then
+    "+N more" linking to the page's full table of failures."""
     objects: dict[str, list[str]] = {}
     for kind, name, container in zip(rows["kind"], rows["name"], rows["container"], strict=True):
         names = objects.setdefault(f"{kind}/{name}", [])
-        if container and container not in names:
+        if isinstance(container, str) and container and container not in names:
             names.append(container)
-    return ", ".join(_md(obj) + (f" ({_md(', '.join(cs))})" if cs else "")
-                     for obj, cs in objects.items())
+    shown = ", ".join(_md(obj) + (f" ({_md(', '.join(cs))})" if cs else "")
+                      for obj, cs in list(objects.items())[:HANDFUL])
+    if len(objects) > HANDFUL:
+        shown += " " + _more(len(objects) - HANDFUL, findings_link(str(rows["area"].iloc[0])))
+    return shown
 
 
 def _inputs(a: Analysis) -> str:
@@ -78,7 +90,10 @@ def _label(a: Analysis) -> str:
 
 
 def _workloads(a: Analysis) -> str:
-    return ", ".join(_md(f"{w.kind}/{w.name}") for w in a.index.workloads) or "no workload"
+    names = [_md(f"{w.kind}/{w.name}") for w in a.index.workloads]
+    more = f" {_more(len(names) - HANDFUL, 'index.html#overview')}" \
+        if len(names) > HANDFUL else ""
+    return ", ".join(names[:HANDFUL]) + more or "no workload"
 
 
 def _verdict(a: Analysis) -> str:
@@ -97,35 +112,71 @@ def _verdict(a: Analysis) -> str:
 
 
 def _rows_text(df: pd.DataFrame) -> str:
+    """Checklist rows named once each, with how many workloads when several."""
+    counted = df["component"].value_counts(sort=False)
     several = df["workload"].nunique() > 1
-    return ", ".join(_md(f"{c} ({w})" if several else c)
-                     for w, c in zip(df["workload"], df["component"], strict=True))
+    return ", ".join(_md(c) + (f" ({n} workloads)" if several and n > 1 else f" ({w})"
+                               if several else "")
+                     for (c, n), w in zip(counted.items(), df.drop_duplicates("component")[
+                         "workload"], strict=True))
 
 
-def _comparison(baseline: Analysis, a: Analysis) -> str:
-    rows = views.compare_checklists(baseline, a)
+ROW_CLAUSES = (("fixed", "fixes {}"), ("improved", "improves {}"),
+               ("still failing", "leaves {} failing"), ("worse", "makes {} worse"),
+               ("removed", "removes {}"), ("added", "adds {}"))
+
+
+def row_changes(c: Comparison) -> list[tuple[str, str]]:
+    """(change, "Fixes: Replicas, PDB …") for each kind of checklist change, for lists."""
+    rows, out = c.checklist, []
+    for change, clause in ROW_CLAUSES:
+        part = rows[rows["change"] == change]
+        if change in ("removed", "added"):
+            if len(part):
+                what = views.capped(list(dict.fromkeys(part["workload"])))
+                out.append((change, f"{change.capitalize()} with the values: {_md(what)}"))
+        elif len(part):
+            out.append((change, clause.format(_rows_text(part)).capitalize()))
+    return out
+
+
+def _comparison(c: Comparison) -> str:
+    rows = c.checklist
     clauses = []
-    for change, clause in (("fixed", "fixes {}"), ("improved", "improves {}"),
-                           ("still failing", "leaves {} failing"), ("worse", "makes {} worse")):
+    for change, clause in ROW_CLAUSES[:4]:
         part = rows[rows["change"] == change]
         if len(part):
             clauses.append(clause.format(f"{_plural(len(part), 'checklist row')} "
                                          f"({_rows_text(part)})"))
-    changes = views.compare_findings(baseline, a)
-    n = changes["change"].value_counts()
-    new = changes[changes["change"] == "introduced"]["check_id"]
-    text = (f"Compared with the baseline ({_label(baseline)}), the candidate ({_label(a)}) "
+    gone = rows[rows["change"].isin(("removed", "added"))]
+    n = c.counts()
+    new = c.findings[c.findings["change"] == "introduced"]["check_id"]
+    text = (f"Compared with the baseline ({_md(c.names[0])}), {_md(c.names[1])} "
             + (_and(clauses) if clauses else "changes no checklist row") + ". "
-            f"Finding by finding: {n.get('fixed', 0)} failures fixed, "
-            f"{n.get('introduced', 0)} introduced, {n.get('unchanged', 0)} unchanged.")
+            f"Finding by finding: {n['fixed']} failures fixed, {n['introduced']} introduced, "
+            f"{n['unchanged']} unchanged")
+    if n["removed"] or n["added"]:
+        text += (f", {n['removed']} removed and {n['added']} added with their workloads "
+                 f"({_md(views.capped(list(dict.fromkeys(gone['workload']))))})")
+    text += "."
     if len(new):
         text += " New failures: " + "; ".join(_title(c) for c in dict.fromkeys(new)) + "."
     return text
 
 
-def executive_summary(a: Analysis, baseline: Analysis | None = None) -> str:
-    """What was analyzed, the verdict, the most important facts and, with a baseline, what the
-    candidate fixes, leaves and makes worse."""
+def _comparisons(a: Analysis, baseline: Analysis | None,
+                 comparisons: list[Comparison] | None) -> list[Comparison]:
+    if comparisons is not None:
+        return comparisons
+    if baseline is None:
+        return []
+    return [Comparison(baseline, a, (baseline.label or "baseline", a.label or "candidate"))]
+
+
+def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
+                      comparisons: list[Comparison] | None = None) -> str:
+    """What was analyzed, the verdict, the most important facts and, with a baseline (or several
+    `comparisons` with a reference), what the candidate fixes, leaves and makes worse."""
     kinds = Counter(r.kind for r in a.manifests)
     roles = Counter(c.role for w in a.index.workloads for c in w.containers)
     role_text = ", ".join(f"{roles[r]} {r}" for r in ROLE_TITLE if roles[r])
@@ -142,8 +193,7 @@ def executive_summary(a: Analysis, baseline: Analysis | None = None) -> str:
         parts.append("The most important findings:\n\n" + "\n".join(
             f"- **{_title(cid)}** — {_targets(rows)}: {_md(rows['message'].iloc[0])}"
             + (f" (+{len(rows) - 1} more)" if len(rows) > 1 else "") for cid, _, rows in facts))
-    if baseline is not None:
-        parts.append(_comparison(baseline, a))
+    parts += [_comparison(c) for c in _comparisons(a, baseline, comparisons)]
     return "\n\n".join(parts)
 
 
@@ -193,10 +243,14 @@ def validation_results(a: Analysis, rendered: Rendered | None = None) -> list[tu
                                   f"{_plural(len(a.manifests.inputs), 'input')}"
                     + (f"; {_plural(len(a.errors), 'error')}: {errors}" if a.errors else "")))
     levels = pod_security(a.index)
-    text = "; ".join(
-        f"{_md(f'{p.kind}/{p.name}')} {p.level}"
-        + (f" (violates {_md(', '.join(sorted({v['control'] for v in p.violations})))})"
-           if p.violations else "") for p in levels) or "no pods"
+    by_level: dict[str, list[str]] = {}  # one clause per level and violated controls
+    for p in levels:
+        controls = ", ".join(sorted({v["control"] for v in p.violations}))
+        by_level.setdefault(p.level + (f" (violates {controls})" if controls else ""),
+                            []).append(f"{p.kind}/{p.name}")
+    text = "; ".join(f"{_md(views.capped(pods))} {_md(level)}" if len(pods) <= HANDFUL
+                     else f"{len(pods)} pods {_md(level)}"
+                     for level, pods in by_level.items()) or "no pods"
     results.append((all(p.level != "privileged" for p in levels),
                     f"Security context: Pod Security Standards level — {text}"))
     invalid = [(w, path, problem) for w in a.index.workloads for path, problem in w.invalid]
@@ -207,18 +261,22 @@ def validation_results(a: Analysis, rendered: Rendered | None = None) -> list[tu
              quantities),
             ("Pod specs: Well-formed (every field has its type)", "Pod specs", fields)):
         results.append((not found, ok_text if not found else f"{bad_text}: " + "; ".join(
-            _md(f"{w.kind}/{w.name} {path}: {problem}") for w, path, problem in found)))
+            _md(f"{w.kind}/{w.name} {path}: {problem}") for w, path, problem in found[:HANDFUL])
+            + (f"; +{len(found) - HANDFUL} more" if len(found) > HANDFUL else "")))
     broken = a.findings[a.findings["check_id"].isin(VOLUME_CHECKS)
                         & (a.findings["status"] == "fail")]
     mounts = sum(len(c.mounts) for w in a.index.workloads for c in w.containers)
     volumes = sum(len(w.volumes) for w in a.index.workloads)
+    messages = list(dict.fromkeys(broken["message"]))
     results.append((broken.empty, f"Volume mounts: Correctly mapped ({_plural(mounts, 'mount')} "
                                   f"onto {_plural(volumes, 'volume')})" if broken.empty else
-                    "Volume mounts: " + "; ".join(_md(m) for m in broken["message"])))
+                    "Volume mounts: " + "; ".join(_md(m) for m in messages[:HANDFUL])
+                    + (f"; +{len(messages) - HANDFUL} more" if len(messages) > HANDFUL else "")))
     return results
 
 
-def conclusion(a: Analysis, baseline: Analysis | None = None) -> str:
+def conclusion(a: Analysis, baseline: Analysis | None = None, *,
+               comparisons: list[Comparison] | None = None) -> str:
     """The verdict in a paragraph: what blocks production, what the candidate values changed, and
     the privileged containers that shape the pod's security."""
     groups = _groups(a)
@@ -240,17 +298,23 @@ def conclusion(a: Analysis, baseline: Analysis | None = None) -> str:
                 f"{_plural(len(errors), 'check')} remain" + (f", led by: {led}" if led else "")
                 + (f"; {_plural(len(a.errors), 'input error')} must be resolved first"
                    if a.errors else "") + ".")
-    if baseline is not None:
-        changes = views.compare_findings(baseline, a)
-        blocking = changes[changes["severity"] == "error"]
+    for c in _comparisons(a, baseline, comparisons):
+        blocking = c.findings[c.findings["severity"] == "error"]
         n = blocking["change"].value_counts()
-        before = int(n.get("fixed", 0) + n.get("unchanged", 0))
-        text += (f" The candidate values fix {n.get('fixed', 0)} of the baseline's {before} "
-                 f"blocking failures and introduce {n.get('introduced', 0)}.")
-    for r in views.runtime_sockets(a).itertuples(index=False):
+        before = int(n.get("fixed", 0) + n.get("unchanged", 0) + n.get("removed", 0))
+        text += (f" The candidate values ({_md(c.names[1])}) fix {n.get('fixed', 0)} of the "
+                 f"baseline's ({_md(c.names[0])}) {before} blocking failures and introduce "
+                 f"{n.get('introduced', 0)}"
+                 + (f"; {n.get('removed', 0)} go with the workloads they remove"
+                    if n.get("removed", 0) else "") + ".")
+    sockets = views.runtime_sockets(a)
+    for _, r in sockets.groupby(["container", "image", "socket_volumes", "shared_with"],
+                                sort=False).head(1).iterrows():
+        same = sockets[(sockets["container"] == r.container) & (sockets["image"] == r.image)]
+        where = views.capped(list(same["workload"]))
         serves = f" and serves a container runtime socket through {_md(r.socket_volumes)} to " \
                  f"{_md(r.shared_with)}" if r.shared_with else ""
-        text += (f" {_md(r.container)} ({_md(r.image)}) in {_md(r.workload)} runs privileged "
+        text += (f" {_md(r.container)} ({_md(r.image)}) in {_md(where)} runs privileged "
                  f"({r.reach}){serves}: its pod can only meet the privileged Pod Security level.")
     return text
 
@@ -259,40 +323,63 @@ def _numbered(items: list[str], none: str) -> str:
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1)) if items else none
 
 
-def _table(a: Analysis, df: pd.DataFrame, columns: dict[str, str]) -> str:
-    if len(a.index.workloads) > 1:
-        columns = {"workload": "Workload", **columns}  # only needed when there is a choice
-    return markdown_table(df, columns)
+def _table(a: Analysis, df: pd.DataFrame, columns: dict[str, str],
+           vary: tuple[str, ...] = ()) -> str:
+    """A Markdown table whose length follows the distinct rows, not the workloads: with several
+    workloads, rows equal apart from the workload are one row with a Workloads count (`vary`
+    columns, e.g. names that follow the release, are not compared)."""
+    if len(a.index.workloads) <= 1 or "workload" not in df:
+        return markdown_table(df, columns)
+    keys = [c for c in columns if c not in vary]
+    g = views.grouped(df, keys)
+    g["workload"] = [_workload_names(ws) for ws in g["workloads"]]
+    return markdown_table(g, {"workload": "Workloads", **columns})
+
+
+def _workload_names(workloads: list[str]) -> str:
+    if len(workloads) == 1:
+        return workloads[0]
+    return f"{len(workloads)}: {views.capped(workloads, 3)}"
+
+
+def _container_lines(r: Any) -> list[str]:
+    security = [f"{what} {value}" for what, value in (("UID", r.run_as_user),
+                                                      ("GID", r.run_as_group))
+                if pd.notna(value)]
+    security += [text for flag, text in (
+        (r.run_as_non_root is True, "runAsNonRoot"), (r.privileged, "**privileged**"),
+        (r.read_only_root, "read-only root filesystem"),
+        (not r.read_only_root, "writable root filesystem"),
+        (not r.allow_privilege_escalation, "no privilege escalation")) if flag]
+    security += [f"{verb} capabilities {_md(caps)}" for verb, caps in (
+        ("drops", r.capabilities_drop), ("adds", r.capabilities_add)) if caps]
+    security += [f"seccomp {_md(r.seccomp)}"] if r.seccomp else []
+    lines = [f"   - Image: {_md(r.image) or 'none'} "
+             f"({'pinned' if r.pinned else 'not pinned'}, pull {_md(r.pull_policy)})",
+             f"   - Security: {', '.join(security)}",
+             f"   - Resources: requests {r.cpu_request}/{r.memory_request}, "
+             f"limits {r.cpu_limit}/{r.memory_limit}"]
+    lines += [f"   - {label}: {_md(value)}" for label, value in (
+        ("Ports", r.ports), ("Mounts", r.mounts)) if value]
+    return lines
 
 
 def _containers_section(a: Analysis) -> str:
+    """Main, sidecars, then init containers (the seed's order); a container described the same
+    way in several workloads is described once, with the workloads counted."""
     df = views.containers(a)
     df = df.sort_values("role", key=lambda r: r.map(list(ROLE_TITLE).index), kind="stable")
-    blocks = []  # main, sidecars, then init containers: the seed's order
-    for workload, rows in df.groupby("workload", sort=False):
-        lines = [f"**{_md(workload)}**", ""] if len(a.index.workloads) > 1 else []
-        for i, r in enumerate(rows.itertuples(index=False), 1):
-            security = [f"{what} {value}" for what, value in (("UID", r.run_as_user),
-                                                              ("GID", r.run_as_group))
-                        if pd.notna(value)]
-            security += [text for flag, text in (
-                (r.run_as_non_root is True, "runAsNonRoot"), (r.privileged, "**privileged**"),
-                (r.read_only_root, "read-only root filesystem"),
-                (not r.read_only_root, "writable root filesystem"),
-                (not r.allow_privilege_escalation, "no privilege escalation")) if flag]
-            security += [f"{verb} capabilities {_md(caps)}" for verb, caps in (
-                ("drops", r.capabilities_drop), ("adds", r.capabilities_add)) if caps]
-            security += [f"seccomp {_md(r.seccomp)}"] if r.seccomp else []
-            lines += [f"{i}. **{ROLE_TITLE.get(r.role, r.role)} ({_md(r.container)})**",
-                      f"   - Image: {_md(r.image) or 'none'} "
-                      f"({'pinned' if r.pinned else 'not pinned'}, pull {_md(r.pull_policy)})",
-                      f"   - Security: {', '.join(security)}",
-                      f"   - Resources: requests {r.cpu_request}/{r.memory_request}, "
-                      f"limits {r.cpu_limit}/{r.memory_limit}"]
-            lines += [f"   - {label}: {_md(value)}" for label, value in (
-                ("Ports", r.ports), ("Mounts", r.mounts), ("Env from", r.env_from)) if value]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) or "No workloads."
+    described: dict[tuple, list[str]] = {}  # (role, name, description) → workloads
+    for r in df.itertuples(index=False):
+        key = (r.role, r.container, "\n".join(_container_lines(r)))
+        described.setdefault(key, []).append(r.workload)
+    several = len(a.index.workloads) > 1
+    lines = []
+    for i, ((role, container, text), where) in enumerate(described.items(), 1):
+        lines.append(f"{i}. **{ROLE_TITLE.get(role, role)} ({_md(container)})**"
+                     + (f" — {_md(_workload_names(where))}" if several else ""))
+        lines.append(text)
+    return "\n".join(lines) or "No workloads."
 
 
 def _security_section(a: Analysis) -> str:
@@ -310,21 +397,53 @@ def _security_section(a: Analysis) -> str:
     return "\n\n".join(parts)
 
 
+def _resources_section(a: Analysis) -> str:
+    """A row per container: requests and limits as cpu/memory, the profile's floors, and the
+    worst status of the four (missing, below profile, ok)."""
+    df = views.resources(a)
+    if not len(df):
+        return "No containers."
+    rank = {"missing": 0, "below profile": 1, "ok": 2}
+    rows = []
+    for (workload, container), part in df.groupby(["workload", "container"], sort=False):
+        got = {(k, r): (c or "none", p) for k, r, c, p in zip(
+            part["kind"], part["resource"], part["current"], part["profile"], strict=True)}
+        floor = " · ".join(f"{k} {got[(k, 'cpu')][1] or '—'}/{got[(k, 'memory')][1] or '—'}"
+                           for k in ("requests", "limits")
+                           if got[(k, "cpu")][1] or got[(k, "memory")][1])
+        rows.append({"workload": workload, "container": container,
+                     "requests": f"{got[('requests', 'cpu')][0]}/{got[('requests', 'memory')][0]}",
+                     "limits": f"{got[('limits', 'cpu')][0]}/{got[('limits', 'memory')][0]}",
+                     "profile": floor or "—",
+                     "status": min(part["status"], key=lambda s: rank.get(s, 2))})
+    return _table(a, pd.DataFrame(rows), {"container": "Container", "requests": "Requests",
+                                          "limits": "Limits", "profile": "Profile floor",
+                                          "status": "Status"})
+
+
+AVAILABILITY_FIELDS = {"replicas": "Replicas", "hpa": "Autoscaling",
+                       "anti_affinity": "Pod anti-affinity", "topology_spread": "Topology spread",
+                       "pdb": "PodDisruptionBudget", "evictions": "Pods a drain may evict at once",
+                       "update_strategy": "Update strategy", "priority_class": "Priority class",
+                       "storage_vs_replicas": "Storage vs replicas"}
+
+
 def _availability_section(a: Analysis) -> str:
+    df = views.availability(a)
+    df = df.assign(
+        replicas=[("n/a" if pd.isna(n) else str(n)) for n in df["replicas"]],
+        hpa=df["hpa"].replace("", "none"),
+        priority_class=df["priority_class"].replace("", "none"),
+        evictions=["no PDB" if pd.isna(n) else f"{n}" + (" (blocks node drains)" if n == 0
+                                                         else "")
+                   for n in df["pdb_allows_evictions"]])
     blocks = []
-    for r in views.availability(a).itertuples(index=False):
-        evictions = "no PDB" if pd.isna(r.pdb_allows_evictions) else \
-            f"{r.pdb_allows_evictions}" + (" (blocks node drains)"
-                                           if r.pdb_allows_evictions == 0 else "")
-        lines = [f"**{_md(r.workload)}**", ""] if len(a.index.workloads) > 1 else []
-        lines += [f"- {label}: {_md(value)}" for label, value in (
-            ("Replicas", "n/a" if pd.isna(r.replicas) else r.replicas),
-            ("Autoscaling", r.hpa or "none"), ("Pod anti-affinity", r.anti_affinity),
-            ("Topology spread", r.topology_spread), ("PodDisruptionBudget", r.pdb),
-            ("Pods a drain may evict at once", evictions),
-            ("Update strategy", r.update_strategy), ("Priority class", r.priority_class or "none"),
-            ("Storage vs replicas", r.storage_vs_replicas))]
-        blocks.append("\n".join(lines))
+    if len(a.index.workloads) == 1:
+        r = df.iloc[0]
+        blocks.append("\n".join(f"- {label}: {_md(r[key])}"
+                                for key, label in AVAILABILITY_FIELDS.items()))
+    elif len(df):
+        blocks.append(_table(a, df, AVAILABILITY_FIELDS, vary=("pdb", "storage_vs_replicas")))
     probes = views.probes(a)
     if len(probes):
         blocks.append("Health probes (Kubernetes defaults marked):\n\n" + _table(a, probes, {
@@ -339,53 +458,89 @@ def _security_findings(a: Analysis) -> str:
                             ", ".join(sorted({v["control"] for v in p.violations})) or "—")
                            for p in pod_security(a.index)],
                           columns=["workload", "level", "controls"])
-    f = a.findings
-    failed = f[f["area"].isin(views.CONSIDERED_AREAS) & (f["status"] == "fail")]
+    groups = views.finding_groups(a, views.CONSIDERED_AREAS)
+    groups = groups.assign(objects=[views.capped(o) for o in groups["objects"]],
+                           message=[m[0] + (f" (+{len(m) - 1} similar)" if len(m) > 1 else "")
+                                    for m in groups["messages"]])
     return "\n\n".join([
         "### Pod Security Standards",
-        markdown_table(levels, {"workload": "Workload", "level": "Level",
-                                "controls": "Violated controls"}) if len(levels) else "No pods.",
+        _table(a, levels, {"level": "Level", "controls": "Violated controls"})
+        if len(levels) else "No pods.",
         "### Failing security and network checks",
-        markdown_table(failed, {"severity": "Severity", "check_id": "Check", "kind": "Kind",
-                                "name": "Name", "container": "Container", "message": "Finding",
+        markdown_table(groups, {"severity": "Severity", "check_id": "Check",
+                                "objects": "Objects", "message": "Finding",
                                 "remediation": "Action"})
-        if len(failed) else "No security or network check fails."])
+        if len(groups) else "No security or network check fails."])
 
 
-def _override_section(baseline: Analysis, a: Analysis) -> str:
-    rows = views.compare_checklists(baseline, a)
+def _checklist_section(a: Analysis) -> str:
+    """The seed's table for one workload; for several, one row per checklist row with the
+    workloads counted (the HTML report has the workloads × rows matrix)."""
+    cl = a.checklist
+    if not len(cl):
+        return "No workloads."
+    if len(a.index.workloads) == 1:
+        shown = cl.assign(production_ready=cl["status"].map(SYMBOL))
+        return markdown_table(shown, {"component": "Component", "current_state": "Current State",
+                                      "production_ready": "Production Ready",
+                                      "action": "Action Required"})
+    rows = views.by_component(a)
+
+    def common(pairs: list[tuple[str, int]], k: int) -> str:
+        return "; ".join(f"{v} ({n})" for v, n in pairs[:k]) + (
+            f"; +{len(pairs) - k} more" if len(pairs) > k else "")
+
+    rows = rows.assign(
+        ready=[" · ".join(f"{SYMBOL[s]} {r[s]}" for s in ("fail", "warning", "pass") if r[s])
+               for _, r in rows.iterrows()],
+        state=[common(p, 3) for p in rows["states"]],
+        action=[common(p, 2) or "—" for p in rows["actions"]])
+    return markdown_table(rows, {"component": "Component", "ready": "Workloads",
+                                 "state": "Current State (workloads)",
+                                 "action": "Action Required (workloads)"})
+
+
+def _override_section(c: Comparison, a: Analysis) -> str:
+    rows = c.checklist
     rows = rows.assign(before=rows["baseline_status"].map(SYMBOL).fillna(""),
                        after=rows["candidate_status"].map(SYMBOL).fillna(""))
-    return _comparison(baseline, a) + "\n\n" + _table(a, rows, {
+    return _comparison(c) + "\n\n" + _table(a, rows, {
         "component": "Component", "baseline_state": "Baseline", "before": "Baseline ready",
-        "candidate_state": "Candidate", "after": "Candidate ready", "change": "Change"})
+        "candidate_state": "Candidate", "after": "Candidate ready", "change": "Change"},
+        vary=("baseline_state", "candidate_state"))
 
 
-def markdown_report(a: Analysis, baseline: Analysis | None = None,
+def markdown_report(a: Any, baseline: Analysis | None = None,
                     rendered: Rendered | None = None, title: str | None = None) -> str:
-    """The whole report in the seed's section structure (a baseline adds the comparison)."""
+    """The whole report in the seed's section structure: for an Analysis (a baseline adds the
+    comparison), or for the named sets of a report (present.inputs.Inputs: the last set is the
+    subject, each other set is compared with the first). Its length follows the distinct
+    problems: what several workloads share is written once, with the workloads counted."""
+    comparisons = _comparisons(a, baseline, None) if isinstance(a, Analysis) else \
+        [c for _, c in a.comparisons()]
+    if not isinstance(a, Analysis):
+        rendered, a = a.rendered.get(a.label), a.analysis
     names = list(dict.fromkeys(w.name for w in a.index.workloads))
-    heading = _md(title) if title else f"{_md(', '.join(names))} Deployment Analysis Report".strip()
+    heading = _md(title) if title else \
+        f"{_md(views.capped(names))} Deployment Analysis Report".strip()
     recs = recommendations(a)
     volumes = views.volumes(a)
     sections = [
         f"# {heading}",
-        "## Executive Summary", executive_summary(a, baseline),
+        "## Executive Summary", executive_summary(a, comparisons=comparisons),
         "## Current Deployment Configuration",
         "### Container Architecture", _containers_section(a),
         "### Security Assessment", _security_section(a),
-        "### Resource Management", _table(a, views.resources(a), {
-            "container": "Container", "kind": "Kind", "resource": "Resource",
-            "current": "Current", "profile": "Profile", "status": "Status"}),
+        "### Resource Management", _resources_section(a),
         "### High Availability Features", _availability_section(a),
         "### Volume Configuration", _table(a, volumes, {
             "volume": "Volume", "type": "Type", "source": "Source", "mounted_by": "Mounted by",
-            "findings": "Failing checks"}) if len(volumes) else "No volumes.",
-        "## Production Readiness Checklist",
-        checklist_markdown(a.checklist) or "No workloads.",
+            "findings": "Failing checks"}, vary=("source",)) if len(volumes) else "No volumes.",
+        "## Production Readiness Checklist", _checklist_section(a),
         "## Security Findings", _security_findings(a)]
-    if baseline is not None:
-        sections += ["## Production Values Override", _override_section(baseline, a)]
+    for c in comparisons:
+        sections += ["## Production Values Override" + (
+            f" ({_md(c.names[1])})" if len(comparisons) > 1 else ""), _override_section(c, a)]
     sections += [
         "## Identified Issues", _numbered(identified_issues(a), "No failing checks."),
         "## Recommendations",
@@ -393,5 +548,5 @@ def markdown_report(a: Analysis, baseline: Analysis | None = None,
         "### Future Improvements", _numbered(recs["future"], "Nothing further."),
         "## Validation Results", "\n".join(f"- {'✅' if ok else '❌'} {text}"
                                            for ok, text in validation_results(a, rendered)),
-        "## Conclusion", conclusion(a, baseline)]
+        "## Conclusion", conclusion(a, comparisons=comparisons)]
     return "\n\n".join(sections) + "\n"

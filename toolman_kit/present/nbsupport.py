@@ -1,418 +1,92 @@
-"""What the report notebooks import to show things: escaped HTML tables with ✅ ⚠️ ❌, headings,
-lists, side-by-side comparisons, the section navigation and matplotlib charts as inline PNG.
+"""What the report notebooks import (`from toolman_kit.present import nbsupport as ui`): the page
+frame, the overview matrix, per-workload details, grouped findings and N-set comparisons, built
+from the HTML pieces (present/html.py) and pictures (present/charts.py).
 
-Presentation only: every number and verdict comes from toolman_kit (analysis, checklist, views,
-narrative). Every string that reaches HTML goes through `html.escape` here (pandas `to_html`
-escapes cells and headers), so manifest-derived text can never become markup; cells display
-`Html` objects built by these functions, never raw strings.
-
-`inputs()` is the one non-presentation helper: it turns the notebook parameters (paths, or a chart
-and values files) into the analyses to show, exactly as `toolman-kit report` does.
+Presentation only: every number and verdict comes from toolman_kit (analysis, compare, views,
+narrative). Every page shows N named sets side by side, the first being the reference (see
+present/inputs.py); one set is the seed's single-column report. Layout adapts to size: at one
+workload the seed's tables, open; at many, a workloads × checklist matrix, facts grouped with
+their counts, names capped with "+N more" links, and per-workload detail collapsed.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
-from toolman_kit.analysis import Analysis, load_chart
-from toolman_kit.errors import ManifestError
+from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checklist import SYMBOL
-from toolman_kit.read.manifests import RELEASE_NAMESPACE, Manifests, load, place
-
-SECTIONS = (  # (notebook, title); the summary is published as index.html
-    ("00_summary", "Summary"),
-    ("01_container_architecture", "Container Architecture"),
-    ("02_security", "Security"),
-    ("03_high_availability", "High Availability"),
-    ("04_volumes", "Volumes"),
+from toolman_kit.present import views
+from toolman_kit.present.charts import Png, mount_grid, requests_vs_limits  # noqa: F401
+from toolman_kit.present.html import (  # noqa: F401 - the notebooks' API
+    LONG,
+    Html,
+    bullets,
+    cell,
+    details,
+    esc,
+    heading,
+    inline,
+    link,
+    names,
+    para,
+    pill,
+    prose,
+    scroll,
+    symbol,
+    table,
 )
-STATUS_WORDS = {
-    **SYMBOL, "ok": "✅", "error": "❌", "info": "ℹ️", "skip": "➖", "exempt": "➖ exempt",
-    "missing": "❌ missing", "below profile": "⚠️ below profile", True: "✅", False: "❌",
-    # changes between baseline and candidate (views.compare_checklists / compare_findings)
-    "fixed": "✅ fixed", "improved": "↗️ improved", "worse": "❌ worse",
-    "introduced": "❌ introduced", "still failing": "⚠️ still failing", "unchanged": "➖ unchanged",
-    "added": "➕ added", "removed": "➖ removed",
-}
+from toolman_kit.present.inputs import Inputs, each, inputs  # noqa: F401
+from toolman_kit.present.sections import FINDINGS_ANCHOR, SECTIONS, section  # noqa: F401
 
+KEY = ["workload", "namespace", "component"]
 
-# --- inputs -----------------------------------------------------------------------------------
 
-@dataclass
-class Inputs:
-    """The analyses a notebook shows: the candidate and, optionally, the baseline to compare."""
-
-    analysis: Analysis
-    baseline: Analysis | None
-    rendered: Any = None  # render.Rendered of the candidate when a chart was rendered
-    baseline_rendered: Any = None
-    label: str = "candidate"
-    baseline_label: str = "baseline"
-
-
-_LAST: list[tuple[Any, Inputs]] = []  # the last inputs() result, with its arguments and files
-
-
-def inputs(manifests: Sequence[str] = (), baseline: Sequence[str] | None = None,
-           chart: str | None = None, values: Sequence[str] = (),
-           baseline_values: Sequence[str] | None = (), set_values: Sequence[str] = (),
-           profile: str = "production", namespace: str | None = None,
-           release: str = "release-name") -> Inputs:
-    """Paths → analyses; or, with `chart`, render it with `values` (the candidate) and with
-    `baseline_values` (the baseline: [] means the chart's own defaults, None no baseline) unless
-    `baseline` paths are given.
-
-    The report runs several notebooks in one kernel: the same arguments over unchanged files
-    (path, size and mtime of every input file) return the analyses already made."""
-    def strings(paths: Sequence[Any] | None) -> tuple[str, ...] | None:
-        return None if paths is None else tuple(map(str, paths))
-
-    args = (strings(manifests), strings(baseline), chart, strings(values),
-            strings(baseline_values), strings(set_values), str(profile), namespace, release)
-    files = [*manifests, *(baseline or ()), *([chart] if chart else []), *values,
-             *(baseline_values or ()), profile]
-    key = (args, _stamp(list(map(str, files))))
-    if _LAST and _LAST[0][0] == key:
-        return _LAST[0][1]
-    result = _inputs(manifests, baseline, chart, values, baseline_values, set_values, profile,
-                     namespace, release)
-    _LAST[:] = [(key, result)]
-    return result
-
-
-def _stamp(paths: Sequence[str]) -> tuple:
-    stamps = []
-    for path in map(Path, paths):
-        for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
-            try:
-                st = f.stat()
-                stamps.append((str(f), st.st_size, st.st_mtime_ns))
-            except OSError:
-                stamps.append((str(f), None, None))
-    return tuple(stamps)
-
-
-def _inputs(manifests: Sequence[str], baseline: Sequence[str] | None, chart: str | None,
-            values: Sequence[str], baseline_values: Sequence[str] | None,
-            set_values: Sequence[str], profile: str, namespace: str | None,
-            release: str) -> Inputs:
-    def loaded(paths: Sequence[str]) -> Manifests:
-        missing = [str(p) for p in paths if not Path(p).exists()]
-        if missing or not paths:
-            raise ManifestError("no such file or directory" if paths else "no manifests given",
-                                file=", ".join(missing) or None)
-        return load(*[Path(p) for p in paths], namespace=namespace)
-
-    def of(m: Manifests, paths: Sequence[str]) -> Analysis:
-        return _checked(Analysis.of(m, profile=profile), paths)
-
-    def names(paths: Sequence[str], none: str) -> str:
-        return ", ".join(Path(p).name for p in paths) or none
-
-    if chart is None:
-        m, b = loaded(manifests), loaded(baseline) if baseline else None
-        if b is not None and namespace is None and m.namespace != b.namespace:
-            # Two renderings of one release: one release namespace, or nothing lines up.
-            common = m.namespace if m.namespace != RELEASE_NAMESPACE else b.namespace
-            place(m, common), place(b, common)
-        return Inputs(of(m, manifests), of(b, baseline) if b is not None else None,
-                      label=names(manifests, "candidate"),
-                      baseline_label=names(baseline or (), "baseline"))
-
-    def rendered(files: Sequence[str], sets: Sequence[str]) -> tuple[Analysis, Any]:
-        m, r = load_chart(chart, files, sets, release=release, namespace=namespace)
-        return _checked(Analysis.of(m, profile=profile), [str(chart)]), r
-
-    candidate, r = rendered(values, set_values)
-    out = Inputs(candidate, None, r, label=names(values, "chart defaults"))
-    if baseline:
-        b = place(loaded(baseline), candidate.manifests.namespace)
-        out.baseline, out.baseline_label = of(b, baseline), names(baseline, "baseline")
-    elif baseline_values is not None and (list(baseline_values) != list(values) or set_values):
-        out.baseline, out.baseline_rendered = rendered(baseline_values, ())
-        out.baseline_label = names(baseline_values, "chart defaults")
-    return out
-
-
-def _checked(a: Analysis, what: Sequence[str]) -> Analysis:
-    if not len(a.manifests):
-        detail = "; ".join(str(e) for e in a.errors) or "no Kubernetes objects"
-        raise ManifestError(f"nothing to report on: {detail}", file=", ".join(map(str, what)))
-    return a
-
-
-def each(ins: Inputs) -> list[tuple[str | None, Analysis]]:
-    """(label, analysis) to show in turn: baseline then candidate, or the candidate alone."""
-    if ins.baseline is None:
-        return [(None, ins.analysis)]
-    return [(f"Baseline: {ins.baseline_label}", ins.baseline),
-            (f"Candidate: {ins.label}", ins.analysis)]
-
-
-# --- HTML -------------------------------------------------------------------------------------
-
-class Html:
-    """Markup built here from escaped parts; displayed as text/html by Jupyter."""
-
-    def __init__(self, markup: str = ""):
-        self.markup = markup
-
-    def _repr_html_(self) -> str:
-        return self.markup
-
-    def __str__(self) -> str:
-        return self.markup
-
-    def __add__(self, other: Html) -> Html:
-        return Html(self.markup + str(other))
-
-
-def esc(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-_MARKUP = re.compile(r"(\\[!-/:-@\[-`{-~]|\*\*|`)")
-
-
-def inline(text: Any) -> str:
-    """Narrative Markdown (views/narrative escape manifest text with backslashes) as HTML: `\\x`
-    escapes, **bold** and `code` become markup, every text piece is HTML-escaped."""
-    out, open_tags = [], []
-    for token in _MARKUP.split("" if text is None else str(text)):
-        if token in ("**", "`"):
-            tag = "strong" if token == "**" else "code"
-            if open_tags and open_tags[-1] == tag:
-                out.append(f"</{open_tags.pop()}>")
-            else:
-                open_tags.append(tag)
-                out.append(f"<{tag}>")
-        elif len(token) == 2 and token[0] == "\\":
-            out.append(esc(token[1]))
-        else:
-            out.append(esc(token))
-    out += [f"</{tag}>" for tag in reversed(open_tags)]
-    return "".join(out)
-
-
-def symbol(status: Any) -> Any:
-    """✅ ⚠️ ❌ … for a status word (pass/warning/fail, a severity, a change, a bool)."""
-    try:
-        return STATUS_WORDS.get(status, status)
-    except TypeError:  # unhashable
-        return status
-
-
-def heading(text: str, level: int = 3) -> Html:
-    return Html(f"<h{level}>{esc(text)}</h{level}>")
-
-
-def para(text: Any, muted: bool = False, md: bool = False) -> Html:
-    """A paragraph of plain text (`md`: narrative Markdown, see `inline`)."""
-    body = inline(text) if md else esc(text)
-    return Html(f"<p{' class=tk-muted' if muted else ''}>{body}</p>")
-
-
-def prose(text: str | Iterable[str]) -> Html:
-    """Paragraphs: blank-line separated text (or a list of paragraphs); `- ` lines as a list."""
-    parts = text.split("\n\n") if isinstance(text, str) else list(text)
-    out = []
-    for part in (p.strip() for p in parts if p and p.strip()):
-        lines = part.splitlines()
-        if all(line.lstrip().startswith(("- ", "* ")) for line in lines):
-            out.append(str(bullets((line.lstrip()[2:] for line in lines), md=True)))
-        else:
-            out.append(f"<p>{inline(' '.join(lines))}</p>")
-    return Html("".join(out))
-
-
-def bullets(items: Iterable[Any], ordered: bool = False, empty: str = "None.",
-            md: bool = False) -> Html:
-    """A list of plain text (`md`: narrative Markdown); an item may be a (status, text) pair,
-    shown with its symbol."""
-    tag = "ol" if ordered else "ul"
-    rows = []
-    for item in items:
-        if isinstance(item, tuple) and len(item) == 2:
-            item = f"{str(symbol(item[0])).split()[0]} {item[1]}"  # the symbol, not the word
-        rows.append(f"<li>{inline(item) if md else esc(item)}</li>")
-    if not rows:
-        return para(empty, muted=True)
-    return Html(f"<{tag}>{''.join(rows)}</{tag}>")
-
-
-def table(df: pd.DataFrame | None, columns: dict[str, str] | None = None,
-          status: Sequence[str] = ("status",), empty: str = "None.") -> Html:
-    """An escaped HTML table; `columns` picks and renames, status columns show ✅ ⚠️ ❌."""
-    if df is None or len(df) == 0:
-        return Html(f"<p class=tk-muted>{esc(empty)}</p>")
-    shown = (df[list(columns)] if columns else df).copy()
-    for col in shown.columns:
-        shown[col] = shown[col].map(symbol if col in status else _cell).astype(object)
-    marked = [i for i, col in enumerate(shown.columns) if col in status]
-    if columns:
-        shown.columns = [columns[c] for c in shown.columns]
-    body = shown.to_html(index=False, escape=True, border=0, classes="tk", na_rep="",
-                         justify="left")
-    return Html(_mark_status_cells(body, len(shown.columns), marked))
-
-
-def _cell(value: Any) -> Any:
-    if type(value).__name__ in ("bool", "bool_"):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return value
-
-
-def _mark_status_cells(body: str, width: int, positions: list[int]) -> str:
-    """Centre the status columns with a class on their <td> (cell text is escaped, so "<td>"
-    occurs in the body only as pandas' own tag)."""
-    if not positions:
-        return body
-    pieces = body.split("<td>")
-    out = [pieces[0]]
-    for n, piece in enumerate(pieces[1:]):
-        out.append('<td class="tk-status">' if n % width in positions else "<td>")
-        out.append(piece)
-    return "".join(out)
-
-
-def fields(records: dict[str, Any], labels: dict[str, str]) -> Html:
-    """A record (or several side by side, e.g. baseline and candidate) shown field by field;
-    with two records a ≠ column marks what differs. `records`: column title → dict/Series/None."""
-    rows = []
-    for key, label in labels.items():
-        cells = [_cell(_get(r, key)) for r in records.values()]
-        row = {"field": label, **{t: c for t, c in zip(records, cells, strict=True)}}
-        if len(records) == 2:
-            row["≠"] = "≠" if esc(cells[0]) != esc(cells[1]) else ""
-        rows.append(row)
-    return table(pd.DataFrame(rows), {"field": "", **{t: t for t in records},
-                                      **({"≠": "≠"} if len(records) == 2 else {})})
-
-
-def _get(record: Any, key: str) -> Any:
-    if record is None:
-        return "—"
-    value = record.get(key) if hasattr(record, "get") else None
-    return "" if value is None or value is pd.NA else value
-
-
-def findings(df: pd.DataFrame | None, empty: str = "No failing checks.") -> Html:
-    """Failing findings: severity, check, object, what is wrong, what to do, where it is."""
-    if df is None or len(df) == 0:
-        return para(empty, muted=True)
-    shown = pd.DataFrame({
-        "severity": df["severity"].to_numpy(),
-        "check": df["check_id"].to_numpy(),
-        "object": [_object(k, n, c) for k, n, c in zip(df["kind"], df["name"], df["container"],
-                                                       strict=True)],
-        "finding": df["message"].to_numpy(), "action": df["remediation"].to_numpy(),
-        "where": [_where(r) for r in df.itertuples(index=False)]})
-    return table(shown, {"severity": "", "check": "Check", "object": "Object",
-                         "finding": "Finding", "action": "Action Required",
-                         "where": "Source"}, status=("severity",))
-
-
-def area_findings(ins: Inputs, areas: Sequence[str]) -> Html:
-    """The failing checks of some areas; with a baseline, then what changed against it."""
-    from toolman_kit.present.views import compare_findings
-
-    f = ins.analysis.findings
-    out = findings(f[(f["status"] == "fail") & f["area"].isin(areas)])
-    if ins.baseline is not None:
-        ids = {c for a in (ins.analysis, ins.baseline)
-               for c in a.findings.loc[a.findings["area"].isin(areas), "check_id"]}
-        changes = compare_findings(ins.baseline, ins.analysis)
-        out += heading(f"Against the baseline ({ins.baseline_label})", 4) + finding_changes(
-            changes[changes["check_id"].isin(ids)])
-    return out
-
-
-def passed(df: pd.DataFrame, empty: str = "No passing checks.") -> Html:
-    """Passing findings by check: what was verified, and on which objects."""
-    df = df[df["status"] == "pass"] if len(df) else df
-    if len(df) == 0:
-        return para(empty, muted=True)
-    from toolman_kit.judge.registry import catalogue
-
-    checks = catalogue()
-    rows = [{"status": "pass", "check": check_id,
-             "title": checks[check_id].title if check_id in checks else "",
-             "objects": ", ".join(dict.fromkeys(
-                 _object(k, n, c) for k, n, c in zip(part["kind"], part["name"],
-                                                     part["container"], strict=True)))}
-            for check_id, part in df.groupby("check_id", sort=True)]
-    return table(pd.DataFrame(rows), {"status": "", "check": "Check",
-                                      "title": "Fails when", "objects": "Passed by"})
-
-
-def finding_changes(df: pd.DataFrame | None, empty: str = "No failures on either side.") -> Html:
-    """views.compare_findings: each failure fixed, introduced or still there."""
-    if df is None or len(df) == 0:
-        return para(empty, muted=True)
-    shown = pd.DataFrame({
-        "change": df["change"].replace({"unchanged": "still failing"}).to_numpy(),
-        "severity": df["severity"].to_numpy(), "check": df["check_id"].to_numpy(),
-        "object": [_object(k, n, c) for k, n, c in zip(df["kind"], df["name"], df["container"],
-                                                       strict=True)],
-        "finding": df["message_candidate"].fillna(df["message_baseline"]).to_numpy()})
-    return table(shown, {"change": "Change", "severity": "", "check": "Check",
-                         "object": "Object", "finding": "Finding"},
-                 status=("change", "severity"))
-
-
-def _object(kind: Any, name: Any, container: Any) -> str:
-    return f"{kind}/{name}" + (f" [{container}]" if container and container is not pd.NA else "")
-
-
-def _where(r: Any) -> str:
-    line = "" if r.line is None or r.line is pd.NA else f":{r.line}"
-    template = f" ({r.template})" if r.template and r.template is not pd.NA else ""
-    return f"{r.file}{line}{template} {r.path}".strip()
-
-
-def side_by_side(left: Html, right: Html, titles: tuple[str, str]) -> Html:
-    """Baseline | candidate, stacked when printed."""
-    return Html(f'<div class="tk-pair"><div><h4>{esc(titles[0])}</h4>{left}</div>'
-                f'<div><h4>{esc(titles[1])}</h4>{right}</div></div>')
-
+# --- the page frame ---------------------------------------------------------------------------
 
 def nav(current: str) -> Html:
     """Links to every section of the report (the summary is index.html) and the data files."""
-    links = []
-    for notebook, title in SECTIONS:
-        href = "index.html" if notebook == SECTIONS[0][0] else f"{notebook}.html"
-        links.append(f"<b>{esc(title)}</b>" if notebook == current
-                     else f'<a href="{href}">{esc(title)}</a>')
+    links = [f"<b>{esc(s.title)}</b>" if s.notebook == current
+             else f'<a href="{s.page}">{esc(s.title)}</a>' for s in SECTIONS]
     files = [("deployment-analysis.md", "Markdown"), ("findings.json", "JSON"),
              ("findings.csv", "CSV"), ("report.sarif", "SARIF")]
     links += [f'<a class="tk-muted" href="{f}">{t}</a>' for f, t in files]
     return Html(f'<nav class="tk-nav">{"".join(links)}</nav>')
 
 
+def set_titles(ins: Inputs) -> list[str]:
+    """How each set is introduced: Baseline/Candidate for a pair, Reference then names for N."""
+    if len(ins.sets) == 1:
+        return [ins.label]
+    if len(ins.sets) == 2:
+        return [f"Baseline: {ins.names[0]}", f"Candidate: {ins.names[1]}"]
+    return [f"Reference: {ins.names[0]}", *ins.names[1:]]
+
+
 def title_block(title: str, ins: Inputs, section: str | None = None) -> Html:
-    """The page heading and what was analysed: inputs, profile, baseline."""
-    a = ins.analysis
-    meta = ([title] if section else []) + [
-        f"Candidate ({ins.label}): {', '.join(a.manifests.inputs)}",
-        f"Profile: {a.profile.name}"]
-    if ins.baseline is not None:
-        meta.insert(-1, f"Baseline ({ins.baseline_label}): "
-                        f"{', '.join(ins.baseline.manifests.inputs)}")
+    """The page heading and what was analysed: every set's inputs, the profile."""
+    meta = [title] if section else []
+    prefix = ["Candidate"] if len(ins.sets) == 1 else \
+        ["Baseline", "Candidate"] if len(ins.sets) == 2 else \
+        ["Reference", *(["Set"] * (len(ins.sets) - 1))]
+    meta += [f"{p} ({name}): {', '.join(a.manifests.inputs)}"
+             for p, (name, a) in zip(prefix, ins.sets, strict=True)]
+    meta.append(f"Profile: {ins.analysis.profile.name}")
     return Html(f"<h1>{esc(section or title)}</h1>"
                 + "".join(f'<div class="tk-meta">{esc(m)}</div>' for m in meta))
+
+
+def page(notebook: str, title: str, ins: Inputs) -> Html:
+    """Navigation, heading, inputs and any input errors: the top of every page."""
+    name = section(notebook).title
+    out = nav(notebook) + title_block(title, ins, None if notebook == SECTIONS[0].notebook
+                                      else name)
+    for label, a in each(ins):
+        out += errors(a, label)
+    return out
 
 
 def counts(c: dict[str, Any], label: str = "") -> Html:
@@ -426,105 +100,416 @@ def counts(c: dict[str, Any], label: str = "") -> Html:
     return Html(f'<p class="tk-counts">{esc(label + ": " if label else "")}{esc(text)}</p>')
 
 
-def errors(a: Analysis) -> Html:
+def errors(a: Analysis, label: str | None = None) -> Html:
     """Input errors (documents that could not be analysed), if any."""
     if not a.errors:
         return Html()
-    return heading("Input errors", 3) + bullets(str(e) for e in a.errors)
+    return heading(f"Input errors ({label})" if label else "Input errors", 3) + bullets(
+        str(e) for e in a.errors)
 
 
-# --- charts: matplotlib figures rendered once to PNG (no pyplot, no backend state) -----------
-
-class Png:
-    """A chart rendered once to PNG, shown as an inline <img> with its alternative text."""
-
-    def __init__(self, fig: Any, alt: str):
-        import io
-
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        self.data, self.alt = buffer.getvalue(), alt
-
-    def _repr_html_(self) -> str:
-        import base64
-
-        data = base64.b64encode(self.data).decode("ascii")
-        return f'<img src="data:image/png;base64,{data}" alt="{esc(self.alt)}">'
+def side_by_side(blocks: dict[str, Any]) -> Html:
+    """One column per set (stacked when printed or narrow)."""
+    return Html('<div class="tk-sets">' + "".join(
+        f"<div><h4>{esc(title)}</h4>{esc(body)}</div>" for title, body in blocks.items())
+        + "</div>")
 
 
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
+# --- the checklist across sets ----------------------------------------------------------------
 
-    return Figure(figsize=(width, height), dpi=96, layout="tight")
-
-
-def requests_vs_limits(frames: dict[str, pd.DataFrame]) -> Png | Html:
-    """Requests and limits per container (views.resources), CPU and memory, one row of charts
-    per analysis (baseline, candidate) on shared scales; the profile's floor as a tick."""
-    frames = {k: v for k, v in frames.items() if len(v)}
-    containers = max((list(dict.fromkeys(zip(f["workload"], f["container"], strict=True)))
-                      for f in frames.values()), key=len, default=[])
-    if not containers:
-        return para("No containers.", muted=True)
-    several = len({w for w, _ in containers}) > 1
-    height = 0.9 + 0.45 * max(len(containers), 2)
-    fig = _figure(10, height * len(frames))
-    axes = fig.subplots(len(frames), 2, sharex="col", squeeze=False)
-    for row, (label, df) in enumerate(frames.items()):
-        for col, (resource, unit, scale) in enumerate((("cpu", "CPU (millicores)", 1000),
-                                                       ("memory", "memory (MiB)", 1))):
-            ax = axes[row][col]
-            for offset, kind, color in ((-0.2, "requests", "#4c78a8"),
-                                        (0.2, "limits", "#f58518")):
-                part = df[(df["resource"] == resource) & (df["kind"] == kind)]
-                got = {(w, c): (v * scale, p * scale) for w, c, v, p in zip(
-                    part["workload"], part["container"], part["current_value"],
-                    part["profile_value"], strict=True)}
-                ys = [i + offset for i in range(len(containers))]
-                values = [got.get(k, (float("nan"),) * 2) for k in containers]
-                ax.barh(ys, [0 if pd.isna(v) else v for v, _ in values], height=0.38,
-                        color=color)
-                for y, (v, floor) in zip(ys, values, strict=True):
-                    if pd.isna(v):
-                        ax.text(0, y, " none", va="center", fontsize=8, color="#b00020")
-                    if not pd.isna(floor):
-                        ax.plot([floor, floor], [y - 0.19, y + 0.19], color="black", lw=2)
-            ax.set_yticks(range(len(containers)),
-                          [f"{c} ({w})" if several else c for w, c in containers], fontsize=9)
-            ax.invert_yaxis()
-            ax.grid(axis="x", alpha=0.3)
-            ax.set_title(f"{label} — {unit}" if label else unit, fontsize=10)
-    fig.suptitle("blue: requests · orange: limits · black tick: the profile's floor", fontsize=9)
-    return Png(fig, "Bar charts of CPU and memory requests and limits per container, "
-                    "against the profile's floor: " + ", ".join(frames))
+def sets_checklist(ins: Inputs) -> pd.DataFrame:
+    """Every set's checklist on one row per (workload, namespace, component): `state_i`,
+    `status_i` for set i ("" where the set lacks the workload), `change_i` against the reference
+    for i ≥ 1 (toolman_kit.comparison), and `action`, the last set's."""
+    if len(ins.sets) == 1:
+        cl = ins.analysis.checklist
+        return cl[KEY].assign(state_0=cl["current_state"], status_0=cl["status"],
+                              action=cl["action"])
+    merged, order = None, {}
+    for i, (_, c) in enumerate(ins.comparisons(), 1):
+        cl = c.checklist
+        part = cl[KEY].assign(**{f"state_{i}": cl["candidate_state"],
+                                 f"status_{i}": cl["candidate_status"],
+                                 f"change_{i}": cl["change"], "action": cl["candidate_action"]})
+        for k in zip(*(cl[c] for c in KEY), strict=True):
+            order.setdefault(k, len(order))
+        if merged is None:  # the reference's columns come with the first comparison
+            merged = part.assign(state_0=cl["baseline_state"], status_0=cl["baseline_status"])
+        else:  # (pandas sorts the keys of an outer merge: put the rows back in order)
+            merged = merged.drop(columns="action").merge(part, on=KEY, how="outer")
+            merged = merged.iloc[sorted(range(len(merged)), key=lambda j: order[tuple(
+                merged[c].iat[j] for c in KEY)])].reset_index(drop=True)
+    return merged.astype(object).fillna("")  # (a categorical status has no "" category)
 
 
-def mount_matrix(df: pd.DataFrame, title: str = "") -> Png:
-    """A container × volume picture (views.mount_matrix): read-write, read-only, not mounted."""
-    from matplotlib.patches import Rectangle
+def workloads(ins: Inputs) -> list[str]:
+    """Every workload of any set, the last set's first (in manifest order)."""
+    seen: dict[str, None] = {}
+    for _, a in reversed(ins.sets):
+        seen.update(dict.fromkeys(a.checklist["workload"]))
+    return list(seen)
 
-    rows, cols = [str(i) for i in df.index], [str(c) for c in df.columns]
-    fig = _figure(2 + 1.1 * max(len(cols), 3), 1.2 + 0.5 * max(len(rows), 2))
-    ax = fig.subplots()
-    for r, (_, row) in enumerate(df.iterrows()):
-        for c, value in enumerate(row):
-            mode = str(value or "")
-            if mode in ("rw", "ro"):
-                ax.add_patch(Rectangle((c + 0.06, r + 0.1), 0.88, 0.8, edgecolor="white",
-                                       facecolor="#e45756" if mode == "rw" else "#54a24b",
-                                       hatch=None if mode == "rw" else "///"))
-                ax.text(c + 0.5, r + 0.5, mode, ha="center", va="center", color="white",
-                        fontsize=10, weight="bold")
-    ax.set_xlim(0, max(len(cols), 1))
-    ax.set_ylim(max(len(rows), 1), 0)
-    ax.set_xticks([c + 0.5 for c in range(len(cols))], cols, rotation=25, ha="right", fontsize=9)
-    ax.set_yticks([r + 0.5 for r in range(len(rows))], rows, fontsize=9)
-    ax.tick_params(length=0)
-    ax.set_xticks(range(len(cols) + 1), minor=True)
-    ax.set_yticks(range(len(rows) + 1), minor=True)
-    ax.grid(which="minor", color="#d0d7de")
-    for side in ax.spines.values():
-        side.set_visible(False)
-    ax.set_title(title or "rw = read-write, ro = read-only, blank = not mounted", fontsize=10)
-    return Png(fig, "Which container mounts which volume, read-write or read-only (the table "
-                    "below has the same data)")
+
+def _marks(row: Any, n: int) -> str:
+    return "→".join(SYMBOL.get(row[f"status_{i}"], "·") for i in range(n))
+
+
+def _anchor(i: int) -> str:
+    return f"w{i}"
+
+
+def overview(ins: Inputs, components: Sequence[str] = (), id: str = "overview",  # noqa: A002
+             details: str = "") -> Html:
+    """Workloads × checklist rows, a ✅ ⚠️ ❌ cell for each (with N sets, one mark per set:
+    "❌→✅"); filterable and sortable; each workload links to its detail below (or on the
+    `details` page, e.g. "index.html")."""
+    rows = sets_checklist(ins)
+    if components:
+        rows = rows[rows["component"].isin(components)]
+    n = len(ins.sets)
+    order = list(components) or list(dict.fromkeys(rows["component"]))
+    cells: dict[str, dict[str, str]] = {}
+    for r in rows.to_dict("records"):
+        cells.setdefault(r["workload"], {})[r["component"]] = _marks(r, n)
+    head = "".join(f"<th>{esc(c)}</th>" for c in order)
+    body = []
+    for i, w in enumerate(workloads(ins)):
+        marks = cells.get(w, {})
+        body.append(f'<tr><td><a href="{details}#{_anchor(i)}">{esc(w)}</a></td>' + "".join(
+            f"<td>{marks.get(c, '')}</td>" for c in order) + "</tr>")  # centred by the CSS
+    legend = "One row per workload, one column per checklist row." + (
+        "" if n == 1 else f" Each cell: {' → '.join(ins.names)}.")
+    return Html(f"<p class=tk-muted>{esc(legend)} Click a column to sort, type to filter.</p>"
+                ) + scroll(f'<table class="tk tk-long tk-matrix" id="{esc(id)}"><thead><tr>'
+                           f"<th>Workload</th>{head}</tr></thead><tbody>" + "".join(body)
+                           + "</tbody></table>")
+
+
+def checklist_table(ins: Inputs, rows: pd.DataFrame, actions: bool = True) -> Html:
+    """The seed's checklist (Component, Current State, Production Ready, Action Required) for
+    some rows of `sets_checklist`, with N sets a state and mark per set and the changes.
+    Without `actions` (many workloads: the by-row table has them) the rows that are ready in
+    every set are named in one line after the others."""
+    n = len(ins.sets)
+    if n == 1:
+        columns = {"component": "Component", "state_0": "Current State",
+                   "status_0": "Production Ready", "action": "Action Required"}
+    elif n == 2:
+        columns = {"component": "Component", "state_0": "Baseline State", "status_0": "Baseline",
+                   "state_1": "Current State", "status_1": "Production Ready",
+                   "change_1": "Change", "action": "Action Required"}
+    else:
+        columns = {"component": "Component"}
+        for i, name in enumerate(ins.names):
+            columns |= {f"state_{i}": name, f"status_{i}": ""}
+        columns |= {f"change_{i}": f"Change ({name})" for i, name in enumerate(ins.names)
+                    if i}
+        columns["action"] = f"Action Required ({ins.label})"
+    status = [c for c in columns if c.startswith(("status_", "change_"))]
+    if actions:
+        return table(rows, columns, status=status, long=False)
+    del columns["action"]
+    ready = rows[[f"status_{i}" for i in range(n)]].isin(("pass", "n/a")).all(axis=1)
+    out = table(rows[~ready], columns, status=status, long=False) if (~ready).any() else Html()
+    if ready.any():
+        out += para("✅ " + ", ".join(rows.loc[ready, "component"]))
+    return out
+
+
+def per_workload(ins: Inputs, render: Callable[[str], Any],
+                 summary: Callable[[str], str] | None = None) -> Html:
+    """Each workload's detail in a `<details>` (open when there is only one), anchored for the
+    overview's links; `render(workload)` gives the body, `summary` the line after the name."""
+    names_ = workloads(ins)
+    out = []
+    for i, w in enumerate(names_):
+        body = render(w)
+        if body is None:
+            continue
+        title = w + (f" — {summary(w)}" if summary else "")
+        out.append(str(details(title, body, open=len(names_) == 1, id=_anchor(i))))
+    return Html("".join(out))
+
+
+def _status_line(ins: Inputs, rows: pd.DataFrame) -> Callable[[str], str]:
+    """The per-workload summary: the last set's ✅ ⚠️ ❌ counts (and "not in <set>")."""
+    last = f"status_{len(ins.sets) - 1}"
+    by_workload = {w: part[last].value_counts().to_dict()
+                   for w, part in rows.groupby("workload", sort=False)}
+
+    def line(w: str) -> str:
+        got = by_workload.get(w, {})
+        if not any(got.get(s) for s in SYMBOL):
+            return f"not in {ins.label}" if len(ins.sets) > 1 else "nothing to judge"
+        return pill(got)
+    return line
+
+
+def checklist_section(ins: Inputs, components: Sequence[str] = ()) -> Html:
+    """The production-readiness checklist at any size: with one workload its table; with more,
+    the overview matrix, each row of the checklist grouped over the workloads, and every
+    workload's table collapsed below."""
+    rows = sets_checklist(ins)
+    if components:
+        rows = rows[rows["component"].isin(components)]
+    if not len(rows):
+        return para("No workloads.", muted=True)
+    grouped = rows.groupby("workload", sort=False)
+    if len(workloads(ins)) == 1:
+        return checklist_table(ins, rows)
+    return (heading("Overview", 3) + overview(ins, components)
+            + heading("By checklist row", 3) + by_component(ins, components)
+            + heading("Per workload", 3)
+            + para("The rows that are not ready; what to do is in the table above.", muted=True)
+            + per_workload(ins, lambda w: checklist_table(ins, grouped.get_group(w), False)
+                           if w in grouped.groups else None, _status_line(ins, rows)))
+
+
+def by_component(ins: Inputs, components: Sequence[str] = ()) -> Html:
+    """Per checklist row over every workload: the counts per set, the most common states and
+    the actions of the last set with how many workloads need each (views.by_component)."""
+    frames = [(name, views.by_component(a, components or None)) for name, a in ins.sets]
+    last = frames[-1][1]
+    if not len(last):
+        return para("No workloads.", muted=True)
+
+    def common(pairs: list[tuple[str, int]], k: int = 3) -> str:
+        shown = [f"{v} ({n})" for v, n in pairs[:k]]
+        return "; ".join(shown) + (f"; +{len(pairs) - k} more" if len(pairs) > k else "")
+
+    out = last[["component", "worst"]].copy()
+    for name, df in frames:
+        counted = df.set_index("component").apply(
+            lambda r: pill({s: r[s] for s in ("fail", "warning", "pass")}), axis=1)
+        out[name] = out["component"].map(counted).fillna("—")
+    out["states"] = [common(p) for p in last["states"]]
+    out["actions"] = [common(p, 2) if p else "—" for p in last["actions"]]
+    columns = {"component": "Component", "worst": "", **{n: n if len(frames) > 1 else
+                                                         "Workloads" for n, _ in frames},
+               "states": "Current State (workloads)"
+               + ("" if len(frames) == 1 else f" — {ins.label}"),
+               "actions": "Action Required (workloads)"}
+    return table(out, columns, status=("worst",), long=False)
+
+
+# --- records side by side ---------------------------------------------------------------------
+
+def fields(records: dict[str, Any], labels: dict[str, str],
+           long: Sequence[str] = ("env", "mounts", "env_from")) -> Html:
+    """A record (or one per set, side by side) shown field by field; with several a ≠ column
+    marks what differs. `records`: column title → dict/Series/None. Lists in `long` fields show a
+    handful of items and the rest on demand."""
+    rows = []
+    for key, label in labels.items():
+        values = [_get(r, key) for r in records.values()]
+        row = {"field": label}
+        for title, value in zip(records, values, strict=True):
+            row[title] = _capped(value) if key in long else value
+        if len(records) > 1:
+            row["≠"] = "≠" if len({cell(v) for v in values}) > 1 else ""
+        rows.append(row)
+    extra = {"≠": "≠"} if len(records) > 1 else {}
+    return table(rows, {"field": "", **{t: t for t in records}, **extra}, long=False)
+
+
+_ITEM = re.compile(r",\s(?=[A-Za-z_][\w.-]*(?:[=:]|\s←|\s\())")  # ", NAME=…" between items
+
+
+def _capped(value: Any, n: int = 6) -> Any:
+    if not isinstance(value, str):
+        return value
+    items = _ITEM.split(value)
+    if len(items) <= n:
+        return value
+    return Html(esc(", ".join(items[:n])) + str(details(
+        f"+{len(items) - n} more", ", ".join(items[n:]))))
+
+
+def _get(record: Any, key: str) -> Any:
+    if record is None:
+        return "—"
+    value = record.get(key) if hasattr(record, "get") else None
+    return "" if value is None or value is pd.NA else value
+
+
+def row_lookup(ins: Inputs, frames: Sequence[pd.DataFrame],
+               keys: Sequence[str]) -> Callable[..., dict[str, Any]]:
+    """A function of key values (e.g. workload, container) giving the matching row of each set's
+    frame as a dict (None where the set lacks it), keyed by the set's column title: `fields`
+    shows them side by side. Frames are indexed once (a report has hundreds of lookups)."""
+    tables = [{tuple(r[k] for k in keys): r for r in df.to_dict("records")} for df in frames]
+    titles = set_titles(ins)
+
+    def lookup(*values: Any) -> dict[str, Any]:
+        return {t: rows.get(values) for t, rows in zip(titles, tables, strict=True)}
+    return lookup
+
+
+def members(frames: Sequence[pd.DataFrame], of: str, key: str) -> dict[Any, list[dict]]:
+    """`of` value (e.g. a workload) → the distinct `key` rows (e.g. containers) any set has, in
+    order, as dicts."""
+    out: dict[Any, dict[Any, dict]] = {}
+    for df in reversed(frames):
+        for r in df.to_dict("records"):
+            out.setdefault(r[of], {}).setdefault(r[key], r)
+    return {k: list(v.values()) for k, v in out.items()}
+
+
+# --- findings ---------------------------------------------------------------------------------
+
+def _object(kind: Any, name: Any, container: Any) -> str:
+    return f"{kind}/{name}" + (f" [{container}]" if isinstance(container, str) and container
+                               else "")
+
+
+def _where(r: Any) -> str:
+    line = "" if r.line is None or pd.isna(r.line) else f":{r.line}"
+    template = f" ({r.template})" if isinstance(r.template, str) and r.template else ""
+    return f"{r.file}{line}{template} {r.path}".strip()
+
+
+def findings(df: pd.DataFrame | None, empty: str = "No failing checks.",
+             id: str | None = None) -> Html:  # noqa: A002
+    """Failing findings: severity, check, object, what is wrong, what to do, where it is."""
+    if df is None or len(df) == 0:
+        return table(None, empty=empty, id=id)
+    shown = pd.DataFrame({
+        "severity": df["severity"].to_numpy(), "check": df["check_id"].to_numpy(),
+        "object": [_object(k, n, c) for k, n, c in zip(df["kind"], df["name"], df["container"],
+                                                       strict=True)],
+        "finding": df["message"].to_numpy(), "action": df["remediation"].to_numpy(),
+        "where": [_where(r) for r in df.itertuples(index=False)]})
+    return table(shown, {"severity": "", "check": "Check", "object": "Object",
+                         "finding": "Finding", "action": "Action Required",
+                         "where": "Source"}, status=("severity",), id=id)
+
+
+def area_findings(ins: Inputs, areas: Sequence[str]) -> Html:
+    """The failing checks of some areas in the last set: one row per distinct problem when
+    several objects share it (objects capped, linking to the full table), the full table
+    (filterable, collapsed when long), then what changed against the reference."""
+    f = ins.analysis.findings
+    failed = f[(f["status"] == "fail") & f["area"].isin(areas)]
+    groups = views.finding_groups(ins.analysis, areas)
+    out = Html()
+    if len(groups) and groups["objects"].map(len).max() > 1:  # objects share a problem
+        href = f"#{FINDINGS_ANCHOR}"
+        shown = groups.assign(
+            objects=[names(o, href) for o in groups["objects"]],
+            finding=[m[0] + (f" (+{len(m) - 1} similar)" if len(m) > 1 else "")
+                     for m in groups["messages"]],
+            where=[names(s, href, n=1) for s in groups["sources"]])
+        out += table(shown, {"severity": "", "title": "Check", "objects": "Objects",
+                             "finding": "Finding", "remediation": "Action Required",
+                             "where": "Source"}, status=("severity",))
+        out += details(f"All {len(failed)} failing findings (filterable)",
+                       findings(failed), id=FINDINGS_ANCHOR)
+    else:
+        out += findings(failed, id=FINDINGS_ANCHOR)
+    for name, c in ins.comparisons():
+        changed = c.findings
+        ids = {cid for _, a in ins.sets
+               for cid in a.findings.loc[a.findings["area"].isin(areas), "check_id"]}
+        out += heading(f"{name} against {ins.baseline_label}", 4) + finding_changes(
+            changed[changed["check_id"].isin(ids)])
+    return out
+
+
+def passed(df: pd.DataFrame, empty: str = "No passing checks.") -> Html:
+    """Passing findings by check: what was verified, and on which objects (a handful named)."""
+    df = df[df["status"] == "pass"] if len(df) else df
+    if len(df) == 0:
+        return para(empty, muted=True)
+    from toolman_kit.judge.registry import catalogue
+
+    checks = catalogue()
+    rows = [{"status": "pass", "check": check_id,
+             "title": checks[check_id].title if check_id in checks else "",
+             "objects": views.capped([_object(k, n, c) for k, n, c in zip(
+                 part["kind"], part["name"], part["container"], strict=True)])}
+            for check_id, part in df.groupby("check_id", sort=True)]
+    return table(pd.DataFrame(rows), {"status": "", "check": "Check",
+                                      "title": "Fails when", "objects": "Passed by"})
+
+
+CHANGE_WORDS = {"unchanged": "still failing", "removed": "removed with the workload",
+                "added": "added with the workload"}
+
+
+def finding_changes(df: pd.DataFrame | None, empty: str = "No failures on either side.") -> Html:
+    """Comparison.findings: each failure fixed, introduced, still failing, or removed/added with
+    its workload; grouped by check when the table would be long."""
+    if df is None or len(df) == 0:
+        return para(empty, muted=True)
+    shown = pd.DataFrame({
+        "change": df["change"].map(lambda c: CHANGE_WORDS.get(c, c)).to_numpy(),
+        "severity": df["severity"].to_numpy(), "check": df["check_id"].to_numpy(),
+        "object": [_object(k, n, c) for k, n, c in zip(df["kind"], df["name"], df["container"],
+                                                       strict=True)],
+        "finding": df["message"].to_numpy()})
+    if len(shown) > LONG:
+        shown = views.grouped(shown, ["change", "severity", "check"], what="object")
+        shown["object"] = [names(o) for o in shown["objects"]]
+    return table(shown, {"change": "Change", "severity": "", "check": "Check",
+                         "object": "Object", "finding": "Finding"},
+                 status=("change", "severity"))
+
+
+def by_workloads(df: pd.DataFrame | None, columns: dict[str, str], status: Sequence[str] = (),
+                 empty: str = "None.", vary: Sequence[str] = ()) -> Html:
+    """A table with a row per workload (and more): as is for one workload; for several, rows
+    equal apart from the workload are one row naming a handful of workloads with their count
+    ("fsGroup 1000: 12 workloads"). `vary` columns (names that follow the release, say) are not
+    compared: the first row's value is shown."""
+    if df is None or not len(df) or df["workload"].nunique() <= 1:
+        return table(df, columns, status=status, empty=empty)
+    keys = [c for c in columns if c != "workload" and c not in vary]
+    g = views.grouped(df, keys)
+    g["workload"] = [Html(f"<b>{len(ws)}</b>: ") + names(ws, n=3) if len(ws) > 1 else ws[0]
+                     for ws in g["workloads"]]
+    for column in vary:
+        first = df.groupby(views.row_keys(df, keys), sort=False)[column]
+        counts_ = first.nunique().tolist()
+        g[column] = [f"{v} (e.g.)" if n > 1 else v for v, n in zip(g[column], counts_,
+                                                                   strict=True)]
+    return table(g, {"workload": "Workloads", **{k: v for k, v in columns.items()
+                                                if k != "workload"}}, status=status)
+
+
+def mount_matrices(ins: Inputs) -> Html:
+    """The mount grid of each workload where containers share a volume, once per distinct grid
+    (the workloads that share it named), per set when the sets differ."""
+    seen: dict[tuple, list[str]] = {}  # (containers, volumes, modes) → "workload (set)" labels
+    for label, a in each(ins):
+        for w in a.index.workloads:
+            containers, volumes, modes = views.mounts(w)
+            shared = {v for v in volumes if sum((c, v) in modes for c in containers) >= 2}
+            if shared:
+                key = (tuple(containers), tuple(volumes), tuple(sorted(modes.items())))
+                seen.setdefault(key, []).append(a.index.label(w)
+                                                + (f" ({label})" if label else ""))
+    if not seen:
+        return para("No volume is shared between containers.", muted=True)
+    out = Html()
+    for (containers, volumes, modes), where in seen.items():
+        grid = pd.DataFrame([[dict(modes).get((c, v), "") for v in volumes] for c in containers],
+                            index=list(containers), columns=list(volumes))
+        out += heading(where[0] + (f" and {len(where) - 1} more" if len(where) > 1 else ""), 4)
+        if len(where) > 1:
+            out += para(Html("Same mounts in: ") + names(where[1:]))
+        out += mount_grid(grid)
+    return out
+
+
+def across_sets(ins: Inputs, frames: Sequence[pd.DataFrame], key: Sequence[str],
+                columns: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The last set's frame with, before its own, each other set's `columns` (as `column_i`),
+    matched on `key`; and the titles of those added columns (the set's name, or "" for a
+    status column) to put in a table's `columns`."""
+    merged, titles = frames[-1], {}
+    for i, df in enumerate(frames[:-1]):
+        part = df[[*key, *columns]].drop_duplicates(list(key))
+        merged = merged.merge(part.rename(columns={c: f"{c}_{i}" for c in columns}), on=list(key),
+                              how="left")
+        titles |= {f"{c}_{i}": ins.names[i] if n == 0 else "" for n, c in enumerate(columns)}
+    return merged, titles

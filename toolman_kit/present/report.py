@@ -6,8 +6,10 @@ ports race, papermill#511) and runs its share of the notebooks in it one after t
 fresh namespace each: the kernel start and the pandas/matplotlib/toolman_kit imports are paid once
 per kernel, not once per notebook. Kernels come from a `Kernels` pool: one report makes its own,
 and a caller writing many reports (the fleet batch) passes one pool to keep them across reports.
-The main thread meanwhile writes the Markdown, JSON, CSV and SARIF files, then exports each
-executed notebook to HTML as it arrives.
+The main thread meanwhile analyses the inputs once, writes the Markdown, JSON, CSV and SARIF files
+and shares the analyses with the kernels (a pickle each notebook is told about in its first cell,
+so a kept kernel never shows a previous report's analyses), then exports each executed notebook
+to HTML as it arrives.
 
 Everything goes into a temporary sibling of the output directory, which replaces the previous
 report only when every part succeeded; a failure leaves the previous report untouched and names the
@@ -31,10 +33,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
-from toolman_kit.present.nbsupport import SECTIONS
+from toolman_kit.present.inputs import NOTEBOOKS, checked_sets, share, validate
+from toolman_kit.present.sections import SECTIONS, section
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXAMPLE = ROOT / "examples" / "toolman"
 KERNEL = "python3"  # explicit: a user-level kernelspec elsewhere must not run the notebooks
@@ -43,6 +45,8 @@ CELL_TIMEOUT = 600  # seconds; a notebook cell that hangs fails the report inste
 ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_availability",
          "02_security")
 RESET = "get_ipython().reset(new_session=False)  # toolman-kit: a clean namespace per notebook"
+# Per notebook, not per kernel start: a kept kernel serves one report after another.
+RECEIVE = "__import__('toolman_kit.present.inputs').present.inputs.receive({path!r})"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 FAILING_LINE = re.compile(r"^-+>\s*\d+\s(.*)$", re.M)
 
@@ -71,25 +75,31 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  set_values: Sequence[str] = (), profile: str = "production",
                  namespace: str | None = None, release: str = "release-name",
                  title: str | None = None, with_code: bool = False, jobs: int | None = None,
-                 progress: TextIO | None = None, kernels: Kernels | None = None) -> Report:
+                 progress: TextIO | None = None,
+                 sets: Sequence[dict[str, Any]] | None = None,
+                 kernels: Kernels | None = None) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
-    every section compares baseline and candidate. A line per notebook goes to `progress` (the
-    CLI passes stderr). `kernels` lends started kernels and gets them back (default: kernels
-    started for this report and shut down after it). Raises ReportError, leaving any previous
-    report in `out` intact, when a notebook or an output fails.
+    every section compares baseline and candidate. `sets` generalises that pair to N named sets,
+    the first being the reference: `[{"name": "defaults", "values": []}, {"name": "production",
+    "values": ["prod.yaml"]}]` with `chart`, or `{"name": ..., "manifests": [paths]}`; it
+    replaces `manifests`, `baseline` and the values arguments. A line per notebook goes to
+    `progress` (the CLI passes stderr). `kernels` lends started kernels and gets them back
+    (default: kernels started for this report and shut down after it).
+
+    Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
+    ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
     """
     started = time.perf_counter()
     out = Path(out)
-    params = {
-        "manifests": [_abs(p) for p in manifests], "baseline": _abs_list(baseline),
-        "chart": _abs(chart) if chart else None, "values": [_abs(v) for v in values],
-        "baseline_values": _abs_list(baseline_values), "set_values": list(set_values),
-        "profile": _abs(profile) if Path(profile).is_file() else profile,
-        "namespace": namespace, "release": release,
-        "title": title or _default_title(manifests, chart),
-    }
+    if sets is None:
+        sets = checked_sets(manifests, baseline, chart, values, baseline_values, set_values)
+    specs, chart, profile = validate(sets, chart, profile)
+    first = specs[-1].get("manifests", [""])[0]
+    params = {"sets": specs, "chart": chart, "profile": profile, "namespace": namespace,
+              "release": release, "title": title or _default_title(first, chart)}
+    existed = out.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -99,9 +109,11 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
             if r.error:
                 failed.setdefault(r.error, []).append(r.notebook)
         if failed:
-            raise ReportError(f"report not written ({out} is unchanged): " + "; ".join(
-                f"{', '.join(names)}: {error}" for error, names in failed.items()))
-        shutil.copyfile(staging / f"{SECTIONS[0][0]}.html", staging / "index.html")
+            state = f" ({out} is unchanged)" if existed else ""
+            raise ReportError(f"report not written{state}: " + "; ".join(
+                f"{', '.join(names)}: {error}" if names != ["inputs"] else error
+                for error, names in failed.items()))
+        shutil.copyfile(staging / f"{SECTIONS[0].notebook}.html", staging / "index.html")
         staging.chmod(0o755)
         _swap(staging, out)
     finally:
@@ -111,41 +123,43 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     return report
 
 
-def _abs(path: str | os.PathLike[str]) -> str:
-    return os.path.abspath(os.fspath(path))
-
-
-def _abs_list(paths: Sequence[str] | None) -> list[str] | None:
-    return None if paths is None else [_abs(p) for p in paths]
-
-
-def _default_title(manifests: Sequence[str], chart: str | None) -> str:
-    name = Path(chart).name if chart else (Path(manifests[0]).stem if manifests else "")
+def _default_title(manifest: str, chart: str | None) -> str:
+    name = Path(chart).name if chart else Path(manifest).stem
     return f"{name} Deployment Analysis".strip()
 
 
 def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | None,
            progress: TextIO | None, kernels: Kernels | None) -> tuple[list[Result], Report]:
-    """Workers execute; this thread writes the data files, then exports each executed notebook
-    as it arrives (the exporter's templates load while the kernels are busy)."""
-    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for notebook in ORDER:
-        todo.put(notebook)
+    """Workers take their kernels (booting them if new) while this thread analyses the inputs,
+    writes the data files and shares the analyses; only then are the notebooks handed out (bad
+    input: one error, no notebook run). This thread then exports each executed notebook as it
+    arrives."""
+    todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
     workers = max(1, min(jobs or os.cpu_count() or 1, len(ORDER)))
     pool = kernels or Kernels()
+    private = Path(tempfile.mkdtemp(prefix="tk-report-"))  # 0700: the analyses hold Secrets
+    shared = private / "inputs.pickle"  # the analyses, made once here (inputs.share)
     results: list[Result] = []
     try:
         threads = [threading.Thread(target=_worker, daemon=True, name=f"report-kernel-{i}",
-                                    args=(todo, executed, params, pool))
+                                    args=(todo, executed, params, pool, shared))
                    for i in range(workers)]
         for t in threads:
             t.start()
         report = Report(staging / "index.html")
         try:
-            report = _write_data_files(staging, params)
+            report, ins = _write_data_files(staging, params)
+            share(shared, ins)
+        except ToolmanKitError as exc:  # bad input: no notebook would get further
+            results.append(Result("inputs", 0.0, str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported with the notebooks' results
             results.append(Result("data files", 0.0, _describe(exc)))
+        if not results:
+            for notebook in ORDER:
+                todo.put(notebook)
+        for _ in threads:
+            todo.put(None)  # one stop per worker
         exporter, running, shown = _exporter(with_code), workers, 0
         while running:
             item = executed.get()
@@ -156,7 +170,7 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
             started = time.perf_counter()
             if nb is not None:
                 try:
-                    nb.metadata["title"] = f"{params['title']} — {dict(SECTIONS)[notebook]}"
+                    nb.metadata["title"] = f"{params['title']} — {section(notebook).title}"
                     page, _ = exporter.from_notebook_node(nb)
                     (staging / f"{notebook}.html").write_text(page, encoding="utf-8")
                     (staging / f"{notebook}.ipynb").write_text(_ipynb(nb), encoding="utf-8")
@@ -172,10 +186,12 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
         for t in threads:
             t.join()
     finally:
+        shutil.rmtree(private, ignore_errors=True)
         if kernels is None:
             pool.close()
-    missing = set(ORDER) - {r.notebook for r in results}
-    results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
+    if not any(r.notebook == "inputs" for r in results):
+        missing = set(ORDER) - {r.notebook for r in results}
+        results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
     return sorted(results, key=lambda r: r.notebook), report
 
 
@@ -185,21 +201,17 @@ def _ipynb(nb: Any) -> str:
     return nbformat.writes(nb)
 
 
-def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
-            params: dict[str, Any], kernels: Kernels) -> None:
-    """Execute notebooks from `todo` in one kernel until none is left; put (notebook, executed
+def _worker(todo: queue.SimpleQueue[str | None], executed: queue.SimpleQueue[Any],
+            params: dict[str, Any], kernels: Kernels, shared: Path | None = None) -> None:
+    """Execute notebooks from `todo` in one kernel until a None; put (notebook, executed
     notebook or None, seconds, error or None) on `executed` for each, then None."""
     km, healthy, clock = None, True, time.perf_counter()  # the first includes the boot
     try:
         km = kernels.take()  # a new kernel boots while papermill is imported
-        while True:
-            try:
-                notebook = todo.get_nowait()
-            except queue.Empty:
-                return
+        while (notebook := todo.get()) is not None:
             started = clock
             try:
-                nb = execute(km, notebook, params)
+                nb = execute(km, notebook, params, shared)
                 executed.put((notebook, nb, time.perf_counter() - started, None))
             except Exception as exc:  # noqa: BLE001 - every failure is reported per notebook
                 healthy = False  # a cell may still run (a timeout): no other report gets it
@@ -207,11 +219,8 @@ def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
             clock = time.perf_counter()
     except Exception as exc:  # noqa: BLE001 - no kernel: the notebooks left fail with its error
         healthy = False
-        while True:
-            try:
-                executed.put((todo.get_nowait(), None, 0.0, f"kernel: {_describe(exc)}"))
-            except queue.Empty:
-                return
+        while (notebook := todo.get()) is not None:
+            executed.put((notebook, None, 0.0, f"kernel: {_describe(exc)}"))
     finally:
         try:
             if km is not None:
@@ -221,14 +230,17 @@ def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
             executed.put(None)
 
 
-def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
+def execute(km: Any, notebook: str, params: dict[str, Any] | None,
+            shared: Path | None = None) -> Any:
     """Run notebooks/<notebook>.ipynb with papermill in the kernel of `km`, `params` injected
-    after its `parameters` cell (None: its defaults), in a fresh namespace."""
+    after its `parameters` cell (None: its defaults), in a fresh namespace; with the analyses
+    the report `shared` (inputs.share) given to the kernel first."""
     import nbformat
     import papermill
 
     nb = nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(RESET))  # the kernel may have run another
+    first = RESET if shared is None else RESET + "\n" + RECEIVE.format(path=str(shared))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(first))  # the kernel may have run another
     try:
         nb = papermill.execute_notebook(
             nb, None, parameters=params, kernel_name=KERNEL, km=km, progress_bar=False,
@@ -339,15 +351,37 @@ _EXPORTERS = threading.local()
 def _exporter(with_code: bool) -> Any:
     """The HTML exporter, one per thread and setting, kept: its templates compile once (≈ 0.7 s
     of CPU), not once per report, when one process writes many reports (the fleet batch)."""
-    from nbconvert import HTMLExporter
-
     kept = _EXPORTERS.__dict__.setdefault("by_setting", {})
     if with_code not in kept:
-        kept[with_code] = HTMLExporter(
-            template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
-            exclude_input=not with_code, exclude_input_prompt=not with_code,
-            exclude_output_prompt=True, embed_images=True)
+        kept[with_code] = _new_exporter(with_code)
     return kept[with_code]
+
+
+def _new_exporter(with_code: bool) -> Any:
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class Exporter(HTMLExporter):
+        """HTMLExporter without its final BeautifulSoup pass over the whole page, which gives
+        alternative text to images that lack it (ours have it) and a tabindex to outputs: that
+        pure-Python re-parse takes seconds on a page of a thousand rows, longer than running
+        the notebook. The same filters are registered as HTMLExporter registers them."""
+
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name"))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return Exporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
+                    exclude_input=not with_code, exclude_input_prompt=not with_code,
+                    exclude_output_prompt=True, embed_images=True)
 
 
 def _describe(exc: BaseException) -> str:
@@ -371,27 +405,25 @@ def _one_line(text: Any, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _write_data_files(staging: Path, params: dict[str, Any]) -> Report:
+def _write_data_files(staging: Path, params: dict[str, Any]) -> tuple[Report, Any]:
     """deployment-analysis.md, findings.json, findings.csv and report.sarif, from the same
-    analysis the notebooks show."""
+    analysis the notebooks show; with that analysis (the Inputs), to share with them."""
     from toolman_kit.present import formats
-    from toolman_kit.present.nbsupport import inputs
-
-    ins = inputs(params["manifests"], params["baseline"], params["chart"], params["values"],
-                 params["baseline_values"], params["set_values"], params["profile"],
-                 params["namespace"], params["release"])
+    from toolman_kit.present.inputs import inputs
     from toolman_kit.present.narrative import markdown_report
     from toolman_kit.present.views import counts
 
+    ins = inputs(sets=params["sets"], chart=params["chart"], profile=params["profile"],
+                 namespace=params["namespace"], release=params["release"])
     a, base = ins.analysis, ins.baseline
-    markdown = markdown_report(a, baseline=base, rendered=ins.rendered, title=params["title"])
+    markdown = markdown_report(ins, title=params["title"])
     (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
     (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
     (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
     (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
-    errors = [str(e) for analysis in (base, a) if analysis is not None for e in analysis.errors]
+    errors = [str(e) for _, analysis in ins.sets for e in analysis.errors]
     return Report(staging / "index.html", counts(a), counts(base) if base is not None else None,
-                  input_errors=list(dict.fromkeys(errors)))
+                  input_errors=list(dict.fromkeys(errors))), ins
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,6 @@ import pandas as pd
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checks.availability import pdb_budget
-from toolman_kit.judge.findings import compare
 from toolman_kit.judge.findings import counts as finding_counts
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
 from toolman_kit.judge.registry import catalogue
@@ -38,7 +37,7 @@ PROBE_DEFAULTS = {"initial_delay": ("initialDelaySeconds", 0), "period": ("perio
                   "success_threshold": ("successThreshold", 1)}
 # What a privileged container can do on its node, whatever else the pod says.
 PRIVILEGED_REACH = "all host devices; can load kernel modules; can mount host filesystems"
-STATUS_RANK = {"fail": 0, "warning": 1, "pass": 2, "n/a": 2}
+HANDFUL = 5  # names a sentence lists before "+N more"
 _UNITS = {"cpu": (format_cpu, Decimal(1)), "memory": (format_memory, Decimal(2**20))}  # cores, MiB
 
 
@@ -50,8 +49,13 @@ def _keys(df: pd.DataFrame) -> set[tuple[str, str, str, str]]:
     return set(zip(df["kind"], df["namespace"], df["name"], df["container"], strict=True))
 
 
-def _mode(read_only: bool) -> str:
-    return "ro" if read_only else "rw"
+# The kubelet mounts these read-only whatever the mount says (readOnly: false is ignored).
+READ_ONLY_TYPES = ("secret", "configMap", "downwardAPI", "projected")
+
+
+def _mode(w: Workload, m: Any) -> str:
+    v = w.volume(m.volume)
+    return "ro" if m.read_only or (v is not None and v.type in READ_ONLY_TYPES) else "rw"
 
 
 def _env(c: Container, a: Analysis) -> str:
@@ -126,7 +130,7 @@ def containers(a: Analysis) -> pd.DataFrame:
                 "memory_request": format_memory(c.requests.get("memory")),
                 "cpu_limit": format_cpu(c.limits.get("cpu")),
                 "memory_limit": format_memory(c.limits.get("memory")),
-                "mounts": ", ".join(f"{m.volume}:{m.mount_path} ({_mode(m.read_only)})"
+                "mounts": ", ".join(f"{m.volume}:{m.mount_path} ({_mode(w, m)})"
                                     + (f" subPath {m.sub_path}" if m.sub_path else "")
                                     for m in c.mounts),
                 "env_from": _env_from(c), "env": _env(c, a),
@@ -225,7 +229,7 @@ def volumes(a: Analysis) -> pd.DataFrame:
                      if path == v.path or path.startswith(v.path + ".") or path in paths]
             rows.append((a.index.label(w), w.namespace, v.name, v.type or "no source",
                          _volume_source(v, w, a.index),
-                         ", ".join(f"{c.name}:{m.mount_path} ({_mode(m.read_only)})"
+                         ", ".join(f"{c.name}:{m.mount_path} ({_mode(w, m)})"
                                    for c, m, _ in mounts),
                          ", ".join(dict.fromkeys(on_it))))
     return pd.DataFrame(rows, columns=["workload", "namespace", "volume", "type", "source",
@@ -241,20 +245,28 @@ def _workload(a: Analysis, name: str | None) -> Workload | None:
     raise KeyError(f"no workload {name!r}")
 
 
+def mounts(w: Workload) -> tuple[list[str], list[str], dict[tuple[str, str], str]]:
+    """(containers, volumes, {(container, volume): "ro" | "rw"}) of one workload: one writable
+    mount makes the volume writable for the container."""
+    volumes = list(dict.fromkeys([v.name for v in w.volumes]
+                                 + [m.volume for c in w.containers for m in c.mounts]))
+    modes: dict[tuple[str, str], str] = {}
+    for c in w.containers:
+        for m in c.mounts:
+            if modes.get((c.name, m.volume)) != "rw":
+                modes[(c.name, m.volume)] = _mode(w, m)
+    return [c.name for c in w.containers], volumes, modes
+
+
 def mount_matrix(a: Analysis, workload: str | None = None) -> pd.DataFrame:
-    """Containers × volumes of one workload ("Kind/name" or name; default the first): ro/rw/""."""
+    """Containers × volumes of one workload ("Kind/name" or name; default the first): ro/rw/"".
+    Secret, ConfigMap, downwardAPI and projected volumes are always ro (the kubelet's rule)."""
     w = _workload(a, workload)
     if w is None:
         return pd.DataFrame()
-    names = list(dict.fromkeys([v.name for v in w.volumes]
-                               + [m.volume for c in w.containers for m in c.mounts]))
-    matrix = pd.DataFrame("", index=pd.Index([c.name for c in w.containers], name="container"),
-                          columns=names)
-    for c in w.containers:
-        for m in c.mounts:  # one writable mount makes the volume writable for the container
-            if matrix.at[c.name, m.volume] != "rw":
-                matrix.at[c.name, m.volume] = _mode(m.read_only)
-    return matrix
+    containers_, volumes_, modes = mounts(w)
+    return pd.DataFrame([[modes.get((c, v), "") for v in volumes_] for c in containers_],
+                        index=pd.Index(containers_, name="container"), columns=volumes_)
 
 
 def _handler(probe: dict[str, Any]) -> str:
@@ -340,20 +352,34 @@ def availability(a: Analysis) -> pd.DataFrame:
     return df.astype({"replicas": "Int64", "pdb_allows_evictions": "Int64"})
 
 
+def capped(names: list[str], n: int = HANDFUL) -> str:
+    """At most `n` names, then "+N more" (the tables hold them all)."""
+    names = list(dict.fromkeys(names))
+    return ", ".join(names[:n]) + (f" +{len(names) - n} more" if len(names) > n else "")
+
+
 def _who(a: Analysis, keys: list[tuple[str, str, str, str]], image: bool = False) -> str:
-    """Containers (or objects) by name; the workload is added when there is more than one."""
+    """Containers (or objects) by name, a handful at most; the workload is added when there is
+    more than one, and beyond a handful each container is counted ("toolman in 12 workloads")."""
     images = {_key(w, c.name): c.image.ref for w in a.index.workloads for c in w.containers
               if c.image} if image else {}
-    several = len(a.index.workloads) > 1
-    names = []
+    total = len(a.index.workloads)
+    workload_kinds = {w.kind for w in a.index.workloads}
+    by_label: dict[tuple[str, str], list[str]] = {}  # (container (image), Kind) → objects
     for key in dict.fromkeys(keys):
         kind, _, name, container = key
-        if not container:
-            names.append(f"{kind}/{name}")
-            continue
-        label = container + (f" ({images[key]})" if key in images else "")
-        names.append(f"{label} in {kind}/{name}" if several else label)
-    return ", ".join(names)
+        label = container + (f" ({images[key]})" if key in images else "") if container else ""
+        by_label.setdefault((label, kind), []).append(f"{kind}/{name}")
+    if len(keys) <= HANDFUL or total <= 1:
+        return capped([f"{label} in {obj}" if label and total > 1 else label or obj
+                       for (label, _), objects in by_label.items() for obj in objects])
+    parts = []
+    for (label, kind), objects in by_label.items():
+        n = len(objects)
+        where = capped(objects) if n <= HANDFUL else f"all {n} workloads" if n == total \
+            else f"{n} workloads" if kind in workload_kinds else f"{n} {kind} objects"
+        parts.append(f"{label} in {where}" if label else where)
+    return "; ".join(parts)
 
 
 # (check id, strength it shows when it passes): the seed's "✅ Strengths", from passing checks.
@@ -390,20 +416,29 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
         if keys:
             strengths.append(f"{text}: {_who(a, sorted(keys))}")
     clean_env = _keys(passed[passed["check_id"] == "secret-in-env-value"])
+    fs_groups: dict[str, list[str]] = {}  # one sentence per fact, naming its workloads
+    secret_refs: list[tuple[str, str, str, str]] = []
+    secret_names: list[str] = []
     for w in a.index.workloads:
         group = _int(w.pod_security.get("fsGroup"))
         if group is not None:
             same = [c.name for c in w.containers if c.security.get("runAsGroup") == group]
-            strengths.append(f"Volumes group-owned by fsGroup {group}"
-                             + (f" (runAsGroup of {', '.join(same)})" if same else "")
-                             + f": {a.index.label(w)}")
+            fact = f"fsGroup {group}" + (f" (runAsGroup of {', '.join(same)})" if same else "")
+            fs_groups.setdefault(fact, []).append(a.index.label(w))
         for c in w.containers:
             secrets = [name for kind, name in _env_from_refs(c) if kind == "secretRef"]
             secrets += [str(as_dict(as_dict(e.get("valueFrom")).get("secretKeyRef")).get("name"))
                         for e in c.env if "secretKeyRef" in as_dict(e.get("valueFrom"))]
             if secrets and _key(w, c.name) in clean_env:
-                strengths.append(f"Secrets managed via secretRef: {_who(a, [_key(w, c.name)])} "
-                                 f"(Secret {', '.join(dict.fromkeys(secrets))})")
+                secret_refs.append(_key(w, c.name))
+                secret_names += secrets
+    for fact, workloads in fs_groups.items():
+        strengths.append(f"Volumes group-owned by {fact}: " + (
+            capped(workloads) if len(workloads) < len(a.index.workloads) or len(workloads) == 1
+            else f"all {len(workloads)} workloads"))
+    if secret_refs:
+        strengths.append(f"Secrets managed via secretRef: {_who(a, secret_refs)} "
+                         f"(Secret {capped(secret_names)})")
     considered = f[f["area"].isin(CONSIDERED_AREAS) & f["status"].isin(FAILED)]
     considerations = []
     checks = catalogue()
@@ -436,50 +471,90 @@ def runtime_sockets(a: Analysis) -> pd.DataFrame:
             rows.append((a.index.label(w), w.namespace, server.name,
                          server.image.ref if server.image else "", PRIVILEGED_REACH,
                          ", ".join(dict.fromkeys(cm.volume for _, cm in served)),
-                         ", ".join(f"{c.name}:{cm.mount_path} ({_mode(cm.read_only)})"
+                         ", ".join(f"{c.name}:{cm.mount_path} ({_mode(w, cm)})"
                                    for c, cm in served)))
     return pd.DataFrame(rows, columns=["workload", "namespace", "container", "image", "reach",
                                        "socket_volumes", "shared_with"])
 
 
-def _change(before: str, after: str) -> str:
-    if not before or not after:  # a workload only one side renders
-        return "added" if not before else "removed"
-    b, c = STATUS_RANK.get(before, 2), STATUS_RANK.get(after, 2)
-    if c > b:
-        return "fixed" if c == 2 else "improved"
-    if c < b:
-        return "worse"
-    return "unchanged" if c == 2 else "still failing"
+def matrix(a: Analysis, components: Sequence[str] | None = None) -> pd.DataFrame:
+    """Workloads × checklist components: the status of each row (pass, warning, fail, n/a)."""
+    cl = a.checklist
+    if components is not None:
+        cl = cl[cl["component"].isin(components)]
+    table = cl.pivot(index="workload", columns="component", values="status")
+    order = [c for c in (components or dict.fromkeys(cl["component"])) if c in table.columns]
+    return table.reindex(index=list(dict.fromkeys(cl["workload"])), columns=order)
 
 
-def compare_checklists(baseline_a: Analysis, candidate_a: Analysis) -> pd.DataFrame:
-    """The two checklists side by side, in the candidate's row order (rows only the baseline has
-    follow), with what changed: fixed, improved, worse, unchanged, still failing, or added and
-    removed for workloads only one side has."""
-    key = ["workload", "namespace", "component"]
-    before = baseline_a.checklist[[*key, "current_state", "status"]]
-    after = candidate_a.checklist[[*key, "current_state", "status", "action"]]
-    merged = after.merge(before, on=key, how="outer", sort=False,
-                         suffixes=("_candidate", "_baseline"))
-    order = {k: i for i, k in enumerate(zip(*(after[c] for c in key), strict=True))}
-    merged["_order"] = [order.get(k, len(order)) for k in zip(*(merged[c] for c in key),
-                                                               strict=True)]
-    merged = merged.sort_values("_order", kind="stable").reset_index(drop=True)
-    merged = merged.fillna("")  # a row only one side has: its status there reads as n/a
-    merged["change"] = [_change(b, c) for b, c in zip(merged["status_baseline"],
-                                                      merged["status_candidate"], strict=True)]
-    merged = merged.rename(columns={
-        "current_state_baseline": "baseline_state", "status_baseline": "baseline_status",
-        "current_state_candidate": "candidate_state", "status_candidate": "candidate_status",
-        "action": "candidate_action"})
-    return merged[[*key, "baseline_state", "baseline_status", "candidate_state",
-                   "candidate_status", "change", "candidate_action"]]
+def row_keys(df: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """One string per row from some columns: rows with equal strings are equal there."""
+    return ["\x1f".join(map(str, values))
+            for values in zip(*(df[c].tolist() for c in columns), strict=True)]
 
 
-def compare_findings(baseline_a: Analysis, candidate_a: Analysis) -> pd.DataFrame:
-    """Failures fixed, introduced or unchanged between two analyses (findings.compare)."""
-    return compare(baseline_a.findings, candidate_a.findings)
+def grouped(df: pd.DataFrame, keys: Sequence[str], what: str = "workload") -> pd.DataFrame:
+    """Rows equal on `keys` as one row: `count` and the list of their `what` values, in order of
+    first appearance ("fsGroup 1000: 12 workloads" rather than twelve rows)."""
+    if not len(df):
+        return df.assign(count=pd.Series(dtype="int64"), **{f"{what}s": pd.Series(dtype=object)})
+    keyed = pd.Series(row_keys(df, keys), index=df.index)
+    first = ~keyed.duplicated()
+    members = df.groupby(keyed, sort=False)[what].agg(lambda v: list(dict.fromkeys(v)))
+    out = df[first].reset_index(drop=True)
+    out["count"] = [len(members[k]) for k in keyed[first]]
+    out[f"{what}s"] = [members[k] for k in keyed[first]]
+    return out
+
+
+def by_component(a: Analysis, components: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per checklist component, over every workload: how many are fail / warning / pass / n/a,
+    the distinct current states and actions with how many workloads have each."""
+    cl = a.checklist
+    rows = []
+    for component, part in cl.groupby("component", sort=False):
+        if components is not None and component not in components:
+            continue
+        n = part["status"].value_counts()
+        states = part["current_state"].value_counts(sort=True)
+        actions = part.loc[part["action"] != "—", "action"].value_counts(sort=True)
+        rows.append({"component": component, "workloads": len(part),
+                     **{s: int(n.get(s, 0)) for s in ("fail", "warning", "pass", "n/a")},
+                     "worst": next((s for s in ("fail", "warning", "pass") if n.get(s, 0)),
+                                   "n/a"),
+                     "states": list(states.items()), "actions": list(actions.items()),
+                     "failing": list(dict.fromkeys(part.loc[part["status"].isin(
+                         ("fail", "warning")), "workload"]))})
+    if components is not None:
+        rows.sort(key=lambda r: list(components).index(r["component"]))
+    return pd.DataFrame(rows, columns=["component", "workloads", "fail", "warning", "pass",
+                                       "n/a", "worst", "states", "actions", "failing"])
+
+
+def finding_groups(a: Analysis, areas: Sequence[str] | None = None) -> pd.DataFrame:
+    """Failing findings grouped by (check, remediation): severity, title, the objects (with
+    container), the distinct messages and the sources, most severe first. One row per distinct
+    problem, whatever the number of workloads that share it."""
+    f = a.findings[a.findings["status"] == "fail"]
+    if areas is not None:
+        f = f[f["area"].isin(areas)]
+    checks = catalogue()
+    rows = []
+    for (check_id, remediation), part in f.groupby(["check_id", "remediation"], sort=False):
+        objects = [f"{k}/{n}" + (f" [{c}]" if isinstance(c, str) and c else "")
+                   for k, n, c in zip(part["kind"], part["name"], part["container"],
+                                      strict=True)]
+        sources = [f"{file}" + (f":{line}" if pd.notna(line) else "")
+                   + (f" ({t})" if isinstance(t, str) and t else "") + f" {path}"
+                   for file, line, t, path in zip(part["file"], part["line"], part["template"],
+                                                  part["path"], strict=True)]
+        rows.append({"severity": part["severity"].iloc[0], "check_id": check_id,
+                     "title": checks[check_id].title if check_id in checks else check_id,
+                     "objects": list(dict.fromkeys(objects)),
+                     "messages": list(dict.fromkeys(part["message"])),
+                     "remediation": remediation, "sources": list(dict.fromkeys(sources))})
+    return pd.DataFrame(rows, columns=["severity", "check_id", "title", "objects", "messages",
+                                       "remediation", "sources"])
 
 
 def counts(a: Analysis) -> dict[str, Any]:
