@@ -26,6 +26,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m toolman_kit.present.docs > docs/checks.md
+	rm -rf docs/api && $(BIN)/python -m toolman_kit.present.docs --api docs/api
 
 clean:
 	rm -rf $(VENV) reports/*/ build *.egg-info

@@ -1,4 +1,5 @@
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -115,3 +116,67 @@ def test_output_file_is_written(capsys, tmp_path):
 def test_checks_lists_the_catalogue(capsys):
     code, out, _ = run(capsys, "checks")
     assert code == 0 and "privileged-container" in out and "monitoring-missing" in out
+
+
+def test_checks_id_prints_one_check_in_full(capsys):
+    code, out, _ = run(capsys, "checks", "replicas-below-minimum")
+    assert code == 0
+    for part in ("What:", "Why:", "Fix:   Set spec.replicas (replicaCount) to at least 3.",
+                 "Peers:", "fail-one-replica.yaml", "pass-three-replicas.yaml"):
+        assert part in out, part
+    code, out, _ = run(capsys, "checks", "replicas-below-minimum", "--profile", PROFILE,
+                       "--format", "json")
+    assert json.loads(out)["id"] == "replicas-below-minimum"
+    code, _, err = run(capsys, "checks", "replica-below-minimum")
+    assert code == 2 and "did you mean replicas-below-minimum" in err
+
+
+def test_check_differences_from_peers_are_shown(capsys, monkeypatch):
+    from dataclasses import replace
+
+    from toolman_kit.judge import registry
+
+    original = registry.catalogue()["pdb-missing"]
+    monkeypatch.setitem(registry.CATALOGUE, "pdb-missing",
+                        replace(original, differs="Polaris only warns; we block."))
+    _, out, _ = run(capsys, "checks", "pdb-missing")
+    assert "Peers: Polaris only warns; we block." in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "table"])
+def test_catalogue_has_no_unfilled_placeholders(capsys, fmt):
+    _, out, _ = run(capsys, "checks", "--format", fmt)
+    assert not re.search(r"\{[a-z_]+\}", out), re.search(r"\{[a-z_]+\}", out)
+    if fmt == "json":
+        fixes = {c["id"]: c["remediation"] for c in json.loads(out)}
+        assert fixes["replicas-below-minimum"].endswith("at least 3.")
+        assert "minAvailable: 2" in fixes["pdb-missing"]
+
+
+def test_plurals(capsys, tmp_path):
+    one = tmp_path / "one.yaml"
+    one.write_text(POD % "p")
+    _, out, _ = run(capsys, "check", str(one))
+    assert "1 object, 1 workload:" in out and "1 objects" not in out
+
+
+def test_format_help_shows_choices_and_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "csv, json, junit, markdown, sarif, table (default: table)" in out
+
+
+def test_a_chart_directory_passed_as_a_path_is_one_error(capsys):
+    code, _, err = run(capsys, "check", str(EXAMPLE / "chart"))
+    assert code == 2 and err.count("\n") == 1
+    assert "this is a Helm chart: use --chart" in err
+
+
+def test_duplicates_are_warned_once_each_and_analyzed_once(capsys):
+    _, once, _ = run(capsys, "check", DEFAULT, "--format", "csv")
+    code, twice, err = run(capsys, "check", DEFAULT, DEFAULT, "--format", "csv")
+    assert twice == once and code == 1  # a warning is not an input error
+    warnings = err.splitlines()
+    assert len(warnings) == 6 and all(": warning: " in w for w in warnings)
+    assert "Deployment/(release)/toolman is defined once more" in err

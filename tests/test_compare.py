@@ -85,3 +85,29 @@ def test_compare_is_public_and_its_example_runs(monkeypatch: pytest.MonkeyPatch)
     result = doctest.testmod(compare_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 3 and result.failed == 0
     assert os.getcwd() == str(ROOT)
+
+
+CLUSTER_SCOPED = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ops, name: ops}  # a repeated key: a failure with no namespace, no container
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: Group, name: ops}]
+"""
+
+
+def test_missing_namespace_and_container_are_keys_like_any_other() -> None:
+    """Findings hold <NA> for a cluster-scoped object's namespace and for workload-level rows'
+    container: the comparison matches them across sides rather than failing or splitting them."""
+    api = WORKLOAD.format(name="api")
+    c = tk.compare(api + "---\n" + CLUSTER_SCOPED, api.replace(":latest", ":1.0") + "---\n"
+                   + CLUSTER_SCOPED)
+    ops = c.findings[c.findings["name"] == "ops"]
+    assert list(ops["check_id"]) == ["duplicate-key"] and ops["namespace"].isna().all()
+    assert list(ops["change"]) == ["unchanged"]
+    workload_level = c.findings[(c.findings["name"] == "api") & c.findings["container"].isna()]
+    assert len(workload_level) and set(workload_level["change"]) == {"unchanged"}
+    assert c.counts() == {"introduced": 0, "unchanged": len(c.findings) - 1, "fixed": 1,
+                          "added": 0, "removed": 0}  # the :latest tag
+    gone = tk.compare(api + "---\n" + CLUSTER_SCOPED, api)
+    assert list(gone.findings.loc[gone.findings["name"] == "ops", "change"]) == ["removed"]

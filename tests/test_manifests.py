@@ -76,6 +76,17 @@ def test_kubectl_list_is_flattened_and_json_is_read(tmp_path):
     assert sorted(r.name for r in m) == ["a", "b", "c"] and not m.errors
 
 
+def test_kubectl_list_items_keep_their_own_lines():
+    text = ("apiVersion: v1\nkind: List\nitems:\n"
+            "- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n  spec: {}\n"
+            "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: b\n    name: b\n"
+            "  spec:\n    hostNetwork: true\n")
+    a, b = load(text).resources
+    assert (a.source.line, b.source.line) == (4, 8)
+    assert b.line_of("spec.hostNetwork") == 14
+    assert a.duplicates == [] and b.duplicates == [("name", 12)]
+
+
 def test_stdin_and_text(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(POD % "from-stdin"))
     assert load("-").resources[0].name == "from-stdin"

@@ -26,13 +26,13 @@ SEED_HEADINGS = (
 @pytest.fixture(scope="module")
 def default() -> Analysis:
     return Analysis.of(EXAMPLE / "rendered" / "default.yaml", profile=EXAMPLE / "profile.yaml",
-                       label="default values")
+                       values_set="default values")
 
 
 @pytest.fixture(scope="module")
 def production() -> Analysis:
     return Analysis.of(EXAMPLE / "rendered" / "production.yaml",
-                       profile=EXAMPLE / "profile.yaml", label="production values")
+                       profile=EXAMPLE / "profile.yaml", values_set="production values")
 
 
 def test_report_has_the_seed_structure(default: Analysis) -> None:

@@ -25,10 +25,10 @@ def test_toolman_profile_extends_production_with_the_seed_sizing():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("min_replicas: three\n", "min_replicas: 'three' is not of type 'integer'"),
-    ("replicas: 3\n", "Additional properties are not allowed ('replicas'"),
+    ("min_replicas: three\n", "min_replicas: must be integer"),
+    ("replicas: 3\n", "(top level): must not contain {'replicas'} properties"),
     ("sizing: {main: {requests: {cpu: lots}}}\n", "sizing.main.requests.cpu: not a quantity"),
-    ("exemptions: [{check: x}]\n", "'reason' is a required property"),
+    ("exemptions: [{check: x}]\n", "exemptions[0]: must contain ['reason'] properties"),
     ("min_replicas: [\n", "invalid YAML"),
     ("extends: self.yaml\n", "extends itself"),
 ])

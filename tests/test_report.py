@@ -123,6 +123,8 @@ def test_every_output_is_written(report: tuple[Path, str]) -> None:
         assert any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), name
         assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
     assert (out / "index.html").read_text() == (out / "00_summary.html").read_text()
+    for name, text in {**pages(out), "deployment-analysis.md": markdown}.items():
+        assert "&lt;NA&gt;" not in text and "<NA>" not in text, name  # missing values: blank
 
 
 def test_progress_and_summary_lines(report: tuple[Path, str]) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.comparison import compare
-from toolman_kit.judge.checklist import build
 from toolman_kit.present import views
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
@@ -18,13 +17,13 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toolman"
 @pytest.fixture(scope="module")
 def default() -> Analysis:
     return Analysis.of(EXAMPLE / "rendered" / "default.yaml", profile=EXAMPLE / "profile.yaml",
-                       label="default")
+                       values_set="default")
 
 
 @pytest.fixture(scope="module")
 def production() -> Analysis:
     return Analysis.of(EXAMPLE / "rendered" / "production.yaml",
-                       profile=EXAMPLE / "profile.yaml", label="production")
+                       profile=EXAMPLE / "profile.yaml", values_set="production")
 
 
 def _row(df: pd.DataFrame, **where: str) -> pd.Series:
@@ -151,7 +150,7 @@ def test_runtime_sockets(default: Analysis) -> None:
 
 def test_counts(default: Analysis, production: Analysis) -> None:
     before, after = views.counts(default), views.counts(production)
-    rows = len(build(default.findings, default.index))
+    rows = len(default.checklist)
     assert before["fail"] + before["warning"] + before["pass"] + before["n/a"] == rows
     assert after["fail"] < before["fail"] and after["pass"] > before["pass"]
     assert before["findings"]["error"] > after["findings"]["error"] > 0
@@ -277,6 +276,21 @@ def test_notebooks_take_named_analyses(default: Analysis, production: Analysis) 
     assert list(rows.index) == list(production.checklist["component"])  # the seed's order
     html = str(ui.checklist_section(ins))
     assert html.count("<th>Change (") == 2 and "Action Required (production)" in html
+
+
+def test_missing_values_read_as_nothing_in_pages(default: Analysis) -> None:
+    """Findings hold <NA> where a value is missing (a workload-level check names no container,
+    some no field path): pages and the Markdown report show nothing there, never "<NA>"."""
+    from toolman_kit.present import narrative
+    from toolman_kit.present import nbsupport as ui
+
+    failed = default.findings[default.findings["status"] == "fail"]
+    assert failed["path"].isna().any() and failed["container"].isna().any()
+    html = str(ui.findings(failed)) + str(ui.finding_changes(compare(default, default).findings))
+    sources = [s for group in views.finding_groups(default)["sources"] for s in group]
+    markdown = narrative.markdown_report(default)
+    for text in (html, " ".join(sources), markdown):
+        assert "NA&gt;" not in text and "<NA>" not in text and "nan" not in text.split()
 
 
 def test_report_kernels_reuse_the_analyses_the_report_made(tmp_path, monkeypatch) -> None:

@@ -2,22 +2,33 @@
 
 Exit status: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or input error
 (the good documents are still analyzed and printed).
+
+Start-up is most of the cost of a `check` in a pre-commit hook or a CI loop over charts, so this
+path imports no pandas, numpy or notebook machinery (a test keeps it so).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
 
 from toolman_kit import __version__
-from toolman_kit.analysis import Analysis, load_chart
-from toolman_kit.atomic import write_atomic
+from toolman_kit.analysis import Analysis, load_chart, plural
+from toolman_kit.atomic import open_atomic
 from toolman_kit.errors import RenderError, ToolmanKitError
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.present.formats import FORMATS
-from toolman_kit.read.manifests import DEFAULT_MAX_BYTES, LoadError, Manifests, load
+from toolman_kit.read.manifests import (
+    DEFAULT_MAX_BYTES,
+    LoadError,
+    Manifests,
+    gc_paused,
+    load,
+    merge,
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
@@ -34,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("toolman-kit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `check … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,14 +64,24 @@ def _parser() -> argparse.ArgumentParser:
     _add_input_options(check)
     check.add_argument("--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
                        help="refuse inputs larger than this (e.g. 200M; default 512M)")
-    check.add_argument("--format", choices=sorted(FORMATS), default="table")
+    check.add_argument("--format", choices=sorted(FORMATS), default="table",
+                       help="output format: %(choices)s (default: %(default)s)")
+    check.add_argument("--only-failed", action="store_true",
+                       help="leave out pass and skip rows (json, csv, junit; sarif and the "
+                            "tables show only failures anyway)")
     check.add_argument("--fail-on", choices=tuple(FAIL_ON), default="error",
-                       help="exit 1 when a finding has this severity or worse (default: error)")
+                       help="exit 1 when a finding has this severity or worse: %(choices)s "
+                            "(default: %(default)s)")
     check.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
     check.set_defaults(run=_check)
 
-    checks = commands.add_parser("checks", help="print the check catalogue")
-    checks.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    checks = commands.add_parser("checks", help="print the check catalogue, or one check in full")
+    checks.add_argument("id", nargs="?", metavar="ID", help="the check to describe in full")
+    checks.add_argument("--format", choices=("table", "markdown", "json"), default="table",
+                        help="output format: %(choices)s (default: %(default)s)")
+    checks.add_argument("--profile", default="production",
+                        help="profile whose values fill the fixes and whose grades are shown "
+                             "(default: production)")
     checks.set_defaults(run=_checks)
 
     from toolman_kit.present.report import add_report_command
@@ -97,9 +121,7 @@ def manifests_from(args: argparse.Namespace, paths: Sequence[str],
             manifests.errors.insert(0, LoadError(exc.file or args.chart, exc.line,
                                                  exc.message, exc.column))
         else:
-            manifests.resources += rendered.resources
-            manifests.errors += rendered.errors
-            manifests.inputs += rendered.inputs
+            manifests = merge(manifests, rendered)
     return manifests
 
 
@@ -112,28 +134,55 @@ def _size(text: str) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     manifests = manifests_from(args, args.paths, args.values)
-    analysis = Analysis.of(manifests, profile=args.profile)
-    output = FORMATS[args.format](analysis)
-    if args.output:
-        write_atomic(args.output, output)
-    else:
-        sys.stdout.write(output)
+    analysis = Analysis.of(manifests, profile=args.profile, errors="ignore")
+    write = FORMATS[args.format]
+    with gc_paused():  # the formats make one small object after another: see gc_paused
+        if args.output:
+            with open_atomic(args.output) as out:
+                write(analysis, out, args.only_failed)
+        else:
+            write(analysis, sys.stdout, args.only_failed)
+            sys.stdout.flush()
+    for warning in analysis.warnings:
+        print(f"{warning.file}{f':{warning.line}' if warning.line else ''}: warning: "
+              f"{warning.message}", file=sys.stderr)
     for error in analysis.errors:
         print(f"{error}", file=sys.stderr)
     if analysis.errors:
         return EXIT_INPUT
-    failed = analysis.findings[analysis.findings["status"] == "fail"]
-    return EXIT_FINDINGS if failed["severity"].isin(FAIL_ON[args.fail_on]).any() else EXIT_OK
+    gate = FAIL_ON[args.fail_on]
+    return EXIT_FINDINGS if any(r[2] in gate for r in analysis.rows.failed()) else EXIT_OK
 
 
 def _checks(args: argparse.Namespace) -> int:
-    from toolman_kit.present.docs import catalogue_frame, catalogue_markdown
+    import json
 
-    if args.format == "markdown":
+    from toolman_kit.judge.profiles import load_profile
+    from toolman_kit.present.docs import catalogue_markdown, catalogue_records, check_text, record
+
+    profile = load_profile(args.profile)
+    checks = catalogue()
+    if args.id is not None:
+        if args.id not in checks:
+            from difflib import get_close_matches
+
+            near = get_close_matches(args.id, checks, n=3)
+            hint = f"; did you mean {' or '.join(near)}?" if near else \
+                " (toolman-kit checks lists them)"
+            raise ToolmanKitError(f"no check {args.id!r}{hint}")
+        c = checks[args.id]
+        if args.format == "json":
+            sys.stdout.write(json.dumps(record(c, profile), indent=2, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(check_text(c, profile))
+    elif args.format == "markdown":
         sys.stdout.write(catalogue_markdown())
     elif args.format == "json":
-        sys.stdout.write(catalogue_frame().to_json(orient="records", indent=2) + "\n")
+        sys.stdout.write(json.dumps(catalogue_records(profile), indent=2, ensure_ascii=False)
+                         + "\n")
     else:
-        for c in catalogue().values():
-            print(f"{c.id:<36} {c.severity.value:<8} {c.area.value:<13} {c.title}")
+        for c in checks.values():
+            severity = profile.severity(c.id, c.severity.value)
+            print(f"{c.id:<36} {severity:<8} {c.area.value:<13} {c.title}")
+        print(f"\n{plural(len(checks), 'check')}; `toolman-kit checks ID` describes one in full")
     return EXIT_OK

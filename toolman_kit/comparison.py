@@ -46,6 +46,21 @@ class Comparison:
       workload or object), one on an object only the candidate has is *added*.
     - `checklist`: the two checklists side by side, in the candidate's row order, `change`
       one of worse, still failing, improved, fixed, unchanged, added, removed.
+
+    Example:
+        >>> import toolman_kit as tk
+        >>> c = tk.compare("examples/toolman/rendered/default.yaml",
+        ...                "examples/toolman/rendered/production.yaml",
+        ...                profile="examples/toolman/profile.yaml", namespace="toolman",
+        ...                names=("defaults", "production"))
+        >>> c  # doctest: +NORMALIZE_WHITESPACE
+        <Comparison defaults → production: failures 4 introduced, 18 unchanged, 12 fixed,
+         0 added, 0 removed>
+        >>> sorted(set(c.findings.query("change == 'introduced'")["check_id"]))
+        ['network-policy-namespace-label', 'rwo-volume-shared-by-replicas', 'startup-probe-missing']
+        >>> c.workloads[["workload", "change"]]
+                     workload change
+        0  Deployment/toolman   kept
     """
 
     baseline: Analysis
@@ -93,9 +108,10 @@ class Comparison:
         after = after.loc[after["status"] == "fail", columns].drop_duplicates(_FINDING_KEY)
         merged = before.merge(after, on=_FINDING_KEY, how="outer", indicator=True,
                               suffixes=("_baseline", "_candidate"))
-        change = []
-        for side, kind, namespace, name in zip(merged["_merge"], merged["kind"],
-                                               merged["namespace"], merged["name"], strict=True):
+        change = []  # (pandas matches <NA> keys with each other: a missing container is one key)
+        namespaces = merged["namespace"].fillna("")  # <NA> in a cluster-scoped object's row
+        for side, kind, namespace, name in zip(merged["_merge"], merged["kind"], namespaces,
+                                               merged["name"], strict=True):
             presence = self._presence((kind, namespace, name))
             change.append("unchanged" if side == "both" else presence if presence != "kept"
                           else "fixed" if side == "left_only" else "introduced")
@@ -156,37 +172,34 @@ def compare(baseline: Any, candidate: Any, *, names: tuple[str, str] | None = No
     """Compare two analyses of one deployment: which failures the candidate fixes, introduces or
     keeps, and how each checklist row changes.
 
-    Parameters
-    ----------
-    baseline, candidate
-        `Analysis` objects, or anything `Analysis.of` accepts (paths, text, `Manifests`); the
-        same `options` (e.g. `profile=`, `namespace=`) are used to analyse both. Compare two
-        renderings of one release: objects are matched by (kind, namespace, name).
-    names
-        What to call the two sides in text (default: their labels, else "baseline" and
-        "candidate").
+    Args:
+        baseline, candidate: `Analysis` objects, or anything `Analysis.of` accepts (paths, text,
+            `Manifests`, a `Rendered` chart, objects as dicts); the same `options` are used to
+            analyse both. Compare two renderings of one release: objects are matched by (kind,
+            namespace, name).
+        names: what to call the two sides in text (default: their `values_set`, else
+            "baseline" and "candidate").
+        **options: passed to `Analysis.of` (e.g. `profile=`, `namespace=`, `errors=`).
 
-    Returns
-    -------
-    Comparison
-        `.findings`, `.checklist` and `.workloads` DataFrames with a `change` column, and
-        `.counts()`. A workload present only in the baseline (a component the candidate's values
-        disable) is "removed", and so are its failures: removing a component fixes nothing.
+    Returns:
+        A `Comparison`: `.findings`, `.checklist` and `.workloads` DataFrames with a `change`
+        column, and `.counts()`. A workload present only in the baseline (a component the
+        candidate's values disable) is "removed", and so are its failures: removing a component
+        fixes nothing.
 
-    Example
-    -------
-    >>> import toolman_kit as tk
-    >>> c = tk.compare("examples/toolman/rendered/default.yaml",
-    ...                "examples/toolman/rendered/production.yaml",
-    ...                profile="examples/toolman/profile.yaml", namespace="toolman")
-    >>> c.counts()["fixed"], c.counts()["introduced"]
-    (12, 4)
-    >>> c.checklist.query("component == 'Replicas'")[["baseline_state", "candidate_state"]]
-      baseline_state candidate_state
-    0              1               3
+    Example:
+        >>> import toolman_kit as tk
+        >>> c = tk.compare("examples/toolman/rendered/default.yaml",
+        ...                "examples/toolman/rendered/production.yaml",
+        ...                profile="examples/toolman/profile.yaml", namespace="toolman")
+        >>> c.counts()["fixed"], c.counts()["introduced"]
+        (12, 4)
+        >>> c.checklist.query("component == 'Replicas'")[["baseline_state", "candidate_state"]]
+          baseline_state candidate_state
+        0              1               3
     """
     a, b = (x if isinstance(x, Analysis) else Analysis.of(x, **options)
             for x in (baseline, candidate))
     if names is None:
-        names = (a.label or "baseline", b.label or "candidate")
+        names = (a.values_set or "baseline", b.values_set or "candidate")
     return Comparison(a, b, names)

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 
 class ToolmanKitError(Exception):
-    """Base of every error the kit raises on purpose (anything else is a bug)."""
+    """Base of every error the kit raises on purpose (anything else is a bug).
+
+    Attributes:
+        message: what is wrong, in one line.
+        file, line, column: where, when known (`str(error)` starts with `file:line:column:`).
+
+    Example:
+        >>> try:
+        ...     tk.analyze("no/such/file.yaml")
+        ... except tk.ToolmanKitError as error:
+        ...     print(error)
+        no/such/file.yaml: no such file or directory
+    """
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None,
                  column: int | None = None):
@@ -21,20 +33,58 @@ class ToolmanKitError(Exception):
 
 
 class ManifestError(ToolmanKitError):
-    """Input that is not (valid) Kubernetes manifests."""
+    """Input that cannot be read or holds no Kubernetes object.
+
+    Example:
+        >>> tk.analyze("README.md")
+        Traceback (most recent call last):
+        ...
+        toolman_kit.errors.ManifestError: README.md:...: invalid YAML: ...
+    """
 
 
 class RenderError(ToolmanKitError):
-    """A chart that cannot be rendered, or no Helm backend to render it with."""
+    """A chart that cannot be rendered, or no Helm backend to render it with.
+
+    Example:
+        >>> tk.render("examples/toolman")
+        Traceback (most recent call last):
+        ...
+        toolman_kit.errors.RenderError: examples/toolman: not a Helm chart directory (no Chart.yaml)
+    """
 
 
 class ProfileError(ToolmanKitError):
-    """A profile file that is missing or malformed."""
+    """A profile file that is missing or malformed.
+
+    Example:
+        >>> tk.load_profile("staging")
+        Traceback (most recent call last):
+        ...
+        toolman_kit.errors.ProfileError: staging: no such profile (built in: production)
+    """
 
 
 class ReportError(ToolmanKitError):
-    """A notebook or export step that failed while building a report."""
+    """A notebook or export step that failed while building a report (`toolman-kit report`);
+    the message names the notebook and the failing cell, and the previous report is kept."""
 
 
 class FleetError(ToolmanKitError):
-    """A fleet file that is missing or malformed, or a batch that cannot start."""
+    """A fleet file that is missing or malformed, or a batch that cannot start
+    (`toolman-kit batch`)."""
+
+
+class ToolmanKitWarning(UserWarning):
+    """An input problem reported instead of raised (`errors="warn"`), or a suspect input that was
+    still analyzed, such as an object defined twice.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     df = tk.analyze("examples/toolman/rendered/default.yaml", "README.md",
+        ...                     errors="warn")
+        >>> print(caught[0].message)
+        README.md:...: invalid YAML: ...
+    """

@@ -60,6 +60,16 @@ class LintMessage:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A chart's rendering: what `helm template` prints, and what `helm lint` says.
+
+    Pass it to `analyze`, `checklist`, `pod_security` or `Analysis.of` as it is.
+
+    Example:
+        >>> r = tk.render("examples/toolman/chart", release="toolman", namespace="toolman")
+        >>> r.text.splitlines()[1], r.chart
+        ('# Source: toolman/templates/serviceaccount.yaml', 'examples/toolman/chart')
+    """
+
     text: str  # exactly what `helm template` prints
     lint: tuple[LintMessage, ...]
     backend: str  # "helm-cli" | "helm-sdk"
@@ -78,6 +88,27 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     so an index (`l[1]=x`) replaces a list from the files instead of patching it.
     `chart` in the result is `chart_dir` as given; `lint` is `helm lint` with the same values
     (with `lint=False`, empty: linting costs several times the render).
+
+    Args:
+        chart_dir: the chart directory (holding Chart.yaml).
+        values_files: values files, as `-f`, later ones win.
+        set_values: `--set` expressions, applied after the files.
+        release: the release name (`helm template RELEASE`).
+        namespace: the release namespace (`-n`).
+        lint: also run `helm lint` (the fleet's input hash needs only the render).
+
+    Returns:
+        A `Rendered` (text, lint messages, backend, chart, values files).
+
+    Raises:
+        RenderError: not a chart, a template error (with file and line), or no Helm backend.
+
+    Example:
+        >>> r = tk.render("examples/toolman/chart",
+        ...               ["examples/toolman/chart/values-production.yaml"],
+        ...               release="toolman", namespace="toolman")
+        >>> tk.checklist(r).set_index("component").loc["Replicas", "status"]
+        'pass'
     """
     chart = Path(chart_dir)
     if not (chart / "Chart.yaml").is_file():

@@ -7,19 +7,24 @@ failures' remediations say. The current state is read from the model, as a revie
 
 from __future__ import annotations
 
-from collections import defaultdict, namedtuple
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from toolman_kit.judge.pss import pod_security
+from toolman_kit.judge.findings import Row as Finding
+from toolman_kit.judge.findings import typed
+from toolman_kit.judge.pss import PodSecurity, pod_security
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Workload, as_dict, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SYMBOL = {"pass": "✅", "warning": "⚠️", "fail": "❌", "n/a": "➖"}
 COLUMNS = ["workload", "namespace", "component", "current_state", "status", "action", "checks"]
+STATUSES = ("n/a", "pass", "warning", "fail")  # ascending, as findings.STATUSES
 
 
 @dataclass(frozen=True)
@@ -150,14 +155,17 @@ SEED_ROWS = tuple(r.component for r in ROWS[:10])
 PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}
 
 
-def build(findings: pd.DataFrame, index: Index) -> pd.DataFrame:
-    """One block of rows per workload, in the order of the manifests."""
+def build(findings: Iterable[tuple], index: Index,
+          pss: list[PodSecurity] | None = None) -> list[tuple]:
+    """One block of rows per workload, in the order of the manifests: tuples in COLUMNS order,
+    from the findings' row tuples (see `frame` for the DataFrame); `pss`: pod_security(index),
+    when the caller has it already."""
     by_workload = _findings_by_workload(findings, index)
-    levels = {(p.kind, p.namespace, p.name): p for p in pod_security(index)}
+    levels = {(p.kind, p.namespace, p.name): p for p in pss or pod_security(index)}
     records = []
     for w in index.workloads:
         key, label = (w.kind, w.namespace, w.name), index.label(w)
-        mine = by_workload.get(key, [])
+        mine = by_workload.get(key, {})
         for row in ROWS:
             if row.component == "Pod Security Level":
                 pss = levels[key]
@@ -171,12 +179,22 @@ def build(findings: pd.DataFrame, index: Index) -> pd.DataFrame:
             status, action = _judge(mine, row)
             records.append((label, w.namespace, row.component, row.state(w, index), status,
                             action, ",".join(row.checks)))
-    return pd.DataFrame.from_records(records, columns=COLUMNS)
+    return records
 
 
-def _judge(findings: list[_Finding], row: Row) -> tuple[str, str]:
-    relevant = [f for f in findings if f.check_id in row.checks and (
-        not row.path_part or f.check_id != "resources-below-profile" or row.path_part in f.path)]
+def frame(records: list[tuple]) -> pd.DataFrame:
+    """The checklist DataFrame: `status` an ordered categorical, <NA> where a value is missing."""
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(records, columns=COLUMNS)
+    return typed(df, {"status": STATUSES}, ("workload", "component", "action"))
+
+
+def _judge(by_check: dict[str, list[tuple[int, Finding]]], row: Row) -> tuple[str, str]:
+    """The row's status and action from the workload's findings of its checks."""
+    relevant = [f for _, f in sorted(  # in the findings' order, which orders the actions
+        (n, f) for check in row.checks for n, f in by_check.get(check, ())
+        if not row.path_part or check != "resources-below-profile" or row.path_part in f.path)]
     if not any(f.status in ("fail", "pass", "exempt") for f in relevant):
         return "n/a", "—"
     failed = [f for f in relevant if f.status == "fail"]
@@ -188,22 +206,20 @@ def _judge(findings: list[_Finding], row: Row) -> tuple[str, str]:
     return status, " ".join(actions) if actions else "—"
 
 
-_Finding = namedtuple("_Finding", "kind namespace name check_id status severity remediation "
-                                  "exempt_reason path")
-
-
-def _findings_by_workload(findings: pd.DataFrame, index: Index) -> dict[tuple, list[_Finding]]:
+def _findings_by_workload(findings: Iterable[tuple],
+                          index: Index) -> dict[tuple, dict[str, list[tuple[int, Finding]]]]:
     """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy),
-    in one pass over the frame: the checklist is built for every report and every format."""
+    by check id with their position, in one pass over the rows: the checklist is built for every
+    report and every format, and a row looks only at its own checks."""
     workload_keys = {(w.kind, w.namespace, w.name) for w in index.workloads}
     owners: dict[tuple, list[tuple]] = {}
     for obj, selected in index.selected.items():
         owners[(obj.kind, obj.namespace, obj.name)] = [(w.kind, w.namespace, w.name)
                                                        for w in selected]
-    parts: dict[tuple, list[_Finding]] = defaultdict(list)
-    for f in findings[list(_Finding._fields)].itertuples(index=False, name=None):
-        finding = _Finding(*f)
-        key = finding[:3]
+    parts: dict[tuple, dict[str, list[tuple[int, Finding]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for n, f in enumerate(findings):
+        key = (f[4], f[5], f[6])  # kind, namespace, name
         for target in [key] if key in workload_keys else owners.get(key, []):
-            parts[target].append(finding)
+            parts[target][f[0]].append((n, Finding._make(f)))
     return parts

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-import pandas as pd
-
-from toolman_kit.judge.findings import Status, frame
+from toolman_kit.judge.findings import RANKS, Findings, Status, rank
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import Check, Scope, Skip, Violation, catalogue
 from toolman_kit.read.index import Index
@@ -23,8 +21,8 @@ IGNORE_ANNOTATION = "toolman-kit.io/ignore"
 
 
 def run(index: Index, profile: Profile,
-        values_set: str = "") -> tuple[pd.DataFrame, list[LoadError]]:
-    """Every enabled check over every object it applies to: (findings frame, check errors)."""
+        values_set: str = "") -> tuple[Findings, list[LoadError]]:
+    """Every enabled check over every object it applies to: (findings, check errors)."""
     by_scope: dict[Scope, dict[str, list[Check]]] = {s: defaultdict(list) for s in Scope}
     for c in catalogue().values():
         if profile.enabled(c.id):
@@ -46,7 +44,7 @@ def run(index: Index, profile: Profile,
                 if container.role in c.roles:
                     runner.run(c, target, container.name, container.path,
                                c.fn(container, w, index, profile))
-    return frame(runner.rows), runner.errors
+    return Findings(row for part in runner.ranked for row in part), runner.errors
 
 
 class _Target:
@@ -69,7 +67,8 @@ class _Target:
 class _Runner:
     def __init__(self, profile: Profile, values_set: str):
         self.profile, self.values_set = profile, values_set
-        self.rows: list[tuple] = []
+        self.ranked: list[list[tuple]] = [[] for _ in range(RANKS)]  # one list per rank: the
+        # findings' order (problems first, most severe first) without sorting 100,000s of rows
         self.errors: list[LoadError] = []
         self._meta: dict[str, tuple[tuple[str, str, str], str]] = {}
 
@@ -100,7 +99,7 @@ class _Runner:
         """(id, area, severity) as the profile grades it, and the remediation it words."""
         if c.id not in self._meta:
             self._meta[c.id] = ((c.id, c.area.value, self.profile.severity(c.id, c.severity.value)),
-                                c.remediation.format(**self.profile.params))
+                                c.fix(self.profile))
         return self._meta[c.id]
 
     def _exempt_reason(self, c: Check, target: _Target, container: str) -> str:
@@ -118,7 +117,8 @@ class _Runner:
              remediation: str, path: str, line: int | None, exempt_reason: str) -> None:
         """One findings row; problems point at their field's line, passes at the object's."""
         source = target.source
-        self.rows.append((
-            *self._metadata(c)[0], status.value, *target.columns, container, message,
+        meta = self._metadata(c)[0]
+        self.ranked[rank(status, meta[2])].append((
+            *meta, status.value, *target.columns, container, message,
             remediation, path, source.file, line or source.line, source.template or "",
             self.values_set, exempt_reason))

@@ -1,16 +1,35 @@
-"""Findings: one row per (check, object, container) examined, as a pandas DataFrame.
+"""Findings: one row per (check, object, container) examined.
 
-`status` is fail, pass, skip or exempt, so "what was checked" and a score come for free and
-`df.query("status == 'fail'")` is the problem list. The output formats are small functions of
-this frame (see formats.py).
+The engine makes plain row tuples (in COLUMNS order) and `Findings` holds them, problems first.
+The command line and the output formats stream from those rows; pandas is imported only when a
+DataFrame is asked for (`Findings.frame()`, `Analysis.findings`), because importing it costs more
+than a whole `toolman-kit check` of one chart.
+
+The frame has honest dtypes: `severity` and `status` are ordered categoricals (error > warning >
+info; fail > exempt > skip > pass), text columns are pandas' `string` dtype with `<NA>` where a
+value is missing (no container, no message on a pass, no template…), `line` is nullable `Int64`.
+
+Status vocabulary. A finding's status is one of
+
+    fail    the check found a problem            exempt  a problem, exempted with a reason
+    skip    the check does not apply (a reason)  pass    the check ran and found nothing
+
+and a checklist row's status summarises the findings of the checks it names:
+
+    fail    one of them failed with severity error      (❌)
+    warning one of them failed with severity warning    (⚠️)
+    pass    they ran, and failed at most with severity info or exempt (✅)
+    n/a     none of them applied: only skips, or no rows (➖)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Status(StrEnum):
@@ -20,22 +39,95 @@ class Status(StrEnum):
     EXEMPT = "exempt"
 
 
-COLUMNS = ("check_id", "area", "severity", "status", "kind", "namespace", "name", "container",
-           "message", "remediation", "path", "file", "line", "template", "values_set",
-           "exempt_reason")
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+class Row(NamedTuple):
+    """One finding, as the engine makes it ("" where a text value is missing, None for line)."""
+
+    check_id: str
+    area: str
+    severity: str
+    status: str
+    kind: str
+    namespace: str
+    name: str
+    container: str
+    message: str
+    remediation: str
+    path: str
+    file: str
+    line: int | None
+    template: str
+    values_set: str
+    exempt_reason: str
+
+
+COLUMNS = Row._fields
+SEVERITIES = ("info", "warning", "error")  # ascending: error is the worst
+STATUSES = ("pass", "skip", "exempt", "fail")  # ascending: fail needs the most attention
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}  # rank, most severe first
 STATUS_ORDER = {"fail": 0, "exempt": 1, "skip": 2, "pass": 3}
+RANKS = len(STATUS_ORDER) * len(SEVERITY_ORDER)
+# Columns that always hold a value; every other text column is <NA> where it is empty.
+REQUIRED = ("check_id", "area", "severity", "status", "kind", "name", "file")
+
+
+def rank(status: str, severity: str) -> int:
+    """The position of a row's (status, severity) in the findings' order: problems first, most
+    severe first."""
+    return STATUS_ORDER[status] * len(SEVERITY_ORDER) + SEVERITY_ORDER[severity]
+
+
+class Findings(list):
+    """The findings of one run: row tuples in COLUMNS order, problems first (fail, exempt, skip,
+    pass; within each, error, warning, info) and otherwise in the order of the manifests.
+
+    A list, so formats stream the tuples as they are; `Row._make(t)` names the fields, and
+    `frame()` is the pandas DataFrame.
+    """
+
+    __slots__ = ()
+
+    def failed(self) -> Iterator[tuple]:
+        """The failures, most severe first."""
+        return (r for r in self if r[3] == "fail")
+
+    def problems(self) -> Iterator[tuple]:
+        """The failures and the exempted failures (what --only-failed keeps)."""
+        return (r for r in self if r[3] in ("fail", "exempt"))
+
+    def counts(self) -> dict[str, int]:
+        """Failures by severity, then passes, exemptions and skips: a one-line summary."""
+        result = dict.fromkeys(("error", "warning", "info", "pass", "exempt", "skip"), 0)
+        for r in self:
+            result[r[2] if r[3] == "fail" else r[3]] += 1
+        return result
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame with the dtypes the module docstring describes."""
+        return frame(self)
 
 
 def frame(rows: list[tuple]) -> pd.DataFrame:
-    """The findings frame from row tuples in COLUMNS order: problems first, most severe first,
-    and otherwise in the order of the manifests (one stable sort on one small integer key)."""
+    """The findings DataFrame from row tuples in COLUMNS order (already in findings order)."""
+    import pandas as pd
+
     df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    df["line"] = df["line"].astype("Int64")
-    if len(df):
-        rank = df["status"].map(STATUS_ORDER).to_numpy() * 10 + \
-            df["severity"].map(SEVERITY_ORDER).to_numpy()
-        df = df.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    return typed(df, {"severity": SEVERITIES, "status": STATUSES}, REQUIRED, ints=("line",))
+
+
+def typed(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], required: tuple[str, ...],
+          ints: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Ordered categoricals for `categories`, nullable integers for `ints`, and `string` with <NA>
+    for the empty values of every other column not `required`."""
+    import pandas as pd
+
+    for column in df.columns:
+        if column in categories:
+            df[column] = pd.Categorical(df[column], categories=categories[column], ordered=True)
+        elif column in ints:
+            df[column] = df[column].astype("Int64")
+        else:
+            values = df[column].astype("string")
+            df[column] = values if column in required else values.mask(values == "")
     return df
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import INHERITED_SECURITY, Workload, as_dict, as_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LEVELS = ("privileged", "baseline", "restricted")
 BASELINE_CAPABILITIES = frozenset({
@@ -247,5 +248,7 @@ def pod_security(index: Index) -> list[PodSecurity]:
 
 def pod_security_frame(index: Index) -> pd.DataFrame:
     """pod_security as a table: kind, namespace, name, level, violations (list of dicts)."""
+    import pandas as pd
+
     return pd.DataFrame([asdict(p) for p in pod_security(index)],
                         columns=["kind", "namespace", "name", "level", "violations"])

@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from toolman_kit.read.model import POD_TEMPLATE
+
+if TYPE_CHECKING:
+    from toolman_kit.judge.profiles import Profile
 
 
 class Area(StrEnum):
@@ -74,6 +78,10 @@ class Check:
     @property
     def description(self) -> str:
         return " ".join((self.fn.__doc__ or "").split())
+
+    def fix(self, profile: Profile) -> str:
+        """The remediation with the profile's values filled in ("at least 3 replicas")."""
+        return self.remediation.format(**profile.params)
 
 
 CATALOGUE: dict[str, Check] = {}

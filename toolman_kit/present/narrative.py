@@ -86,7 +86,7 @@ def _inputs(a: Analysis) -> str:
 
 
 def _label(a: Analysis) -> str:
-    return _md(a.label) if a.label else _inputs(a)
+    return _md(a.values_set) if a.values_set else _inputs(a)
 
 
 def _workloads(a: Analysis) -> str:
@@ -170,7 +170,8 @@ def _comparisons(a: Analysis, baseline: Analysis | None,
         return comparisons
     if baseline is None:
         return []
-    return [Comparison(baseline, a, (baseline.label or "baseline", a.label or "candidate"))]
+    return [Comparison(baseline, a, (baseline.values_set or "baseline",
+                                      a.values_set or "candidate"))]
 
 
 def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
@@ -183,7 +184,7 @@ def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
     parts = [
         f"Analyzed {_plural(len(a.manifests), 'object')} "
         f"({', '.join(f'{n} {_md(k)}' for k, n in kinds.items()) or 'none'}) from {_inputs(a)}"
-        + (f" ({_md(a.label)})" if a.label else "") + ": "
+        + (f" ({_md(a.values_set)})" if a.values_set else "") + ": "
         f"{_plural(len(a.index.workloads), 'workload')} ({_workloads(a)}) with "
         f"{_plural(sum(roles.values()), 'container')}" + (f" ({role_text})" if role_text else "")
         + f", against the **{_md(a.profile.name)}** profile.",

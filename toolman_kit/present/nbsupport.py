@@ -365,7 +365,8 @@ def _object(kind: Any, name: Any, container: Any) -> str:
 def _where(r: Any) -> str:
     line = "" if r.line is None or pd.isna(r.line) else f":{r.line}"
     template = f" ({r.template})" if isinstance(r.template, str) and r.template else ""
-    return f"{r.file}{line}{template} {r.path}".strip()
+    path = r.path if isinstance(r.path, str) else ""  # <NA>: the finding names no field
+    return f"{r.file}{line}{template} {path}".strip()
 
 
 def findings(df: pd.DataFrame | None, empty: str = "No failing checks.",

@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
-from toolman_kit.present.inputs import NOTEBOOKS, checked_sets, share, validate
-from toolman_kit.present.sections import SECTIONS, section
+from toolman_kit.present.sections import NOTEBOOKS, SECTIONS, section
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -91,6 +90,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
     ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
     """
+    from toolman_kit.present.inputs import checked_sets, validate  # analysis: not for `check`
+
     started = time.perf_counter()
     out = Path(out)
     if sets is None:
@@ -134,6 +135,8 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     writes the data files and shares the analyses; only then are the notebooks handed out (bad
     input: one error, no notebook run). This thread then exports each executed notebook as it
     arrives."""
+    from toolman_kit.present.inputs import share
+
     todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     executed: queue.SimpleQueue[Any] = queue.SimpleQueue()
     workers = max(1, min(jobs or os.cpu_count() or 1, len(ORDER)))

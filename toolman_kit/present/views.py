@@ -17,6 +17,7 @@ import pandas as pd
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checks.availability import pdb_budget
+from toolman_kit.judge.findings import Row
 from toolman_kit.judge.findings import counts as finding_counts
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
 from toolman_kit.judge.registry import catalogue
@@ -46,7 +47,8 @@ def _key(w: Workload, container: str = "") -> tuple[str, str, str, str]:
 
 
 def _keys(df: pd.DataFrame) -> set[tuple[str, str, str, str]]:
-    return set(zip(df["kind"], df["namespace"], df["name"], df["container"], strict=True))
+    return set(zip(df["kind"], df["namespace"].fillna(""), df["name"], df["container"].fillna(""),
+                   strict=True))
 
 
 # The kubelet mounts these read-only whatever the mount says (readOnly: false is ignored).
@@ -205,14 +207,11 @@ def _mount_paths(w: Workload, volume: str) -> Iterator[tuple[Container, Any, str
 
 
 def _failed_paths(a: Analysis, check_id: str | None = None) -> dict[tuple, list[tuple[str, str]]]:
-    """(check id, path) of each failure, by (kind, namespace, name): one pass over the frame."""
-    f = a.findings[a.findings["status"] == "fail"]
-    if check_id is not None:
-        f = f[f["check_id"] == check_id]
+    """(check id, path) of each failure, by (kind, namespace, name): one pass over the rows."""
     by_object: dict[tuple, list[tuple[str, str]]] = defaultdict(list)
-    for kind, namespace, name, check, path in zip(f["kind"], f["namespace"], f["name"],
-                                                   f["check_id"], f["path"], strict=True):
-        by_object[(kind, namespace, name)].append((check, path))
+    for r in map(Row._make, a.rows.failed()):
+        if check_id is None or r.check_id == check_id:
+            by_object[(r.kind, r.namespace, r.name)].append((r.check_id, r.path))
     return by_object
 
 
@@ -444,8 +443,8 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
     checks = catalogue()
     for check_id, rows in considered.groupby("check_id", sort=False):
         title = checks[check_id].title if check_id in checks else check_id
-        keys = list(zip(rows["kind"], rows["namespace"], rows["name"], rows["container"],
-                        strict=True))
+        keys = list(zip(rows["kind"], rows["namespace"].fillna(""), rows["name"],
+                        rows["container"].fillna(""), strict=True))
         exempt = rows[rows["status"] == "exempt"]["exempt_reason"]
         note = f" (accepted: {'; '.join(dict.fromkeys(exempt))})" if len(exempt) else ""
         considerations.append(f"{title}: "
@@ -545,7 +544,8 @@ def finding_groups(a: Analysis, areas: Sequence[str] | None = None) -> pd.DataFr
                    for k, n, c in zip(part["kind"], part["name"], part["container"],
                                       strict=True)]
         sources = [f"{file}" + (f":{line}" if pd.notna(line) else "")
-                   + (f" ({t})" if isinstance(t, str) and t else "") + f" {path}"
+                   + (f" ({t})" if isinstance(t, str) and t else "")
+                   + (f" {path}" if isinstance(path, str) else "")
                    for file, line, t, path in zip(part["file"], part["line"], part["template"],
                                                   part["path"], strict=True)]
         rows.append({"severity": part["severity"].iloc[0], "check_id": check_id,

@@ -2,7 +2,8 @@
 
 Every resource remembers where it came from (file, document index, line, `# Source:` template),
 so each finding can point at the manifest line it is about. A document that is not a Kubernetes
-object becomes a LoadError naming file and line; the other documents are still loaded.
+object becomes a LoadError naming file and line; the other documents are still loaded. An object
+defined twice (same API group, kind, namespace and name) is kept once, with a warning.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import itertools
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$))", re.M)  # first line that is not 
 class Source:
     file: str
     document: int  # 0-based index of the document in its file
-    line: int  # 1-based line of the document's first content line
+    line: int | None  # 1-based line of the document's first content line (None: not from text)
     template: str | None  # the `# Source:` path helm template printed, if any
 
 
@@ -136,10 +137,26 @@ class LoadError:
 
 @dataclass
 class Manifests:
+    """The Kubernetes objects of some inputs, in input order, with where each came from.
+
+    Attributes:
+        resources: the objects (`Resource`: the parsed dict, its `Source`, its namespace).
+        errors: what could not be read, one `LoadError` (file, line, message) per problem.
+        warnings: what was read but is suspect, e.g. an object defined twice.
+        inputs: the inputs as given (paths, `<text>`, `helm template …`).
+        namespace: the release namespace objects without one were placed in.
+
+    Example:
+        >>> m = tk.load("examples/toolman/rendered/production.yaml")
+        >>> len(m), m.namespace, sorted(m.of_kind("Deployment")[0].labels)[:1]
+        (9, '(release)', ['app.kubernetes.io/instance'])
+    """
+
     resources: list[Resource] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
     namespace: str = RELEASE_NAMESPACE
+    warnings: list[LoadError] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.resources)
@@ -148,6 +165,7 @@ class Manifests:
         return iter(self.resources)
 
     def of_kind(self, *kinds: str) -> list[Resource]:
+        """The objects of these kinds, in input order."""
         return [r for r in self.resources if r.kind in kinds]
 
 
@@ -157,10 +175,14 @@ def _str_map(value: Any) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
-def load(*sources: str | Path | Text | Iterable[str | Path | Text], namespace: str | None = None,
+Input = str | Path | Text | Mapping[str, Any]
+
+
+def load(*sources: Input | Iterable[Input], namespace: str | None = None,
          stdin_text: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Manifests:
     """Load manifests from paths (files, directories searched recursively for *.yaml, *.yml,
-    *.json), `-` (standard input), Text, or literal YAML/JSON text (a string holding a newline).
+    *.json), `-` (standard input), Text, literal YAML/JSON text (a string holding a newline), or
+    objects already parsed (dicts, e.g. from the kubernetes client).
 
     `namespace` is the release namespace (`helm -n`): objects without metadata.namespace are
     placed there. Left out, it is inferred when every explicit namespace agrees, as a chart that
@@ -170,7 +192,49 @@ def load(*sources: str | Path | Text | Iterable[str | Path | Text], namespace: s
     manifests = Manifests()
     with gc_paused():
         _load_into(manifests, sources, stdin_text, max_bytes)
-    return place(manifests, namespace or _infer_namespace(manifests.resources))
+    return dedupe(place(manifests, namespace or _infer_namespace(manifests.resources)))
+
+
+def merge(*parts: Manifests) -> Manifests:
+    """Several Manifests as one (e.g. files and a chart's rendering), objects defined twice
+    kept once; the release namespace is the first part's."""
+    merged = Manifests(namespace=parts[0].namespace if parts else RELEASE_NAMESPACE)
+    for part in parts:
+        merged.resources += part.resources
+        merged.errors += part.errors
+        merged.warnings += part.warnings
+        merged.inputs += part.inputs
+    return dedupe(merged)
+
+
+def dedupe(manifests: Manifests) -> Manifests:
+    """Keep the first of objects with the same API group, kind, namespace and name (Kubernetes
+    would keep the last applied, but both copies are the same object): one warning each."""
+    first: dict[tuple[str, str, str, str], Resource] = {}
+    kept, copies = [], {}
+    for r in manifests.resources:
+        if not r.metadata.get("name"):  # generateName: every copy is a new object
+            kept.append(r)
+            continue
+        key = (r.api_version.rpartition("/")[0], r.kind, r.namespace, r.name)
+        if key not in first:
+            first[key] = r
+            kept.append(r)
+        else:
+            copies.setdefault(key, []).append(r)
+    for key, again in copies.items():
+        original, at = first[key].source, again[0].source
+        times = "once more" if len(again) == 1 else f"{len(again)} more times"
+        manifests.warnings.append(LoadError(
+            at.file, at.line, f"{first[key].ref} is defined {times} (first at "
+            f"{_where(original)}): analyzed once"))
+    if copies:
+        manifests.resources = kept
+    return manifests
+
+
+def _where(source: Source) -> str:
+    return f"{source.file}:{source.line}" if source.line else source.file
 
 
 def place(manifests: Manifests, namespace: str) -> Manifests:
@@ -202,7 +266,14 @@ def gc_paused() -> Iterator[None]:
 
 def _load_into(manifests: Manifests, sources: tuple, stdin_text: str | None,
                max_bytes: int) -> None:
+    objects = 0
     for source in _flatten(sources):
+        if isinstance(source, Mapping):  # parsed already: no file, no line
+            if not objects:
+                manifests.inputs.append("<objects>")
+            _add_object(dict(source), Source("<objects>", objects, None, None), manifests)
+            objects += 1
+            continue
         manifests.inputs.append(source.name if isinstance(source, Text) else "<text>"
                                 if isinstance(source, str) and "\n" in source else str(source))
         for name, lines in _inputs(source, manifests.errors, stdin_text, max_bytes):
@@ -212,12 +283,12 @@ def _load_into(manifests: Manifests, sources: tuple, stdin_text: str | None,
                 manifests.errors.append(LoadError(name, exc.line, exc.message))
 
 
-def _flatten(sources: tuple) -> Iterator[str | Path | Text]:
+def _flatten(sources: Iterable) -> Iterator[Input]:
     for source in sources:
-        if isinstance(source, (str, Path, Text)):
+        if isinstance(source, (str, Path, Text, Mapping)):
             yield source
         else:
-            yield from source
+            yield from _flatten(source)
 
 
 def _inputs(source: str | Path | Text, errors: list[LoadError], stdin_text: str | None,
@@ -239,8 +310,13 @@ def _inputs(source: str | Path | Text, errors: list[LoadError], stdin_text: str 
         return
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
-        if not files:
+        charts = sorted(p.parent for p in path.rglob("Chart.yaml"))
+        for chart in charts:  # templates are not manifests until rendered
+            errors.append(LoadError(str(chart), None, "this is a Helm chart: use --chart "
+                                    "(tk.render in Python) to render it first"))
+        files = sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()
+                       and not any(p.is_relative_to(chart) for chart in charts))
+        if not files and not charts:
             errors.append(LoadError(str(path), None, "directory holds no *.yaml, *.yml or *.json"))
     elif path.exists():
         files = [path]
@@ -354,28 +430,35 @@ def _parse_lines(lines: Iterable[str], name: str, manifests: Manifests) -> None:
                 name, at, f"invalid YAML: {exc.message}",
                 exc.column + 1 if exc.column is not None else None))
             continue
-        resource = _add_object(parsed.data, source, manifests)
-        if resource is not None:
-            resource.text_line, resource.lines = line, parsed.lines
-            resource.duplicates = [(d.key, line + d.line) for d in parsed.duplicates]
+        _add_object(parsed.data, source, manifests, parsed, line)
     if not has_content:
         manifests.errors.append(
             LoadError(name, None, "no Kubernetes objects (empty or only comments)"))
 
 
-def _add_object(obj: Any, source: Source, manifests: Manifests) -> Resource | None:
+def _add_object(obj: Any, source: Source, manifests: Manifests,
+                parsed: yamlsafe.Parsed | None = None, text_line: int = 1,
+                lines: tuple[int, float] = (0, float("inf"))) -> None:
+    """Add one object, or each item of a List (`kubectl get -o yaml`) at its own line; `lines`:
+    the object's range of lines in the parsed document (its duplicate keys are those in it)."""
     if obj is None:
-        return None
+        return
     if not isinstance(obj, dict):
         manifests.errors.append(LoadError(
             source.file, source.line,
             f"document is a {_yaml_type(obj)}, not a Kubernetes object"))
-        return None
+        return
     kind = obj.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
-        for item in obj["items"]:  # kubectl get -o yaml: flatten, keep the List's location
-            _add_object(item, source, manifests)
-        return None
+        starts = parsed.lines.get(id(obj["items"])) if parsed else None
+        for i, item in enumerate(obj["items"]):
+            if not isinstance(starts, list):  # parsed from JSON, or given as objects
+                _add_object(item, source, manifests)
+                continue
+            span = (starts[i], starts[i + 1] if i + 1 < len(starts) else float("inf"))
+            at = Source(source.file, source.document, text_line + starts[i], source.template)
+            _add_object(item, at, manifests, parsed, text_line, span)
+        return
     missing = [key for key in ("apiVersion", "kind") if not isinstance(obj.get(key), str)
                or not obj.get(key)]
     meta = obj.get("metadata")
@@ -387,8 +470,11 @@ def _add_object(obj: Any, source: Source, manifests: Manifests) -> Resource | No
             source.file, source.line, f"not a Kubernetes object: no {' or '.join(missing)}"))
         return None
     resource = Resource(obj, source)
+    if parsed is not None:
+        resource.text_line, resource.lines = text_line, parsed.lines
+        resource.duplicates = [(d.key, text_line + d.line) for d in parsed.duplicates
+                               if lines[0] <= d.line < lines[1]]
     manifests.resources.append(resource)
-    return resource
 
 
 def _yaml_type(value: Any) -> str:

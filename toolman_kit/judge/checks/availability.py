@@ -131,7 +131,7 @@ def topology_spread_missing(w: Workload, idx: Index, profile: Profile) -> Outcom
 @check(id="pdb-missing", area=Area.AVAILABILITY, severity=Severity.ERROR,
        kinds=("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"),
        title="No PodDisruptionBudget protects the workload",
-       remediation="Enable a PodDisruptionBudget (e.g. minAvailable: {min_replicas} - 1).")
+       remediation="Enable a PodDisruptionBudget (e.g. minAvailable: {min_available}).")
 def pdb_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
     """Without a PDB a node drain or cluster upgrade may evict every replica at once."""
     if not idx.pdbs.get(w):

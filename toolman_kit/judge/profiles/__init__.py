@@ -1,8 +1,10 @@
 """Profiles: YAML thresholds that say what "production ready" means (`production` is built in).
 
 A profile may `extends:` another (by built-in name or path); mappings merge, the child wins.
-Files are validated against schema.json, so a typo is an error naming the file, not a silent
-default.
+Profile files are validated against schema.json, so a typo is an error naming the file, not a
+silent default. Built-in profiles are validated by the tests instead, so a run with one costs no
+validation at all; user profiles use fastjsonschema (a few ms; jsonschema's import alone can take a
+second where jupyterlab's dependencies are installed).
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from toolman_kit.errors import ProfileError
@@ -45,6 +46,15 @@ class Exemption:
 
 @dataclass(frozen=True)
 class Profile:
+    """What "production ready" means: thresholds, sizing floors, re-graded or disabled checks
+    and exemptions (see `load_profile`; the built-in one is `production`).
+
+    Example:
+        >>> p = tk.load_profile("examples/toolman/profile.yaml")
+        >>> p.name, p.min_replicas, p.enabled("pdb-missing")
+        ('toolman-production', 3, True)
+    """
+
     name: str
     description: str = ""
     min_replicas: int = 3
@@ -57,9 +67,11 @@ class Profile:
     source: str = "built-in"
 
     def enabled(self, check_id: str) -> bool:
+        """Whether the check runs (profiles may disable checks)."""
         return self.checks.get(check_id, {}).get("enabled", True)
 
     def severity(self, check_id: str, default: str) -> str:
+        """The check's severity as this profile grades it (`default`: the check's own)."""
         return self.checks.get(check_id, {}).get("severity", default)
 
     def sizing_for(self, container: str, role: str) -> dict[str, dict[str, Decimal]]:
@@ -68,6 +80,7 @@ class Profile:
 
     def exemption(self, check_id: str, kind: str, namespace: str, name: str,
                   container: str) -> Exemption | None:
+        """The first exemption covering this check on this object (and container), if any."""
         return next((e for e in self.exemptions
                      if e.covers(check_id, kind, namespace, name, container)), None)
 
@@ -77,20 +90,55 @@ class Profile:
 
     @property
     def params(self) -> dict[str, Any]:
-        """Values check remediations may quote, e.g. "{min_replicas}"."""
+        """Values check remediations may quote, e.g. "{min_replicas}" (see Check.fix)."""
         return {"min_replicas": self.min_replicas,
+                "min_available": max(self.min_replicas - 1, 1),  # a PDB that allows a drain
                 "startup_probe_after_seconds": self.startup_probe_after_seconds}
 
 
 def load_profile(spec: str | Path | Profile = "production") -> Profile:
-    """A profile by built-in name or YAML file path."""
+    """A profile by built-in name or YAML file path.
+
+    Args:
+        spec: "production" (built in), the path of a profile YAML file (which may `extends:`
+            another), or a `Profile` (returned as it is).
+
+    Returns:
+        The `Profile`.
+
+    Raises:
+        ProfileError: no such profile, invalid YAML, or a value the schema refuses (the file
+            and the offending key are named).
+
+    Example:
+        >>> tk.load_profile().min_replicas
+        3
+    """
     if isinstance(spec, Profile):
         return spec
     return _build(_raw(str(spec), seen=()))
 
 
-def _schema() -> dict[str, Any]:
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a profile file."""
     return json.loads(resources.files(__package__).joinpath("schema.json").read_text())
+
+
+@cache
+def _validator() -> Any:
+    import fastjsonschema
+
+    return fastjsonschema.compile(schema())
+
+
+def _validate(data: Any, where: str) -> None:
+    import fastjsonschema
+
+    try:
+        _validator()(data)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        at = exc.name.removeprefix("data").lstrip(".") or "(top level)"
+        raise ProfileError(f"{at}: {exc.message.removeprefix(exc.name).strip()}", where) from None
 
 
 def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
@@ -109,12 +157,8 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
         mark = exc.problem_mark
         raise ProfileError(f"invalid YAML: {exc.problem}", where,
                            mark.line + 1 if mark else None) from None
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
-                    key=lambda e: list(e.path))
-    if errors:
-        first = errors[0]
-        at = ".".join(str(p) for p in first.path) or "(top level)"
-        raise ProfileError(f"{at}: {first.message}", where)
+    if where not in BUILT_IN:  # the built-in ones are validated by the tests
+        _validate(data, where)
     data["source"] = where
     data.setdefault("name", Path(where).stem)  # its own name, not the one it extends
     parent = data.pop("extends", None)

@@ -1,0 +1,144 @@
+"""Output formats: the same content as the pandas-based formats gave (tests/data/formats, captured
+before they were made to stream), compact JSON and SARIF, --only-failed, and a `check` that
+imports nothing heavy."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.data.formats.capture import CASES, FORMATS
+from toolman_kit.cli import main
+
+ROOT = Path(__file__).parents[1]
+GOLDEN = ROOT / "tests" / "data" / "formats"
+EXITS = json.loads((GOLDEN / "exits.json").read_text())
+HEAVY = ("pandas", "numpy", "jsonschema", "fastjsonschema", "rfc3987_syntax", "papermill",
+         "nbconvert", "nbformat", "matplotlib", "ipykernel", "jupyter_client", "dask",
+         "distributed", "pyarrow")
+# The report's own modules: what notebooks import, never needed to check or list checks.
+REPORT_SIDE = tuple(f"toolman_kit.present.{m}" for m in (
+    "inputs", "views", "narrative", "nbsupport", "charts", "html"))
+
+
+def check(capsys, monkeypatch, *argv):
+    monkeypatch.chdir(ROOT)
+    code = main(["check", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", CASES)
+def test_every_format_says_what_it_said_before(capsys, monkeypatch, case, fmt):
+    code, out, err = check(capsys, monkeypatch, *CASES[case], "--format", fmt)
+    before = (GOLDEN / f"{case}.{fmt}").read_text()
+    assert {"exit": code, "stderr": err} == EXITS[f"{case}.{fmt}"]
+    if fmt in ("json", "sarif"):  # the content is the same; the whitespace is gone
+        assert json.loads(out) == json.loads(before)
+        compact = json.dumps(json.loads(out), separators=(",", ":"), ensure_ascii=False)
+        assert out == compact + "\n"
+    else:
+        assert out == before
+
+
+def test_sarif_results_are_failures_and_suppressed_exemptions(capsys, monkeypatch):
+    _, out, _ = check(capsys, monkeypatch, *CASES["mixed"], "--format", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    _, rows, _ = check(capsys, monkeypatch, *CASES["mixed"], "--format", "csv")
+    statuses = [r["status"] for r in csv.DictReader(io.StringIO(rows))]
+    assert len(results) == statuses.count("fail") + statuses.count("exempt")
+    assert sum("suppressions" in r for r in results) == statuses.count("exempt") == 2
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_only_failed_drops_passes_and_skips_from_every_format(capsys, monkeypatch, fmt):
+    _, full, _ = check(capsys, monkeypatch, *CASES["mixed"], "--format", fmt)
+    code, out, _ = check(capsys, monkeypatch, *CASES["mixed"], "--format", fmt,
+                         "--only-failed")
+    assert code == 2
+    if fmt == "csv":
+        statuses = {r["status"] for r in csv.DictReader(io.StringIO(out))}
+        assert statuses == {"fail", "exempt"}
+    elif fmt == "json":
+        doc = json.loads(out)
+        assert {f["status"] for f in doc["findings"]} == {"fail", "exempt"}
+        assert doc["checklist"] == json.loads(full)["checklist"]
+    elif fmt == "junit":
+        _, doc, _ = check(capsys, monkeypatch, *CASES["mixed"], "--format", "json")
+        statuses = [f["status"] for f in json.loads(doc)["findings"]]
+        problems = statuses.count("fail") + statuses.count("exempt")
+        assert out.count("<testcase") == out.count("<failure") + out.count("<skipped") == problems
+        assert full.count("<testcase") == len(statuses) > problems
+    else:  # these list failures only, always
+        assert out == full
+
+
+def test_streamed_output_file_is_complete_and_atomic(capsys, monkeypatch, tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("previous")
+    code, out, _ = check(capsys, monkeypatch, *CASES["default"], "--format", "json", "-o",
+                         str(target))
+    assert out == "" and json.loads(target.read_text())["tool"]["name"] == "toolman-kit"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
+
+
+def _modules_after(code: str) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", code + "\nimport sys\n"
+                             "print('\\n'.join(sys.modules))"], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    return set(result.stdout.split())
+
+
+def test_import_and_check_import_nothing_heavy():
+    """Start-up is most of a `check` in a pre-commit hook: no pandas, numpy, jsonschema or
+    notebook machinery on this path (bench/startup.py measures it)."""
+    imported = _modules_after("import toolman_kit")
+    assert not imported & set(HEAVY), imported & set(HEAVY)
+    for argv in (["check", "examples/toolman/rendered/default.yaml"],
+                 ["check", "examples/toolman/rendered/default.yaml", "--format", "sarif"],
+                 ["checks"], ["checks", "--format", "json"]):
+        imported = _modules_after(
+            "import contextlib, io\nfrom toolman_kit.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})")
+        assert not imported & set(HEAVY), (argv, imported & set(HEAVY))
+        assert not imported & set(REPORT_SIDE), (argv, imported & set(REPORT_SIDE))
+
+
+def test_a_user_profile_is_validated_without_jsonschema():
+    imported = _modules_after(
+        "from toolman_kit.judge.profiles import load_profile\n"
+        "load_profile('examples/toolman/profile.yaml')")
+    assert "fastjsonschema" in imported and "jsonschema" not in imported
+
+
+def test_builtin_profiles_satisfy_the_schema():
+    """They are not validated at run time (that would cost every `check`), so here."""
+    import jsonschema
+    import yaml
+
+    from toolman_kit.judge.profiles import BUILT_IN, _validate, schema
+
+    jsonschema.Draft202012Validator.check_schema(schema())
+    for name in BUILT_IN:
+        path = ROOT / "toolman_kit" / "judge" / "profiles" / f"{name}.yaml"
+        data = yaml.safe_load(path.read_text())
+        jsonschema.Draft202012Validator(schema()).validate(data)
+        _validate(data, name)  # and the run-time validator agrees
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    many = tmp_path / "pods.yaml"
+    many.write_text("".join(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\n"
+                            "spec: {containers: [{name: c, image: nginx}]}\n"
+                            for i in range(500)))
+    proc = subprocess.Popen([sys.executable, "-m", "toolman_kit", "check", str(many), "--format",
+                             "junit"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(100)  # `| head -c 100`
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and b"Traceback" not in err, err
