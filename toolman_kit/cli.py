@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     from toolman_kit.present.report import add_report_command
 
     add_report_command(commands, _add_input_options)
+    from toolman_kit.fleet.command import add_batch_command
+
+    add_batch_command(commands)
     return parser
 
 

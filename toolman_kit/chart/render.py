@@ -79,14 +79,15 @@ class Rendered:
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
            set_values: Sequence[str] | None = None, release: str = "release-name",
-           namespace: str = "default") -> Rendered:
+           namespace: str = "default", lint: bool = True) -> Rendered:
     """`helm template RELEASE CHART -n NAMESPACE -f F... --set S...` plus `helm lint`.
 
     `set_values` is a list of `--set` expressions exactly as given to the CLI ("a.b=v,c=w",
     "list={1,2}"; a single string is one expression), applied in order after the values files.
     With the SDK each expression is parsed by Helm's strvals and deep-merged like a values file,
     so an index (`l[1]=x`) replaces a list from the files instead of patching it.
-    `chart` in the result is `chart_dir` as given; `lint` is `helm lint` with the same values.
+    `chart` in the result is `chart_dir` as given; `lint` is `helm lint` with the same values
+    (with `lint=False`, empty: linting costs several times the render).
 
     Args:
         chart_dir: the chart directory (holding Chart.yaml).
@@ -94,6 +95,7 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         set_values: `--set` expressions, applied after the files.
         release: the release name (`helm template RELEASE`).
         namespace: the release namespace (`-n`).
+        lint: also run `helm lint` (the fleet's input hash needs only the render).
 
     Returns:
         A `Rendered` (text, lint messages, backend, chart, values files).
@@ -115,12 +117,12 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     texts = [_read(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
     if shutil.which("helm"):
-        text, lint = _render_cli(chart, files, sets, release, namespace)
+        text, messages = _render_cli(chart, files, sets, release, namespace, lint)
         backend = "helm-cli"
     else:
-        text, lint = _render_sdk(chart, files, texts, sets, release, namespace)
+        text, messages = _render_sdk(chart, files, texts, sets, release, namespace, lint)
         backend = "helm-sdk"
-    return Rendered(text, lint, backend, str(chart_dir), files)
+    return Rendered(text, messages, backend, str(chart_dir), files)
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def _read(path: str) -> str:
 
 
 def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: str,
-                namespace: str) -> tuple[str, tuple[LintMessage, ...]]:
+                namespace: str, lint: bool) -> tuple[str, tuple[LintMessage, ...]]:
     args = [a for f in files for a in ("-f", f)] + [a for s in sets for a in ("--set", s)]
     args += ["--namespace", namespace]
     done = subprocess.run(["helm", "template", release, str(chart), *args],
@@ -155,18 +157,20 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
     if done.returncode != 0:
         stderr = done.stderr.strip()  # warnings may precede the "Error: ..." part
         raise _error(stderr.partition("Error: ")[2] or stderr or "helm template failed", chart)
+    if not lint:
+        return done.stdout, ()
     linted = subprocess.run(["helm", "lint", str(chart), *args],
                             capture_output=True, text=True, check=False)
-    lint = []
+    messages = []
     for line in linted.stdout.splitlines():
         if m := _LINT_LINE.match(line.strip()):
             sev = {"UNKNOWN": "info"}.get(m[1], m[1].lower())
-            lint.append(LintMessage(sev, m[2], m[3]))
-    return done.stdout, tuple(lint)
+            messages.append(LintMessage(sev, m[2], m[3]))
+    return done.stdout, tuple(messages)
 
 
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
-                release: str, namespace: str) -> tuple[str, tuple[LintMessage, ...]]:
+                release: str, namespace: str, lint: bool) -> tuple[str, tuple[LintMessage, ...]]:
     try:
         import helm_python as helm
     except (ImportError, OSError):
@@ -192,7 +196,7 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
                                   f"charts/: {', '.join(missing)} (run `helm dependency build`)",
                                   file=str(chart / "Chart.yaml"))
             files_out = loaded.render(values, name=release, namespace=namespace)
-        report = helm.lint(chart, values, namespace=namespace)
+        report = helm.lint(chart, values, namespace=namespace) if lint else {}
     except helm.HelmError as e:
         raise _error(str(e), chart) from None
     lint_msgs = tuple(LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
