@@ -307,9 +307,18 @@ def test_cli_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                       LintMessage("warning", "templates/a.yaml", "object name: x: y"))
     args = f"-f {values} --set a=2 --set b=3 --namespace ns"
     assert log.read_text().splitlines() == [f"template rel {CHART} {args}", f"lint {CHART} {args}"]
+    log.write_text("")
+    assert render(CHART, lint=False).lint == ()
+    assert log.read_text().splitlines() == [f"template release-name {CHART} --namespace default"]
     monkeypatch.setenv("FAIL", "1")
     with pytest.raises(RenderError) as err:
         render(CHART)
     assert (err.value.file, err.value.line, err.value.column) == (
         str(CHART / "templates" / "a.yaml"), 3, 7)
     assert "\n" not in str(err.value)
+
+
+def test_render_without_lint(sdk) -> None:
+    values = [CHART / "values-production.yaml"]
+    linted, bare = render(CHART, values), render(CHART, values, lint=False)
+    assert bare.text == linted.text and linted.lint and bare.lint == ()

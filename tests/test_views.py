@@ -297,23 +297,26 @@ def test_missing_values_read_as_nothing_in_pages(default: Analysis) -> None:
 
 
 def test_report_kernels_reuse_the_analyses_the_report_made(tmp_path, monkeypatch) -> None:
-    """inputs.share writes the last analyses; a kernel started with SHARED pointing at them
-    gets them for the same arguments over the same files, without analysing again."""
+    """inputs.share writes a report's analyses; a kernel that receives them gets them for the
+    same arguments over the same files, without analysing again, and a kernel that held other
+    analyses (a previous report's) gives them up."""
     from toolman_kit.present import inputs as module
 
     args = ([str(EXAMPLE / "rendered" / "default.yaml")],)
     made = module.inputs(*args)
-    module.share(tmp_path / "inputs.pickle")
-    module._LAST.clear()  # as in a fresh kernel
-    monkeypatch.setenv(module.SHARED, str(tmp_path / "inputs.pickle"))
+    module.share(tmp_path / "inputs.pickle", made)
+    other = module.inputs([str(EXAMPLE / "rendered" / "production.yaml")])  # held: not `made`
 
     def no_analysis(*_: object) -> None:
         raise AssertionError("analysed again")
 
     monkeypatch.setattr(module, "_analyses", no_analysis)
+    module.receive(str(tmp_path / "inputs.pickle"))
     again = module.inputs(*args)
-    assert again is not made and again.names == made.names
+    assert again is not made and again is not other and again.names == made.names
     assert again.analysis.findings.equals(made.analysis.findings)
-    module._LAST.clear()
+    assert module.inputs(*args) is again  # the report's other notebooks in this kernel
     with pytest.raises(AssertionError, match="analysed again"):  # other arguments: analysed
         module.inputs([str(EXAMPLE / "rendered" / "production.yaml")])
+    module._LAST.clear()
+    module._RECEIVED.clear()

@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     add_report_command(commands, _add_input_options)
     add_compare_command(commands, add_kube_version_option)
     add_suggest_command(commands, add_kube_version_option)
+    from toolman_kit.fleet.command import add_batch_command
+
+    add_batch_command(commands)
     return parser
 
 

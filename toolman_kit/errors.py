@@ -70,6 +70,11 @@ class ReportError(ToolmanKitError):
     the message names the notebook and the failing cell, and the previous report is kept."""
 
 
+class FleetError(ToolmanKitError):
+    """A fleet file that is missing or malformed, or a batch that cannot start
+    (`toolman-kit batch`)."""
+
+
 class ToolmanKitWarning(UserWarning):
     """An input problem reported instead of raised (`errors="warn"`), or a suspect input that was
     still analyzed, such as an object defined twice.

@@ -81,7 +81,8 @@ class Rendered:
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
            set_values: Sequence[str] | None = None, release: str = "release-name",
-           namespace: str = "default", kube_version: str | None = None) -> Rendered:
+           namespace: str = "default", kube_version: str | None = None,
+           lint: bool = True) -> Rendered:
     """`helm template RELEASE CHART -n NAMESPACE -f F... --set S... --kube-version V` plus
     `helm lint`.
 
@@ -99,6 +100,7 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         namespace: the release namespace (`-n`).
         kube_version: what templates see as .Capabilities.KubeVersion, e.g. "1.29" (None:
             Helm's own default).
+        lint: also run `helm lint` (the fleet's input hash needs only the render).
 
     Returns:
         A `Rendered` (text, lint messages, backend, chart, values files).
@@ -121,12 +123,12 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
     kube = helm_kube_version(kube_version) if kube_version else None
     if shutil.which("helm"):
-        text, lint = _render_cli(chart, files, sets, release, namespace, kube)
+        text, messages = _render_cli(chart, files, sets, release, namespace, kube, lint)
         backend = "helm-cli"
     else:
-        text, lint = _render_sdk(chart, files, texts, sets, release, namespace, kube)
+        text, messages = _render_sdk(chart, files, texts, sets, release, namespace, kube, lint)
         backend = "helm-sdk"
-    return Rendered(text, lint, backend, str(chart_dir), files)
+    return Rendered(text, messages, backend, str(chart_dir), files)
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,7 +155,8 @@ def _read(path: str) -> str:
 
 
 def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: str,
-                namespace: str, kube: str | None) -> tuple[str, tuple[LintMessage, ...]]:
+                namespace: str, kube: str | None,
+                lint: bool = True) -> tuple[str, tuple[LintMessage, ...]]:
     args = [a for f in files for a in ("-f", f)] + [a for s in sets for a in ("--set", s)]
     args += ["--namespace", namespace] + (["--kube-version", kube] if kube else [])
     done = subprocess.run(["helm", "template", release, str(chart), *args],
@@ -161,6 +164,8 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
     if done.returncode != 0:
         stderr = done.stderr.strip()  # warnings may precede the "Error: ..." part
         raise _error(stderr.partition("Error: ")[2] or stderr or "helm template failed", chart)
+    if not lint:
+        return done.stdout, ()
     linted = subprocess.run(["helm", "lint", str(chart), *args],
                             capture_output=True, text=True, check=False)
     lint = []
@@ -172,8 +177,8 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
 
 
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
-                release: str, namespace: str,
-                kube: str | None) -> tuple[str, tuple[LintMessage, ...]]:
+                release: str, namespace: str, kube: str | None,
+                lint: bool = True) -> tuple[str, tuple[LintMessage, ...]]:
     values: dict[str, Any] = {}
     for file, text in zip(files, texts, strict=True):
         values = merge_values(values, parse_values(text, file))
@@ -182,7 +187,7 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
     with load_chart_sdk(chart) as loaded:
         check_renderable(loaded, chart, release)
         files_out = render_values(loaded, chart, values, release, namespace, kube)
-    return _layout(files_out, chart), lint_sdk(chart, values, namespace, kube)
+    return _layout(files_out, chart), lint_sdk(chart, values, namespace, kube) if lint else ()
 
 
 def lint_sdk(chart: Path, values: Mapping[str, Any], namespace: str,

@@ -35,6 +35,7 @@ class Inputs:
 
     sets: list[tuple[str, Analysis]]
     rendered: dict[str, Any] = field(default_factory=dict)  # set name → Rendered (charts)
+    key: Any = field(default=None, repr=False)  # inputs()' arguments and files' stamps
     _comparisons: list[tuple[str, Comparison]] | None = field(default=None, repr=False)
 
     @property
@@ -164,8 +165,8 @@ def validate(sets: Sequence[Any], chart: Any = None, profile: Any = "production"
 
 _LAST: list[tuple[Any, Inputs]] = []  # the last inputs() result, with its arguments and files
 # `toolman-kit report` analyses the inputs once and shares them with its kernels through a pickle
-# in its private (0700) temporary directory, named by this variable in the kernels' environment.
-SHARED = "TOOLMAN_KIT_SHARED_INPUTS"
+# in its private (0700) temporary directory (share), which each notebook receives first (receive).
+_RECEIVED: list[str] = []  # the pickle _LAST came from, if it did
 
 
 def inputs(manifests: Sequence[Any] = (), baseline: Sequence[Any] | None = None,
@@ -192,23 +193,31 @@ def inputs(manifests: Sequence[Any] = (), baseline: Sequence[Any] | None = None,
     files += [profile] if isinstance(profile, str) and Path(profile).is_file() else []
     key = (repr((specs, chart, str(profile), namespace, release, kube_version)),
            _stamp(files))
-    if not _LAST and os.environ.get(SHARED) and Path(os.environ[SHARED]).is_file():
-        with open(os.environ[SHARED], "rb") as shared:
-            _LAST[:] = [pickle.load(shared)]  # written by share() below, in the report
     if _LAST and _LAST[0][0] == key:
         return _LAST[0][1]
     result = _analyses(specs, chart, profile, namespace, release, kube_version)
-    _LAST[:] = [(key, result)]
+    result.key = key
+    _LAST[:], _RECEIVED[:] = [(key, result)], []
     return result
 
 
-def share(path: Path) -> None:
-    """Write the last inputs() result where the report's kernels find it (see SHARED): the
-    same arguments over the same files then cost an unpickling instead of an analysis."""
+def share(path: Path, ins: Inputs) -> None:
+    """Write `ins` (an inputs() result) where the report's kernels receive it: the same
+    arguments over the same files then cost an unpickling instead of an analysis."""
     from toolman_kit.atomic import write_atomic
 
-    if _LAST:
-        write_atomic(path, pickle.dumps(_LAST[0], protocol=pickle.HIGHEST_PROTOCOL))
+    write_atomic(path, pickle.dumps((ins.key, ins), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def receive(path: str) -> None:
+    """In a report's kernel, before each notebook: hold the analyses its report shared at `path`
+    in place of any previous ones. A kernel may serve one report after another (the fleet
+    batch keeps them), so the path comes with each notebook rather than with the kernel's start,
+    and a kept kernel never shows a previous report's analyses."""
+    if _RECEIVED != [path]:  # the report's other notebooks in this kernel: already held
+        with open(path, "rb") as shared:
+            _LAST[:] = [pickle.load(shared)]
+        _RECEIVED[:] = [path]
 
 
 def _stamp(paths: Sequence[str]) -> tuple:

@@ -4,8 +4,12 @@ whole report atomically.
 Each worker thread owns one kernel (IPC transport, its own socket path: parallel kernels on TCP
 ports race, papermill#511) and runs its share of the notebooks in it one after the other, in a
 fresh namespace each: the kernel start and the pandas/matplotlib/toolman_kit imports are paid once
-per kernel, not once per notebook. The main thread meanwhile writes the Markdown, JSON, CSV and
-SARIF files, then exports each executed notebook to HTML as it arrives.
+per kernel, not once per notebook. Kernels come from a `Kernels` pool: one report makes its own,
+and a caller writing many reports (the fleet batch) passes one pool to keep them across reports.
+The main thread meanwhile analyses the inputs once, writes the Markdown, JSON, CSV and SARIF files
+and shares the analyses with the kernels (a pickle each notebook is told about in its first cell,
+so a kept kernel never shows a previous report's analyses), then exports each executed notebook
+to HTML as it arrives.
 
 Everything goes into a temporary sibling of the output directory, which replaces the previous
 report only when every part succeeded; a failure leaves the previous report untouched and names the
@@ -49,6 +53,8 @@ ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_avail
 VALUES = "05_values"  # with a chart: last, as it waits for the comparison the report makes
 SUGGESTED, SUGGESTION = "suggested-values.yaml", "suggestion.json"  # with --suggest
 RESET = "get_ipython().reset(new_session=False)  # toolman-kit: a clean namespace per notebook"
+# Per notebook, not per kernel start: a kept kernel serves one report after another.
+RECEIVE = "__import__('toolman_kit.present.inputs').present.inputs.receive({path!r})"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 FAILING_LINE = re.compile(r"^-+>\s*\d+\s(.*)$", re.M)
 
@@ -79,7 +85,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  title: str | None = None, with_code: bool = False, jobs: int | None = None,
                  progress: TextIO | None = None,
                  sets: Sequence[dict[str, Any]] | None = None,
-                 kube_version: str | None = None, suggest: bool = False) -> Report:
+                 kernels: Kernels | None = None, kube_version: str | None = None,
+                 suggest: bool = False) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
@@ -91,7 +98,9 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     profile's) is checked against and rendered for. `suggest` adds the proven values override
     for the first chart-rendered set (chart/suggest.py): suggested-values.yaml, suggestion.json,
     a column of the values comparison and a section of the values page and of the Markdown. A
-    line per notebook goes to `progress` (the CLI passes stderr).
+    line per notebook goes to `progress` (the CLI passes stderr). `kernels` lends started
+    kernels and gets them back (default: kernels started for this report and shut down after
+    it).
 
     Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
     ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
@@ -113,7 +122,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        results, report = _build(staging, params, with_code, jobs, progress)
+        results, report = _build(staging, params, with_code, jobs, progress, kernels)
         failed: dict[str, list[str]] = {}  # error → the notebooks it failed
         for r in results:
             if r.error:
@@ -148,10 +157,12 @@ def _charted(params: dict[str, Any]) -> bool:
 
 
 def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | None,
-           progress: TextIO | None) -> tuple[list[Result], Report]:
-    """Workers boot their kernels while this thread analyses the inputs and writes the data
-    files; only then are the notebooks handed out (bad input: one error, no notebook run). This
-    thread then exports each executed notebook as it arrives."""
+           progress: TextIO | None, kernels: Kernels | None) -> tuple[list[Result], Report]:
+    """Workers take their kernels (booting them if new) while this thread analyses the inputs
+    and shares the analyses; only then are the notebooks handed out (bad input: one error, no
+    notebook run). While they run, this thread writes the data files (with a chart, the values
+    comparison first; then the values page is handed out), then exports each executed notebook
+    as it arrives."""
     from toolman_kit.present.inputs import share
 
     todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
@@ -162,20 +173,20 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
         params = {**params, "comparison": str(staging / "comparison.json")}
     if params.get("suggest"):
         params = {**params, "suggestion": str(staging / SUGGESTION)}
-    sockets = Path(tempfile.mkdtemp(prefix="tk-kernels-"))  # short: unix socket paths ≤ 107 bytes
+    pool = kernels or Kernels()
+    private = Path(tempfile.mkdtemp(prefix="tk-report-"))  # 0700: the analyses hold Secrets
+    shared = private / "inputs.pickle"  # the analyses, made once here (inputs.share)
     results: list[Result] = []
     try:
-        shared = sockets / "inputs.pickle"  # the analyses, made once here (inputs.share)
         threads = [threading.Thread(target=_worker, daemon=True, name=f"report-kernel-{i}",
-                                    args=(todo, executed, params, sockets / f"kernel-{i}",
-                                          shared))
+                                    args=(todo, executed, params, pool, shared))
                    for i in range(workers)]
         for t in threads:
             t.start()
         report = Report(staging / "index.html")
         try:
             ins = _analyse(params)
-            share(shared)
+            share(shared, ins)
         except ToolmanKitError as exc:  # bad input: no notebook would get further
             results.append(Result("inputs", 0.0, str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported with the notebooks' results
@@ -217,7 +228,9 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
         for t in threads:
             t.join()
     finally:
-        shutil.rmtree(sockets, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
+        if kernels is None:
+            pool.close()
     if not any(r.notebook == "inputs" for r in results):
         missing = set(order) - {r.notebook for r in results}
         results += [Result(n, 0.0, "not executed") for n in sorted(missing)]
@@ -230,44 +243,48 @@ def _ipynb(nb: Any) -> str:
     return nbformat.writes(nb)
 
 
-def _worker(todo: queue.SimpleQueue[str], executed: queue.SimpleQueue[Any],
-            params: dict[str, Any], socket: Path, shared: Path | None = None) -> None:
+def _worker(todo: queue.SimpleQueue[str | None], executed: queue.SimpleQueue[Any],
+            params: dict[str, Any], kernels: Kernels, shared: Path | None = None) -> None:
     """Execute notebooks from `todo` in one kernel until a None; put (notebook, executed
     notebook or None, seconds, error or None) on `executed` for each, then None."""
-    from jupyter_core.utils import run_sync
-
-    km, clock = _kernel_manager(socket, shared), time.perf_counter()  # the first: the boot
+    km, healthy, clock = None, True, time.perf_counter()  # the first includes the boot
     try:
-        # Start the kernel before importing papermill: it boots meanwhile.
-        run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        km = kernels.take()  # a new kernel boots while papermill is imported
         while (notebook := todo.get()) is not None:
             started = clock
             try:
-                nb = execute(km, notebook, params)
+                nb = execute(km, notebook, params, shared)
                 executed.put((notebook, nb, time.perf_counter() - started, None))
             except Exception as exc:  # noqa: BLE001 - every failure is reported per notebook
+                healthy = False  # a cell may still run (a timeout): no other report gets it
                 executed.put((notebook, None, time.perf_counter() - started, _describe(exc)))
             clock = time.perf_counter()
     except Exception as exc:  # noqa: BLE001 - no kernel: the notebooks left fail with its error
+        healthy = False
         while (notebook := todo.get()) is not None:
             executed.put((notebook, None, 0.0, f"kernel: {_describe(exc)}"))
     finally:
         try:
-            _shutdown(km)
+            if km is not None:
+                kernels.give(km, healthy)
         finally:
+            _close_event_loop()  # else the GC may finalize its socket first and log an error
             executed.put(None)
 
 
-def execute(km: Any, notebook: str, params: dict[str, Any] | None) -> Any:
+def execute(km: Any, notebook: str, params: dict[str, Any] | None,
+            shared: Path | None = None) -> Any:
     """Run notebooks/<notebook>.ipynb with papermill in the kernel of `km`, `params` injected
-    after its `parameters` cell (None: its defaults), in a fresh namespace."""
+    after its `parameters` cell (None: its defaults), in a fresh namespace; with the analyses
+    the report `shared` (inputs.share) given to the kernel first."""
     import nbformat
     import papermill
 
     nb = nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4)
     if params is not None:  # each notebook gets the parameters it declares, no others
         params = {k: v for k, v in params.items() if k in _declared(nb)}
-    nb.cells.insert(0, nbformat.v4.new_code_cell(RESET))  # the kernel may have run another
+    first = RESET if shared is None else RESET + "\n" + RECEIVE.format(path=str(shared))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(first))  # the kernel may have run another
     try:
         nb = papermill.execute_notebook(
             nb, None, parameters=params, kernel_name=KERNEL, km=km, progress_bar=False,
@@ -289,13 +306,58 @@ def _declared(nb: Any) -> set[str]:
             for t in node.targets if isinstance(t, ast.Name)}
 
 
-def _kernel_manager(socket: Path, shared: Path | None = None) -> Any:
-    """An AsyncKernelManager on IPC sockets at `socket` (TCP ports race between parallel kernels:
-    papermill#511), started in the notebooks directory with this toolman_kit importable (and
-    the analyses the report shares at `shared`)."""
-    from jupyter_client.manager import AsyncKernelManager
+class Kernels:
+    """Started kernels to lend to reports: `take` an idle one (or start one), `give` it back when
+    done; `close` shuts them all down. Thread-safe; kernels run in the notebooks directory."""
 
-    from toolman_kit.present.inputs import SHARED
+    def __init__(self) -> None:
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._sockets: Path | None = None  # made on the first start; unix socket paths ≤ 107 bytes
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> Any:
+        from jupyter_core.utils import run_sync
+
+        while True:
+            try:
+                km = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if run_sync(km.is_alive)():
+                return km
+            _shutdown(km)
+        with self._lock:
+            self._sockets = self._sockets or Path(tempfile.mkdtemp(prefix="tk-kernels-"))
+            self._started += 1
+            km = _kernel_manager(self._sockets / f"kernel-{self._started}")
+        try:
+            run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        except BaseException:
+            _shutdown(km)
+            raise
+        return km
+
+    def give(self, km: Any, healthy: bool = True) -> None:
+        if healthy:
+            self._idle.put(km)
+        else:
+            _shutdown(km)
+
+    def close(self) -> None:
+        while True:
+            try:
+                _shutdown(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        if self._sockets is not None:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+
+
+def _kernel_manager(socket: Path) -> Any:
+    """An AsyncKernelManager on IPC sockets at `socket` (TCP ports race between parallel kernels:
+    papermill#511), started in the notebooks directory with this toolman_kit importable."""
+    from jupyter_client.manager import AsyncKernelManager
 
     class IPCKernelManager(AsyncKernelManager):
         clients: list[Any] = []  # noqa: RUF012 - replaced per instance below
@@ -313,14 +375,21 @@ def _kernel_manager(socket: Path, shared: Path | None = None) -> Any:
             env = dict(kw.pop("env", None) or os.environ)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
             env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-            if shared is not None:
-                env[SHARED] = str(shared)
             kw.setdefault("cwd", str(NOTEBOOKS))
             return await super()._async_pre_start_kernel(env=env, **kw)
 
     km = IPCKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(socket))
     km.clients = []
     return km
+
+
+def _close_event_loop() -> None:
+    """Close the event loop that jupyter_core's run_sync made for this thread."""
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    if not loop.is_running():
+        loop.close()
 
 
 def _shutdown(km: Any) -> None:
@@ -331,7 +400,19 @@ def _shutdown(km: Any) -> None:
     run_sync(km.cleanup_resources)()
 
 
+_EXPORTERS = threading.local()
+
+
 def _exporter(with_code: bool) -> Any:
+    """The HTML exporter, one per thread and setting, kept: its templates compile once (≈ 0.7 s
+    of CPU), not once per report, when one process writes many reports (the fleet batch)."""
+    kept = _EXPORTERS.__dict__.setdefault("by_setting", {})
+    if with_code not in kept:
+        kept[with_code] = _new_exporter(with_code)
+    return kept[with_code]
+
+
+def _new_exporter(with_code: bool) -> Any:
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML

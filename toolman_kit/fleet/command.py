@@ -1,0 +1,48 @@
+"""`toolman-kit batch FLEET.yaml`: reports for every target of a fleet, with history.
+
+Exit status: 2 a target failed (or the batch could not start); else 1 when a target has findings
+at or above --fail-on (default: error); else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_batch_command(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "batch", help="report on every target of a fleet file, with history and a fleet page",
+        description="Render and report on each target of FLEET.yaml into DIR/<target>/<run-id>/, "
+                    "skip targets whose input did not change since their last run, and write "
+                    "DIR/index.html (the fleet page), DIR/history.csv and DIR/summary.json.")
+    p.add_argument("fleet", metavar="FLEET.yaml", help="the fleet file (see README: Fleet runs)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default: reports/<fleet file name>)")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="targets in parallel, each in its own worker process (default: CPUs)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="run only this target (repeatable); the page still shows them all")
+    p.add_argument("--force", action="store_true", help="redo targets whose input is unchanged")
+    p.add_argument("--keep", type=int, metavar="N",
+                   help="keep only the newest N runs of each target (history keeps every row)")
+    p.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
+                   help="exit 1 when a target has findings of this severity or worse")
+    p.add_argument("--dask-scheduler", metavar="ADDRESS",
+                   help="run the targets on this Dask cluster (e.g. tcp://scheduler:8786); "
+                        "DIR must be storage the workers share")
+    p.set_defaults(run=_batch)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from toolman_kit.fleet.runner import run_batch
+
+    batch = run_batch(args.fleet, out=args.out, jobs=args.jobs, only=args.only,
+                      force=args.force, keep=args.keep, fail_on=args.fail_on,
+                      dask_scheduler=args.dask_scheduler, progress=sys.stderr)
+    counts = {s: sum(o.status == s for o in batch.outcomes) for s in ("ok", "unchanged",
+                                                                      "failed")}
+    print(f"{batch.out / 'index.html'}  run {batch.run_id}: {counts['ok']} reported, "
+          f"{counts['unchanged']} unchanged, {counts['failed']} failed", file=sys.stderr)
+    return batch.exit_status

@@ -1,0 +1,250 @@
+"""`toolman-kit batch`: run a fleet's targets, then write what only the client writes.
+
+The targets run as tasks (task.run_target) in a local process pool (`jobs` worker processes, each
+keeping its kernels across the targets it runs) or on a Dask cluster (`dask_scheduler`); both run
+the same function and return the same small Outcomes. Then this process alone, holding DIR's lock,
+points each `latest` link, appends to history.csv, prunes old runs, writes summary.json and the
+fleet page. A second batch on the same DIR meanwhile stops at once with a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from toolman_kit.errors import FleetError
+from toolman_kit.fleet.fleetfile import load_fleet
+from toolman_kit.fleet.history import (
+    append_history,
+    point_latest,
+    prune,
+    read_history,
+    runs,
+    write_summary,
+)
+from toolman_kit.fleet.page import write_page
+from toolman_kit.fleet.task import MARKER, Job, Outcome, run_target
+
+LOCK = ".toolman-batch.lock"
+RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
+FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
+EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
+
+
+@dataclass
+class Batch:
+    out: Path
+    run_id: str
+    outcomes: list[Outcome]  # in the fleet file's order
+    exit_status: int  # 2 a target failed; else 1 findings at or above fail_on; else 0
+
+
+def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
+              jobs: int | None = None, only: Sequence[str] | None = None, force: bool = False,
+              keep: int | None = None, fail_on: str = "error", dask_scheduler: str | None = None,
+              progress: TextIO | None = None) -> Batch:
+    """Run the fleet's targets (or those named in `only`) and record the run under `out`
+    (default: reports/<fleet file name>). Raises FleetError when the batch cannot start: a bad
+    fleet file, an unknown target, DIR locked by another batch, no Dask scheduler."""
+    fleet = load_fleet(fleet_file)
+    targets = fleet.only(list(only or ()))
+    if keep is not None and keep < 1:
+        raise FleetError(f"--keep {keep}: keep at least the newest run")
+    if fail_on not in FAIL_ON:
+        raise FleetError(f"--fail-on {fail_on}: expected one of {', '.join(FAIL_ON)}")
+    out = Path(out) if out else Path("reports") / fleet.path.stem
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FleetError(f"cannot create the output directory: {exc.strerror}", str(out)) from None
+    out = out.resolve()
+    with batch_lock(out):
+        token, run_id, started = _token(out), _new_run_id(out, [t.name for t in targets]), _now()
+        todo = [Job(t, str(out), run_id, token, (runs(out, t.name) or [None])[-1], force)
+                for t in targets]
+        done: dict[str, Outcome] = {}
+        with Progress(len(todo), progress) as bar:
+            def finished(outcome: Outcome) -> None:
+                done[outcome.target] = outcome
+                bar.update(outcome)
+
+            if dask_scheduler:
+                _run_dask(todo, dask_scheduler, finished)
+            else:
+                _run_local(todo, jobs or os.cpu_count() or 1, finished)
+        outcomes = [done[t.name] for t in targets]
+        for o in outcomes:
+            if o.report.startswith(f"{o.target}/{run_id}/"):
+                point_latest(out, o.target, run_id)
+        append_history(out, outcomes)
+        for t in targets:
+            prune(out, t.name, keep)
+        status = exit_status(outcomes, fail_on)
+        write_summary(out, {"run_id": run_id, "fleet": str(fleet.path.resolve()),
+                            "out": str(out), "started": started, "finished": _now(),
+                            "exit_status": status}, outcomes)
+        write_page(out, [t.name for t in fleet.targets], title=f"Fleet report: {fleet.path.name}")
+    return Batch(out, run_id, outcomes, status)
+
+
+def exit_status(outcomes: Sequence[Outcome], fail_on: str) -> int:
+    if any(o.status == "failed" for o in outcomes):
+        return EXIT_FAILED
+    if any(o.counts.get(severity, 0) for o in outcomes for severity in FAIL_ON[fail_on]):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@contextmanager
+def batch_lock(out: Path) -> Iterator[None]:
+    """Hold DIR's lock for the whole batch (released by the OS if this process dies)."""
+    import fcntl
+
+    f = open(out / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole batch
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise FleetError(f"another batch is writing this directory ({holder}); this one did "
+                         "not start: wait for it to finish", str(out)) from None
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n")
+        f.flush()
+        yield
+    finally:
+        f.truncate(0)
+        f.close()  # closing releases the lock
+
+
+def _token(out: Path) -> str:
+    """DIR's marker, made once: tasks check they see it, i.e. that DIR is shared with them."""
+    marker = out / MARKER
+    if not marker.is_file():
+        from toolman_kit.atomic import write_atomic
+
+        write_atomic(marker, uuid.uuid4().hex + "\n")
+    return marker.read_text(encoding="utf-8").strip()
+
+
+def _new_run_id(out: Path, targets: Sequence[str]) -> str:
+    """The UTC time, later than every run recorded in DIR (so run ids sort and never repeat:
+    a batch started within the same second as the last one waits for the next second)."""
+    last = max([h["run_id"] for h in read_history(out)]
+               + [r for t in targets for r in runs(out, t)[-1:]], default="")
+    deadline = time.monotonic() + 2
+    while True:
+        run_id = time.strftime(RUN_ID_FORMAT, time.gmtime())
+        if run_id > last:
+            return run_id
+        if time.monotonic() > deadline:
+            raise FleetError(f"the clock is behind the last run recorded here ({last})", str(out))
+        time.sleep(0.1)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- where the tasks run -----------------------------------------------------------------------
+
+def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -> None:
+    """A pool of `workers` processes (spawned: the Helm SDK's Go runtime must not be forked).
+    A worker process that dies breaks the pool: the targets it took down run once more in a new
+    pool, like a Dask task whose worker died."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    for _attempt in range(2):
+        if not jobs:
+            return
+        broken = []
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(run_target, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    done(future.result())
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+        jobs = broken
+    for job in jobs:
+        done(Outcome(job.target.name, job.run_id, "failed",
+                     "the worker process running this target died, twice"))
+
+
+def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) -> None:
+    """One task per target on the cluster at `address`. The scheduler reruns the tasks of a
+    worker that dies on another worker; a task that takes several workers down is failed."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise FleetError("--dask-scheduler needs Dask: pip install 'toolman-kit[dask]'") from None
+    try:
+        client = Client(address, timeout="15s")
+    except (OSError, TimeoutError) as exc:
+        raise FleetError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        futures = {client.submit(run_target, job, pure=False,
+                                 key=f"toolman-kit-{job.target.name}-{job.run_id}"): job
+                   for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                done(future.result())
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: this target only
+                done(Outcome(job.target.name, job.run_id, "failed",
+                             f"Dask: {type(exc).__name__}: {exc}"))
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+class Progress:
+    """A bar (targets done / total, ETA) on a terminal; one line per target otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None):
+        self.stream, self.total, self.done, self.bar = stream, total, 0, None
+        if stream is not None and stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=stream, unit="target", dynamic_ncols=True)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, o: Outcome) -> None:
+        self.done += 1
+        if self.bar is not None:
+            if o.status == "failed":
+                self.bar.write(describe(o), file=self.stream)
+            self.bar.set_postfix_str(o.target, refresh=False)
+            self.bar.update()
+        elif self.stream is not None:
+            print(f"[{self.done}/{self.total}] {describe(o)}", file=self.stream, flush=True)
+
+
+def describe(o: Outcome) -> str:
+    c = o.counts
+    text = f"{o.target}: {o.status}"
+    if c:
+        text += f"  ❌ {c['error']}  ⚠️ {c['warning']}  ✅ {c['pass']}"
+    if o.new or o.resolved:
+        text += f"  (+{len(o.new)} new, −{len(o.resolved)} resolved)"
+    text += f"  {o.seconds:.1f}s"
+    return text + (f"\n    {o.error}" if o.error else "")

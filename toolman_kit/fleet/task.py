@@ -1,0 +1,291 @@
+"""One target, one task: the function the local process pool and the Dask workers both run.
+
+`run_target(job)` renders the chart (or reads the rendered files) and hashes what it would analyze.
+Same hash as the target's last good run (and no --force): the target is `unchanged` and keeps
+that report. Otherwise it writes a new report into DIR/<target>/<run-id>/ that compares against
+the previous run's manifests, and works out what is new and what was resolved since then from
+the two runs' findings.json. It returns an Outcome, a small record the client turns into history,
+summary and the fleet page; it raises nothing: a target that fails is an Outcome with status
+`failed` and its one-line error.
+
+The report's two sets are named "last run <run-id>" and "this run <run-id>", so its every section
+says what changed since the last run. A run directory is an ordinary report plus
+`<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline) and `run.json` (this
+Outcome), written last: a directory without it is not a finished run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from toolman_kit.atomic import write_atomic
+from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
+from toolman_kit.fleet.fleetfile import Target
+
+MARKER = ".toolman-fleet"  # in DIR, holding the batch client's token: proves DIR is shared
+RUN_JSON = "run.json"
+WORST = ("fail", "warning", "pass", "n/a")  # checklist statuses, worst first
+SAME_FAILURE = ("check_id", "kind", "namespace", "name", "container", "path")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a task gets: its target, where to write, and the run before this one."""
+
+    target: Target
+    out: str  # the batch's output directory (on Dask: storage every worker shares)
+    run_id: str
+    token: str  # the content of DIR/.toolman-fleet as the client wrote it
+    previous: str | None = None  # run id of the target's last finished run
+    force: bool = False
+
+
+@dataclass
+class Outcome:
+    target: str
+    run_id: str
+    status: str  # ok | unchanged | failed
+    error: str = ""
+    counts: dict[str, int] = field(default_factory=dict)  # findings.counts: error warning …
+    new: list[dict[str, Any]] = field(default_factory=list)  # failures since the last run
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    compared_with: str | None = None  # the previous run id, "baseline", or None
+    input_hash: str = ""
+    report: str = ""  # index.html of the target's latest report, relative to DIR
+    checklist: dict[str, str] = field(default_factory=dict)  # component → worst status
+    seconds: float = 0.0
+    worker: str = ""  # host:pid that ran the task
+
+    @classmethod
+    def read(cls, path: Path) -> Outcome:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def run_target(job: Job) -> Outcome:
+    started = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    t = job.target
+    try:
+        _check_shared(job.out, job.token)
+        text = _manifests(t)
+        digest = input_hash(t, text)
+        previous = _previous(job)
+        if (previous and previous.status == "ok" and previous.input_hash == digest
+                and not job.force):
+            outcome = replace(previous, run_id=job.run_id, status="unchanged", new=[],
+                              resolved=[], compared_with=previous.run_id)
+        else:
+            outcome = _report(job, text, digest, previous, started, worker)
+    except ToolmanKitError as exc:
+        outcome = Outcome(t.name, job.run_id, "failed", _one_line(str(exc)))
+    except OSError as exc:
+        outcome = Outcome(t.name, job.run_id, "failed", _os_error(exc))
+    except Exception as exc:  # noqa: BLE001 - one target's bug must not stop the fleet
+        outcome = Outcome(t.name, job.run_id, "failed",
+                          _one_line(f"{type(exc).__name__}: {exc}"))
+    outcome.seconds, outcome.worker = round(time.perf_counter() - started, 3), worker
+    return outcome
+
+
+def input_hash(target: Target, manifests: str) -> str:
+    """What decides a report: the manifests analyzed (after rendering), the profile's content,
+    the Kubernetes version, the release namespace, the title and this kit's version."""
+    from toolman_kit import __version__
+    from toolman_kit.judge.profiles import load_profile
+
+    profile = replace(load_profile(target.profile), source="")  # content, not where it lives
+    h = hashlib.sha256()
+    for part in (__version__, target.kube_version, target.namespace, target.title,
+                 repr(profile), manifests):
+        h.update(f"{part}".encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def run_dir(out: str | Path, target: str, run_id: str) -> Path:
+    return Path(out) / target / run_id
+
+
+def input_file(out: str | Path, target: str, run_id: str) -> Path:
+    return run_dir(out, target, run_id) / f"{target}-{run_id}.yaml"
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+def _check_shared(out: str, token: str) -> None:
+    marker = Path(out) / MARKER
+    try:
+        seen = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        seen = None
+    if seen != token:
+        raise FleetError(f"this worker ({socket.gethostname()}) does not see the batch's output "
+                         f"directory ({marker} {'is missing' if seen is None else 'differs'}): "
+                         "every worker must mount it, writable, at the same path")
+
+
+def _manifests(t: Target) -> str:
+    """The text to analyze: the chart rendered, or the rendered files one after the other."""
+    if t.chart:
+        from toolman_kit.chart.render import render
+
+        return render(t.chart, t.values, release=t.release or t.name,
+                      namespace=t.namespace or "default", kube_version=t.kube_version,
+                      lint=False).text
+    from toolman_kit.read.manifests import MANIFEST_SUFFIXES
+
+    parts = []
+    for given in map(Path, t.paths):
+        files = sorted(p for p in given.rglob("*") if p.suffix in MANIFEST_SUFFIXES
+                       and p.is_file()) if given.is_dir() else [given]
+        if given.is_dir() and not files:
+            raise ManifestError("directory holds no *.yaml, *.yml or *.json", str(given))
+        for f in files:
+            try:
+                text = f.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ManifestError(f"cannot read: {getattr(exc, 'strerror', None) or exc}",
+                                    str(f)) from None
+            parts.append(f"---\n{text}" + ("" if text.endswith("\n") else "\n"))
+    return "".join(parts)
+
+
+def _previous(job: Job) -> Outcome | None:
+    if job.previous is None:
+        return None
+    try:
+        return Outcome.read(run_dir(job.out, job.target.name, job.previous) / RUN_JSON)
+    except (OSError, ValueError, TypeError):
+        return None  # gone or unreadable: this run compares against nothing
+
+
+def _report(job: Job, text: str, digest: str, previous: Outcome | None, started: float,
+            worker: str) -> Outcome:
+    from toolman_kit.present.report import build_report
+
+    t, out = job.target, run_dir(job.out, job.target.name, job.run_id)
+    try:
+        report = build_report(
+            out, sets=_sets(job, previous), chart=t.chart, profile=t.profile,
+            namespace=t.namespace, release=t.release or t.name,
+            title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels(),
+            kube_version=t.kube_version)
+        write_atomic(input_file(job.out, t.name, job.run_id), text)
+        findings, checklist = _read_findings(out)
+        if previous and (old := _read_findings(run_dir(job.out, t.name, previous.run_id))):
+            new, resolved, compared = *_since(old[0], findings), previous.run_id
+        elif t.baseline:
+            new, resolved, compared = *_since(_analyze(t), findings), "baseline"
+        else:
+            new, resolved, compared = [], [], None
+        from toolman_kit.judge.findings import counts
+
+        errors = report.input_errors
+        outcome = Outcome(
+            t.name, job.run_id, "failed" if errors else "ok",
+            _one_line(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+            if errors else "", counts(findings), new, resolved, compared, digest,
+            f"{t.name}/{job.run_id}/index.html", checklist,
+            round(time.perf_counter() - started, 3), worker)
+        write_atomic(out / RUN_JSON, json.dumps(asdict(outcome), indent=1, ensure_ascii=False))
+    except BaseException:
+        if not (out / RUN_JSON).exists():  # never leave half a run behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return outcome
+
+
+def _sets(job: Job, previous: Outcome | None) -> list[dict[str, Any]]:
+    """The report's sets: the last run's manifests (else the fleet file's baseline, if any),
+    then this run's."""
+    t = job.target
+    this: dict[str, Any] = {"name": f"this run {job.run_id}"}
+    this.update({"values": list(t.values)} if t.chart else {"manifests": list(t.paths)})
+    before = input_file(job.out, t.name, previous.run_id) if previous else None
+    if before and before.is_file():
+        return [{"name": f"last run {previous.run_id}", "manifests": [str(before)]}, this]
+    if t.baseline:
+        name = ", ".join(Path(p).name for p in t.baseline)
+        return [{"name": name, "manifests": list(t.baseline)}, this]
+    return [this]
+
+
+def _read_findings(directory: Path) -> tuple[Any, dict[str, str]] | None:
+    """(findings frame, checklist component → worst status) from a report's findings.json."""
+    import pandas as pd
+
+    from toolman_kit.judge.findings import COLUMNS
+
+    try:
+        doc = json.loads((directory / "findings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    checklist: dict[str, str] = {}
+    for row in doc.get("checklist", ()):
+        now = checklist.get(row["component"], "n/a")
+        checklist[row["component"]] = min(now, row["status"], key=WORST.index)
+    return pd.DataFrame(doc.get("findings", []), columns=list(COLUMNS)), checklist
+
+
+def _analyze(t: Target) -> Any:
+    from toolman_kit.analysis import Analysis
+
+    return Analysis.of(*t.baseline, profile=t.profile, namespace=t.namespace,
+                       kube_version=t.kube_version).findings
+
+
+def _since(before: Any, after: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Failures introduced and fixed between two findings frames: a failure is the same one in
+    both runs when its check, object, container and field (path: which volume…) are."""
+    def failures(df: Any) -> dict[tuple, dict[str, Any]]:
+        rows = df[df["status"] == "fail"].fillna({"container": "", "path": ""})
+        first: dict[tuple, dict[str, Any]] = {}
+        for r in rows.to_dict("records"):
+            first.setdefault(tuple(r[k] for k in SAME_FAILURE), r)
+        return first
+
+    def shown(rows: dict[tuple, dict[str, Any]], keys: set[tuple]) -> list[dict[str, Any]]:
+        return [{k: r[k] for k in (*SAME_FAILURE, "severity", "message")}
+                for key, r in rows.items() if key in keys]
+
+    old, new = failures(before), failures(after)
+    return shown(new, new.keys() - old.keys()), shown(old, old.keys() - new.keys())
+
+
+# --- kernels: one pool per process, kept across the targets it runs ---------------------------
+
+_KERNELS: list[Any] = []
+_KERNELS_LOCK = threading.Lock()  # a Dask worker may run several tasks in threads
+
+
+def _kernels() -> Any:
+    """This process's kernels (started on first use, shut down when the process exits): the
+    kernel start and the imports in it are paid once per worker process, not per target."""
+    with _KERNELS_LOCK:
+        if not _KERNELS:
+            from multiprocessing import util
+
+            from toolman_kit.present.report import Kernels
+
+            _KERNELS.append(Kernels())
+            # Runs at exit of the main process, of pool workers and of Dask worker processes.
+            util.Finalize(None, _KERNELS[0].close, exitpriority=10)
+        return _KERNELS[0]
+
+
+def _os_error(exc: OSError) -> str:
+    return _one_line(f"cannot {'write' if exc.errno in (13, 28, 30) else 'use'} "
+                     f"{exc.filename}: {exc.strerror} (on {socket.gethostname()})")
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
