@@ -96,8 +96,10 @@ def _no_key(f: Failure, ctx: Context) -> Unreached:
         return Unreached("no values key the kit could probe changes it (not every key could "
                          "be: see not_tried): most likely a template change", "template",
                          ctx.template(f))
-    return Unreached("no values key changes it: change the template", "template",
-                     ctx.template(f))
+    # Nothing writes the field (a missing object): provenance probed one key at a time from the
+    # starting values, so a fix that needs two switches at once is not ruled out.
+    return Unreached("no values key fixes it on its own: most likely a template change",
+                     "template", ctx.template(f))
 
 
 def _one(key: Key, value: Any, f: Failure, why: str, note: str = "",

@@ -56,12 +56,14 @@ def _rows(s: Suggestion, fixed: list[Failure]) -> list[str]:
     for f in fixed:
         label = labels.get((f.kind, f.namespace, f.name))
         key = (label, f.namespace, f.row)
-        if f.row and key in before:
+        if f.row and key in before and before[key] != after.get(key):
             text = f"{f.row} {SYMBOL.get(before[key], '·')} → {SYMBOL.get(after.get(key), '·')}"
             text += f" on {label}" if many else ""
             item = f.check_id
-        else:
+        else:  # no row, or a row that other failures keep as it was: say what did change
             text, item = f"{f.check_id} fixed on {f.object}", f.container
+            if f.row and key in before:
+                text = f"{f.row} stays {SYMBOL.get(before[key], '·')}: {text}"
         out.setdefault(text, [])
         if item and item not in out[text]:
             out[text].append(item)
