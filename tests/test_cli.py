@@ -180,3 +180,33 @@ def test_duplicates_are_warned_once_each_and_analyzed_once(capsys):
     warnings = err.splitlines()
     assert len(warnings) == 6 and all(": warning: " in w for w in warnings)
     assert "Deployment/(release)/toolman is defined once more" in err
+
+
+def test_sigterm_leaves_nothing_behind(tmp_path: Path) -> None:
+    """What cron's `timeout` or a Kubernetes CronJob's deadline sends: the report stops with 143
+    and removes its private directory (the pickled analyses hold Secret values) and its staging
+    directory; the previous report, if any, stays as it was."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tmp, out = tmp_path / "tmp", tmp_path / "out"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "toolman_kit", "report", "--out", str(out)],
+                            env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp.glob("tk-report-*")) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the report never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert err.strip().endswith("toolman-kit: terminated")
+    assert list(tmp.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [tmp]  # no report, no staging directory

@@ -1,8 +1,9 @@
-"""`toolman-kit check | checks | report | compare | suggest`: the kit from the command line, for
-people and for CI.
+"""`toolman-kit check | checks | report | compare | suggest | batch`: the kit from the command
+line, for people, CI and schedules.
 
 Exit status: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or input error
-(the good documents are still analyzed and printed).
+(the good documents are still analyzed and printed); 130 interrupted, 143 terminated (SIGTERM,
+what cron's `timeout` and Kubernetes send), after the clean-up either way.
 
 Start-up is most of the cost of a `check` in a pre-commit hook or a CI loop over charts, so this
 path imports no pandas, numpy or notebook machinery (a test keeps it so).
@@ -13,7 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from toolman_kit import __version__
@@ -36,9 +39,22 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
 
 
+class Terminated(BaseException):
+    """SIGTERM as an exception, so that `finally` blocks run as they do for Ctrl-C: the report's
+    private directory (its analyses hold Secret values) is removed, kernels are shut down, no
+    half-written output is left and a fleet's lock is released. A BaseException, so that no
+    `except Exception` on the way swallows it."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.run(args)
     except ToolmanKitError as exc:
@@ -47,9 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("toolman-kit: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("toolman-kit: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # `check … | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, before)
 
 
 def _parser() -> argparse.ArgumentParser:
