@@ -65,6 +65,14 @@ def sample(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
 COMPARE: dict[str, str] = {}  # --compare: the other checkout's PYTHONPATH
 
 
+def compile_tree(tree: Path) -> None:
+    """Bytecode for the package measured, as a user's install has it (pip compiles on install,
+    an editable checkout writes __pycache__ on its first import). Without it, where
+    PYTHONDONTWRITEBYTECODE is set (CI, this machine), every sample compiles the package again."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "toolman_kit")],
+                   check=True)
+
+
 def measure(name: str, argv: list[str], env: dict[str, str], runs: int) -> dict:
     envs = {"": env}
     if COMPARE:
@@ -156,6 +164,9 @@ def main() -> None:
         env["PYTHONPATH"] = str(args.source.resolve())
     if args.compare:
         COMPARE["PYTHONPATH"] = str(args.compare.resolve())
+    for tree in {(args.source or ROOT).resolve(), *([args.compare.resolve()] if args.compare
+                                                     else [])}:
+        compile_tree(tree)
     load_before = os.getloadavg()[0]
     report = {"python": args.python, "source": str(args.source or ROOT), "runs": args.runs,
               "nproc": os.cpu_count(), "load_average_start": load_before}

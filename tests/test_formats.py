@@ -23,6 +23,9 @@ HEAVY = ("pandas", "numpy", "jsonschema", "fastjsonschema", "rfc3987_syntax", "p
 # The report's own modules: what notebooks import, never needed to check or list checks.
 REPORT_SIDE = tuple(f"toolman_kit.present.{m}" for m in (
     "inputs", "views", "narrative", "nbsupport", "charts", "html"))
+# The values machinery (tk.compare_values, tk.suggest): imported on first use.
+CHART_SIDE = ("toolman_kit.chart.compare", "toolman_kit.chart.suggest",
+              "toolman_kit.chart.provenance", "toolman_kit.chart.batch", "multiprocessing")
 
 
 def check(capsys, monkeypatch, *argv):
@@ -99,6 +102,7 @@ def test_import_and_check_import_nothing_heavy():
     notebook machinery on this path (bench/startup.py measures it)."""
     imported = _modules_after("import toolman_kit")
     assert not imported & set(HEAVY), imported & set(HEAVY)
+    assert not imported & set(CHART_SIDE), imported & set(CHART_SIDE)
     for argv in (["check", "examples/toolman/rendered/default.yaml"],
                  ["check", "examples/toolman/rendered/default.yaml", "--format", "sarif"],
                  ["checks"], ["checks", "--format", "json"]):
@@ -107,6 +111,18 @@ def test_import_and_check_import_nothing_heavy():
             f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})")
         assert not imported & set(HEAVY), (argv, imported & set(HEAVY))
         assert not imported & set(REPORT_SIDE), (argv, imported & set(REPORT_SIDE))
+        assert not imported & set(CHART_SIDE), (argv, imported & set(CHART_SIDE))
+
+
+def test_the_values_api_is_there_when_asked_for():
+    import toolman_kit as tk
+    from toolman_kit.chart.compare import compare_values
+    from toolman_kit.chart.suggest import suggest
+
+    assert {"compare_values", "suggest"} <= set(dir(tk)) and set(tk.__all__) <= set(dir(tk))
+    assert tk.compare_values is compare_values and tk.suggest is suggest
+    with pytest.raises(AttributeError, match="no attribute 'suggests'"):
+        tk.suggests  # noqa: B018
 
 
 def test_a_user_profile_is_validated_without_jsonschema():
