@@ -10,6 +10,7 @@ outside (wall clock) with its peak RSS from wait4; the report gives medians.
             bare CSafeLoader parse of F in its own process (target: ≤ 1.6×)
 
     python bench/processes.py [startup] [formats] [api] [--runs 5] [--deployments 20000]
+                              [--formats json,markdown]
                               [--python /tmp/lab/bin/python] [--source DIR]
 
 --source runs another checkout's toolman_kit (e.g. `git archive` of an older commit) with the
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -110,13 +112,14 @@ def startup(python: str, env: dict[str, str], runs: int) -> list[dict]:
             measure("checks", [*cli, "checks"], env, runs)]
 
 
-def formats(python: str, env: dict[str, str], runs: int, deployments: int) -> list[dict]:
+def formats(python: str, env: dict[str, str], runs: int, deployments: int,
+            which: Sequence[str] = FORMATS) -> list[dict]:
     path = cluster.ensure(deployments)
     print(f"formats on {path.name} ({path.stat().st_size / 2**20:.1f} MB), median of {runs}:")
     results = [measure("load + analysis", [python, "-c", ANALYSIS, str(path)], env, runs)]
     base = results[0]
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt in FORMATS:
+        for fmt in which:
             out = Path(tmp) / f"out.{fmt}"
             r = measure(f"check --format {fmt}", [python, "-m", "toolman_kit", "check", str(path),
                                                   "--format", fmt, "-o", str(out),
@@ -155,6 +158,8 @@ def main() -> None:
                         choices=("startup", "formats", "api"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--deployments", type=int, default=cluster.DEFAULT_DEPLOYMENTS)
+    parser.add_argument("--formats", type=lambda s: s.split(","), default=FORMATS,
+                        help="formats to time, comma-separated (default: all)")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--source", type=Path, help="a checkout whose toolman_kit to run")
     parser.add_argument("--compare", type=Path, help="a checkout to run alternately with this")
@@ -172,7 +177,8 @@ def main() -> None:
               "nproc": os.cpu_count(), "load_average_start": load_before}
     for what in args.what:
         runner = {"startup": lambda: startup(args.python, env, args.runs),
-                  "formats": lambda: formats(args.python, env, args.runs, args.deployments),
+                  "formats": lambda: formats(args.python, env, args.runs, args.deployments,
+                                             args.formats),
                   "api": lambda: api(args.python, env, args.runs)}[what]
         report[what] = runner()
     report["load_average_end"] = os.getloadavg()[0]

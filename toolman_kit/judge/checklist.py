@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from toolman_kit.judge.findings import Row as Finding
+from toolman_kit.judge.findings import COLUMNS as COLUMNS_OF_FINDINGS
 from toolman_kit.judge.findings import typed
 from toolman_kit.judge.pss import PodSecurity, pod_security
 from toolman_kit.read.index import Index
@@ -202,36 +202,46 @@ def frame(records: list[tuple]) -> pd.DataFrame:
     return typed(df, {"status": STATUSES}, ("workload", "component", "action"))
 
 
-def _judge(by_check: dict[str, list[tuple[int, Finding]]], row: Row) -> tuple[str, str]:
-    """The row's status and action from the workload's findings of its checks."""
+# Positions in a findings row tuple: the checklist reads hundreds of thousands of them, and a
+# named tuple per row would cost a fifth of its time.
+_SEVERITY, _STATUS, _REMEDIATION, _PATH, _EXEMPT = (
+    COLUMNS_OF_FINDINGS.index(c) for c in ("severity", "status", "remediation", "path",
+                                           "exempt_reason"))
+
+
+def _judge(by_check: dict[str, list[tuple[int, tuple]]], row: Row) -> tuple[str, str]:
+    """The row's status and action from the workload's findings (row tuples) of its checks."""
+    only = row.path_part if row.path_part else None
     relevant = [f for _, f in sorted(  # in the findings' order, which orders the actions
         (n, f) for check in row.checks for n, f in by_check.get(check, ())
-        if not row.path_part or check != "resources-below-profile" or row.path_part in f.path)]
-    if not any(f.status in ("fail", "pass", "exempt") for f in relevant):
+        if only is None or check != "resources-below-profile" or only in f[_PATH])]
+    if not any(f[_STATUS] in ("fail", "pass", "exempt") for f in relevant):
         return "n/a", "—"
-    failed = [f for f in relevant if f.status == "fail"]
-    severities = {f.severity for f in failed}
+    failed = [f for f in relevant if f[_STATUS] == "fail"]
+    severities = {f[_SEVERITY] for f in failed}
     status = "fail" if "error" in severities else "warning" if "warning" in severities else "pass"
-    actions = list(dict.fromkeys(f.remediation for f in failed if f.severity != "info"))
-    exempt = dict.fromkeys(f.exempt_reason for f in relevant if f.status == "exempt")
+    actions = list(dict.fromkeys(f[_REMEDIATION] for f in failed if f[_SEVERITY] != "info"))
+    exempt = dict.fromkeys(f[_EXEMPT] for f in relevant if f[_STATUS] == "exempt")
     actions += [f"Exempt: {reason}" for reason in exempt]
     return status, " ".join(actions) if actions else "—"
 
 
 def _findings_by_workload(findings: Iterable[tuple],
-                          index: Index) -> dict[tuple, dict[str, list[tuple[int, Finding]]]]:
+                          index: Index) -> dict[tuple, dict[str, list[tuple[int, tuple]]]]:
     """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy),
     by check id with their position, in one pass over the rows: the checklist is built for every
     report and every format, and a row looks only at its own checks."""
-    workload_keys = {(w.kind, w.namespace, w.name) for w in index.workloads}
-    owners: dict[tuple, list[tuple]] = {}
+    targets: dict[tuple, list[tuple]] = {(w.kind, w.namespace, w.name): [(w.kind, w.namespace,
+                                                                         w.name)]
+                                         for w in index.workloads}
     for obj, selected in index.selected.items():
-        owners[(obj.kind, obj.namespace, obj.name)] = [(w.kind, w.namespace, w.name)
-                                                       for w in selected]
-    parts: dict[tuple, dict[str, list[tuple[int, Finding]]]] = defaultdict(
+        key = (obj.kind, obj.namespace, obj.name)
+        if key not in targets:
+            targets[key] = [(w.kind, w.namespace, w.name) for w in selected]
+    parts: dict[tuple, dict[str, list[tuple[int, tuple]]]] = defaultdict(
         lambda: defaultdict(list))
+    none: list[tuple] = []
     for n, f in enumerate(findings):
-        key = (f[4], f[5], f[6])  # kind, namespace, name
-        for target in [key] if key in workload_keys else owners.get(key, []):
-            parts[target][f[0]].append((n, Finding._make(f)))
+        for target in targets.get((f[4], f[5], f[6]), none):  # kind, namespace, name
+            parts[target][f[0]].append((n, f))
     return parts

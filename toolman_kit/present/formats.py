@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from itertools import islice
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any, TextIO
 
 from toolman_kit import __version__
@@ -148,7 +149,7 @@ def checklist_markdown(checklist: Any) -> str:
 FAILED_COLUMNS = {"severity": "Severity", "check_id": "Check", "kind": "Kind", "name": "Name",
                   "container": "Container", "message": "Finding", "remediation": "Action",
                   "file": "File", "line": "Line"}
-_FAILED_AT = [COLUMNS.index(c) for c in FAILED_COLUMNS]
+_FAILED = itemgetter(*(COLUMNS.index(c) for c in FAILED_COLUMNS))
 
 
 def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
@@ -159,7 +160,7 @@ def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     for chunk in _chunks(a.rows.failed()):
         if not failed:
             out.write(_md_header(FAILED_COLUMNS.values()))
-        out.write("".join("\n" + _md_row(r[i] for i in _FAILED_AT) for r in chunk))
+        out.write("".join([f"\n| {' | '.join(map(_md, _FAILED(r)))} |" for r in chunk]))
         failed += len(chunk)
     if not failed:
         out.write("No failures.")
