@@ -95,14 +95,16 @@ def resource_figure(frames: dict[str, pd.DataFrame]) -> Any:
         for col, (resource, unit) in enumerate((("cpu", "CPU (millicores)"),
                                                 ("memory", "memory (MiB)"))):
             ax = axes[row][col]
+            bars: dict[str, tuple[list[float], list[float]]] = {"requests": ([], []),
+                                                                "limits": ([], [])}
+            ticks: tuple[list[float], list[float]] = ([], [])  # the floors: (y, x)
             for i, got in enumerate(values):
                 nothing = all(pd.isna(got.get((k, resource), (float("nan"),))[0])
                               for k in ("requests", "limits"))
                 if nothing:  # one label for the pair
                     ax.text(0, i, " no requests or limits", va="center", fontsize=7,
                             color=NONE_SET)
-                for offset, kind, color in ((-0.2, "requests", REQUESTS),
-                                            (0.2, "limits", LIMITS)):
+                for offset, kind in ((-0.2, "requests"), (0.2, "limits")):
                     value, floor = got.get((kind, resource), (float("nan"),) * 2)
                     y = i + offset
                     if pd.isna(value):
@@ -110,11 +112,20 @@ def resource_figure(frames: dict[str, pd.DataFrame]) -> Any:
                             ax.text(0, y, f" no {kind}", va="center", fontsize=7,
                                     color=NONE_SET)
                     else:
-                        ax.barh(y, value, height=0.38, color=color)
+                        bars[kind][0].append(y)
+                        bars[kind][1].append(value)
                         top[resource] = max(top[resource], value)
                     if not pd.isna(floor):
-                        ax.plot([floor, floor], [y - 0.19, y + 0.19], color="black", lw=2)
+                        ticks[0].append(y)
+                        ticks[1].append(floor)
                         top[resource] = max(top[resource], floor)
+            # One call per series, not per bar: matplotlib's cost is per call at 24 bars × 4.
+            for kind, color in (("requests", REQUESTS), ("limits", LIMITS)):
+                if bars[kind][0]:
+                    ax.barh(bars[kind][0], bars[kind][1], height=0.38, color=color)
+            if ticks[0]:
+                ax.vlines(ticks[1], [y - 0.19 for y in ticks[0]], [y + 0.19 for y in ticks[0]],
+                          color="black", lw=2)
             ax.set_yticks(range(len(names)), names if col == 0 else [""] * len(names),
                           fontsize=8)
             ax.set_ylim(len(names) - 0.5, -0.5)

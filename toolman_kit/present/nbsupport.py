@@ -189,11 +189,12 @@ def overview(ins: Inputs, components: Sequence[str] = (), id: str = "overview", 
                            + "</tbody></table>")
 
 
-def checklist_table(ins: Inputs, rows: pd.DataFrame, actions: bool = True) -> Html:
+def checklist_table(ins: Inputs, rows: pd.DataFrame | list[dict[str, Any]],
+                    actions: bool = True) -> Html:
     """The seed's checklist (Component, Current State, Production Ready, Action Required) for
-    some rows of `sets_checklist`, with N sets a state and mark per set and the changes.
-    Without `actions` (many workloads: the by-row table has them) the rows that are ready in
-    every set are named in one line after the others."""
+    some rows of `sets_checklist` (a frame, or its records), with N sets a state and mark per
+    set and the changes. Without `actions` (many workloads: the by-row table has them) the rows
+    that are ready in every set are named in one line after the others."""
     n = len(ins.sets)
     if n == 1:
         columns = {"component": "Component", "state_0": "Current State",
@@ -213,10 +214,15 @@ def checklist_table(ins: Inputs, rows: pd.DataFrame, actions: bool = True) -> Ht
     if actions:
         return table(rows, columns, status=status, long=False)
     del columns["action"]
-    ready = rows[[f"status_{i}" for i in range(n)]].isin(("pass", "n/a")).all(axis=1)
-    out = table(rows[~ready], columns, status=status, long=False) if (~ready).any() else Html()
-    if ready.any():
-        out += para("✅ " + ", ".join(rows.loc[ready, "component"]))
+    # Records, not frame operations: this runs once per workload, hundreds of times on a cluster.
+    records = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    ready = [all(isinstance(s := r[f"status_{i}"], str) and s in ("pass", "n/a")
+                 for i in range(n)) for r in records]
+    todo = [r for r, ok in zip(records, ready, strict=True) if not ok]
+    out = table(todo, columns, status=status, long=False) if todo else Html()
+    if any(ready):
+        out += para("✅ " + ", ".join(r["component"] for r, ok in zip(records, ready,
+                                                                       strict=True) if ok))
     return out
 
 
@@ -258,15 +264,17 @@ def checklist_section(ins: Inputs, components: Sequence[str] = ()) -> Html:
         rows = rows[rows["component"].isin(components)]
     if not len(rows):
         return para("No workloads.", muted=True)
-    grouped = rows.groupby("workload", sort=False)
     if len(workloads(ins)) == 1:
         return checklist_table(ins, rows)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in rows.to_dict("records"):
+        grouped.setdefault(r["workload"], []).append(r)
     return (heading("Overview", 3) + overview(ins, components)
             + heading("By checklist row", 3) + by_component(ins, components)
             + heading("Per workload", 3)
             + para("The rows that are not ready; what to do is in the table above.", muted=True)
-            + per_workload(ins, lambda w: checklist_table(ins, grouped.get_group(w), False)
-                           if w in grouped.groups else None, _status_line(ins, rows)))
+            + per_workload(ins, lambda w: checklist_table(ins, grouped[w], False)
+                           if w in grouped else None, _status_line(ins, rows)))
 
 
 def by_component(ins: Inputs, components: Sequence[str] = ()) -> Html:
