@@ -250,7 +250,11 @@ def test_resource_bars_are_right_at_any_size(default: Analysis, production: Anal
     assert mem0.get_xlim() == mem1.get_xlim() and mem0.get_xlim()[1] >= 2048  # 2Gi limit
     assert cpu0.get_xlim()[1] >= 2000  # the production limit (2 cores) and the floor fit
     assert [t.get_text() for t in cpu0.get_yticklabels()] == ["setup", "toolman", "docker-daemon"]
-    assert len(cpu0.lines) == len(cpu1.lines) == 2  # the floors: toolman requests and limits
+    def floors(ax):  # the black ticks, one segment each
+        return sum(len(c.get_segments()) for c in ax.collections)
+
+    assert floors(cpu0) == floors(cpu1) == 2  # the floors: toolman requests and limits
+    assert len(cpu1.patches) == 6  # bars: requests and limits of the three containers
     bare = Analysis.of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
                        "  - {name: a, image: x:1}\n  - {name: b, image: y:1, resources: "
                        "{requests: {cpu: 100m, memory: 64Mi}}}\n")
