@@ -1,5 +1,7 @@
 """Whole-process timings, the way users run the kit: every sample is a fresh process, timed from
-outside (wall clock) with its peak RSS from wait4; the report gives medians.
+outside (wall clock) with its peak RSS from wait4; the report gives medians. formats and api run
+their commands in rounds (each once per round) and give each ratio as the median of the
+per-round ratios, so that the machine's drift between rounds cancels out.
 
   startup   `toolman-kit check examples/toolman/rendered/default.yaml`, `toolman-kit checks` and
             `import toolman_kit` (target: ≤ 0.4 s, also in a venv with the [lab] extra: --python)
@@ -112,29 +114,53 @@ def startup(python: str, env: dict[str, str], runs: int) -> list[dict]:
             measure("checks", [*cli, "checks"], env, runs)]
 
 
+def rounds(commands: dict[str, list[str]], env: dict[str, str], runs: int,
+           reference: str) -> dict[str, dict]:
+    """Every command once per round, round after round, and each command's ratio to
+    `reference` taken within each round (the median of those is reported): this VM's speed
+    drifts by a third within minutes, which a ratio of medians taken minutes apart would
+    measure instead of the code."""
+    got: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            got[name].append(sample(argv, env))
+    results = {}
+    for name, samples in got.items():
+        pairs = list(zip(samples, got[reference], strict=True))
+        r = {"name": name, "argv": commands[name], "wall": [x[0] for x in samples],
+             "rss_mb": [x[1] for x in samples], "cpu": [x[2] for x in samples]}
+        r["median_s"] = statistics.median(r["wall"])
+        r["median_rss_mb"] = statistics.median(r["rss_mb"])
+        r["median_cpu_s"] = statistics.median(r["cpu"])
+        r["time_ratio"] = statistics.median(x[0] / y[0] for x, y in pairs)
+        r["cpu_ratio"] = statistics.median(x[2] / y[2] for x, y in pairs)
+        r["rss_ratio"] = statistics.median(x[1] / y[1] for x, y in pairs)
+        print(f"  {name:<44} {r['median_s']:8.3f} s  (min {min(r['wall']):.3f}, max "
+              f"{max(r['wall']):.3f})  CPU {r['median_cpu_s']:7.3f} s  "
+              f"{r['median_rss_mb']:8.1f} MB", flush=True)
+        if name != reference:
+            print(f"    ×{r['time_ratio']:.2f} time, ×{r['cpu_ratio']:.2f} CPU, "
+                  f"×{r['rss_ratio']:.2f} peak RSS of {reference} (medians of the per-round "
+                  "ratios)")
+        results[name] = r
+    return results
+
+
 def formats(python: str, env: dict[str, str], runs: int, deployments: int,
             which: Sequence[str] = FORMATS) -> list[dict]:
     path = cluster.ensure(deployments)
-    print(f"formats on {path.name} ({path.stat().st_size / 2**20:.1f} MB), median of {runs}:")
-    results = [measure("load + analysis", [python, "-c", ANALYSIS, str(path)], env, runs)]
-    base = results[0]
+    print(f"formats on {path.name} ({path.stat().st_size / 2**20:.1f} MB), {runs} rounds:")
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt in which:
-            out = Path(tmp) / f"out.{fmt}"
-            r = measure(f"check --format {fmt}", [python, "-m", "toolman_kit", "check", str(path),
-                                                  "--format", fmt, "-o", str(out),
-                                                  "--fail-on", "never"], env, runs)
-            r["output_mb"] = out.stat().st_size / 2**20
-            for label, got, of in [("", r, base), *(
-                    (f" [{k}]", r[k], base[k]) for k in r if isinstance(r[k], dict))]:
-                got["time_ratio"] = got["median_s"] / of["median_s"]
-                got["cpu_ratio"] = got["median_cpu_s"] / of["median_cpu_s"]
-                got["rss_ratio"] = got["median_rss_mb"] / of["median_rss_mb"]
-                print(f"   {label} ×{got['time_ratio']:.2f} time, ×{got['cpu_ratio']:.2f} CPU, "
-                      f"×{got['rss_ratio']:.2f} peak RSS of load + analysis")
-            print(f"    {r['output_mb']:.1f} MB written")
-            results.append(r)
-    return results
+        outs = {f"check --format {fmt}": Path(tmp) / f"out.{fmt}" for fmt in which}
+        commands = {"load + analysis": [python, "-c", ANALYSIS, str(path)],
+                    **{name: [python, "-m", "toolman_kit", "check", str(path), "--format",
+                              name.rsplit(" ", 1)[1], "-o", str(out), "--fail-on", "never"]
+                       for name, out in outs.items()}}
+        results = rounds(commands, env, runs, "load + analysis")
+        for name, out in outs.items():
+            results[name]["output_mb"] = out.stat().st_size / 2**20
+            print(f"  {name}: {results[name]['output_mb']:.1f} MB written")
+    return list(results.values())
 
 
 def api(python: str, env: dict[str, str], runs: int) -> list[dict]:
@@ -142,14 +168,10 @@ def api(python: str, env: dict[str, str], runs: int) -> list[dict]:
     if not path.exists():
         subprocess.run([python, str(BENCH / "corpus.py"), "--sizes", "10000"], check=True,
                        cwd=ROOT, env=env)
-    print(f"whole process on {path.name}, median of {runs}:")
-    floor = measure("CSafeLoader parse", [python, "-c", FLOOR, str(path)], env, runs)
-    whole = measure("tk.analyze(tk.load(F))", [python, "-c", API, str(path)], env, runs)
-    whole["time_ratio"] = whole["median_s"] / floor["median_s"]
-    whole["cpu_ratio"] = whole["median_cpu_s"] / floor["median_cpu_s"]
-    print(f"    ×{whole['time_ratio']:.2f} the parse, ×{whole['cpu_ratio']:.2f} in CPU time "
-          "(target ≤ 1.6)")
-    return [floor, whole]
+    print(f"whole process on {path.name}, {runs} rounds (target ≤ 1.6× the parse):")
+    return list(rounds({"CSafeLoader parse": [python, "-c", FLOOR, str(path)],
+                        "tk.analyze(tk.load(F))": [python, "-c", API, str(path)]},
+                       env, runs, "CSafeLoader parse").values())
 
 
 def main() -> None:
