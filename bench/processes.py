@@ -77,6 +77,19 @@ def compile_tree(tree: Path) -> None:
                    check=True)
 
 
+def summary(shown: str, argv: list[str], samples: list[tuple[float, float, float]]) -> dict:
+    """The samples of one command with their medians, printed as one line."""
+    r: dict = {"name": shown, "argv": argv, "wall": [x[0] for x in samples],
+               "rss_mb": [x[1] for x in samples], "cpu": [x[2] for x in samples]}
+    r["median_s"] = statistics.median(r["wall"])
+    r["median_rss_mb"] = statistics.median(r["rss_mb"])
+    r["median_cpu_s"] = statistics.median(r["cpu"])
+    print(f"  {shown:<44} {r['median_s']:8.3f} s  (min {min(r['wall']):.3f}, max "
+          f"{max(r['wall']):.3f})  CPU {r['median_cpu_s']:7.3f} s  {r['median_rss_mb']:8.1f} MB",
+          flush=True)
+    return r
+
+
 def measure(name: str, argv: list[str], env: dict[str, str], runs: int) -> dict:
     envs = {"": env}
     if COMPARE:
@@ -87,15 +100,7 @@ def measure(name: str, argv: list[str], env: dict[str, str], runs: int) -> dict:
             samples[label].append(sample(argv, e))
     result = {}
     for label, got in samples.items():
-        r = {"name": name, "argv": argv, "wall": [s[0] for s in got],
-             "rss_mb": [s[1] for s in got], "cpu": [s[2] for s in got]}
-        r["median_s"] = statistics.median(r["wall"])
-        r["median_rss_mb"] = statistics.median(r["rss_mb"])
-        r["median_cpu_s"] = statistics.median(r["cpu"])
-        shown = f"{name} [{label}]" if label else name
-        print(f"  {shown:<44} {r['median_s']:8.3f} s  "
-              f"(min {min(r['wall']):.3f}, max {max(r['wall']):.3f})  "
-              f"CPU {r['median_cpu_s']:7.3f} s  {r['median_rss_mb']:8.1f} MB", flush=True)
+        r = summary(f"{name} [{label}]" if label else name, argv, got)
         if label:
             result[label] = r
         else:
@@ -127,17 +132,10 @@ def rounds(commands: dict[str, list[str]], env: dict[str, str], runs: int,
     results = {}
     for name, samples in got.items():
         pairs = list(zip(samples, got[reference], strict=True))
-        r = {"name": name, "argv": commands[name], "wall": [x[0] for x in samples],
-             "rss_mb": [x[1] for x in samples], "cpu": [x[2] for x in samples]}
-        r["median_s"] = statistics.median(r["wall"])
-        r["median_rss_mb"] = statistics.median(r["rss_mb"])
-        r["median_cpu_s"] = statistics.median(r["cpu"])
+        r = summary(name, commands[name], samples)
         r["time_ratio"] = statistics.median(x[0] / y[0] for x, y in pairs)
         r["cpu_ratio"] = statistics.median(x[2] / y[2] for x, y in pairs)
         r["rss_ratio"] = statistics.median(x[1] / y[1] for x, y in pairs)
-        print(f"  {name:<44} {r['median_s']:8.3f} s  (min {min(r['wall']):.3f}, max "
-              f"{max(r['wall']):.3f})  CPU {r['median_cpu_s']:7.3f} s  "
-              f"{r['median_rss_mb']:8.1f} MB", flush=True)
         if name != reference:
             print(f"    ×{r['time_ratio']:.2f} time, ×{r['cpu_ratio']:.2f} CPU, "
                   f"×{r['rss_ratio']:.2f} peak RSS of {reference} (medians of the per-round "

