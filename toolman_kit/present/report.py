@@ -46,6 +46,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXAMPLE = ROOT / "examples" / "toolman"
 KERNEL = "python3"  # explicit: a user-level kernelspec elsewhere must not run the notebooks
+# No history file; no output cache (Out, _1…): a notebook's results live in its own names, and
+# with the cache each reset between notebooks ran a full gc.collect (≈ 0.1 s in a kernel
+# holding pandas and matplotlib, a third of a kept kernel's CPU per report).
+KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.cache_size=0"]
 CELL_TIMEOUT = 600  # seconds; a notebook cell that hangs fails the report instead of blocking it
 # Execution order, longest first so that the last notebook to start is a short one.
 ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_availability",
@@ -285,12 +289,9 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None,
         params = {k: v for k, v in params.items() if k in _declared(nb)}
     first = RESET if shared is None else RESET + "\n" + RECEIVE.format(path=str(shared))
     nb.cells.insert(0, nbformat.v4.new_code_cell(first))  # the kernel may have run another
-    try:
-        nb = papermill.execute_notebook(
-            nb, None, parameters=params, kernel_name=KERNEL, km=km, progress_bar=False,
-            request_save_on_cell_execute=False, execution_timeout=CELL_TIMEOUT)
-    finally:
-        km.stop_clients()
+    nb = papermill.execute_notebook(
+        nb, None, parameters=params, kernel_name=KERNEL, km=km, progress_bar=False,
+        request_save_on_cell_execute=False, execution_timeout=CELL_TIMEOUT)
     del nb.cells[0]
     return nb
 
@@ -332,13 +333,14 @@ class Kernels:
             self._started += 1
             km = _kernel_manager(self._sockets / f"kernel-{self._started}")
         try:
-            run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+            run_sync(km.start_kernel)(extra_arguments=KERNEL_OPTIONS)
         except BaseException:
             _shutdown(km)
             raise
         return km
 
     def give(self, km: Any, healthy: bool = True) -> None:
+        km.stop_clients()  # in the borrowing thread, whose event loop the client used
         if healthy:
             self._idle.put(km)
         else:
@@ -357,19 +359,40 @@ class Kernels:
 def _kernel_manager(socket: Path) -> Any:
     """An AsyncKernelManager on IPC sockets at `socket` (TCP ports race between parallel kernels:
     papermill#511), started in the notebooks directory with this toolman_kit importable."""
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
 
-    class IPCKernelManager(AsyncKernelManager):
-        clients: list[Any] = []  # noqa: RUF012 - replaced per instance below
+    class KeptClient(AsyncKernelClient):
+        """Started and ready once: a new client's wait_for_ready ends by draining IOPub until it has been
+        quiet for 0.2 s, idle kernel time that papermill, opening a client per notebook, paid
+        for every notebook (a sixth of a fleet target's wall time)."""
 
-        def client(self, **kw: Any) -> Any:  # papermill opens one per notebook: close them
-            kc = super().client(**kw)
-            self.clients.append(kc)
-            return kc
+        ready = False
+
+        def start_channels(self, *args: Any, **kw: Any) -> None:
+            if not self.channels_running:
+                super().start_channels(*args, **kw)
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            if not self.ready:
+                await super().wait_for_ready(timeout=timeout)
+                self.ready = True
+
+    class IPCKernelManager(AsyncKernelManager):
+        kept: Any = None
+
+        def client(self, **kw: Any) -> Any:
+            """One client for all the notebooks of a loan (nbclient ignores the messages that
+            answer other requests, so one notebook's leftovers cannot reach the next)."""
+            if self.kept is None:
+                self.kept = super().client(**kw)
+            return self.kept
 
         def stop_clients(self) -> None:
-            while self.clients:
-                self.clients.pop().stop_channels()
+            """End the loan: the client's sockets belong to the borrowing thread's event loop."""
+            if self.kept is not None:
+                self.kept.stop_channels()
+                self.kept = None
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             env = dict(kw.pop("env", None) or os.environ)
@@ -378,9 +401,8 @@ def _kernel_manager(socket: Path) -> Any:
             kw.setdefault("cwd", str(NOTEBOOKS))
             return await super()._async_pre_start_kernel(env=env, **kw)
 
-    km = IPCKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(socket))
-    km.clients = []
-    return km
+    return IPCKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(socket),
+                            client_factory=KeptClient)
 
 
 def _close_event_loop() -> None:
@@ -395,6 +417,7 @@ def _close_event_loop() -> None:
 def _shutdown(km: Any) -> None:
     from jupyter_core.utils import run_sync
 
+    km.stop_clients()
     if km.has_kernel:
         run_sync(km.shutdown_kernel)(now=True)
     run_sync(km.cleanup_resources)()
@@ -436,7 +459,8 @@ def _new_exporter(with_code: bool) -> Any:
 
     return Exporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
                     exclude_input=not with_code, exclude_input_prompt=not with_code,
-                    exclude_output_prompt=True, embed_images=True)
+                    exclude_output_prompt=True, embed_images=True,
+                    optimistic_validation=True)  # validate once, not after each preprocessor
 
 
 def _describe(exc: BaseException) -> str:
