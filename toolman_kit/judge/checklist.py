@@ -8,8 +8,9 @@ failures' remediations say. The current state is read from the model, as a revie
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from toolman_kit.judge.findings import COLUMNS as COLUMNS_OF_FINDINGS
@@ -172,13 +173,12 @@ def build(findings: Iterable[tuple], index: Index,
     """One block of rows per workload, in the order of the manifests: tuples in COLUMNS order,
     from the findings' row tuples (see `frame` for the DataFrame); `pss`: pod_security(index),
     when the caller has it already."""
-    by_workload = _findings_by_workload(findings, index)
+    seen = _Seen(findings, index)
     levels = {(p.kind, p.namespace, p.name): p for p in pss or pod_security(index)}
     records = []
     for w in index.workloads:
         key, label = (w.kind, w.namespace, w.name), index.label(w)
-        mine = by_workload.get(key, {})
-        for row in ROWS:
+        for row, (status, action) in zip(ROWS, seen.judge(key, ROWS), strict=True):
             if row.component == "Pod Security Level":
                 pss = levels[key]
                 controls = sorted({v["control"] for v in pss.violations})
@@ -188,7 +188,6 @@ def build(findings: Iterable[tuple], index: Index,
                 records.append((label, w.namespace, row.component, state,
                                 PSS_STATUS[pss.level], action, ""))
                 continue
-            status, action = _judge(mine, row)
             records.append((label, w.namespace, row.component, row.state(w, index), status,
                             action, ",".join(row.checks)))
     return records
@@ -207,40 +206,61 @@ def frame(records: list[tuple]) -> pd.DataFrame:
 _SEVERITY, _STATUS, _REMEDIATION, _PATH, _EXEMPT = (
     COLUMNS_OF_FINDINGS.index(c) for c in ("severity", "status", "remediation", "path",
                                            "exempt_reason"))
+FILTERED = "resources-below-profile"  # two rows share it, each judging its own paths
+PATH_PARTS = tuple(r.path_part for r in ROWS if r.path_part)
 
 
-def _judge(by_check: dict[str, list[tuple[int, tuple]]], row: Row) -> tuple[str, str]:
-    """The row's status and action from the workload's findings (row tuples) of its checks."""
-    only = row.path_part or None
-    relevant = [f for _, f in sorted(  # in the findings' order, which orders the actions
-        (n, f) for check in row.checks for n, f in by_check.get(check, ())
-        if only is None or check != "resources-below-profile" or only in f[_PATH])]
-    if not any(f[_STATUS] in ("fail", "pass", "exempt") for f in relevant):
-        return "n/a", "—"
-    failed = [f for f in relevant if f[_STATUS] == "fail"]
-    severities = {f[_SEVERITY] for f in failed}
-    status = "fail" if "error" in severities else "warning" if "warning" in severities else "pass"
-    actions = list(dict.fromkeys(f[_REMEDIATION] for f in failed if f[_SEVERITY] != "info"))
-    exempt = dict.fromkeys(f[_EXEMPT] for f in relevant if f[_STATUS] == "exempt")
-    actions += [f"Exempt: {reason}" for reason in exempt]
-    return status, " ".join(actions) if actions else "—"
+class _Seen:
+    """The findings about each workload (plus those about objects that select it: PDB,
+    NetworkPolicy), by check id, made in one pass over the rows: failures and exempt failures
+    with their position; passes, most of the rows, only as the checks that passed (a row needs
+    to know that one exists, not which). The checklist is built for every report and every
+    format, so this pass runs over every finding of a cluster."""
 
+    def __init__(self, findings: Iterable[tuple], index: Index) -> None:
+        def key(o: Any) -> tuple[str, str, str]:
+            return o.kind, o.namespace, o.name
 
-def _findings_by_workload(findings: Iterable[tuple],
-                          index: Index) -> dict[tuple, dict[str, list[tuple[int, tuple]]]]:
-    """Findings about a workload, plus those about objects that select it (PDB, NetworkPolicy),
-    by check id with their position, in one pass over the rows: the checklist is built for every
-    report and every format, and a row looks only at its own checks."""
-    def key(o: Any) -> tuple[str, str, str]:
-        return o.kind, o.namespace, o.name
+        targets = {key(w): [key(w)] for w in index.workloads}  # a workload's own findings
+        for obj, selected in index.selected.items():
+            targets.setdefault(key(obj), [key(w) for w in selected])
+        self.problems: dict[tuple, dict[str, list[tuple[int, tuple]]]] = defaultdict(
+            lambda: defaultdict(list))
+        self.passed: dict[tuple, set[str | tuple[str, str]]] = defaultdict(set)
+        none: list[tuple] = []
+        for n, f in enumerate(findings):
+            status = f[_STATUS]
+            if status == "skip":
+                continue
+            for target in targets.get((f[4], f[5], f[6]), none):  # kind, namespace, name
+                if status != "pass":
+                    self.problems[target][f[0]].append((n, f))
+                    continue
+                passed = self.passed[target]
+                passed.add(f[0])
+                if f[0] == FILTERED:  # which of the two rows it passes for
+                    passed.update((f[0], p) for p in PATH_PARTS if p in f[_PATH])
 
-    targets = {key(w): [key(w)] for w in index.workloads}  # a workload's findings are its own
-    for obj, selected in index.selected.items():
-        targets.setdefault(key(obj), [key(w) for w in selected])
-    parts: dict[tuple, dict[str, list[tuple[int, tuple]]]] = defaultdict(
-        lambda: defaultdict(list))
-    none: list[tuple] = []
-    for n, f in enumerate(findings):
-        for target in targets.get((f[4], f[5], f[6]), none):  # kind, namespace, name
-            parts[target][f[0]].append((n, f))
-    return parts
+    def judge(self, target: tuple, rows: Iterable[Row]) -> Iterator[tuple[str, str]]:
+        """Each row's status and action: the worst of its failures, what they say to do."""
+        problems, passed = self.problems.get(target, {}), self.passed.get(target, set())
+        for row in rows:
+            only = row.path_part
+            found = [nf for check in row.checks for nf in problems.get(check, ())
+                     if not only or check != FILTERED or only in nf[1][_PATH]]
+            if not found:
+                ok = any(((c, only) if only and c == FILTERED else c) in passed
+                         for c in row.checks)
+                yield ("pass" if ok else "n/a"), "—"
+                continue
+            found.sort(key=itemgetter(0))  # in the findings' order: it orders the actions
+            relevant = [f for _, f in found]
+            failed = [f for f in relevant if f[_STATUS] == "fail"]
+            severities = {f[_SEVERITY] for f in failed}
+            status = "fail" if "error" in severities else "warning" if "warning" in severities \
+                else "pass"
+            actions = list(dict.fromkeys(f[_REMEDIATION] for f in failed
+                                         if f[_SEVERITY] != "info"))
+            exempt = dict.fromkeys(f[_EXEMPT] for f in relevant if f[_STATUS] == "exempt")
+            actions += [f"Exempt: {reason}" for reason in exempt]
+            yield status, " ".join(actions) if actions else "—"
