@@ -90,6 +90,27 @@ def test_streamed_output_file_is_complete_and_atomic(capsys, monkeypatch, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
 
 
+def test_json_rows_with_repeated_and_odd_values_are_whole_objects():
+    """The JSON encodes runs of repeated columns once per output: rows sharing them, and a row
+    whose value is not a string (a list of values keys, a number), still come out whole."""
+    from dataclasses import replace
+
+    import toolman_kit as tk
+    from toolman_kit.judge.findings import COLUMNS, Findings
+    from toolman_kit.present.formats import write_json
+
+    a = tk.Analysis.of(ROOT / "examples/toolman/rendered/production.yaml")
+    rows = list(a.rows)
+    odd = rows[0][:COLUMNS.index("message")] + (42,) + rows[0][COLUMNS.index("message") + 1:-1] \
+        + (["replicaCount", "pdb.enabled"],)
+    b = replace(a, rows=Findings([*rows, odd, *rows]))
+    out = io.StringIO()
+    write_json(b, out)
+    written = json.loads(out.getvalue())["findings"]
+    assert written == [dict(zip(COLUMNS, r, strict=True)) for r in b.rows]
+    assert written[len(rows)]["message"] == 42 and written[-1] == written[len(rows) - 1]
+
+
 def _modules_after(code: str) -> set[str]:
     result = subprocess.run([sys.executable, "-c", code + "\nimport sys\n"
                              "print('\\n'.join(sys.modules))"], cwd=ROOT, capture_output=True,

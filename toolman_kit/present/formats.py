@@ -32,9 +32,28 @@ SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 CHUNK = 5000  # rows serialized per write
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A findings row as a JSON object, by string formatting: twice as fast as dict + encode, which
-# matters at 100,000s of rows. Every column is a string but `line` (an int or None).
-_LINE = COLUMNS.index("line")
-_ROW = "{" + ",".join(f"{encode_basestring(c)}:%s" for c in COLUMNS) + "}"
+# matters at 100,000s of rows. Every column is a string but `line` (an int or None). Most columns
+# repeat from row to row (the check and its object's kind and namespace; remediation, path and
+# file; the template, set, exemption and values keys): each run of them is encoded once per
+# distinct value (_Encoded), so a row costs three lookups, three encodings (name, container,
+# message) and a number: 30 % less than encoding every cell, measured at 2,000 Deployments.
+_NAME, _LINE = COLUMNS.index("name"), COLUMNS.index("line")
+_OWN = _NAME + 3  # name, container, message: different in (almost) every row
+_ROW = "{%s," + ",".join(f"{encode_basestring(c)}:%s" for c in COLUMNS[_NAME:_OWN]) + \
+    ",%s," + encode_basestring("line") + ":%s,%s}"
+
+
+class _Encoded(dict):
+    """A run of columns → its `"column":value` JSON, made on first sight of those values."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.template = ",".join(f"{encode_basestring(c)}:%s" for c in columns)
+
+    def __missing__(self, values: tuple) -> str:
+        self[values] = text = self.template % tuple(map(encode_basestring, values))
+        return text
+
+
 _CHECKLIST_ROW = '{"workload":%s,"component":%s,"current_state":%s,"status":%s,"action":%s}'
 
 
@@ -48,12 +67,13 @@ def _chunks(rows: Iterable[tuple], size: int = CHUNK) -> Iterator[list[tuple]]:
         yield chunk
 
 
-def _json_array(out: TextIO, items: Iterable[Any], encoded: Callable[[Any], str]) -> None:
-    """Write `[item,…]` a chunk at a time: a whole-run string would be hundreds of MB."""
+def _json_array(out: TextIO, items: Iterable[Any], encoded: Callable[[list[Any]], str]) -> None:
+    """Write `[item,…]` a chunk at a time (`encoded`: a chunk's items, comma-separated): a
+    whole-run string would be hundreds of MB."""
     out.write("[")
     sep = ""
     for chunk in _chunks(items):
-        out.write(sep + ",".join(map(encoded, chunk)))
+        out.write(sep + encoded(chunk))
         sep = ","
     out.write("]")
 
@@ -63,21 +83,32 @@ def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
             "inputs": a.manifests.inputs,
             "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in a.errors]}
     out.write(_encode(head)[:-1] + ',"findings":')
-    _json_array(out, _rows(a, only_failed), _json_row)
+    _json_array(out, _rows(a, only_failed), _json_findings())
     out.write(',"checklist":')
-    _json_array(out, a.checklist_rows, lambda r: _CHECKLIST_ROW % tuple(
-        map(encode_basestring, (r[0], r[2], r[3], r[4], r[5]))))
+    _json_array(out, a.checklist_rows, lambda chunk: ",".join([_CHECKLIST_ROW % tuple(
+        map(encode_basestring, (r[0], r[2], r[3], r[4], r[5]))) for r in chunk]))
     pss = [{"kind": p.kind, "namespace": p.namespace, "name": p.name, "level": p.level,
             "violations": p.violations} for p in a.pod_security]
     out.write(f',"pod_security":{_encode(pss)}}}\n')
 
 
-def _json_row(r: tuple) -> str:
-    try:
-        return _ROW % (*map(encode_basestring, r[:_LINE]), "null" if r[_LINE] is None
-                       else int(r[_LINE]), *map(encode_basestring, r[_LINE + 1:]))
-    except TypeError:  # a value that is not a string after all: let json say it
-        return _encode(dict(zip(COLUMNS, r, strict=True)))
+def _json_findings() -> Callable[[list[tuple]], str]:
+    """Findings rows → their JSON objects, comma-separated; the repeated runs of columns are
+    remembered for one output."""
+    head, middle, tail = (_Encoded(COLUMNS[:_NAME]), _Encoded(COLUMNS[_OWN:_LINE]),
+                          _Encoded(COLUMNS[_LINE + 1:]))
+    n, e = _NAME, encode_basestring
+
+    def rows(chunk: list[tuple]) -> str:
+        try:
+            return ",".join([_ROW % (head[r[:n]], e(r[n]), e(r[n + 1]), e(r[n + 2]),
+                                     middle[r[_OWN:_LINE]],
+                                     "null" if r[_LINE] is None else int(r[_LINE]),
+                                     tail[r[_LINE + 1:]]) for r in chunk])
+        except TypeError:  # a value that is not a string after all: let json say it
+            return ",".join(_encode(dict(zip(COLUMNS, r, strict=True))) for r in chunk)
+
+    return rows
 
 
 def write_csv(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
@@ -212,7 +243,8 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     head = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0"}
     out.write(_encode(head)[:-1] + ',"runs":[{"tool":'
               + _encode({"driver": {**TOOL, "rules": rules}}) + ',"results":')
-    _json_array(out, a.rows.problems(), lambda r: _encode(result(r)))
+    _json_array(out, a.rows.problems(),
+                lambda chunk: ",".join([_encode(result(r)) for r in chunk]))
     out.write(f',"invocations":[{_encode(invocation)}]}}]}}\n')
 
 
