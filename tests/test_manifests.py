@@ -130,3 +130,27 @@ def test_document_markers():
 def test_a_last_line_marker_without_newline():
     m = load(POD % "a" + "---")
     assert [r.name for r in m] == ["a"] and not m.errors
+
+
+SCALARS = ["yes", "no", "on", "off", "true", "True", "false", "null", "~", "", "0o17", "017",
+           "0x1F", "1_000", "1:20", "190:20:30", "3.14", "1e3", ".inf", "-.Inf", ".NaN",
+           "2001-12-14", "2001-12-14t21:59:43.10-05:00", "8080", "-1", "+12", "v1.2.3",
+           "busybox:1.36.1", "<<"]
+
+
+def test_scalars_get_the_safe_loaders_types_plain_and_quoted_every_time():
+    """The loader remembers each scalar's tag: the types stay PyYAML's safe ones, a quoted
+    value stays a string, and a value seen before resolves as it did the first time."""
+    import yaml
+
+    from toolman_kit.read.yamlsafe import parse
+
+    plain = "\n".join(f"k{i}: {s}" if s != "<<" else f"k{i}: '<<'"
+                      for i, s in enumerate(SCALARS))
+    quoted = "\n".join(f"q{i}: {json.dumps(s)}" for i, s in enumerate(SCALARS))
+    for text in (plain, quoted, plain + "\n" + quoted, plain):
+        got = parse(text).data
+        want = yaml.safe_load(text)
+        assert got == want and [type(v) for v in got.values()] == \
+            [type(v) for v in want.values()]
+    assert all(isinstance(v, str) for v in parse(quoted).data.values())

@@ -30,6 +30,7 @@ import yaml
 
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import helm_kube_version
+from toolman_kit.read.yamlsafe import CachedSafeLoader
 
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
               "or pass rendered manifests")
@@ -50,7 +51,6 @@ _SEP = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")  # releaseutil.SplitMa
 _SEVERITY = {0: "info", 1: "info", 2: "warning", 3: "error"}  # lint/support: Unknown..ErrorSev
 _LINT_LINE = re.compile(r"^\[(INFO|WARNING|ERROR|UNKNOWN)\] (.*?): (.*)$")
 _WHERE = re.compile(r"([^\s():]+/templates/[^\s():]+):(\d+)(?::(\d+))?")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def documents(files: Mapping[str, str], chart: Path,
                 out.append(Document(path, _kind(data), doc, data, _hook(data)))
                 continue
             try:
-                data = next(yaml.load_all(doc, Loader=_Loader), None)
+                data = next(yaml.load_all(doc, Loader=CachedSafeLoader), None)
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
                 why = getattr(e, "problem", None) or str(e)

