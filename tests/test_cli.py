@@ -182,10 +182,13 @@ def test_duplicates_are_warned_once_each_and_analyzed_once(capsys):
     assert "Deployment/(release)/toolman is defined once more" in err
 
 
-def test_sigterm_leaves_nothing_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("moment", ["starting", "notebooks running"])
+def test_sigterm_leaves_nothing_behind(tmp_path: Path, moment: str) -> None:
     """What cron's `timeout` or a Kubernetes CronJob's deadline sends: the report stops with 143
     and removes its private directory (the pickled analyses hold Secret values) and its staging
-    directory; the previous report, if any, stays as it was."""
+    directory, and shuts its kernels down, busy or not (none outlives it to hold its stderr or
+    leave a connection file, with the kernel's key, in TMPDIR); the previous report, if any,
+    stays as it was."""
     import os
     import signal
     import subprocess
@@ -197,16 +200,19 @@ def test_sigterm_leaves_nothing_behind(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "toolman_kit", "report", "--out", str(out)],
                             env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
+    started = {"starting": "tk-report-*",  # its first step
+               "notebooks running": "tmp*.json"}[moment]  # a kernel's connection file
     try:
         deadline = time.monotonic() + 120
-        while not list(tmp.glob("tk-report-*")) and proc.poll() is None:
-            assert time.monotonic() < deadline, "the report never started"
+        while not list(tmp.glob(started)) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the report never got there"
             time.sleep(0.05)
+        time.sleep(1.5 if moment == "notebooks running" else 0)  # the kernels at work
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 143, err
-    assert err.strip().endswith("toolman-kit: terminated")
+    assert err.strip().endswith("toolman-kit: terminated"), err
     assert list(tmp.iterdir()) == []
     assert list(tmp_path.iterdir()) == [tmp]  # no report, no staging directory

@@ -309,13 +309,18 @@ def _declared(nb: Any) -> set[str]:
 
 class Kernels:
     """Started kernels to lend to reports: `take` an idle one (or start one), `give` it back when
-    done; `close` shuts them all down. Thread-safe; kernels run in the notebooks directory."""
+    done; `close` shuts them all down, those still lent too (a report stopped by Ctrl-C or
+    SIGTERM while its notebooks run: no kernel may outlive it, nor its connection file, which
+    holds the kernel's key). Thread-safe; kernels run in the notebooks directory."""
 
     def __init__(self) -> None:
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._sockets: Path | None = None  # made on the first start; unix socket paths ≤ 107 bytes
         self._started = 0
-        self._lock = threading.Lock()
+        self._lent: set[Any] = set()
+        self._starting = 0  # kernels being started in other threads: close() waits for them
+        self._closed = False
+        self._changed = threading.Condition()
 
     def take(self) -> Any:
         from jupyter_core.utils import run_sync
@@ -326,27 +331,48 @@ class Kernels:
             except queue.Empty:
                 break
             if run_sync(km.is_alive)():
+                with self._changed:
+                    self._lent.add(km)
                 return km
             _shutdown(km)
-        with self._lock:
+        with self._changed:
+            if self._closed:
+                raise ReportError("the report was stopped")
             self._sockets = self._sockets or Path(tempfile.mkdtemp(prefix="tk-kernels-"))
             self._started += 1
             km = _kernel_manager(self._sockets / f"kernel-{self._started}")
+            self._lent.add(km)
+            self._starting += 1
         try:
             run_sync(km.start_kernel)(extra_arguments=KERNEL_OPTIONS)
         except BaseException:
+            with self._changed:
+                self._lent.discard(km)
             _shutdown(km)
             raise
+        finally:
+            with self._changed:
+                self._starting -= 1
+                self._changed.notify_all()
         return km
 
     def give(self, km: Any, healthy: bool = True) -> None:
         km.stop_clients()  # in the borrowing thread, whose event loop the client used
-        if healthy:
+        with self._changed:
+            self._lent.discard(km)
+            closed = self._closed
+        if healthy and not closed:
             self._idle.put(km)
         else:
             _shutdown(km)
 
     def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.wait_for(lambda: not self._starting, timeout=60)
+            lent, self._lent = list(self._lent), set()
+        for km in lent:
+            _kill(km)
         while True:
             try:
                 _shutdown(self._idle.get_nowait())
@@ -412,6 +438,17 @@ def _close_event_loop() -> None:
     loop = ensure_event_loop()
     if not loop.is_running():
         loop.close()
+
+
+def _kill(km: Any) -> None:
+    """Stop a kernel that another thread may still be driving: its process and its files only
+    (the client's sockets belong to that thread's event loop)."""
+    process = getattr(km.provisioner, "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
+    km.cleanup_connection_file()
+    km.cleanup_ipc_files()
 
 
 def _shutdown(km: Any) -> None:
