@@ -135,12 +135,13 @@ def test_a_last_line_marker_without_newline():
 SCALARS = ["yes", "no", "on", "off", "true", "True", "false", "null", "~", "", "0o17", "017",
            "0x1F", "1_000", "1:20", "190:20:30", "3.14", "1e3", ".inf", "-.Inf", ".NaN",
            "2001-12-14", "2001-12-14t21:59:43.10-05:00", "8080", "-1", "+12", "v1.2.3",
-           "busybox:1.36.1", "<<"]
+           "busybox:1.36.1", "<<", "1" * 200, "x" * 200]
 
 
 def test_scalars_get_the_safe_loaders_types_plain_and_quoted_every_time():
-    """The loader remembers each scalar's tag: the types stay PyYAML's safe ones, a quoted
-    value stays a string, and a value seen before resolves as it did the first time."""
+    """The loader remembers each short scalar's tag: the types stay PyYAML's safe ones (long
+    values too), a quoted value stays a string, and a value seen before resolves as it did the
+    first time."""
     import yaml
 
     from toolman_kit.read.yamlsafe import parse
