@@ -67,6 +67,19 @@ def test_alias_bomb_is_refused_fast_and_small(tmp_path):
     assert elapsed < 0.5 and peak < 5 * 2**20
 
 
+@pytest.mark.parametrize("data", ["&r {a: *r}", "&r [1, [2, *r]]", "{a: &r [*r]}"])
+def test_a_recursive_alias_is_refused_with_its_line_not_followed(data):
+    """An alias inside its own anchor's node makes a cycle: expanding it would never end
+    (it used to exhaust memory); Kubernetes' YAML decoder refuses it too."""
+    started = time.perf_counter()
+    m = load(POD % "before" + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+             f"data: {data}\n---\n" + POD % "after")
+    assert time.perf_counter() - started < 1
+    assert [r.name for r in m] == ["before", "after"]
+    (error,) = m.errors
+    assert "recursive alias" in error.message and error.line == 9
+
+
 def test_ordinary_aliases_still_work():
     m = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: &l {a: b}}\n"
              "data: {copy: '*not-an-alias'}\nbinaryData: {}\nimmutable: false\n")

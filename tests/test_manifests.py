@@ -2,10 +2,13 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from toolman_kit.read.manifests import RELEASE_NAMESPACE, load, split_documents
+
+ROOT = Path(__file__).parents[1]
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman" / "rendered" / "default.yaml"
 
@@ -155,3 +158,81 @@ def test_scalars_get_the_safe_loaders_types_plain_and_quoted_every_time():
         assert got == want and [type(v) for v in got.values()] == \
             [type(v) for v in want.values()]
     assert all(isinstance(v, str) for v in parse(quoted).data.values())
+
+
+BEYOND_PLAIN = [
+    "a: 1\na: 2\nb: {c: 1, c: 3}\n",  # repeated keys, recorded
+    "base: &b {x: 1, y: 2}\nover: {<<: *b, y: 3}\n",  # merge keys
+    "a: &l [1, {b: 2}]\nc: *l\nd: [*l, *l]\n",  # shared nodes stay shared
+    "s: !!set {x, y}\no: !!omap [{a: 1}, {b: 2}]\n",  # the safe loader's other types
+    "1: one\n2.5: two\nnull: three\ntrue: four\n2001-12-14: five\n",  # keys not strings
+    "b: !!binary aGVsbG8=\nt: 2001-12-14t21:59:43.10-05:00\nn: .NaN\n",
+    "? [1, 2]\n: unhashable\n", "a: !custom 1\n",  # refused
+]
+
+
+@pytest.mark.parametrize("text", BEYOND_PLAIN)
+def test_documents_beyond_plain_data_are_built_as_pyyamls_safe_loader_builds_them(text):
+    """Plain maps, lists and scalars take the loader's direct walk; everything else (merges,
+    repeated keys, aliases, other tags, errors) must come out as PyYAML's safe loader makes
+    it: same data, same sharing, same error."""
+    import yaml
+
+    from toolman_kit.read.yamlsafe import YAMLInputError, parse
+
+    try:
+        want = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        with pytest.raises(YAMLInputError) as refused:
+            parse(text)
+        assert (refused.value.message, refused.value.line) == (exc.problem, exc.problem_mark.line)
+        return
+    got = parse(text)
+    assert repr(got.data) == repr(want)
+    if "*l" in text:
+        assert got.data["c"] is got.data["d"][0] is got.data["d"][1]
+    if "a: 2" in text:
+        assert [(d.key, d.line) for d in got.duplicates] == [("a", 1), ("c", 2)]
+
+
+def test_a_date_that_does_not_exist_stays_a_string():
+    """As Kubernetes' decoder reads it; PyYAML's constructor raised a ValueError (a traceback)."""
+    m = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+             "data: {a: 2023-02-30, b: 2023-02-28}\n")
+    assert not m.errors
+    assert m.resources[0].obj["data"]["a"] == "2023-02-30"
+    assert m.resources[0].obj["data"]["b"].isoformat() == "2023-02-28"
+
+
+def test_plain_manifests_are_built_without_the_general_constructor(monkeypatch):
+    """The direct walk is what makes a load cheaper than PyYAML's own parse: the example's
+    documents all take it, with the same data and field lines as the general constructor."""
+    from toolman_kit.read import yamlsafe
+
+    text = (ROOT / "examples/toolman/rendered/production.yaml").read_text()
+    with monkeypatch.context() as patch:
+        patch.setattr(yamlsafe.Loader, "construct_document", _refuse)
+        direct = [(r.obj, _lines_by_path(r.obj, r.lines)) for r in load(text)]
+    monkeypatch.setattr(yamlsafe.Loader, "construct_plain", _unusual)
+    general = [(r.obj, _lines_by_path(r.obj, r.lines)) for r in load(text)]
+    assert len(direct) == 9 and direct == general
+
+
+def _refuse(*args):
+    raise AssertionError("the general constructor was used")
+
+
+def _unusual(*args):
+    from toolman_kit.read.yamlsafe import _Unusual
+
+    raise _Unusual
+
+
+def _lines_by_path(obj, lines, path="$"):
+    """The field-line tables (keyed by object id) as {path: table}, to compare two loads."""
+    found = {path: lines.get(id(obj))} if isinstance(obj, dict | list) else {}
+    children = obj.items() if isinstance(obj, dict) else enumerate(obj) \
+        if isinstance(obj, list) else ()
+    for key, value in children:
+        found.update(_lines_by_path(value, lines, f"{path}/{key}"))
+    return found
