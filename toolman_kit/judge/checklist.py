@@ -7,9 +7,11 @@ failures' remediations say. The current state is read from the model, as a revie
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,12 @@ class Row:
     checks: tuple[str, ...]
     state: Callable[[Workload, Index], str]
     path_part: str = ""  # only findings whose path contains this (requests vs limits)
+
+    @cached_property
+    def passed_as(self) -> tuple[str | tuple[str, str], ...]:
+        """How a pass of each check is noted for this row (see _Seen.passed)."""
+        return tuple((c, self.path_part) if self.path_part and c == FILTERED else c
+                     for c in self.checks)
 
 
 def _sizes(w: Workload, kind: str) -> str:
@@ -208,6 +216,7 @@ _SEVERITY, _STATUS, _REMEDIATION, _PATH, _EXEMPT = (
                                            "exempt_reason"))
 FILTERED = "resources-below-profile"  # two rows share it, each judging its own paths
 PATH_PARTS = tuple(r.path_part for r in ROWS if r.path_part)
+_ABOUT = itemgetter(4, 5, 6)  # a findings row's object: kind, namespace, name
 
 
 class _Seen:
@@ -228,29 +237,42 @@ class _Seen:
             lambda: defaultdict(list))
         self.passed: dict[tuple, set[str | tuple[str, str]]] = defaultdict(set)
         none: list[tuple] = []
-        for n, f in enumerate(findings):
+        rows = iter(findings)
+        for n, f in enumerate(rows):
             status = f[_STATUS]
+            if status == "pass":  # the rest are passes (Findings: problems first)
+                self._passes(itertools.chain((f,), rows), targets)
+                break
             if status == "skip":
                 continue
             for target in targets.get((f[4], f[5], f[6]), none):  # kind, namespace, name
-                if status != "pass":
-                    self.problems[target][f[0]].append((n, f))
-                    continue
-                passed = self.passed[target]
-                passed.add(f[0])
-                if f[0] == FILTERED:  # which of the two rows it passes for
-                    passed.update((f[0], p) for p in PATH_PARTS if p in f[_PATH])
+                self.problems[target][f[0]].append((n, f))
+
+    def _passes(self, rows: Iterator[tuple], targets: dict[tuple, list[tuple]]) -> None:
+        """The passes, most of the rows: the engine makes an object's rows one after another,
+        so they are taken a run of rows about one object at a time (groupby, at C speed)."""
+        for about, run in itertools.groupby(rows, _ABOUT):
+            if run_targets := targets.get(about):
+                run = list(run)
+                checks: set[str | tuple[str, str]] = {f[0] for f in run}
+                if FILTERED in checks:  # which of the two rows it passes for
+                    checks.update((FILTERED, p) for f in run if f[0] == FILTERED
+                                  for p in PATH_PARTS if p in f[_PATH])
+                for target in run_targets:
+                    self.passed[target] |= checks
 
     def judge(self, target: tuple, rows: Iterable[Row]) -> Iterator[tuple[str, str]]:
         """Each row's status and action: the worst of its failures, what they say to do."""
         problems, passed = self.problems.get(target, {}), self.passed.get(target, set())
         for row in rows:
+            if problems.keys().isdisjoint(row.checks):  # most rows: nothing failed
+                yield ("n/a" if passed.isdisjoint(row.passed_as) else "pass"), "—"
+                continue
             only = row.path_part
             found = [nf for check in row.checks for nf in problems.get(check, ())
                      if not only or check != FILTERED or only in nf[1][_PATH]]
             if not found:
-                ok = any(((c, only) if only and c == FILTERED else c) in passed
-                         for c in row.checks)
+                ok = not passed.isdisjoint(row.passed_as)
                 yield ("pass" if ok else "n/a"), "—"
                 continue
             found.sort(key=itemgetter(0))  # in the findings' order: it orders the actions
