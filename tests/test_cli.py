@@ -113,6 +113,29 @@ def test_output_file_is_written(capsys, tmp_path):
     assert out == "" and json.loads(target.read_text())["version"] == "2.1.0"
 
 
+def test_the_command_exits_at_once_with_its_output_whole_and_its_status(tmp_path):
+    """`toolman-kit check` ends the process without freeing its analysis (cli.run): what it
+    printed, wrote and warned must all be there, with the exit status main() returned."""
+    import subprocess
+    import sys
+
+    twice = tmp_path / "twice.yaml"
+    text = (EXAMPLE / "rendered" / "default.yaml").read_text()
+    twice.write_text(text + "\n---\n" + text.split("\n---\n")[-1])  # a duplicate: a warning
+    command = [sys.executable, "-m", "toolman_kit", "check", str(twice)]
+    printed = subprocess.run([*command, "--format", "json"], capture_output=True, text=True,
+                             cwd=EXAMPLE.parents[1], timeout=60)
+    assert printed.returncode == 1, printed.stderr
+    assert json.loads(printed.stdout)["findings"] and "warning:" in printed.stderr
+    out = tmp_path / "out.sarif"
+    written = subprocess.run([*command, "--format", "sarif", "-o", str(out), "--fail-on",
+                              "never"], capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0 and json.loads(out.read_text())["runs"][0]["results"]
+    listed = subprocess.run([sys.executable, "-m", "toolman_kit", "checks"],
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "pdb-missing" in listed.stdout
+
+
 def test_checks_lists_the_catalogue(capsys):
     code, out, _ = run(capsys, "checks")
     assert code == 0 and "privileged-container" in out and "monitoring-missing" in out

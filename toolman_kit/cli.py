@@ -12,12 +12,14 @@ path imports no pandas, numpy or notebook machinery (a test keeps it so).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis, load_chart, plural
@@ -51,8 +53,26 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    return _main(_parser().parse_args(argv))
+
+
+def run() -> NoReturn:
+    """The `toolman-kit` command (console script, `python -m toolman_kit`): main(), then exit.
+    A check leaves its analysis in `args.analysis` (millions of objects at cluster scale): the
+    process ends without freeing them one by one, which took 1.2–1.4 s of a check of 20,000
+    Deployments; the OS takes the memory back at once (mypy exits so too). Other commands exit
+    normally: their libraries (Dask, process pools) clean up at exit."""
+    args = _parser().parse_args()
+    code = _main(args)
+    if getattr(args, "analysis", None) is None:
+        sys.exit(code)
+    with contextlib.suppress(OSError):  # stdout may be a closed pipe (`check … | head`)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def _main(args: argparse.Namespace) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
@@ -178,8 +198,8 @@ def _size(text: str) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     manifests = manifests_from(args, args.paths, args.values)
-    analysis = Analysis.of(manifests, profile=args.profile, errors="ignore",
-                           kube_version=args.kube_version)
+    analysis = args.analysis = Analysis.of(manifests, profile=args.profile, errors="ignore",
+                                           kube_version=args.kube_version)  # see run()
     write = FORMATS[args.format]
     with gc_paused():  # the formats make one small object after another: see gc_paused
         if args.output:
