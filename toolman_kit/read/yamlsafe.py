@@ -86,8 +86,9 @@ class Loader(CachedSafeLoader):
         """The document as PyYAML's safe constructor builds it, for plain data only: maps with
         scalar keys and no merge (<<) or repeated key, lists, and the safe scalar types. The
         general constructor queues a generator per collection and dispatches every node through
-        several calls; this is one call per node (≈ 5× faster). Anything else raises _Unusual,
-        and the document is built the general way instead, with the same result or error."""
+        several calls; this is one call per node (a load of the 10,000-object corpus: 2.6–3.4 s
+        against 4.2–7.1 s). Anything else raises _Unusual, and the document is built the
+        general way instead, with the same result or error."""
         tag = node.tag
         if tag == STR_TAG:
             return node.value
