@@ -321,7 +321,7 @@ def report(results: dict) -> str:
     for size in results["sizes"]:
         for stage in STAGES:
             s = size["stages"][stage]
-            over = f"+{s['overhead_pct']:.0f} %" if "overhead_pct" in s else "—"
+            over = f"{s['overhead_pct']:+.0f} %" if "overhead_pct" in s else "—"
             tm = f"{s['tracemalloc_peak_mb']:.0f}" if s["tracemalloc_peak_mb"] is not None else "—"
             lines.append(
                 f"| {size['objects']:,} | {stage} | {fmt_s(s['median_s'])} | "
