@@ -54,7 +54,6 @@ class _Encoded(dict):
         return text
 
 
-
 def _rows(a: Analysis, only_failed: bool) -> Iterable[tuple]:
     return a.rows.problems() if only_failed else a.rows
 
