@@ -468,3 +468,45 @@ def test_kube_version_reaches_the_render_and_the_checks(tmp_path: Path) -> None:
     removed = [f for f in findings["findings"]
                if f["check_id"] == "api-version-removed" and f["status"] == "fail"]
     assert [f["name"] for f in removed] == ["old"]
+
+
+def test_a_stopped_batch_starts_no_more_targets_and_leaves_nothing_running(
+        tmp_path: Path) -> None:
+    """SIGTERM to the batch alone, as `timeout` sends it from cron, once a target is done: the
+    batch exits 143 after the report being made, without starting the targets still waiting
+    (it used to run them all first: the pool had queued them); no worker or kernel outlives it,
+    no connection file is left in TMPDIR, and the lock is given up."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from toolman_kit.fleet.runner import LOCK
+
+    shutil.copy(EXAMPLE / "rendered" / "default.yaml", tmp_path / "default.yaml")
+    names = [f"t{i}" for i in range(6)]
+    (tmp_path / "fleet.yaml").write_text("targets:\n" + "".join(
+        f"  - {{name: {n}, paths: [default.yaml]}}\n" for n in names))
+    tmp, out = tmp_path / "tmp", tmp_path / "out"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "toolman_kit", "batch",
+                             str(tmp_path / "fleet.yaml"), "--out", str(out), "-j", "1"],
+                            env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        first = proc.stderr.readline()  # one line per target done (not a terminal)
+        assert first.startswith("[1/6] t0: ok"), first + proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=120)[1]
+        left = "".join(line for line in subprocess.run(
+            ["ps", "-o", "stat=,pid=,args=", "-s", str(proc.pid)], capture_output=True,
+            text=True).stdout.splitlines(keepends=True) if not line.startswith("Z"))  # Z: dead
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever it left: the assertions say so
+    assert proc.returncode == 143 and rest.strip().endswith("toolman-kit: terminated"), rest
+    started = [n for n in names if (out / n).exists()]
+    assert started[:1] == ["t0"] and len(started) <= 2, started  # done + the one in the works
+    assert list(tmp.iterdir()) == []
+    assert (out / LOCK).read_text() == ""
+    assert left == "", f"processes of the batch outlived it:\n{left}"

@@ -161,25 +161,35 @@ def _now() -> str:
 
 def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -> None:
     """A pool of `workers` processes (spawned: the Helm SDK's Go runtime must not be forked).
-    A worker process that dies breaks the pool: the targets it took down run once more in a new
-    pool, like a Dask task whose worker died."""
+    A target is handed to the pool only when a worker is free, so a batch stopped (SIGTERM,
+    Ctrl-C) starts no more: the reports being made finish (seconds), and nothing is left
+    running. A worker process that dies breaks the pool: the targets it took down, and those not
+    yet started, run once more in a new pool, like a Dask task whose worker died."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    size = max(1, min(workers, len(jobs)))
     for _attempt in range(2):
+        waiting = jobs[::-1]  # popped from the end: in the fleet's order
+        running: dict[Future, Job] = {}
+        broken: list[Job] = []
+        with ProcessPoolExecutor(max_workers=size,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            while running or (waiting and not broken):
+                while waiting and not broken and len(running) < size:
+                    job = waiting.pop()
+                    running[pool.submit(run_target, job)] = job
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    try:
+                        done(future.result())
+                    except BrokenProcessPool:
+                        broken.append(running[future])
+                    del running[future]
+        jobs = broken + waiting[::-1]
         if not jobs:
             return
-        broken = []
-        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_target, job): job for job in jobs}
-            for future in as_completed(futures):
-                try:
-                    done(future.result())
-                except BrokenProcessPool:
-                    broken.append(futures[future])
-        jobs = broken
     for job in jobs:
         done(Outcome(job.target.name, job.run_id, "failed",
                      "the worker process running this target died, twice"))
