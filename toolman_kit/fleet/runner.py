@@ -171,6 +171,8 @@ def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -
 
     size = max(1, min(workers, len(jobs)))
     for _attempt in range(2):
+        if not jobs:
+            return
         waiting = jobs[::-1]  # popped from the end: in the fleet's order
         running: dict[Future, Job] = {}
         broken: list[Job] = []
@@ -188,8 +190,6 @@ def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -
                         broken.append(running[future])
                     del running[future]
         jobs = broken + waiting[::-1]
-        if not jobs:
-            return
     for job in jobs:
         done(Outcome(job.target.name, job.run_id, "failed",
                      "the worker process running this target died, twice"))
