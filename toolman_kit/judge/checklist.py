@@ -265,15 +265,12 @@ class _Seen:
         """Each row's status and action: the worst of its failures, what they say to do."""
         problems, passed = self.problems.get(target, {}), self.passed.get(target, set())
         for row in rows:
-            if problems.keys().isdisjoint(row.checks):  # most rows: nothing failed
-                yield ("n/a" if passed.isdisjoint(row.passed_as) else "pass"), "—"
-                continue
             only = row.path_part
-            found = [nf for check in row.checks for nf in problems.get(check, ())
-                     if not only or check != FILTERED or only in nf[1][_PATH]]
+            found = [] if problems.keys().isdisjoint(row.checks) else [  # most rows: nothing
+                nf for check in row.checks for nf in problems.get(check, ())
+                if not only or check != FILTERED or only in nf[1][_PATH]]
             if not found:
-                ok = not passed.isdisjoint(row.passed_as)
-                yield ("pass" if ok else "n/a"), "—"
+                yield ("n/a" if passed.isdisjoint(row.passed_as) else "pass"), "—"
                 continue
             found.sort(key=itemgetter(0))  # in the findings' order: it orders the actions
             relevant = [f for _, f in found]

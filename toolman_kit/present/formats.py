@@ -162,7 +162,8 @@ def _md_header(headers: Iterable[str]) -> str:
 
 def _markdown_rows(rows: Iterable[Sequence[Any]], headers: Iterable[str],
                    cells: _Cells | None = None) -> str:
-    return "\n".join([_md_header(headers), *map((cells or _Cells()).row, rows)])
+    cells = _Cells() if cells is None else cells  # (an empty one is falsy, yet shared)
+    return "\n".join([_md_header(headers), *map(cells.row, rows)])
 
 
 def markdown_table(df: Any, columns: dict[str, str]) -> str:
