@@ -6,7 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 from toolman_kit.judge.checklist import SEED_ROWS
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman"

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 from toolman_kit.errors import FleetError
 from toolman_kit.fleet.fleetfile import load_fleet
 from toolman_kit.fleet.runner import batch_lock

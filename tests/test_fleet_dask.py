@@ -194,7 +194,7 @@ def test_a_killed_worker_costs_its_target_a_retry(runs: SimpleNamespace,
 
 
 def test_dask_is_imported_only_for_a_dask_run() -> None:
-    code = ("import sys, toolman_kit, toolman_kit.cli, toolman_kit.fleet.runner, "
+    code = ("import sys, toolman_kit, toolman_kit.commands, toolman_kit.fleet.runner, "
             "toolman_kit.fleet.task; print(sorted(m for m in ('dask', 'distributed') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.data.formats.capture import CASES, FORMATS
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 
 ROOT = Path(__file__).parents[1]
 GOLDEN = ROOT / "tests" / "data" / "formats"
@@ -24,8 +24,8 @@ HEAVY = ("pandas", "numpy", "jsonschema", "fastjsonschema", "rfc3987_syntax", "p
 REPORT_SIDE = tuple(f"toolman_kit.present.{m}" for m in (
     "inputs", "views", "narrative", "nbsupport", "charts", "html"))
 # The values machinery (tk.compare_values, tk.suggest): imported on first use.
-CHART_SIDE = ("toolman_kit.chart.compare", "toolman_kit.chart.suggest",
-              "toolman_kit.chart.provenance", "toolman_kit.chart.batch", "multiprocessing")
+CHART_SIDE = ("toolman_kit.values.sets", "toolman_kit.values.suggest",
+              "toolman_kit.values.provenance", "toolman_kit.chart.batch", "multiprocessing")
 
 
 def check(capsys, monkeypatch, *argv):
@@ -128,7 +128,7 @@ def test_import_and_check_import_nothing_heavy():
                  ["check", "examples/toolman/rendered/default.yaml", "--format", "sarif"],
                  ["checks"], ["checks", "--format", "json"]):
         imported = _modules_after(
-            "import contextlib, io\nfrom toolman_kit.cli import main\n"
+            "import contextlib, io\nfrom toolman_kit.commands import main\n"
             f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})")
         assert not imported & set(HEAVY), (argv, imported & set(HEAVY))
         assert not imported & set(REPORT_SIDE), (argv, imported & set(REPORT_SIDE))
@@ -137,8 +137,8 @@ def test_import_and_check_import_nothing_heavy():
 
 def test_the_values_api_is_there_when_asked_for():
     import toolman_kit as tk
-    from toolman_kit.chart.compare import compare_values
-    from toolman_kit.chart.suggest import suggest
+    from toolman_kit.values.sets import compare_values
+    from toolman_kit.values.suggest import suggest
 
     assert {"compare_values", "suggest"} <= set(dir(tk)) and set(tk.__all__) <= set(dir(tk))
     assert tk.compare_values is compare_values and tk.suggest is suggest

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 from toolman_kit.present.formats import FORMATS, render
 from toolman_kit.read.manifests import load
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from toolman_kit.chart.render import render
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version, removals, source
 
 CHECKS = Path(__file__).parent / "fixtures" / "checks"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 from toolman_kit.errors import ReportError, ToolmanKitError
 from toolman_kit.present.report import EXAMPLE, build_report
 
@@ -298,7 +298,7 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
 
     import nbformat
 
-    from toolman_kit.present.report import NOTEBOOKS as DIRECTORY
+    from toolman_kit.present.sections import NOTEBOOKS as DIRECTORY
 
     assert sorted(p.stem for p in DIRECTORY.glob("*.ipynb")) == sorted([*NOTEBOOKS, "tutorial"])
     for name in [*NOTEBOOKS, "tutorial"]:
@@ -332,7 +332,7 @@ def test_notebooks_run_with_their_defaults(tmp_path: Path) -> None:
     """As when opened in Jupyter: no parameters injected, the kernel in notebooks/."""
     from jupyter_core.utils import run_sync
 
-    from toolman_kit.present.report import _kernel_manager, _shutdown, execute
+    from toolman_kit.present.report.kernels import _kernel_manager, _shutdown, execute
 
     km = _kernel_manager(tmp_path / "kernel")
     try:
@@ -510,7 +510,7 @@ def test_papermill_runs_a_notebook_from_anywhere(tmp_path: Path, where: str) -> 
     import subprocess
     import sys
 
-    from toolman_kit.present.report import NOTEBOOKS as DIRECTORY
+    from toolman_kit.present.sections import NOTEBOOKS as DIRECTORY
 
     cwd = {"root": DIRECTORY.parent, "notebooks": DIRECTORY, "elsewhere": tmp_path}[where]
     out = tmp_path / "out.ipynb"

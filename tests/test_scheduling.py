@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 from toolman_kit.fleet.fleetfile import load_fleet
 
 HERE = Path(__file__).parents[1] / "examples" / "scheduling"

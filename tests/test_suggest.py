@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.chart.candidates import failures
 from toolman_kit.chart.render import merge_values
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 from toolman_kit.read.manifests import Text
+from toolman_kit.values.candidates import failures
 
 helm_python = pytest.importorskip("helm_python")
 
@@ -270,7 +270,7 @@ def test_the_python_api_example() -> None:
     import doctest
 
     import toolman_kit as tk
-    from toolman_kit.chart import suggest as suggest_module
+    from toolman_kit.values import suggest as suggest_module
 
     assert tk.suggest is suggest_module.suggest and "suggest" in tk.__all__
     assert doctest.testmod(suggest_module, extraglobs={"tk": tk}).failed == 0

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from toolman_kit.chart.compare import ValuesComparison, compare_values
 from toolman_kit.chart.templates import scan_chart
 from toolman_kit.chart.values import parse_named
 from toolman_kit.chart.valuesfile import commented_blocks, read_values_file, show
 from toolman_kit.errors import RenderError, ToolmanKitError
+from toolman_kit.values.sets import ValuesComparison, compare_values
 
 pytest.importorskip("helm_python")
 

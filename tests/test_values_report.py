@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from toolman_kit.cli import main
+from toolman_kit.commands import main
 
 pytest.importorskip("helm_python")
 

@@ -4,8 +4,8 @@
     checklist(inputs) → the production-readiness table    pod_security(inputs) → PSS level per pod
     Analysis.of(inputs) → all of them, computed once
     compare(baseline, candidate) → what changes: failures fixed, introduced, removed …
-    compare_values(chart, [(name, files)]) → value sets side by side (chart/compare.py)
-    suggest(chart, files) → a proven values override and what values cannot fix (chart/suggest.py)
+    compare_values(chart, [(name, files)]) → value sets side by side (values/sets.py)
+    suggest(chart, files) → a proven values override and what values cannot fix (values/suggest.py)
 
 Inputs are paths, YAML text, Manifests, a Rendered chart, an Analysis or objects as dicts.
 Unreadable input raises a `ToolmanKitError` subclass naming file and line (or warns, with
@@ -37,10 +37,10 @@ from toolman_kit.read.manifests import Manifests
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from toolman_kit.chart.compare import compare_values
-    from toolman_kit.chart.suggest import suggest
+    from toolman_kit.values.sets import compare_values
+    from toolman_kit.values.suggest import suggest
 
-_LAZY = {"compare_values": "toolman_kit.chart.compare", "suggest": "toolman_kit.chart.suggest"}
+_LAZY = {"compare_values": "toolman_kit.values.sets", "suggest": "toolman_kit.values.suggest"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,5 @@
 """`python -m toolman_kit` = the `toolman-kit` command."""
 
-from toolman_kit.cli import run
+from toolman_kit.commands import run
 
 run()

@@ -15,22 +15,19 @@ formats from the findings' row tuples.
 
 from __future__ import annotations
 
-import html
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from toolman_kit.chart.render import Rendered, render
+from toolman_kit.chart.render import Rendered
 from toolman_kit.errors import ManifestError, ToolmanKitWarning
 from toolman_kit.judge import checklist as checklist_table
 from toolman_kit.judge import engine
-from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
 from toolman_kit.judge.apis import kube_version as kube_version_of
-from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.judge.findings import Findings
 from toolman_kit.judge.profiles import Profile, load_profile
 from toolman_kit.judge.pss import PodSecurity, pod_security_frame
@@ -44,7 +41,6 @@ if TYPE_CHECKING:
 
 Errors = Literal["raise", "warn", "ignore"]
 Input = str | Path | Manifests | Rendered | Mapping[str, Any] | Iterable[Any]
-HTML_WORKLOADS = 20  # workloads an Analysis shows in a notebook before "+N more"
 
 
 @dataclass(repr=False, eq=False)
@@ -170,37 +166,10 @@ class Analysis:
         return f"Analysis({self.summary()})"
 
     def _repr_html_(self) -> str:
-        """What a notebook shows: the summary and the checklist (a workload × row matrix when
-        there are several workloads), escaped, linking to nothing."""
-        esc = html.escape
-        rows = self.checklist_rows
-        workloads = list(dict.fromkeys(r[0] for r in rows))
-        parts = [f"<p><strong>toolman-kit Analysis</strong>: {esc(self.summary())}</p>"]
-        if len(workloads) == 1:
-            parts.append("<table><tr><th>Component</th><th>Current State</th>"
-                         "<th>Production Ready</th><th>Action Required</th></tr>")
-            parts += [f"<tr><td>{esc(r[2])}</td><td>{esc(r[3])}</td><td>{SYMBOL[r[4]]}</td>"
-                      f"<td>{esc(r[5])}</td></tr>" for r in rows]
-            parts.append("</table>")
-        elif workloads:
-            shown = set(workloads[:HTML_WORKLOADS])
-            components = list(dict.fromkeys(r[2] for r in rows))
-            cells: dict[str, list[str]] = {w: [] for w in workloads[:HTML_WORKLOADS]}
-            for r in rows:
-                if r[0] in shown:
-                    cells[r[0]].append(f'<td title="{esc(r[3])}">{SYMBOL[r[4]]}</td>')
-            parts.append("<table><tr><th>Workload</th>"
-                         + "".join(f"<th>{esc(c)}</th>" for c in components) + "</tr>")
-            parts += [f"<tr><th>{esc(w)}</th>{''.join(c)}</tr>" for w, c in cells.items()]
-            parts.append("</table>")
-            if len(workloads) > HTML_WORKLOADS:
-                parts.append(f"<p>+{len(workloads) - HTML_WORKLOADS} more workloads: see "
-                             "<code>.checklist</code></p>")
-        if self.errors:
-            parts.append("<p>Input errors:</p><ul>"
-                         + "".join(f"<li>{esc(str(e))}</li>" for e in self.errors) + "</ul>")
-        return "<div>" + "".join(parts) + "</div>"
+        """What a notebook shows: the summary and the checklist (present/html.py)."""
+        from toolman_kit.present.html import analysis_html  # a view: see test_layers
 
+        return analysis_html(self)
 
 def with_kube_version(profile: Profile, kube_version: str | None) -> Profile:
     """The profile targeting `kube_version` (None: as it is)."""
@@ -239,23 +208,6 @@ def load(*sources: Input, namespace: str | None = None, errors: Errors = "raise"
     """
     _check_policy(errors)
     return _manifests(sources, namespace, errors)
-
-
-def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
-               set_values: Sequence[str] = (), release: str = "release-name",
-               namespace: str | None = None,
-               kube_version: str | None = None) -> tuple[Manifests, Rendered]:
-    """Render a chart (helm template) and load the result; rows name it `<rendered CHART>`."""
-    namespace = namespace or "default"  # helm's own default release namespace
-    rendered = render(chart, list(values), list(set_values), release=release,
-                      namespace=namespace, kube_version=kube_version)
-    manifests = read.load(_text(rendered), namespace=namespace)
-    manifests.inputs = [f"helm template {release} {chart} -n {namespace}"
-                        + "".join(f" -f {v}" for v in values)
-                        + "".join(f" --set {s}" for s in set_values)
-                        + (f" --kube-version {kube_version}"
-                           if kube_version and kube_version != DEFAULT_KUBE_VERSION else "")]
-    return manifests, rendered
 
 
 def analyze(*sources: Input, profile: str | Path | Profile = "production",

@@ -29,7 +29,8 @@ from typing import Any
 import yaml
 
 from toolman_kit.errors import RenderError
-from toolman_kit.judge.apis import helm_kube_version
+from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
+from toolman_kit.read.manifests import Manifests, Text, load
 from toolman_kit.read.yamlsafe import CachedSafeLoader
 
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
@@ -129,6 +130,31 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         text, messages = _render_sdk(chart, files, texts, sets, release, namespace, kube, lint)
         backend = "helm-sdk"
     return Rendered(text, messages, backend, str(chart_dir), files)
+
+
+def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
+               set_values: Sequence[str] = (), release: str = "release-name",
+               namespace: str | None = None,
+               kube_version: str | None = None) -> tuple[Manifests, Rendered]:
+    """Render a chart (helm template) and load the result; rows name it `<rendered CHART>`."""
+    namespace = namespace or "default"  # helm's own default release namespace
+    rendered = render(chart, list(values), list(set_values), release=release,
+                      namespace=namespace, kube_version=kube_version)
+    manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
+    manifests.inputs = [helm_template_command(release, chart, namespace, values, set_values,
+                                              kube_version)]
+    return manifests, rendered
+
+
+def helm_template_command(release: str, chart: str | Path, namespace: str,
+                          values: Sequence[str | Path] = (), set_values: Sequence[str] = (),
+                          kube_version: str | None = None) -> str:
+    """The `helm template …` command line that names a rendered input in every output."""
+    return (f"helm template {release} {chart} -n {namespace}"
+            + "".join(f" -f {v}" for v in values)
+            + "".join(f" --set {s}" for s in set_values)
+            + (f" --kube-version {kube_version}"
+               if kube_version and kube_version != DEFAULT_KUBE_VERSION else ""))
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -125,4 +125,4 @@ class _Runner:
         self.ranked[rank(status, meta[2])].append((
             *meta, status.value, *target.columns, container, message,
             remediation, path, source.file, line or source.line, source.template or "",
-            self.values_set, exempt_reason, ""))  # values: chart/provenance.py fills it
+            self.values_set, exempt_reason, ""))  # values: values/provenance.py fills it

@@ -11,11 +11,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from toolman_kit.judge.checklist import SYMBOL
+
+if TYPE_CHECKING:
+    from toolman_kit.analysis import Analysis
 
 STATUS_WORDS = {
     **SYMBOL, "ok": "✅", "error": "❌", "info": "ℹ️", "skip": "➖", "exempt": "➖ exempt",
@@ -27,6 +30,7 @@ STATUS_WORDS = {
     "removed with the workload": "➖ removed with the workload",
     "added with the workload": "➕ added with the workload",
 }
+HTML_WORKLOADS = 20  # workloads an Analysis shows in a notebook before "+N more"
 LONG = 12  # rows from which a table gets a filter box and sortable columns
 
 
@@ -204,3 +208,36 @@ def pill(counts: dict[str, int]) -> str:
     """"❌ 3 · ⚠️ 1 · ✅ 12" for a dict of checklist statuses (zeros left out)."""
     return " · ".join(f"{SYMBOL[s]} {counts[s]}" for s in ("fail", "warning", "pass")
                       if counts.get(s)) or "➖"
+
+
+def analysis_html(a: Analysis) -> str:
+    """What a notebook shows: the summary and the checklist (a workload × row matrix when
+    there are several workloads), escaped, linking to nothing."""
+    esc = html.escape
+    rows = a.checklist_rows
+    workloads = list(dict.fromkeys(r[0] for r in rows))
+    parts = [f"<p><strong>toolman-kit Analysis</strong>: {esc(a.summary())}</p>"]
+    if len(workloads) == 1:
+        parts.append("<table><tr><th>Component</th><th>Current State</th>"
+                     "<th>Production Ready</th><th>Action Required</th></tr>")
+        parts += [f"<tr><td>{esc(r[2])}</td><td>{esc(r[3])}</td><td>{SYMBOL[r[4]]}</td>"
+                  f"<td>{esc(r[5])}</td></tr>" for r in rows]
+        parts.append("</table>")
+    elif workloads:
+        shown = set(workloads[:HTML_WORKLOADS])
+        components = list(dict.fromkeys(r[2] for r in rows))
+        cells: dict[str, list[str]] = {w: [] for w in workloads[:HTML_WORKLOADS]}
+        for r in rows:
+            if r[0] in shown:
+                cells[r[0]].append(f'<td title="{esc(r[3])}">{SYMBOL[r[4]]}</td>')
+        parts.append("<table><tr><th>Workload</th>"
+                     + "".join(f"<th>{esc(c)}</th>" for c in components) + "</tr>")
+        parts += [f"<tr><th>{esc(w)}</th>{''.join(c)}</tr>" for w, c in cells.items()]
+        parts.append("</table>")
+        if len(workloads) > HTML_WORKLOADS:
+            parts.append(f"<p>+{len(workloads) - HTML_WORKLOADS} more workloads: see "
+                         "<code>.checklist</code></p>")
+    if a.errors:
+        parts.append("<p>Input errors:</p><ul>"
+                     + "".join(f"<li>{esc(str(e))}</li>" for e in a.errors) + "</ul>")
+    return "<div>" + "".join(parts) + "</div>"

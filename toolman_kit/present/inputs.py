@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolman_kit.analysis import Analysis, load_chart, with_kube_version
+from toolman_kit.analysis import Analysis, with_kube_version
+from toolman_kit.chart.render import load_chart
 from toolman_kit.comparison import Comparison
 from toolman_kit.errors import ManifestError, ToolmanKitError
 from toolman_kit.present.sections import NOTEBOOKS

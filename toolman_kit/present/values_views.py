@@ -1,7 +1,7 @@
 """The values comparison as tables, one-line verdicts and Markdown for the report: the
 05_values notebook and deployment-analysis.md.
 
-Every function reads the comparison *document* (chart/compare.py
+Every function reads the comparison *document* (values/sets.py
 `ValuesComparison.document()`, the comparison.json of a report), so the notebook shows the same
 facts whether it computed them itself or the report handed them over. Strings from charts and
 values are returned as data; escaping is the renderer's job (nbsupport for HTML, formats._md
@@ -33,8 +33,8 @@ def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
     the report wrote it, else computed (paths resolved as the other notebooks resolve them)."""
     if path and Path(path).is_file():
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    from toolman_kit.chart.compare import DEFAULT_MAX_RENDERS, compare_sets
     from toolman_kit.present.inputs import validate
+    from toolman_kit.values.sets import DEFAULT_MAX_RENDERS, compare_sets
 
     specs, chart, profile = validate(sets, chart, profile)
     return compare_sets(chart, specs, release=release, namespace=namespace, profile=profile,

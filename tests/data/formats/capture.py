@@ -28,7 +28,7 @@ FORMATS = ("table", "json", "csv", "markdown", "sarif", "junit")
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
-    from toolman_kit.cli import main as cli
+    from toolman_kit.commands import main as cli
 
     codes = {}
     for case, args in CASES.items():

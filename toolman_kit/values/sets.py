@@ -16,8 +16,7 @@ from typing import Any, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
-from toolman_kit.chart.provenance import Hardcoded, Provenance, hardcoded, provenance, with_values
-from toolman_kit.chart.render import LintMessage, lint_sdk
+from toolman_kit.chart.render import LintMessage, helm_template_command, lint_sdk
 from toolman_kit.chart.values import (
     DEFAULTS,
     Budget,
@@ -42,6 +41,7 @@ from toolman_kit.judge.apis import helm_kube_version
 from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import load_profile
 from toolman_kit.read.manifests import Resource, Text, load
+from toolman_kit.values.provenance import Hardcoded, Provenance, hardcoded, provenance, with_values
 
 DEFAULT_MAX_RENDERS = 1000
 FINDING_FIELDS = ["check_id", "severity", "kind", "namespace", "name", "container", "path"]
@@ -236,8 +236,7 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
                              f"helm lint: {m.message}") for m in result.lint
                       if m.severity == "error"]
     manifests = load(Text(f"<rendered {facts.path} ({vs.name})>", out.text), namespace=namespace)
-    manifests.inputs = [f"helm template {release} {facts.path} -n {namespace}"
-                        + "".join(f" -f {f}" for f in vs.files)]
+    manifests.inputs = [helm_template_command(release, facts.path, namespace, vs.files)]
     result.text = out.text
     result.analysis = Analysis.of(manifests, profile=prof, values_set=vs.name)
     result.errors += [_error(e.file, e.line, e.message) for e in manifests.errors]

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from toolman_kit import __version__
-from toolman_kit.analysis import Analysis, load_chart, plural
+from toolman_kit.analysis import Analysis, plural
 from toolman_kit.atomic import open_atomic
+from toolman_kit.chart.render import load_chart
 from toolman_kit.errors import RenderError, ToolmanKitError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
 from toolman_kit.judge.registry import catalogue
@@ -128,14 +129,14 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: production)")
     checks.set_defaults(run=_checks)
 
-    from toolman_kit.present.compare import add_compare_command
-    from toolman_kit.present.report import add_report_command
-    from toolman_kit.present.suggest import add_suggest_command
+    from toolman_kit.commands.compare import add_compare_command
+    from toolman_kit.commands.report import add_report_command
+    from toolman_kit.commands.suggest import add_suggest_command
 
     add_report_command(commands, _add_input_options)
     add_compare_command(commands, add_kube_version_option)
     add_suggest_command(commands, add_kube_version_option)
-    from toolman_kit.fleet.command import add_batch_command
+    from toolman_kit.commands.batch import add_batch_command
 
     add_batch_command(commands)
     return parser

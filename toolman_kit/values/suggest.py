@@ -2,7 +2,7 @@
 can, every line proven by a render, and an honest list of what needs a template change instead.
 
 The proof runs in rounds, each on top of what the rounds before accepted. In a round every
-candidate (made by chart/recipes.py) for what still fails is rendered and checked (renders in
+candidate (made by values/recipes.py) for what still fails is rendered and checked (renders in
 parallel, one batch). A candidate is kept when it fixes a failure it aims at and introduces
 none; one that introduces failures is retried with a partner, a candidate for what it introduced
 (3 replicas sharing a ReadWriteOnce claim: the chart's accessMode key). The candidates a round
@@ -29,7 +29,15 @@ from typing import Any, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
-from toolman_kit.chart.candidates import (
+from toolman_kit.chart.render import merge_values, parse_set
+from toolman_kit.chart.values import Budget, ValueSet, build_sets, chart_facts
+from toolman_kit.chart.valuesfile import dump_values
+from toolman_kit.errors import RenderError
+from toolman_kit.judge.apis import helm_kube_version
+from toolman_kit.judge.profiles import load_profile
+from toolman_kit.progress import Progress
+from toolman_kit.read.manifests import Manifests, Resource, Source, Text, load, place
+from toolman_kit.values.candidates import (
     Candidate,
     Context,
     Failure,
@@ -38,16 +46,8 @@ from toolman_kit.chart.candidates import (
     known_keys,
     rank,
 )
-from toolman_kit.chart.provenance import hardcoded, provenance
-from toolman_kit.chart.recipes import candidates
-from toolman_kit.chart.render import merge_values, parse_set
-from toolman_kit.chart.suggested import to_yaml
-from toolman_kit.chart.values import Budget, ValueSet, build_sets, chart_facts
-from toolman_kit.errors import RenderError
-from toolman_kit.judge.apis import helm_kube_version
-from toolman_kit.judge.profiles import load_profile
-from toolman_kit.progress import Progress
-from toolman_kit.read.manifests import Manifests, Resource, Source, Text, load, place
+from toolman_kit.values.provenance import hardcoded, provenance
+from toolman_kit.values.recipes import candidates
 
 DEFAULT_MAX_RENDERS = 1000
 MAX_ROUNDS = 50  # each keeps something; a safety net, never reached in practice
@@ -98,12 +98,18 @@ class Suggestion:
     fixed: list[tuple[Failure, list[tuple[str, ...]]]]
     remaining: list[tuple[Failure, Unreached]]
     introduced: list[tuple[Failure, list[tuple[str, ...]], str]]
-    text: str  # the suggested file
     renders: int = 0
     max_renders: int = DEFAULT_MAX_RENDERS
     not_tried: list[str] = field(default_factory=list)
     seconds: float = 0.0
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # values.yaml's key lines
+
+    @property
+    def text(self) -> str:
+        """The values file as `toolman-kit suggest` writes it, a comment above each key."""
+        from toolman_kit.present.suggestion_doc import to_yaml  # a view: see test_layers
+
+        return to_yaml(self)
 
 
 def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
@@ -171,15 +177,15 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
                           budget)
         hard = {h.field: h for h in hardcoded(prov, first.analysis, first.output, facts.path)}
         prover.search(first, prov, hard)
-        result = _summary(facts, prof, release, namespace, files, set_values, prover, first,
-                          prover.state.analysis, "", budget)
-        result.text = to_yaml(result)
-        final = prover.render(_parsed(result.text, "the suggested values"))
+        # The override as a file says it, parsed back (comments change no value), rendered and
+        # checked as a whole: that is the checklist reported.
+        written = dump_values(prover.state.override, {}, set(), facts.values_file.lines)
+        final = prover.render(_parsed(written, "the suggested values"))
         if final.error:  # what was rendered before renders again: never, unless a bug
             raise RenderError(f"the suggested values do not render: {final.error}")
         after = _load(final.output.text, prof, namespace, facts.path)
         result = _summary(facts, prof, release, namespace, files, set_values, prover, first,
-                          after, result.text, budget)
+                          after, budget)
         result.renders = renderer.renders
     result.seconds = time.perf_counter() - started
     return result
@@ -422,7 +428,7 @@ def _load(text: str, profile: Any, namespace: str, chart: Path) -> Analysis:
 
 
 def _summary(facts: Any, prof: Any, release: str, namespace: str, files: Sequence[str],
-             set_values: Sequence[str], prover: _Prover, first: Trial, after: Any, text: str,
+             set_values: Sequence[str], prover: _Prover, first: Trial, after: Any,
              budget: Budget) -> Suggestion:
     """What `after` shows against the start: fixed (by which keys), still failing (why), and
     introduced (by which keys, and what would resolve it)."""
@@ -438,7 +444,7 @@ def _summary(facts: Any, prof: Any, release: str, namespace: str, files: Sequenc
     return Suggestion(facts.path, facts.name, facts.version, prof.name, prof.kube_version,
                       release, namespace, list(map(str, files)), list(set_values),
                       prover.state.override, prover.steps, first.analysis, after, fixed,
-                      remaining, introduced, text, 0, budget.limit,
+                      remaining, introduced, 0, budget.limit,
                       [*budget.skipped, *prover.unexplored, *prover.not_tried], 0.0,
                       {**{k: c.line for k, c in facts.commented.items()},
                        **facts.values_file.lines})

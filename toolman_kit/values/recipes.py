@@ -1,5 +1,5 @@
 """The recipes of `toolman-kit suggest`: for each check, the candidate values that may fix one of
-its failures, or why there are none (chart/candidates.py has the types and the context).
+its failures, or why there are none (values/candidates.py has the types and the context).
 
 A recipe finds keys by their shape among those the chart knows (`Context.keys`) and fills them
 from the profile, the render or the chart; it never guesses what only the user knows (a health
@@ -13,7 +13,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from toolman_kit.chart.candidates import (
+from toolman_kit.chart.valuesfile import MISSING, Key, get_in, show
+from toolman_kit.read.model import Container, Workload, as_dict, as_list
+from toolman_kit.read.quantity import format_cpu, format_memory
+from toolman_kit.values.candidates import (
     HOSTNAME,
     PROBES,
     SINGLE_NODE,
@@ -24,9 +27,6 @@ from toolman_kit.chart.candidates import (
     Unreached,
     schema_allows,
 )
-from toolman_kit.chart.valuesfile import MISSING, Key, get_in, show
-from toolman_kit.read.model import Container, Workload, as_dict, as_list
-from toolman_kit.read.quantity import format_cpu, format_memory
 
 Recipe = Callable[[Failure, Context], "list[Candidate] | Unreached"]
 RECIPES: dict[str, Recipe] = {}

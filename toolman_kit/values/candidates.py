@@ -1,7 +1,7 @@
 """What `toolman-kit suggest` reasons about: failures, candidate values, the reasons a failure gets
-none, and the context candidates are made from (chart/recipes.py makes them).
+none, and the context candidates are made from (values/recipes.py makes them).
 
-Keys come from the chart: those provenance ties to the failing field (chart/provenance.py), and
+Keys come from the chart: those provenance ties to the failing field (values/provenance.py), and
 well-known key shapes (`replicaCount`, `podDisruptionBudget.enabled`, `affinity` …) among the
 keys the chart knows (values.yaml, the templates' reads, its commented-out blocks, the
 properties of values.schema.json, which may also forbid a key). Content comes from the profile
@@ -10,7 +10,7 @@ replica count a PDB must leave room in) and from the chart (a commented-out bloc
 
 A failure no candidate can reach gets a reason instead (`Unreached`): no values key controls the
 field (the template line to change), a decision about the cluster, or a judgement the kit does
-not make. Candidates are proposals only: chart/suggest.py keeps what a re-render proves.
+not make. Candidates are proposals only: values/suggest.py keeps what a re-render proves.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from functools import cached_property
 from typing import Any
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.chart.provenance import Field, Hardcoded, Provenance
 from toolman_kit.chart.values import ChartFacts
 from toolman_kit.chart.valuesfile import Key, get_in, paths, set_in, show
 from toolman_kit.judge.checklist import ROWS
 from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.read.model import Container, Workload, as_dict
+from toolman_kit.values.provenance import Field, Hardcoded, Provenance
 
 SINGLE_NODE = {"ReadWriteOnce", "ReadWriteOncePod"}
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")

@@ -1,0 +1,118 @@
+"""`toolman-kit report`: the command line of build_report (present/report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from toolman_kit.errors import ToolmanKitError
+from toolman_kit.present.report import EXAMPLE, Report, build_report
+
+
+class _NamedValues(argparse.Action):
+    """`--values NAME=FILE` adds FILE to the named set NAME; `--values FILE` stays `-f FILE`
+    (a NAME has no `/`, and an existing file named `a=b.yaml` is a file)."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, value: Any,
+                 option_string: str | None = None) -> None:
+        name, eq, file = str(value).partition("=")
+        if eq and name and file and "/" not in name and not Path(value).exists():
+            namespace.named_values = [*namespace.named_values, value]
+        else:
+            namespace.values = [*namespace.values, value]
+
+
+def add_report_command(subparsers: Any, add_input_options: Any) -> None:
+    p = subparsers.add_parser(
+        "report", help="write the HTML/Markdown/JSON/SARIF report (default: the Toolman example)",
+        description="Execute the analysis notebooks and write a self-contained report. With no "
+                    "input, report on the embedded Toolman example: its production values "
+                    "against the chart defaults, with the Toolman profile, and the values "
+                    "toolman-kit suggests. With --values "
+                    "NAME=FILE, every section shows the chart defaults and each named set side "
+                    "by side.", conflict_handler="resolve")  # our --values replaces -f's alias
+    p.add_argument("paths", nargs="*", metavar="PATH", help="rendered manifest files or dirs")
+    add_input_options(p)
+    p.add_argument("--values", action=_NamedValues, dest="named_values", default=[],
+                   metavar="NAME=FILE",
+                   help="with --chart: a named value set, compared with the chart defaults in "
+                        "every section (repeat NAME to give a set several files, later wins; "
+                        "-f and --set then apply to every set); `--values FILE` is `-f FILE`")
+    p.add_argument("--baseline", nargs="+", metavar="PATH",
+                   help="manifests to compare against (e.g. the default values rendering)")
+    p.add_argument("--baseline-values", action="append", metavar="FILE",
+                   help="with --chart: render the baseline with these values (repeatable); "
+                        "default: the chart's own values when -f is given")
+    p.add_argument("--no-baseline", action="store_true", help="no comparison")
+    p.add_argument("--suggest", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --chart: add the suggested values (toolman-kit suggest) for the "
+                        "first set, as a column of the values comparison and a section "
+                        "(default: on for the Toolman example, off otherwise)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: reports/NAME)")
+    p.add_argument("--title", help="report title")
+    p.add_argument("--with-code", action="store_true", help="show the notebooks' code cells")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="kernels to run in parallel (default: the CPU count)")
+    p.set_defaults(run=_report, profile=None, release=None)
+
+
+def _named_sets(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`--values NAME=FILE …`: the chart defaults, then each named set; -f and --set shared."""
+    from toolman_kit.chart.values import DEFAULTS, parse_named
+
+    if args.paths:
+        raise ToolmanKitError("--values NAME=FILE needs --chart DIR (it renders value sets)")
+    if args.baseline or args.baseline_values or args.no_baseline:
+        raise ToolmanKitError("--values NAME=FILE sets are compared with the chart defaults: "
+                              "not with --baseline, --baseline-values or --no-baseline")
+    shared, expressions = list(args.values), list(args.set_values)
+    return [{"name": DEFAULTS, "values": shared, "set": expressions},
+            *({"name": name, "values": [*files, *shared], "set": expressions}
+              for name, files in parse_named(args.named_values))]
+
+
+def _report(args: argparse.Namespace) -> int:
+    if "-" in args.paths:
+        raise ToolmanKitError("report reads files: save standard input to a file first")
+    if args.paths and args.chart:
+        raise ToolmanKitError("give manifest paths or --chart DIR, not both")
+    if args.baseline_values and not (args.chart or not args.paths):
+        raise ToolmanKitError("--baseline-values needs --chart (use --baseline for manifests)")
+    example = not args.paths and not args.chart
+    chart = str(EXAMPLE / "chart") if example else args.chart
+    name = "toolman" if example else Path(chart or args.paths[0]).resolve().stem or "report"
+    common = {
+        "out": args.out or Path("reports") / name, "chart": chart,
+        "profile": args.profile or str(EXAMPLE / "profile.yaml" if example else "production"),
+        "namespace": args.namespace or ("toolman" if example else None),
+        "release": args.release or ("toolman" if example else "release-name"),
+        "title": args.title or ("Toolman Deployment Analysis" if example else None),
+        "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
+        "kube_version": args.kube_version,
+        "suggest": example if args.suggest is None else args.suggest}
+    if args.named_values:
+        return _print_report(build_report(sets=_named_sets(args), **common))
+    values = [str(EXAMPLE / "chart" / "values-production.yaml")] if example else args.values
+    baseline_values = args.baseline_values
+    if args.no_baseline:
+        baseline_values = None
+    elif chart and baseline_values is None and values and not args.baseline:
+        baseline_values = []  # the values against the chart's own defaults
+    return _print_report(build_report(
+        manifests=args.paths, baseline=None if args.no_baseline else args.baseline,
+        values=values, baseline_values=baseline_values, set_values=args.set_values, **common))
+
+
+def _print_report(report: Report) -> int:
+    """The one-line summary on stderr, then the input errors; the exit status."""
+    c = report.counts
+    line = (f"{report.index}  ❌ {c.get('fail', 0)}  ⚠️ {c.get('warning', 0)}  "
+            f"✅ {c.get('pass', 0)}")
+    if b := report.baseline_counts:
+        line += f"  (baseline ❌ {b['fail']}  ⚠️ {b['warning']}  ✅ {b['pass']})"
+    print(f"{line}  in {report.seconds:.1f}s", file=sys.stderr)
+    for error in report.input_errors:  # the good documents are in the report; these are not
+        print(error, file=sys.stderr)
+    return 2 if report.input_errors else 0

@@ -1,0 +1,9 @@
+"""`toolman-kit report` as a Python API: notebooks executed with papermill, exported to offline
+HTML, written atomically (api: build_report; kernels: the kernel pool; export: HTML; files: the
+data files and the swap)."""
+
+from toolman_kit.present.report.api import EXAMPLE, ROOT, Report, Result, build_report, notebooks
+from toolman_kit.present.report.kernels import Kernels, execute
+
+__all__ = ["EXAMPLE", "ROOT", "Kernels", "Report", "Result", "build_report", "execute",
+           "notebooks"]

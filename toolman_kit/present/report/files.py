@@ -1,0 +1,126 @@
+"""The report's data files, written by the main thread while the notebooks run: the values
+comparison and suggestion (with a chart), deployment-analysis.md, findings.json, findings.csv and
+report.sarif; and the swap that puts a finished report in place of the previous one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toolman_kit.present.inputs import Inputs
+
+SUGGESTED, SUGGESTION = "suggested-values.yaml", "suggestion.json"  # with --suggest
+
+
+@dataclass
+class Report:
+    index: Path
+    counts: dict[str, Any] = field(default_factory=dict)  # views.counts of the candidate
+    baseline_counts: dict[str, Any] | None = None
+    seconds: float = 0.0
+    input_errors: list[str] = field(default_factory=list)  # shown in the report; exit status 2
+
+
+def analyse(params: dict[str, Any]) -> Inputs:
+    """The analyses every notebook shows (bad input raises here, before any notebook runs)."""
+    from toolman_kit.present.inputs import inputs
+
+    return inputs(sets=params["sets"], chart=params["chart"], profile=params["profile"],
+                  namespace=params["namespace"], release=params["release"],
+                  kube_version=params["kube_version"])
+
+
+def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Report:
+    """With a chart, comparison.json (the values page waits for it); then
+    deployment-analysis.md, findings.json, findings.csv and report.sarif, from the same
+    analysis the notebooks show (with the values facts of the comparison)."""
+    from toolman_kit.present import formats
+    from toolman_kit.present.narrative import markdown_report
+    from toolman_kit.present.views import counts
+
+    comparison, suggested = None, None
+    sets = list(params["sets"])
+    if params.get("suggest"):
+        suggested, extra = _suggest(staging, params)
+        sets.append(extra)
+    if "comparison" in params:
+        from toolman_kit.values.sets import compare_sets
+
+        comparison = compare_sets(
+            params["chart"], sets, release=params["release"], namespace=params["namespace"],
+            profile=params["profile"], kube_version=params["kube_version"], jobs=1)
+        (staging / "comparison.json").write_text(
+            json.dumps(comparison.document(), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
+    a, base = ins.analysis, ins.baseline
+    markdown = markdown_report(ins, title=params["title"])
+    if comparison is not None:
+        from toolman_kit.present.values_views import with_values
+        from toolman_kit.values.provenance import with_values as carrying
+
+        markdown = with_values(markdown, comparison.document(),
+                               skip=[sets[-1]["name"]] if suggested else [])
+        same = next((s for s in comparison.sets if s.name == ins.label), None)
+        if same is not None and same.provenance is not None:
+            a = carrying(a, same.provenance)  # findings.json: the keys of each failing field
+    if suggested is not None:
+        from toolman_kit.present.suggestion_doc import section
+
+        markdown = section(markdown, suggested, comparison.document() if comparison else None)
+    (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
+    (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
+    (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
+    (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
+    errors = [str(e) for _, analysis in ins.sets for e in analysis.errors]
+    errors += comparison.errors if comparison is not None else []
+    return Report(staging / "index.html", counts(a), counts(base) if base is not None else None,
+                  input_errors=list(dict.fromkeys(errors)))
+
+
+def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The suggestion for the first chart-rendered set: its files written, its document, and
+    the set it adds to the values comparison (that set's values, then the suggested file)."""
+    from dataclasses import replace
+
+    from toolman_kit.chart.valuesfile import read_values_file
+    from toolman_kit.present.suggestion_doc import document
+    from toolman_kit.values.suggest import suggest
+
+    start = next(s for s in params["sets"] if "values" in s)
+    s = suggest(params["chart"], start["values"], start["set"], release=params["release"],
+                namespace=params["namespace"], profile=params["profile"],
+                kube_version=params["kube_version"], jobs=1)
+    doc = document(s)
+    (staging / SUGGESTED).write_text(s.text, encoding="utf-8")
+    (staging / SUGGESTION).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    names = {spec["name"] for spec in params["sets"]}
+    name = next(n for n in ("suggested", "suggested values", "toolman-kit suggestion")
+                if n not in names)
+    file = replace(read_values_file(staging / SUGGESTED), path=SUGGESTED)
+    return doc, {"name": name, "values": [*start["values"], file], "set": start["set"]}
+
+
+def swap(staging: Path, out: Path) -> None:
+    """Put `staging` in place of `out`: the previous report is moved aside, not overwritten,
+    and put back if the rename fails."""
+    old = None
+    if out.exists() or out.is_symlink():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.rename(out, old)
+    try:
+        os.rename(staging, out)
+    except BaseException:
+        if old is not None:
+            os.rename(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
