@@ -11,6 +11,7 @@ from toolman_kit.chart.templates import scan_chart
 from toolman_kit.chart.values import parse_named
 from toolman_kit.chart.valuesfile import commented_blocks, read_values_file, show
 from toolman_kit.errors import RenderError, ToolmanKitError
+from toolman_kit.present import comparison_doc as doc
 from toolman_kit.values.sets import ValuesComparison, compare_values
 
 pytest.importorskip("helm_python")
@@ -36,7 +37,7 @@ def webapp() -> ValuesComparison:
 
 
 def dead(c: ValuesComparison, name: str) -> dict[str, dict]:
-    return {i.record()["key"]: i.record() for i in c.set(name).ineffective}
+    return {r["key"]: r for r in map(doc.ineffective_record, c.set(name).ineffective)}
 
 
 def test_a_key_no_template_reads(webapp: ValuesComparison) -> None:
@@ -44,7 +45,7 @@ def test_a_key_no_template_reads(webapp: ValuesComparison) -> None:
     assert (entry["file"], entry["line"], entry["reason"]) == (
         v("webapp-dead-key.yaml"), 2, "not-read")
     assert entry["detail"] == "no template reads it"
-    unknown = [u.record() for u in webapp.set("dead").unknown]
+    unknown = [doc.unknown_record(u) for u in webapp.set("dead").unknown]
     assert unknown == [{"key": "metrics", "file": v("webapp-dead-key.yaml"), "line": 2,
                         "closest": None}]
 
@@ -58,7 +59,7 @@ def test_a_key_read_only_under_a_switch_that_is_off(webapp: ValuesComparison) ->
 
 
 def test_misspelled_keys_name_the_closest_known_key(webapp: ValuesComparison) -> None:
-    unknown = {u.record()["key"]: u.record() for u in webapp.set("typo").unknown}
+    unknown = {r["key"]: r for r in map(doc.unknown_record, webapp.set("typo").unknown)}
     assert unknown["replicaCont"] == {"key": "replicaCont", "file": v("webapp-typos.yaml"),
                                       "line": 1, "closest": "replicaCount"}
     assert unknown["podDisruptionBudget.enable"] == {
@@ -84,7 +85,7 @@ def test_a_value_overridden_by_a_later_file_of_its_set(webapp: ValuesComparison)
 
 
 def test_the_commented_out_block_is_the_unset_read(webapp: ValuesComparison) -> None:
-    unset = {u.record()["key"]: u.record() for u in webapp.unset}
+    unset = {r["key"]: r for r in map(doc.unset_read_record, webapp.unset)}
     entry = unset["livenessProbe"]
     assert entry["commented_out"] == {"file": str(WEBAPP / "values.yaml"), "line": 21}
     assert entry["reads"][0] == {"file": "templates/deployment.yaml", "line": 30}
@@ -94,7 +95,7 @@ def test_the_commented_out_block_is_the_unset_read(webapp: ValuesComparison) -> 
 
 
 def test_the_hard_coded_sidecar(webapp: ValuesComparison) -> None:
-    hard = {(h.field.container, h.field.path): h.record() for h in webapp.hardcoded}
+    hard = {(h.field.container, h.field.path): doc.hardcoded_record(h) for h in webapp.hardcoded}
     sidecar = "spec.template.spec.containers[1]"
     for path, line, value in ((".securityContext.privileged", 40, "true"),
                               (".resources.requests", 42, "cpu: 50m, memory: 64Mi"),
@@ -117,14 +118,14 @@ def test_provenance_names_the_keys_of_failing_fields(webapp: ValuesComparison) -
     assert failing[("privileged-container", "log-shipper")] == ""
     prov = webapp.set("defaults").provenance
     field = prov.field_of("pdb-missing", "Deployment", "default", "release-name-webapp", "", "")
-    assert prov.action(field) == "set `podDisruptionBudget.enabled: true`"
+    assert doc.action(prov, field) == "set `podDisruptionBudget.enabled: true`"
 
 
 def test_schema_violation_and_a_set_that_does_not_render() -> None:
     chart = FIXTURES / "charts" / "schema-app"
     c = compare_values(chart, [("bad", [v("schema-app-bad.yaml")]),
                                ("good", [v("schema-app-good.yaml")])])
-    errors = {e.record()["key"]: e.record() for e in c.set("bad").schema}
+    errors = {r["key"]: r for r in map(doc.schema_error_record, c.set("bad").schema)}
     assert errors["replicaCount"]["file"] == v("schema-app-bad.yaml")
     assert errors["replicaCount"]["line"] == 2
     assert "less than the minimum of 1" in errors["replicaCount"]["message"]
@@ -137,13 +138,13 @@ def test_schema_violation_and_a_set_that_does_not_render() -> None:
 
 def test_removed_api_version_in_a_chart() -> None:
     c = compare_values(FIXTURES / "charts" / "legacy")
-    failing = c.document()["sets"][0]["failing"]
+    failing = doc.document(c)["sets"][0]["failing"]
     removed = [f for f in failing if f["check_id"] == "api-version-removed"]
     assert [(f["kind"], f["path"], f["template"]) for f in removed] == [
         ("PodDisruptionBudget", "apiVersion", "legacy/templates/pdb.yaml")]
     assert "since Kubernetes 1.25 (target 1.36): use policy/v1" in removed[0]["message"]
     old = compare_values(FIXTURES / "charts" / "legacy", kube_version="1.24")
-    ids = {f["check_id"] for f in old.document()["sets"][0]["failing"]}
+    ids = {f["check_id"] for f in doc.document(old)["sets"][0]["failing"]}
     assert "api-version-deprecated" in ids and "api-version-removed" not in ids
 
 
@@ -151,7 +152,8 @@ def test_the_budget_is_said_and_hard_coded_is_not_claimed_without_proof() -> Non
     c = compare_values(WEBAPP, [("pdb", [v("webapp-pdb.yaml")])], max_renders=5)
     assert c.not_explored and all("not explored (--max-renders)" in n for n in c.not_explored)
     assert c.hardcoded == []
-    assert c.document()["renders"]["max"] == 5
+    assert c.document() == doc.document(c)  # the view hook
+    assert doc.document(c)["renders"]["max"] == 5
 
 
 # --- parts --------------------------------------------------------------------------------------

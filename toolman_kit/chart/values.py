@@ -184,12 +184,6 @@ class Ineffective:
     by: str = ""  # overridden: the later file (or --set) whose value wins
     subkeys: tuple[str, ...] = ()  # a map's own keys (names only: values may be secrets)
 
-    def record(self) -> dict[str, Any]:
-        return {"key": show(self.key), "file": self.file, "line": self.line,
-                "reason": self.reason, "detail": self.detail,
-                "condition": self.condition or None, "by": self.by or None,
-                "subkeys": list(self.subkeys)}
-
 
 def ineffective_values(vs: ValueSet, facts: ChartFacts, renderer: Renderer, base: Output,
                        budget: Budget, merged: dict[str, Any]) -> list[Ineffective]:
@@ -280,10 +274,6 @@ class Unknown:
     line: int | None
     closest: Key | None
 
-    def record(self) -> dict[str, Any]:
-        return {"key": show(self.key), "file": self.file, "line": self.line,
-                "closest": show(self.closest) if self.closest else None}
-
 
 def unknown_keys(vs: ValueSet, facts: ChartFacts) -> list[Unknown]:
     """Keys the set's files define that neither values.yaml nor any template knows (typos), at
@@ -318,10 +308,6 @@ class SchemaError:
     message: str
     file: str
     line: int | None
-
-    def record(self) -> dict[str, Any]:
-        return {"key": show(self.key), "message": self.message, "file": self.file,
-                "line": self.line}
 
 
 def schema_errors(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any]) -> list[SchemaError]:
@@ -359,21 +345,6 @@ class UnsetRead:
         """Every read handles the key being unset (default, hasKey, or under `if`/`with` it)."""
         return all(r.guarded or any(positive and r.key[:len(k)] == k
                                     for k, positive in r.conditions) for r in self.reads)
-
-    def sentence(self) -> str:
-        files = ", ".join(dict.fromkeys(r.file for r in self.reads))
-        if self.commented:
-            return (f"{show(self.key)} is read by {files} but commented out in "
-                    f"{Path(self.values_file).name}:{self.commented.line}")
-        return f"{show(self.key)} is read by {files} but not set in " \
-               f"{Path(self.values_file).name}"
-
-    def record(self) -> dict[str, Any]:
-        return {"key": show(self.key),
-                "reads": [{"file": r.file, "line": r.line} for r in self.reads],
-                "guarded": self.guarded, "required": any(r.required for r in self.reads),
-                "commented_out": {"file": self.values_file, "line": self.commented.line}
-                if self.commented else None, "sentence": self.sentence()}
 
 
 def unset_reads(facts: ChartFacts) -> list[UnsetRead]:

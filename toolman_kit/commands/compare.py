@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toolman_kit.commands.options import add_output_options, add_release_options, emit
-from toolman_kit.present.comparison_doc import FORMATS
+from toolman_kit.present.comparison_doc import FORMATS, document
 
 
 def add_compare_command(subparsers: Any, add_kube_version_option: Callable) -> None:
@@ -48,7 +48,7 @@ def _compare(args: argparse.Namespace) -> int:
         kube_version=args.kube_version,
         max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None else args.max_renders,
         jobs=args.jobs, progress=sys.stderr)
-    emit(FORMATS[args.format](comparison.document()), args.output)
+    emit(FORMATS[args.format](document(comparison)), args.output)
     for error in comparison.errors:
         print(f"toolman-kit: error: {error}", file=sys.stderr)
     return 2 if comparison.errors else 0

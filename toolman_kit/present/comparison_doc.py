@@ -1,15 +1,146 @@
-"""`toolman-kit compare`: a chart's value sets side by side, as a table, Markdown or JSON.
-
-Exit status: 0 every set rendered and was compared; 2 usage or input error, or a set that does
-not render (the other sets are still compared and printed). The formats are functions of the
-comparison document (schemas/comparison.schema.json), shown through present/values_views.py.
+"""The values comparison as a document and as text: `document(comparison)` is comparison.json
+(schemas/comparison.schema.json), what `toolman-kit compare --format json` prints and a report
+writes; the table and Markdown of `compare` are functions of that document, shown through
+present/values_views.py. The comparison itself (values/sets.py) is data only.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolman_kit import __version__
+from toolman_kit.chart.valuesfile import show
+from toolman_kit.judge.findings import Row
+
+if TYPE_CHECKING:  # values/ is heavy to import, and `compare`'s formats are built at start-up
+    from toolman_kit.analysis import Analysis
+    from toolman_kit.chart.values import Ineffective, SchemaError, Unknown, UnsetRead
+    from toolman_kit.values.provenance import Field, Hardcoded, Provenance
+    from toolman_kit.values.sets import SetResult, ValuesComparison
+
+# The fields of a failing finding in a set's `failing` list, before its values keys and action.
+FAILING_FIELDS = ("check_id", "severity", "kind", "namespace", "name", "container", "path",
+                  "message", "template")
+
+
+# --- the document ------------------------------------------------------------------------------
+
+def document(c: ValuesComparison) -> dict[str, Any]:
+    """comparison.json: the chart, the options, every set, and what the chart's templates read
+    unset or write hard-coded."""
+    return {
+        "tool": {"name": "toolman-kit", "version": __version__},
+        "chart": {"path": str(c.facts.path), "name": c.facts.name, "version": c.facts.version,
+                  "lint": [{"severity": m.severity, "path": m.path, "message": m.message}
+                           for m in c.sets[0].lint]},
+        "profile": c.profile, "kube_version": c.kube_version,
+        "release": c.release, "namespace": c.namespace,
+        "sets": [set_record(s) for s in c.sets],
+        "unset_reads": [unset_read_record(u) for u in c.unset],
+        "hardcoded": [hardcoded_record(h) for h in c.hardcoded],
+        "renders": {"count": c.renders, "max": c.max_renders, "not_explored": c.not_explored},
+    }
+
+
+def set_record(s: SetResult) -> dict[str, Any]:
+    """One set: its checklist, what it changes against the first set, its values that do
+    nothing, unknown keys and schema errors, and its failing findings."""
+    return {
+        "name": s.name, "files": s.files,
+        "checklist": checklist_records(s.analysis),
+        "added": s.added, "removed": s.removed, "changed": s.changed,
+        "fixed": s.fixed, "introduced": s.introduced, "errors": s.errors,
+        "ineffective_values": [ineffective_record(i) for i in s.ineffective],
+        "unknown_keys": [unknown_record(u) for u in s.unknown],
+        "schema_errors": [schema_error_record(e) for e in s.schema],
+        "failing": failing_records(s),
+    }
+
+
+def checklist_records(a: Analysis | None) -> list[dict[str, Any]]:
+    """The checklist as JSON records (workload, component, current_state, status, action)."""
+    return [{"workload": r[0], "component": r[2], "current_state": r[3], "status": r[4],
+             "action": r[5]} for r in (a.checklist_rows if a is not None else ())]
+
+
+def failing_records(s: SetResult) -> list[dict[str, Any]]:
+    """The set's failing findings, each with the values keys that control its field and what
+    to do with them (none without provenance)."""
+    if s.analysis is None:
+        return []
+    prov, out = s.provenance, []
+    for r in map(Row._make, s.analysis.rows.failed()):
+        at = prov.field_of(r.check_id, r.kind, r.namespace, r.name, r.container or "",
+                           r.path or "") if prov is not None else None
+        out.append({**{k: getattr(r, k) for k in FAILING_FIELDS},
+                    "values": [show(k) for k in prov.controls.get(at, [])] if at else [],
+                    "action": action(prov, at) if at else ""})
+    return out
+
+
+def action(prov: Provenance, f: Field) -> str:
+    """"set `podDisruptionBudget.enabled: true`" when the probe of a switch fixed the
+    finding, else "change `resources`"; "" when no key controls the field."""
+    keys = prov.controls.get(f, [])
+    switches = [(k, v) for k in keys if isinstance(v := prov.fixes.get((f, k)), bool)]
+    if switches:
+        return "set " + ", ".join(f"`{show(k)}: {str(v).lower()}`" for k, v in switches)
+    return ("change " + ", ".join(f"`{show(k)}`" for k in keys)) if keys else ""
+
+
+def ineffective_record(i: Ineffective) -> dict[str, Any]:
+    return {"key": show(i.key), "file": i.file, "line": i.line, "reason": i.reason,
+            "detail": i.detail, "condition": i.condition or None, "by": i.by or None,
+            "subkeys": list(i.subkeys)}
+
+
+def unknown_record(u: Unknown) -> dict[str, Any]:
+    return {"key": show(u.key), "file": u.file, "line": u.line,
+            "closest": show(u.closest) if u.closest else None}
+
+
+def schema_error_record(e: SchemaError) -> dict[str, Any]:
+    return {"key": show(e.key), "message": e.message, "file": e.file, "line": e.line}
+
+
+def unset_read_record(u: UnsetRead) -> dict[str, Any]:
+    return {"key": show(u.key), "reads": [{"file": r.file, "line": r.line} for r in u.reads],
+            "guarded": u.guarded, "required": any(r.required for r in u.reads),
+            "commented_out": {"file": u.values_file, "line": u.commented.line}
+            if u.commented else None, "sentence": unset_read_sentence(u)}
+
+
+def unset_read_sentence(u: UnsetRead) -> str:
+    files = ", ".join(dict.fromkeys(r.file for r in u.reads))
+    if u.commented:
+        return (f"{show(u.key)} is read by {files} but commented out in "
+                f"{Path(u.values_file).name}:{u.commented.line}")
+    return f"{show(u.key)} is read by {files} but not set in {Path(u.values_file).name}"
+
+
+def hardcoded_record(h: Hardcoded) -> dict[str, Any]:
+    f = h.field
+    return {"object": f"{f.kind}/{f.name}", "kind": f.kind, "namespace": f.namespace,
+            "name": f.name, "container": f.container or None, "path": f.path,
+            "value": h.value, "template": h.template, "line": h.line,
+            "because": list(h.because), "sentence": hardcoded_sentence(h)}
+
+
+def hardcoded_sentence(h: Hardcoded) -> str:
+    f = h.field
+    where = f"{h.template}:{h.line}" if h.line else h.template
+    container = f" [{f.container}]" if f.container else ""
+    if h.value == "not set":
+        return f"{f.kind}/{f.name}{container} {f.path} is not set by {where}, and no " \
+               "values key sets it"
+    return (f"{f.kind}/{f.name}{container} {f.path} ({h.value}) is written by {where}; "
+            f"no values key changes it")
+
+
+# --- its formats -------------------------------------------------------------------------------
 
 TRUNCATE = 8  # changed field paths shown per object in the table and Markdown
 CELL = 28  # width of a set's column in the terminal table

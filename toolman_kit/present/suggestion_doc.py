@@ -133,7 +133,7 @@ def document(s: Suggestion) -> dict[str, Any]:
     """The JSON of `--format json` (schemas/suggestion.schema.json)."""
     from toolman_kit import __version__
     from toolman_kit.chart.valuesfile import show
-    from toolman_kit.values.sets import checklist_records
+    from toolman_kit.present.comparison_doc import checklist_records
 
     def keys(ks: list[tuple[str, ...]]) -> list[str]:
         return [show(k) for k in dict.fromkeys(ks)]

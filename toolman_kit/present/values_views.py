@@ -1,8 +1,8 @@
 """The values comparison as tables, one-line verdicts and Markdown for the report: the
 05_values notebook and deployment-analysis.md.
 
-Every function reads the comparison *document* (values/sets.py
-`ValuesComparison.document()`, the comparison.json of a report), so the notebook shows the same
+Every function reads the comparison *document* (present/comparison_doc.py
+`document`, the comparison.json of a report), so the notebook shows the same
 facts whether it computed them itself or the report handed them over. Strings from charts and
 values are returned as data; escaping is the renderer's job (nbsupport for HTML, formats._md
 here for Markdown).
@@ -33,13 +33,14 @@ def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
     the report wrote it, else computed (paths resolved as the other notebooks resolve them)."""
     if path and Path(path).is_file():
         return json.loads(Path(path).read_text(encoding="utf-8"))
+    from toolman_kit.present.comparison_doc import document
     from toolman_kit.present.inputs import validate
     from toolman_kit.values.sets import DEFAULT_MAX_RENDERS, compare_sets
 
     specs, chart, profile = validate(sets, chart, profile)
-    return compare_sets(chart, specs, release=release, namespace=namespace, profile=profile,
-                        kube_version=kube_version, jobs=1,
-                        max_renders=max_renders or DEFAULT_MAX_RENDERS).document()
+    return document(compare_sets(chart, specs, release=release, namespace=namespace,
+                                 profile=profile, kube_version=kube_version, jobs=1,
+                                 max_renders=max_renders or DEFAULT_MAX_RENDERS))
 
 
 def names(doc: Mapping[str, Any]) -> list[str]:

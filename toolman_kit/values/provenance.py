@@ -79,16 +79,6 @@ class Provenance:
                          kind, namespace, name, container, path)
                      and f.check in ("", check_id) and check_id in t.failing), None)
 
-    def action(self, f: Field | None) -> str:
-        """"set `podDisruptionBudget.enabled: true`" when the probe of a switch fixed the
-        finding, else "change `resources`"; "" when no key controls the field."""
-        keys = self.controls.get(f, []) if f is not None else []
-        fixed = [(k, self.fixes[(f, k)]) for k in keys if (f, k) in self.fixes]
-        switches = [(k, v) for k, v in fixed if isinstance(v, bool)]
-        if switches:
-            return "set " + ", ".join(f"`{show(k)}: {str(v).lower()}`" for k, v in switches)
-        return ("change " + ", ".join(f"`{show(k)}`" for k in keys)) if keys else ""
-
 
 def identify(resources: list[Resource]) -> dict[Resource, Ident]:
     """(template, kind, n) for each rendered object, as batch.Output keys them."""
@@ -311,23 +301,6 @@ class Hardcoded:
     value: str  # the rendered value, compact
     template: str  # chart-relative, e.g. templates/deployment.yaml
     line: int | None
-
-    def record(self) -> dict[str, Any]:
-        f = self.field
-        return {"object": f"{f.kind}/{f.name}", "kind": f.kind, "namespace": f.namespace,
-                "name": f.name, "container": f.container or None, "path": f.path,
-                "value": self.value, "template": self.template, "line": self.line,
-                "because": list(self.because), "sentence": self.sentence()}
-
-    def sentence(self) -> str:
-        f = self.field
-        where = f"{self.template}:{self.line}" if self.line else self.template
-        container = f" [{f.container}]" if f.container else ""
-        if self.value == "not set":
-            return f"{f.kind}/{f.name}{container} {f.path} is not set by {where}, and no " \
-                   "values key sets it"
-        return (f"{f.kind}/{f.name}{container} {f.path} ({self.value}) is written by {where}; "
-                f"no values key changes it")
 
 
 def hardcoded(prov: Provenance, a: Analysis, base: Output, chart: Path) -> list[Hardcoded]:

@@ -1,8 +1,9 @@
 """Value sets side by side: what each set changes against the chart defaults, which of its
 values do nothing, which keys nobody reads, and where each failing setting comes from.
 
-`compare_values(chart, [("production", ["values-prod.yaml"])])` → ValuesComparison;
-`.document()` is the JSON the CLI prints (schema: toolman_kit/schemas/comparison.schema.json).
+`compare_values(chart, [("production", ["values-prod.yaml"])])` → ValuesComparison, data only;
+`.document()` is the JSON the CLI prints (present/comparison_doc.py, schema:
+toolman_kit/schemas/comparison.schema.json).
 """
 
 from __future__ import annotations
@@ -35,15 +36,15 @@ from toolman_kit.chart.values import (
     unknown_keys,
     unset_reads,
 )
-from toolman_kit.chart.valuesfile import MISSING, show
+from toolman_kit.chart.valuesfile import MISSING
 from toolman_kit.comparison import Comparison
 from toolman_kit.judge.apis import helm_kube_version
-from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import load_profile
 from toolman_kit.read.manifests import Resource, Text, load
 from toolman_kit.values.provenance import Hardcoded, Provenance, hardcoded, provenance, with_values
 
 DEFAULT_MAX_RENDERS = 1000
+# The fields of a finding a set fixes or introduces.
 FINDING_FIELDS = ["check_id", "severity", "kind", "namespace", "name", "container", "path"]
 
 
@@ -64,29 +65,6 @@ class SetResult:
     unknown: list[Unknown] = field(default_factory=list)
     schema: list[SchemaError] = field(default_factory=list)
     provenance: Provenance | None = None
-
-    def record(self) -> dict[str, Any]:
-        failing = []
-        if self.analysis is not None:
-            failing = [{**{k: getattr(r, k) for k in (*FINDING_FIELDS, "message", "template")}}
-                       for r in map(Row._make, self.analysis.rows.failed())]
-            for row in failing:
-                at = self.provenance.field_of(
-                    row["check_id"], row["kind"], row["namespace"], row["name"],
-                    row["container"] or "", row["path"] or "") if self.provenance else None
-                keys = self.provenance.controls.get(at, []) if self.provenance else []
-                row["values"] = [show(k) for k in keys]
-                row["action"] = self.provenance.action(at) if self.provenance else ""
-        return {
-            "name": self.name, "files": self.files,
-            "checklist": checklist_records(self.analysis),
-            "added": self.added, "removed": self.removed, "changed": self.changed,
-            "fixed": self.fixed, "introduced": self.introduced, "errors": self.errors,
-            "ineffective_values": [i.record() for i in self.ineffective],
-            "unknown_keys": [u.record() for u in self.unknown],
-            "schema_errors": [s.record() for s in self.schema],
-            "failing": failing,
-        }
 
 
 @dataclass
@@ -114,29 +92,10 @@ class ValuesComparison:
                 + (": " if e["file"] else "") + e["message"] for s in self.sets for e in s.errors]
 
     def document(self) -> dict[str, Any]:
-        from toolman_kit import __version__
+        """comparison.json (schemas/comparison.schema.json): present/comparison_doc.py."""
+        from toolman_kit.present.comparison_doc import document  # a view: see test_layers
 
-        defaults = self.sets[0]
-        return {
-            "tool": {"name": "toolman-kit", "version": __version__},
-            "chart": {"path": str(self.facts.path), "name": self.facts.name,
-                      "version": self.facts.version,
-                      "lint": [{"severity": m.severity, "path": m.path, "message": m.message}
-                               for m in defaults.lint]},
-            "profile": self.profile, "kube_version": self.kube_version,
-            "release": self.release, "namespace": self.namespace,
-            "sets": [s.record() for s in self.sets],
-            "unset_reads": [u.record() for u in self.unset],
-            "hardcoded": [h.record() for h in self.hardcoded],
-            "renders": {"count": self.renders, "max": self.max_renders,
-                        "not_explored": self.not_explored},
-        }
-
-
-def checklist_records(a: Analysis | None) -> list[dict[str, Any]]:
-    """The checklist as JSON records (workload, component, current_state, status, action)."""
-    return [{"workload": r[0], "component": r[2], "current_state": r[3], "status": r[4],
-             "action": r[5]} for r in (a.checklist_rows if a is not None else ())]
+        return document(self)
 
 
 def _plain(value: Any) -> Any:

@@ -44,27 +44,27 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
     from toolman_kit.present.narrative import markdown_report
     from toolman_kit.present.views import counts
 
-    comparison, suggested = None, None
+    comparison, comparison_doc, suggested = None, None, None
     sets = list(params["sets"])
     if params.get("suggest"):
         suggested, extra = _suggest(staging, params)
         sets.append(extra)
     if "comparison" in params:
+        from toolman_kit.present.comparison_doc import document, to_json
         from toolman_kit.values.sets import compare_sets
 
         comparison = compare_sets(
             params["chart"], sets, release=params["release"], namespace=params["namespace"],
             profile=params["profile"], kube_version=params["kube_version"], jobs=1)
-        (staging / "comparison.json").write_text(
-            json.dumps(comparison.document(), indent=2, ensure_ascii=False) + "\n",
-            encoding="utf-8")
+        comparison_doc = document(comparison)
+        (staging / "comparison.json").write_text(to_json(comparison_doc), encoding="utf-8")
     a, base = ins.analysis, ins.baseline
     markdown = markdown_report(ins, title=params["title"])
     if comparison is not None:
         from toolman_kit.present.values_views import with_values
         from toolman_kit.values.provenance import with_values as carrying
 
-        markdown = with_values(markdown, comparison.document(),
+        markdown = with_values(markdown, comparison_doc,
                                skip=[sets[-1]["name"]] if suggested else [])
         same = next((s for s in comparison.sets if s.name == ins.label), None)
         if same is not None and same.provenance is not None:
@@ -72,7 +72,7 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
     if suggested is not None:
         from toolman_kit.present.suggestion_doc import section
 
-        markdown = section(markdown, suggested, comparison.document() if comparison else None)
+        markdown = section(markdown, suggested, comparison_doc)
     (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
     (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
     (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
