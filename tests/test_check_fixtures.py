@@ -1,9 +1,9 @@
 """Every check has pass and fail fixtures (tests/fixtures/checks/<id>/{pass,fail}-*.yaml).
 
 A fail fixture must make the check fail at least once; a pass fixture must make it pass at least
-once and never fail; a skip fixture (skip-*.yaml, optional) is one where the check must not apply:
-it yields only skip rows, or none. A fixture may name a profile in a first-line comment: `# profile: FILE`
-(relative to the fixture).
+once and never fail; a skip fixture (skip-*.yaml, optional) is one where the check must not
+apply: it yields only skip rows, or none. A fixture may name a profile in a first-line comment:
+`# profile: FILE` (relative to the fixture).
 """
 
 import re

@@ -5,20 +5,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import EXAMPLE, run
 
 from toolman_kit.commands import main
 from toolman_kit.judge.checklist import SEED_ROWS
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman"
 DEFAULT = str(EXAMPLE / "rendered" / "default.yaml")
 PROFILE = str(EXAMPLE / "profile.yaml")
 POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {containers: []}\n"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_check_prints_the_seed_checklist_judgements(capsys):

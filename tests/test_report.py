@@ -1,6 +1,6 @@
 """`toolman-kit report` end to end: real kernels, real papermill and nbconvert, no mocks.
 
-The Toolman report (production values against the chart defaults) is built once for the module;
+The Toolman report (production values against the chart defaults) is built once (conftest.py);
 the failure and escaping tests build their own small reports.
 """
 
@@ -96,22 +96,12 @@ def checklist(page: Page) -> list[dict[str, str]]:
     raise AssertionError("no checklist table")
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """`toolman-kit report --out DIR`: the embedded example, through the command line."""
-    out = tmp_path_factory.mktemp("reports") / "toolman"
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-        assert main(["report", "--out", str(out)]) == 0, stderr.getvalue()
-    return out, stderr.getvalue()
-
-
 def pages(out: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
 
 
-def test_every_output_is_written(report: tuple[Path, str]) -> None:
-    out, _ = report
+def test_every_output_is_written(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert document["findings"] and document["checklist"]
@@ -128,8 +118,8 @@ def test_every_output_is_written(report: tuple[Path, str]) -> None:
         assert "&lt;NA&gt;" not in text and "<NA>" not in text, name  # missing values: blank
 
 
-def test_progress_and_summary_lines(report: tuple[Path, str]) -> None:
-    out, stderr = report
+def test_progress_and_summary_lines(toolman_report: tuple[Path, str]) -> None:
+    out, stderr = toolman_report
     lines = stderr.strip().splitlines()
     progress = [line for line in lines if re.match(r"\[\d/6\] \S+ \.\.\. ok \d+\.\ds$", line)]
     assert sorted(line.split()[1] for line in progress) == sorted(NOTEBOOKS)
@@ -137,8 +127,8 @@ def test_progress_and_summary_lines(report: tuple[Path, str]) -> None:
                                 "(baseline ❌ 8  ⚠️ 6  ✅ 2)")
 
 
-def test_checklist_has_the_seed_judgements(report: tuple[Path, str]) -> None:
-    out, _ = report
+def test_checklist_has_the_seed_judgements(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     rows = {r["Component"]: r for r in checklist(Page((out / "index.html").read_text()))}
     assert {c: rows[c]["Baseline"] for c in DEFAULT} == DEFAULT  # the seed's table, by value
     assert {c: rows[c]["Production Ready"] for c in PRODUCTION} == PRODUCTION
@@ -147,8 +137,8 @@ def test_checklist_has_the_seed_judgements(report: tuple[Path, str]) -> None:
     assert rows["Storage vs Replicas"]["Change"] == "❌ worse"  # one RWO claim for 3 replicas
 
 
-def test_sections_have_the_seed_headings(report: tuple[Path, str]) -> None:
-    out, _ = report
+def test_sections_have_the_seed_headings(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     headings = {h for text in pages(out).values() for h in Page(text).headings}
     assert [h for h in SEED_HEADINGS if h not in headings] == []
     for name, title in (("01_container_architecture.html", "1. Main Container (toolman)"),
@@ -174,8 +164,8 @@ def assert_offline(text: str, name: str) -> None:
         assert all(u.startswith(("data:", "#")) for u in urls), (name, urls)
 
 
-def test_html_is_self_contained_and_offline(report: tuple[Path, str]) -> None:
-    out, _ = report
+def test_html_is_self_contained_and_offline(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     for name, text in pages(out).items():
         assert_offline(text, name)
         assert "hl-ipython3" not in text and "ui.inputs(" not in text, f"{name}: code shown"
