@@ -199,6 +199,7 @@ def test_duplicates_are_warned_once_each_and_analyzed_once(capsys):
     assert "Deployment/(release)/toolman is defined once more" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["starting", "notebooks running"])
 def test_sigterm_leaves_nothing_behind(tmp_path: Path, moment: str) -> None:
     """What cron's `timeout` or a Kubernetes CronJob's deadline sends: the report stops with 143

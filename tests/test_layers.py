@@ -6,6 +6,7 @@ not count. The deliberate exceptions are listed once, in EXCEPTIONS, each with i
 """
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -111,9 +112,11 @@ def layer(module: str) -> int:
     raise AssertionError(f"{module} is in no layer: add it to LAYERS in tests/test_layers.py")
 
 
-def upward() -> list[Import]:
+@functools.cache
+def upward() -> tuple[Import, ...]:
+    """Every import of the package that goes up a layer, exceptions included."""
     found = (i for path in sorted(PACKAGE.rglob("*.py")) for i in imports_of(path))
-    return [i for i in found if layer(i.imported) > layer(i.importer)]
+    return tuple(i for i in found if layer(i.imported) > layer(i.importer))
 
 
 def test_every_module_is_in_a_layer() -> None:

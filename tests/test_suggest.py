@@ -272,6 +272,7 @@ def test_the_python_api_example() -> None:
     assert doctest.testmod(suggest_module, extraglobs={"tk": tk}).failed == 0
 
 
+@pytest.mark.slow
 def test_the_values_page_computes_the_suggestion_itself(tmp_path: Path) -> None:
     """The 05_values notebook on its own (papermill from an unrelated directory, a real kernel)
     with `suggest = True`: the section shows the proven file and the before/after checklist."""

@@ -17,6 +17,7 @@ from helpers import CHART, FIXTURES, line_of
 from toolman_kit.commands import main
 
 pytest.importorskip("helm_python")
+pytestmark = pytest.mark.slow  # every test here reads or builds a report: kernels, papermill
 
 
 @pytest.fixture
