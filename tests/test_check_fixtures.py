@@ -1,8 +1,9 @@
 """Every check has pass and fail fixtures (tests/fixtures/checks/<id>/{pass,fail}-*.yaml).
 
 A fail fixture must make the check fail at least once; a pass fixture must make it pass at least
-once and never fail. A fixture may name a profile in a first-line comment: `# profile: FILE`
-(relative to the fixture).
+once and never fail; a skip fixture (skip-*.yaml, optional) is one where the check must not
+apply: it yields only skip rows, or none. A fixture may name a profile in a first-line comment:
+`# profile: FILE` (relative to the fixture).
 """
 
 import re
@@ -35,11 +36,14 @@ def test_fixture(path: Path):
     assert not analysis.errors, analysis.errors
     rows = analysis.findings[analysis.findings["check_id"] == check_id]
     statuses = set(rows["status"])
-    if path.name.startswith("fail-"):
+    kind = path.name.split("-", 1)[0]
+    assert kind in ("pass", "fail", "skip"), "fixtures are named pass-, fail- or skip-*.yaml"
+    if kind == "fail":
         assert "fail" in statuses, rows.to_string()
-    else:
-        assert path.name.startswith("pass-"), "fixtures are named pass-*.yaml or fail-*.yaml"
+    elif kind == "pass":
         assert "pass" in statuses and "fail" not in statuses, rows.to_string()
+    else:
+        assert statuses <= {"skip"}, rows.to_string()
 
 
 def test_every_check_has_pass_and_fail_fixtures():

@@ -5,20 +5,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import EXAMPLE, run
 
 from toolman_kit.commands import main
 from toolman_kit.judge.checklist import SEED_ROWS
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "toolman"
 DEFAULT = str(EXAMPLE / "rendered" / "default.yaml")
 PROFILE = str(EXAMPLE / "profile.yaml")
 POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {containers: []}\n"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_check_prints_the_seed_checklist_judgements(capsys):
@@ -205,6 +199,7 @@ def test_duplicates_are_warned_once_each_and_analyzed_once(capsys):
     assert "Deployment/(release)/toolman is defined once more" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["starting", "notebooks running"])
 def test_sigterm_leaves_nothing_behind(tmp_path: Path, moment: str) -> None:
     """What cron's `timeout` or a Kubernetes CronJob's deadline sends: the report stops with 143

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import CHART, FIXTURES, PRODUCTION, ROOT, line_of
 
 from toolman_kit.chart import batch
 from toolman_kit.chart.batch import Renderer
@@ -19,17 +20,9 @@ from toolman_kit.commands import main
 
 pytest.importorskip("helm_python")
 
-ROOT = Path(__file__).resolve().parents[1]
-CHART = ROOT / "examples" / "toolman" / "chart"
-PRODUCTION = CHART / "values-production.yaml"
-FIXTURES = Path(__file__).parent / "fixtures"
 TOOLMAN = ["compare", "--chart", str(CHART), "--values", f"production={PRODUCTION}",
            "--release", "toolman", "-n", "toolman",
            "--profile", str(ROOT / "examples" / "toolman" / "profile.yaml")]
-
-
-def line_of(path: Path, text: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
 @pytest.fixture(scope="module")

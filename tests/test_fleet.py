@@ -132,6 +132,7 @@ def summary_of(fleet: SimpleNamespace, run: int) -> dict[str, dict]:
 
 # --- run 1 -------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_first_run_reports_and_records_the_failing_target(fleet: SimpleNamespace) -> None:
     code, err, summary = fleet.runs[0]
     assert code == 2 and summary["exit_status"] == 2
@@ -153,6 +154,7 @@ def test_first_run_reports_and_records_the_failing_target(fleet: SimpleNamespace
 
 # --- run 2: since last run -----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_second_run_says_what_is_new_and_resolved(fleet: SimpleNamespace) -> None:
     code, _, summary = fleet.runs[1]
     assert code == 1 and summary["exit_status"] == 1  # every target ran; errors remain
@@ -182,6 +184,7 @@ def test_second_run_says_what_is_new_and_resolved(fleet: SimpleNamespace) -> Non
                                  "new": 1, "resolved": 1}
 
 
+@pytest.mark.slow
 def test_each_report_compares_with_the_previous_run(fleet: SimpleNamespace) -> None:
     first, second = fleet.run_ids[:2]
     report = fleet.out / "payments" / second / "deployment-analysis.md"
@@ -195,6 +198,7 @@ def test_each_report_compares_with_the_previous_run(fleet: SimpleNamespace) -> N
     assert (fleet.out / "payments" / "latest").resolve() == fleet.out / "payments" / second
 
 
+@pytest.mark.slow
 def test_unchanged_target_keeps_its_report(fleet: SimpleNamespace) -> None:
     summary = summary_of(fleet, 1)["steady"]
     assert summary["report"] == f"steady/{fleet.run_ids[0]}/index.html"
@@ -203,6 +207,7 @@ def test_unchanged_target_keeps_its_report(fleet: SimpleNamespace) -> None:
 
 # --- run 3: nothing changed -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_nothing_changed_nothing_redone(fleet: SimpleNamespace) -> None:
     code, err, summary = fleet.runs[2]
     assert code == 0  # --fail-on never, no target failed
@@ -215,6 +220,7 @@ def test_nothing_changed_nothing_redone(fleet: SimpleNamespace) -> None:
 
 # --- run 4: --force, --keep, --only -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_force_keep_and_only(fleet: SimpleNamespace) -> None:
     code, _, summary = fleet.runs[3]
     assert code == 0 and [t["target"] for t in summary["targets"]] == ["steady"]
@@ -227,11 +233,13 @@ def test_force_keep_and_only(fleet: SimpleNamespace) -> None:
     assert all(f'data-target="{t}"' in page for t in TARGETS)  # the page shows the whole fleet
 
 
+@pytest.mark.slow
 def test_exit_status_follows_fail_on(fleet: SimpleNamespace) -> None:
     # steady has errors and warnings, and did not fail
     assert fleet.fail_on == {"": 1, "warning": 1, "never": 0}
 
 
+@pytest.mark.slow
 def test_a_second_batch_on_the_same_directory_stops(fleet: SimpleNamespace) -> None:
     before = (fleet.out / "history.csv").read_bytes()
     with batch_lock(fleet.out):
@@ -244,6 +252,7 @@ def test_a_second_batch_on_the_same_directory_stops(fleet: SimpleNamespace) -> N
 
 # --- the fleet page ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_fleet_page_in_the_browser(fleet: SimpleNamespace, tmp_path: Path) -> None:
     from test_browser import CHROMIUM, chromium
 
@@ -268,6 +277,7 @@ def test_fleet_page_in_the_browser(fleet: SimpleNamespace, tmp_path: Path) -> No
     assert 'title="Topology Spread: warning">⚠️' in cells["payments"]
 
 
+@pytest.mark.slow
 def test_fleet_page_from_a_static_web_server(fleet: SimpleNamespace) -> None:
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(fleet.out))
     handler.log_message = lambda *a: None  # type: ignore[method-assign]
@@ -387,6 +397,7 @@ def test_fleet_page_escapes_what_it_did_not_write() -> None:
     assert page.count("&lt;script&gt;") == 5
 
 
+@pytest.mark.slow
 def test_kernels_are_kept_across_reports(tmp_path: Path) -> None:
     """What each batch worker process does: one Kernels pool for all the reports it writes. The
     kept kernel shows each report its own analyses, the ones that report shared with it."""
@@ -441,6 +452,7 @@ def _run_in(km: object, code: str) -> str:
     return "".join(printed)
 
 
+@pytest.mark.slow
 def test_kube_version_reaches_the_render_and_the_checks(tmp_path: Path) -> None:
     """The fleet file's kube_version is what `--kube-version` is to `report`: the chart renders
     with it (.Capabilities.KubeVersion) and the API checks judge against it."""
@@ -470,6 +482,7 @@ def test_kube_version_reaches_the_render_and_the_checks(tmp_path: Path) -> None:
     assert [f["name"] for f in removed] == ["old"]
 
 
+@pytest.mark.slow
 def test_a_stopped_batch_starts_no_more_targets_and_leaves_nothing_running(
         tmp_path: Path) -> None:
     """SIGTERM to the batch alone, as `timeout` sends it from cron, once a target is done: the

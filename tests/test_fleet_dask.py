@@ -98,6 +98,7 @@ def same(text: str, run_id: str) -> str:
     return text.replace(run_id, "RUN").replace(when, "WHEN")
 
 
+@pytest.mark.slow
 def test_dask_run_gives_the_same_records_as_a_local_run(runs: SimpleNamespace) -> None:
     local, dask = runs.local, runs.dask
     assert [(o.target, o.status) for o in dask.outcomes] == [
@@ -120,6 +121,7 @@ def test_dask_run_gives_the_same_records_as_a_local_run(runs: SimpleNamespace) -
                                               .read_text(), dask.run_id), (target, name)
 
 
+@pytest.mark.slow
 def test_first_run_compares_with_the_fleet_files_baseline(runs: SimpleNamespace) -> None:
     default = runs.local.outcomes[1]
     assert default.compared_with == "baseline"
@@ -130,6 +132,7 @@ def test_first_run_compares_with_the_fleet_files_baseline(runs: SimpleNamespace)
     assert runs.local.outcomes[0].compared_with is None  # no baseline, no previous run
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_error(tmp_path: Path) -> None:
     from toolman_kit.errors import FleetError
 
@@ -140,6 +143,7 @@ def test_an_unreachable_scheduler_is_one_error(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "history.csv").exists()
 
 
+@pytest.mark.slow
 def test_dask_tasks_ran_on_the_workers(runs: SimpleNamespace, cluster: SimpleNamespace) -> None:
     pids = {str(p.pid) for name, p in cluster.procs.items() if name != "scheduler"}
     ran = {json.loads((runs.dask.out / t / runs.dask.run_id / "run.json").read_text())
@@ -157,6 +161,7 @@ def test_a_worker_that_cannot_see_the_directory_fails_its_target(tmp_path: Path)
     assert "every worker must mount it, writable, at the same path" in outcome.error
 
 
+@pytest.mark.slow
 def test_a_killed_worker_costs_its_target_a_retry(runs: SimpleNamespace,
                                                   cluster: SimpleNamespace) -> None:
     """Last in this module: it leaves one worker."""

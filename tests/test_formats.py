@@ -7,14 +7,12 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, run
 
 from tests.data.formats.capture import CASES, FORMATS
-from toolman_kit.commands import main
 
-ROOT = Path(__file__).parents[1]
 GOLDEN = ROOT / "tests" / "data" / "formats"
 EXITS = json.loads((GOLDEN / "exits.json").read_text())
 HEAVY = ("pandas", "numpy", "jsonschema", "fastjsonschema", "rfc3987_syntax", "papermill",
@@ -29,10 +27,8 @@ CHART_SIDE = ("toolman_kit.values.sets", "toolman_kit.values.suggest",
 
 
 def check(capsys, monkeypatch, *argv):
-    monkeypatch.chdir(ROOT)
-    code = main(["check", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    monkeypatch.chdir(ROOT)  # the goldens name the inputs by relative path
+    return run(capsys, "check", *argv)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -5,23 +5,15 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, run
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.commands import main
 from toolman_kit.present.formats import FORMATS, render
 from toolman_kit.read.manifests import load
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {containers: []}\n"
-ROOT = Path(__file__).parents[1]
-
-
-def check(capsys, *argv):
-    code = main(["check", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("text, line, col", [
@@ -32,7 +24,7 @@ def check(capsys, *argv):
 def test_malformed_yaml_is_one_line_with_file_line_col(capsys, tmp_path, text, line, col):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    code, _, err = check(capsys, str(path))
+    code, _, err = run(capsys, "check", str(path))
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"{path}:{line}:{col}: invalid YAML:"), err
@@ -47,7 +39,7 @@ def test_malformed_yaml_is_one_line_with_file_line_col(capsys, tmp_path, text, l
 def test_unreadable_files_name_the_file(capsys, tmp_path, content, message):
     path = tmp_path / "input.yaml"
     path.write_bytes(content)
-    code, _, err = check(capsys, str(path))
+    code, _, err = run(capsys, "check", str(path))
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(str(path)) and message in err
 
@@ -107,7 +99,7 @@ def test_language_and_unknown_tags_are_refused_never_constructed(capsys, tmp_pat
     path = tmp_path / "tags.yaml"
     path.write_text(POD % "ok" + "---\n" + f"apiVersion: v1\nkind: ConfigMap\nmetadata: "
                     f"{{name: x}}\ndata: {tag}\n")
-    code, out, err = check(capsys, str(path), "--format", "json")
+    code, out, err = run(capsys, "check", str(path), "--format", "json")
     assert code == 2 and "constructor" in err
     assert {f["name"] for f in json.loads(out)["findings"]} == {"ok"}
 
@@ -116,7 +108,7 @@ def test_non_objects_are_named_and_the_rest_analyzed(capsys, tmp_path):
     path = tmp_path / "mixed.yaml"
     path.write_text(POD % "one" + "---\njust a string\n---\n[1, 2]\n---\napiVersion: v1\n"
                     "metadata: {name: nokind}\n---\n" + POD % "two")
-    code, out, err = check(capsys, str(path), "--format", "json")
+    code, out, err = run(capsys, "check", str(path), "--format", "json")
     doc = json.loads(out)
     assert code == 2
     assert {f["name"] for f in doc["findings"]} == {"one", "two"}
@@ -130,7 +122,7 @@ def test_wrong_types_become_invalid_field_findings(capsys, tmp_path):
                     "  replicas: three\n  template:\n    spec:\n      containers:\n"
                     "        - name: c\n          image: 7\n          resources:\n"
                     "            limits: {cpu: lots}\n")
-    code, out, _ = check(capsys, str(path), "--format", "json")
+    code, out, _ = run(capsys, "check", str(path), "--format", "json")
     invalid = [f for f in json.loads(out)["findings"]
                if f["check_id"] == "invalid-field" and f["status"] == "fail"]
     assert {(f["path"], f["line"]) for f in invalid} == {
@@ -143,7 +135,7 @@ def test_duplicate_keys_are_a_finding(capsys, tmp_path):
     path = tmp_path / "dup.yaml"
     path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: []\n"
                     "  containers: []\n")
-    code, out, _ = check(capsys, str(path), "--format", "json")
+    code, out, _ = run(capsys, "check", str(path), "--format", "json")
     dup = [f for f in json.loads(out)["findings"] if f["check_id"] == "duplicate-key"
            and f["status"] == "fail"]
     assert [(d["line"], "containers" in d["message"]) for d in dup] == [(6, True)]
@@ -162,7 +154,7 @@ def test_tens_of_thousands_of_documents_in_one_file(tmp_path):
 def test_max_bytes_bound_is_a_clear_error(capsys, tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(POD % "p" * 100)
-    code, _, err = check(capsys, str(path), "--max-bytes", "1K")
+    code, _, err = run(capsys, "check", str(path), "--max-bytes", "1K")
     assert code == 2 and "over the 1,024-byte limit" in err and err.count("\n") == 1
 
 
@@ -187,7 +179,7 @@ def test_one_bad_input_does_not_stop_the_others(capsys, tmp_path):
     good.write_text(POD % "good")
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: [\n")
-    code, out, err = check(capsys, str(bad), str(tmp_path / "missing.yaml"), str(good),
+    code, out, err = run(capsys, "check", str(bad), str(tmp_path / "missing.yaml"), str(good),
                            "--format", "json")
     doc = json.loads(out)
     assert code == 2 and {f["name"] for f in doc["findings"]} == {"good"}
@@ -197,7 +189,7 @@ def test_one_bad_input_does_not_stop_the_others(capsys, tmp_path):
 def test_a_chart_that_does_not_render_does_not_stop_the_files(capsys, tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text(POD % "good")
-    code, out, err = check(capsys, "--chart", str(tmp_path / "no-chart"), str(good),
+    code, out, err = run(capsys, "check", "--chart", str(tmp_path / "no-chart"), str(good),
                            "--format", "json")
     doc = json.loads(out)
     assert code == 2 and {f["name"] for f in doc["findings"]} == {"good"}

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
-import textwrap
 from pathlib import Path
 
-import pytest
 import yaml
+from helpers import FIXTURES, make_chart
 
 from toolman_kit.chart.render import render
 from toolman_kit.commands import main
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version, removals, source
 
-CHECKS = Path(__file__).parent / "fixtures" / "checks"
+CHECKS = FIXTURES / "checks"
 CAPABILITIES = """\
 apiVersion: v1
 kind: ConfigMap
@@ -40,22 +38,6 @@ spec:
 """
 
 
-@pytest.fixture
-def sdk(monkeypatch: pytest.MonkeyPatch):
-    module = pytest.importorskip("helm_python")
-    monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
-    return module
-
-
-def chart(root: Path, templates: dict[str, str]) -> Path:
-    (root / "templates").mkdir(parents=True)
-    (root / "Chart.yaml").write_text("apiVersion: v2\nname: caps\nversion: 0.1.0\n")
-    (root / "values.yaml").write_text("")
-    for name, text in templates.items():
-        (root / "templates" / name).write_text(textwrap.dedent(text))
-    return root
-
-
 def test_the_table_covers_the_required_removals() -> None:
     assert {r.removed_in for r in removals().values()} >= {
         "1.16", "1.22", "1.25", "1.26", "1.27", "1.29", "1.32"}
@@ -67,7 +49,7 @@ def test_the_table_covers_the_required_removals() -> None:
 
 
 def test_capabilities_follow_the_kube_version(sdk, tmp_path: Path) -> None:
-    c = chart(tmp_path / "c", {"caps.yaml": CAPABILITIES})
+    c = make_chart(tmp_path / "c", {"caps.yaml": CAPABILITIES})
     doc = yaml.safe_load(render(c, kube_version="1.29").text)
     assert doc["data"] == {"version": "v1.29.0", "minor": "29"}
     assert yaml.safe_load(render(c, kube_version="v1.31.4").text)["data"]["version"] == "v1.31.4"
@@ -77,7 +59,7 @@ def test_capabilities_follow_the_kube_version(sdk, tmp_path: Path) -> None:
 
 
 def test_check_kube_version_drives_checks_and_render(sdk, tmp_path: Path, capsys) -> None:
-    c = chart(tmp_path / "c", {"pdb.yaml": OLD_PDB})
+    c = make_chart(tmp_path / "c", {"pdb.yaml": OLD_PDB})
     assert main(["check", "--chart", str(c), "--format", "json", "--kube-version", "1.24"]) == 0
     out = capsys.readouterr().out
     failed = {f["check_id"] for f in json.loads(out)["findings"] if f["status"] == "fail"}

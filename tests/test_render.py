@@ -6,36 +6,14 @@ import os
 import shutil
 import stat
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import CHART, PRODUCTION, make_chart
 
 from toolman_kit.chart.render import LintMessage, merge_values, render
 from toolman_kit.errors import RenderError
-
-ROOT = Path(__file__).resolve().parents[1]
-CHART = ROOT / "examples" / "toolman" / "chart"
-PRODUCTION = CHART / "values-production.yaml"
-
-
-@pytest.fixture
-def sdk(monkeypatch: pytest.MonkeyPatch):
-    """Force the in-process SDK backend (skip when it is not installed)."""
-    module = pytest.importorskip("helm_python")
-    monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
-    return module
-
-
-def make_chart(root: Path, templates: dict[str, str], values: str = "",
-               chart_yaml: str = "apiVersion: v2\nname: demo\nversion: 0.1.0\n") -> Path:
-    (root / "templates").mkdir(parents=True)
-    (root / "Chart.yaml").write_text(chart_yaml)
-    (root / "values.yaml").write_text(values)
-    for name, text in templates.items():
-        (root / "templates" / name).write_text(textwrap.dedent(text))
-    return root
 
 
 def sources_and_kinds(text: str) -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """`toolman-kit report` end to end: real kernels, real papermill and nbconvert, no mocks.
 
-The Toolman report (production values against the chart defaults) is built once for the module;
+The Toolman report (production values against the chart defaults) is built once (conftest.py);
 the failure and escaping tests build their own small reports.
 """
 
@@ -96,22 +96,13 @@ def checklist(page: Page) -> list[dict[str, str]]:
     raise AssertionError("no checklist table")
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """`toolman-kit report --out DIR`: the embedded example, through the command line."""
-    out = tmp_path_factory.mktemp("reports") / "toolman"
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-        assert main(["report", "--out", str(out)]) == 0, stderr.getvalue()
-    return out, stderr.getvalue()
-
-
 def pages(out: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
 
 
-def test_every_output_is_written(report: tuple[Path, str]) -> None:
-    out, _ = report
+@pytest.mark.slow
+def test_every_output_is_written(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert document["findings"] and document["checklist"]
@@ -128,8 +119,9 @@ def test_every_output_is_written(report: tuple[Path, str]) -> None:
         assert "&lt;NA&gt;" not in text and "<NA>" not in text, name  # missing values: blank
 
 
-def test_progress_and_summary_lines(report: tuple[Path, str]) -> None:
-    out, stderr = report
+@pytest.mark.slow
+def test_progress_and_summary_lines(toolman_report: tuple[Path, str]) -> None:
+    out, stderr = toolman_report
     lines = stderr.strip().splitlines()
     progress = [line for line in lines if re.match(r"\[\d/6\] \S+ \.\.\. ok \d+\.\ds$", line)]
     assert sorted(line.split()[1] for line in progress) == sorted(NOTEBOOKS)
@@ -137,8 +129,9 @@ def test_progress_and_summary_lines(report: tuple[Path, str]) -> None:
                                 "(baseline ❌ 8  ⚠️ 6  ✅ 2)")
 
 
-def test_checklist_has_the_seed_judgements(report: tuple[Path, str]) -> None:
-    out, _ = report
+@pytest.mark.slow
+def test_checklist_has_the_seed_judgements(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     rows = {r["Component"]: r for r in checklist(Page((out / "index.html").read_text()))}
     assert {c: rows[c]["Baseline"] for c in DEFAULT} == DEFAULT  # the seed's table, by value
     assert {c: rows[c]["Production Ready"] for c in PRODUCTION} == PRODUCTION
@@ -147,8 +140,9 @@ def test_checklist_has_the_seed_judgements(report: tuple[Path, str]) -> None:
     assert rows["Storage vs Replicas"]["Change"] == "❌ worse"  # one RWO claim for 3 replicas
 
 
-def test_sections_have_the_seed_headings(report: tuple[Path, str]) -> None:
-    out, _ = report
+@pytest.mark.slow
+def test_sections_have_the_seed_headings(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     headings = {h for text in pages(out).values() for h in Page(text).headings}
     assert [h for h in SEED_HEADINGS if h not in headings] == []
     for name, title in (("01_container_architecture.html", "1. Main Container (toolman)"),
@@ -174,8 +168,9 @@ def assert_offline(text: str, name: str) -> None:
         assert all(u.startswith(("data:", "#")) for u in urls), (name, urls)
 
 
-def test_html_is_self_contained_and_offline(report: tuple[Path, str]) -> None:
-    out, _ = report
+@pytest.mark.slow
+def test_html_is_self_contained_and_offline(toolman_report: tuple[Path, str]) -> None:
+    out, _ = toolman_report
     for name, text in pages(out).items():
         assert_offline(text, name)
         assert "hl-ipython3" not in text and "ui.inputs(" not in text, f"{name}: code shown"
@@ -267,6 +262,7 @@ spec:
 """
 
 
+@pytest.mark.slow
 def test_manifest_strings_are_escaped_everywhere(tmp_path: Path) -> None:
     """Names, labels, annotations, images, env and the title carry HTML/JS; the manifest sits in
     a directory whose name has quotes, spaces and non-ASCII (papermill parameters are data)."""
@@ -328,6 +324,7 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
             assert (DIRECTORY / path).is_file(), (name, path)  # relative to notebooks/
 
 
+@pytest.mark.slow
 def test_notebooks_run_with_their_defaults(tmp_path: Path) -> None:
     """As when opened in Jupyter: no parameters injected, the kernel in notebooks/."""
     from jupyter_core.utils import run_sync
@@ -345,6 +342,7 @@ def test_notebooks_run_with_their_defaults(tmp_path: Path) -> None:
         _shutdown(km)
 
 
+@pytest.mark.slow
 def test_bad_documents_are_reported_and_the_good_ones_still_make_the_report(
         tmp_path: Path) -> None:
     inputs = tmp_path / "in"
@@ -374,6 +372,7 @@ image:
 """
 
 
+@pytest.mark.slow
 def test_three_sets_in_a_report(tmp_path: Path) -> None:
     """The chart's defaults, a staging values file and the production values: every section
     shows three columns, each set compared with the first."""
@@ -414,6 +413,7 @@ def test_three_sets_in_a_report(tmp_path: Path) -> None:
     assert values.tables[0][0] == ["Workload", "Component", "defaults", "staging", "production"]
 
 
+@pytest.mark.slow
 def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
     """`report --chart DIR --values NAME=FILE … --suggest`: the chart defaults first, then each
     named set (NAME repeated: a set of two files, the later wins), -f and --set applied to every
@@ -503,6 +503,7 @@ def test_a_missing_notebook_input_is_one_error_naming_the_parameter(tmp_path: Pa
         inputs([str(EXAMPLE / "rendered" / "default.yaml")], profile="nope.yaml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["root", "notebooks", "elsewhere"])
 def test_papermill_runs_a_notebook_from_anywhere(tmp_path: Path, where: str) -> None:
     """With its defaults (paths relative to notebooks/), from the repository root, from

@@ -15,6 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from helpers import EXAMPLE as TOOLMAN
+from helpers import FIXTURES, ROOT, line_of
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.render import merge_values
@@ -24,13 +26,7 @@ from toolman_kit.values.candidates import failures
 
 helm_python = pytest.importorskip("helm_python")
 
-ROOT = Path(__file__).resolve().parents[1]
-TOOLMAN = ROOT / "examples" / "toolman"
-CHARTS = Path(__file__).parent / "fixtures" / "charts"
-
-
-def line_of(path: Path, text: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+CHARTS = FIXTURES / "charts"
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
@@ -276,6 +272,7 @@ def test_the_python_api_example() -> None:
     assert doctest.testmod(suggest_module, extraglobs={"tk": tk}).failed == 0
 
 
+@pytest.mark.slow
 def test_the_values_page_computes_the_suggestion_itself(tmp_path: Path) -> None:
     """The 05_values notebook on its own (papermill from an unrelated directory, a real kernel)
     with `suggest = True`: the section shows the proven file and the before/after checklist."""

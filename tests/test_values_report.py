@@ -12,28 +12,18 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import CHART, FIXTURES, line_of
 
 from toolman_kit.commands import main
 
 pytest.importorskip("helm_python")
-
-ROOT = Path(__file__).resolve().parents[1]
-CHART = ROOT / "examples" / "toolman" / "chart"
-FIXTURES = Path(__file__).parent / "fixtures"
+pytestmark = pytest.mark.slow  # every test here reads or builds a report: kernels, papermill
 
 
-def line_of(path: Path, text: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def report(toolman_report: tuple[Path, str]) -> Path:
     """The default report: the Toolman chart, production values against the defaults."""
-    out = tmp_path_factory.mktemp("values-report") / "toolman"
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-        assert main(["report", "--out", str(out)]) == 0, stderr.getvalue()
-    return out
+    return toolman_report[0]
 
 
 def test_comparison_json_beside_findings_json(report: Path) -> None:
