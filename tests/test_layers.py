@@ -35,6 +35,8 @@ EXCEPTIONS: tuple[tuple[str, str, str], ...] = (
      "Analysis._repr_html_: the notebook display hook, imported when a notebook shows one"),
     ("toolman_kit.values.suggest", "toolman_kit.present.suggestion_doc",
      "Suggestion.text: the values file as written, imported when it is asked for"),
+    ("toolman_kit.values.sets", "toolman_kit.present.comparison_doc",
+     "ValuesComparison.document(): the comparison.json of the public API, imported when asked"),
 )
 
 
