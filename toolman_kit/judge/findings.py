@@ -132,11 +132,6 @@ def typed(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], required: tu
     return df
 
 
-def problems(findings: pd.DataFrame) -> pd.DataFrame:
-    """The rows that need action: failures, most severe first."""
-    return findings[findings["status"] == Status.FAIL]
-
-
 def counts(findings: pd.DataFrame) -> dict[str, int]:
     """Failures by severity, plus passes: the numbers for a one-line summary."""
     failed = findings[findings["status"] == Status.FAIL]["severity"].value_counts()

@@ -34,8 +34,9 @@ def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
     the report wrote it, else computed (paths resolved as the other notebooks resolve them)."""
     if path and Path(path).is_file():
         return json.loads(Path(path).read_text(encoding="utf-8"))
+    from toolman_kit.chart.values import DEFAULT_MAX_RENDERS
     from toolman_kit.present.inputs import validate
-    from toolman_kit.values.sets import DEFAULT_MAX_RENDERS, compare_sets
+    from toolman_kit.values.sets import compare_sets
 
     specs, chart, profile = validate(sets, chart, profile)
     return compare_sets(chart, specs, release=release, namespace=namespace, profile=profile,
