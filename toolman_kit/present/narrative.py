@@ -86,7 +86,7 @@ def _workloads(a: Analysis) -> str:
 
 
 def _verdict(a: Analysis) -> str:
-    c = views.counts(a)
+    c = views.checklist_counts(a)
     f = c["findings"]
     rows = f"{c['fail']} checklist rows ❌ and {c['warning']} ⚠️ (of {sum(c[s] for s in SYMBOL)})"
     errors = f"; {plural(len(a.errors), 'input or check error')}" if a.errors else ""

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 WIDTH = 100
 
 
-def counts(s: Suggestion) -> str:
+def failure_counts(s: Suggestion) -> str:
+    """The failures the suggestion fixes, introduces and leaves, in words."""
     return (f"{len(s.fixed)} failing checks fixed, {len(s.introduced)} introduced, "
             f"{len(s.remaining)} remain")
 
@@ -46,7 +47,7 @@ def to_yaml(s: Suggestion) -> str:
                         *(f"--set {e}" for e in s.set_values)])
     head = [f"Suggested values for {s.name} {s.version}, written by toolman-kit and proven by "
             f"rendering and checking the chart with them (profile {s.profile}, Kubernetes "
-            f"{s.kube_version}), after {starting}: {counts(s)}.", f"Use: {install}"]
+            f"{s.kube_version}), after {starting}: {failure_counts(s)}.", f"Use: {install}"]
     if s.remaining:
         head.append("What values cannot fix: toolman-kit suggest --format markdown (or json).")
     lines = [f"# {line}" for text in head
