@@ -203,5 +203,20 @@ def test_progress_is_a_bar_on_a_terminal_and_a_line_otherwise() -> None:
     with Progress(tty, "production: provenance", 2) as bar:
         bar.advance()
         bar.advance()
-    assert "\r\x1b[2Kproduction: provenance ████████████░░░░░░░░░░░░ 1/2" in tty.getvalue()
+    assert "\r\x1b[2Kproduction: provenance ████████████░░░░░░░░░░░░ 1/2, 0:00 left" in \
+        tty.getvalue()
     assert tty.getvalue().endswith("2/2 in 0.0s\n")
+
+
+def test_progress_lines_per_item_and_failures_above_the_bar() -> None:
+    from toolman_kit.progress import Progress
+
+    log, tty = io.StringIO(), Terminal()
+    for stream in (log, tty):
+        with Progress(stream, "targets", 2) as bar:
+            bar.advance(line="a: ok")
+            bar.advance(line="b: failed", always=True)
+    assert re.fullmatch(r"\[1/2\] a: ok\n\[2/2\] b: failed\ntargets: 2/2 in \d+\.\ds\n",
+                        log.getvalue())
+    assert "a: ok" not in tty.getvalue()  # the bar counts it
+    assert "\r\x1b[2Kb: failed\n\r\x1b[2Ktargets ████" in tty.getvalue()  # then the bar again

@@ -141,6 +141,9 @@ def test_first_run_reports_and_records_the_failing_target(fleet: SimpleNamespace
         "toolman": "ok", "payments": "ok", "steady": "ok", "late": "failed"}
     assert "late.yaml" in rows["late"]["error"] and "No such file" in rows["late"]["error"]
     assert "late: failed" in err and rows["late"]["error"] in err
+    # a target's line: checklist rows by status (as `report` prints them), findings in words
+    assert re.search(r"\] toolman: ok  ❌ \d+  ⚠️ \d+  ✅ \d+  \(\d+ errors?, \d+ warnings?\)  ",
+                     err), err
     first = fleet.run_ids[0]
     for target in ("toolman", "payments", "steady"):
         run = fleet.root / "after-run-2" / target / first  # steady's is pruned by run 4
@@ -404,7 +407,6 @@ def test_kernels_are_kept_across_reports(tmp_path: Path) -> None:
     from jupyter_core.utils import run_sync
 
     import toolman_kit as tk
-    from toolman_kit.judge.findings import counts
 
     kernels = Kernels()
     try:
@@ -423,7 +425,8 @@ def test_kernels_are_kept_across_reports(tmp_path: Path) -> None:
     finally:
         kernels.close()
     assert not run_sync(km.is_alive)()
-    assert b.counts["findings"] == counts(tk.analyze(EXAMPLE / "rendered" / "production.yaml"))
+    production = tk.Analysis.of(EXAMPLE / "rendered" / "production.yaml")
+    assert b.counts["findings"] == production.rows.counts()
     # b's analyses, received from b (not analysed again in the kernel, not a's left over) …
     assert held.strip() == "['production.yaml'] True"
     # … and what the kernel wrote into b's pages, not a's.

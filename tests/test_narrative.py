@@ -153,7 +153,8 @@ def test_secret_values_never_appear() -> None:
     tables = [views.containers(a), views.resources(a), views.volumes(a), views.mount_matrix(a),
               views.probes(a), views.availability(a), views.runtime_sockets(a),
               compare(baseline, a).checklist, compare(baseline, a).findings]
-    texts = [t.to_csv() for t in tables] + [repr(views.security_posture(a)), repr(views.counts(a))]
+    texts = [t.to_csv() for t in tables] + [repr(views.security_posture(a)),
+                                            repr(views.checklist_counts(a))]
     texts += [narrative.markdown_report(a, baseline=baseline),
               narrative.executive_summary(a, baseline), narrative.conclusion(a, baseline),
               repr(narrative.identified_issues(a)), repr(narrative.recommendations(a)),

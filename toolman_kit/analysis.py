@@ -35,6 +35,7 @@ from toolman_kit.judge.pss import pod_security as pss_levels
 from toolman_kit.read import manifests as read
 from toolman_kit.read.index import Index
 from toolman_kit.read.manifests import LoadError, Manifests, Text, gc_paused
+from toolman_kit.text import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -177,11 +178,6 @@ def with_kube_version(profile: Profile, kube_version: str | None) -> Profile:
         return profile
     kube_version_of(kube_version)  # a clear error for "1.x"
     return replace(profile, kube_version=str(kube_version))
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 object', '2 objects' (or `many` when the plural is not word + s)."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def load(*sources: Input, namespace: str | None = None, errors: Errors = "raise") -> Manifests:

@@ -371,6 +371,9 @@ def _inside_value(defaults: dict[str, Any], key: Key) -> bool:
 
 # --- the render budget --------------------------------------------------------------------------
 
+DEFAULT_MAX_RENDERS = 1000  # a values comparison's or a suggestion's, unless told otherwise
+
+
 @dataclass
 class Budget:
     """At most `limit` exploratory renders; what did not fit is said, not silently dropped."""

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from toolman_kit import __version__
-from toolman_kit.analysis import Analysis, plural
+from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import open_atomic
 from toolman_kit.chart.render import load_chart
 from toolman_kit.errors import RenderError, ToolmanKitError
@@ -37,6 +37,7 @@ from toolman_kit.read.manifests import (
     load,
     merge,
 )
+from toolman_kit.text import plural
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}

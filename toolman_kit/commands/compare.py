@@ -39,8 +39,8 @@ def add_compare_command(subparsers: Any, add_kube_version_option: Callable) -> N
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from toolman_kit.chart.values import parse_named
-    from toolman_kit.values.sets import DEFAULT_MAX_RENDERS, compare_values
+    from toolman_kit.chart.values import DEFAULT_MAX_RENDERS, parse_named
+    from toolman_kit.values.sets import compare_values
 
     comparison = compare_values(
         args.chart, parse_named(args.values), args.shared, args.set_values,

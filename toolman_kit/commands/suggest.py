@@ -36,13 +36,14 @@ def add_suggest_command(subparsers: Any, add_kube_version_option: Callable) -> N
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from toolman_kit.present.suggestion_doc import counts
-    from toolman_kit.values.suggest import DEFAULT_MAX_RENDERS, suggest
+    from toolman_kit.chart.values import DEFAULT_MAX_RENDERS
+    from toolman_kit.present.suggestion_doc import failure_counts
+    from toolman_kit.values.suggest import suggest
 
     s = suggest(args.chart, args.files, args.set_values, release=args.release,
                 namespace=args.namespace, profile=args.profile, kube_version=args.kube_version,
                 max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None
                 else args.max_renders, jobs=args.jobs, progress=sys.stderr)
     emit(FORMATS[args.format](s), args.output)
-    print(f"suggest: {counts(s)} ({s.renders} renders, {s.seconds:.1f}s)", file=sys.stderr)
+    print(f"suggest: {failure_counts(s)} ({s.renders} renders, {s.seconds:.1f}s)", file=sys.stderr)
     return 0

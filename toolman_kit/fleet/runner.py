@@ -32,6 +32,8 @@ from toolman_kit.fleet.history import (
 )
 from toolman_kit.fleet.page import write_page
 from toolman_kit.fleet.task import MARKER, Job, Outcome, run_target
+from toolman_kit.progress import Progress
+from toolman_kit.text import plural
 
 LOCK = ".toolman-batch.lock"
 RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -71,10 +73,10 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
         todo = [Job(t, str(out), run_id, token, (runs(out, t.name) or [None])[-1], force)
                 for t in targets]
         done: dict[str, Outcome] = {}
-        with Progress(len(todo), progress) as bar:
+        with Progress(progress, "targets", len(todo)) as bar:
             def finished(outcome: Outcome) -> None:
                 done[outcome.target] = outcome
-                bar.update(outcome)
+                bar.advance(line=describe(outcome), always=outcome.status == "failed")
 
             if dask_scheduler:
                 _run_dask(todo, dask_scheduler, finished)
@@ -219,42 +221,19 @@ def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) ->
                              f"Dask: {type(exc).__name__}: {exc}"))
 
 
-# --- progress ----------------------------------------------------------------------------------
-
-class Progress:
-    """A bar (targets done / total, ETA) on a terminal; one line per target otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None):
-        self.stream, self.total, self.done, self.bar = stream, total, 0, None
-        if stream is not None and stream.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, file=stream, unit="target", dynamic_ncols=True)
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-    def update(self, o: Outcome) -> None:
-        self.done += 1
-        if self.bar is not None:
-            if o.status == "failed":
-                self.bar.write(describe(o), file=self.stream)
-            self.bar.set_postfix_str(o.target, refresh=False)
-            self.bar.update()
-        elif self.stream is not None:
-            print(f"[{self.done}/{self.total}] {describe(o)}", file=self.stream, flush=True)
-
-
 def describe(o: Outcome) -> str:
-    c = o.counts
+    """A target's line, e.g. "web: ok  ❌ 2  ⚠️ 3  ✅ 40  (5 errors, 2 warnings; +1 new, −0
+    resolved)  2.1s": its checklist rows by status as `report` prints them, then its failing
+    findings in words."""
     text = f"{o.target}: {o.status}"
-    if c:
-        text += f"  ❌ {c['error']}  ⚠️ {c['warning']}  ✅ {c['pass']}"
+    if c := o.checklist_counts:
+        text += f"  ❌ {c['fail']}  ⚠️ {c['warning']}  ✅ {c['pass']}"
+    details = []
+    if f := o.counts:
+        details.append(f"{plural(f['error'], 'error')}, {plural(f['warning'], 'warning')}")
     if o.new or o.resolved:
-        text += f"  (+{len(o.new)} new, −{len(o.resolved)} resolved)"
+        details.append(f"+{len(o.new)} new, −{len(o.resolved)} resolved")
+    if details:
+        text += f"  ({'; '.join(details)})"
     text += f"  {o.seconds:.1f}s"
     return text + (f"\n    {o.error}" if o.error else "")

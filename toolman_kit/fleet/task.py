@@ -55,7 +55,7 @@ class Outcome:
     run_id: str
     status: str  # ok | unchanged | failed
     error: str = ""
-    counts: dict[str, int] = field(default_factory=dict)  # findings.counts: error warning …
+    counts: dict[str, int] = field(default_factory=dict)  # Findings.counts: error warning …
     new: list[dict[str, Any]] = field(default_factory=list)  # failures since the last run
     resolved: list[dict[str, Any]] = field(default_factory=list)
     compared_with: str | None = None  # the previous run id, "baseline", or None
@@ -64,6 +64,7 @@ class Outcome:
     checklist: dict[str, str] = field(default_factory=dict)  # component → worst status
     seconds: float = 0.0
     worker: str = ""  # host:pid that ran the task
+    checklist_counts: dict[str, int] = field(default_factory=dict)  # rows by status: fail …
 
     @classmethod
     def read(cls, path: Path) -> Outcome:
@@ -186,15 +187,15 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
             new, resolved, compared = *_since(_analyze(t), findings), "baseline"
         else:
             new, resolved, compared = [], [], None
-        from toolman_kit.judge.findings import counts
-
         errors = report.input_errors
+        c = report.counts  # checklist rows by status, and "findings": the findings' counts
         outcome = Outcome(
             t.name, job.run_id, "failed" if errors else "ok",
             _one_line(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
-            if errors else "", counts(findings), new, resolved, compared, digest,
+            if errors else "", c["findings"], new, resolved, compared, digest,
             f"{t.name}/{job.run_id}/index.html", checklist,
-            round(time.perf_counter() - started, 3), worker)
+            round(time.perf_counter() - started, 3), worker,
+            {status: n for status, n in c.items() if status != "findings"})
         write_atomic(out / RUN_JSON, json.dumps(asdict(outcome), indent=1, ensure_ascii=False))
     except BaseException:
         if not (out / RUN_JSON).exists():  # never leave half a run behind

@@ -96,10 +96,12 @@ class Findings(list):
         return (r for r in self if r[3] in ("fail", "exempt"))
 
     def counts(self) -> dict[str, int]:
-        """Failures by severity, then passes, exemptions and skips: a one-line summary."""
+        """Failures by severity, then passes and exemptions: the numbers of a one-line summary
+        (skips are not results: a check that does not apply)."""
         result = dict.fromkeys(("error", "warning", "info", "pass", "exempt", "skip"), 0)
         for r in self:
             result[r[2] if r[3] == "fail" else r[3]] += 1
+        del result["skip"]
         return result
 
     def frame(self) -> pd.DataFrame:
@@ -131,16 +133,3 @@ def typed(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], required: tu
             df[column] = values if column in required else values.mask(values == "")
     return df
 
-
-def problems(findings: pd.DataFrame) -> pd.DataFrame:
-    """The rows that need action: failures, most severe first."""
-    return findings[findings["status"] == Status.FAIL]
-
-
-def counts(findings: pd.DataFrame) -> dict[str, int]:
-    """Failures by severity, plus passes: the numbers for a one-line summary."""
-    failed = findings[findings["status"] == Status.FAIL]["severity"].value_counts()
-    return {"error": int(failed.get("error", 0)), "warning": int(failed.get("warning", 0)),
-            "info": int(failed.get("info", 0)),
-            "pass": int((findings["status"] == Status.PASS).sum()),
-            "exempt": int((findings["status"] == Status.EXEMPT).sum())}

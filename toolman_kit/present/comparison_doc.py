@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from toolman_kit import __version__
 from toolman_kit.chart.valuesfile import show
 from toolman_kit.judge.findings import Row
+from toolman_kit.text import md_cell
 
 if TYPE_CHECKING:  # values/ is heavy to import, and `compare`'s formats are built at start-up
     from toolman_kit.analysis import Analysis
@@ -227,13 +228,13 @@ def to_table(doc: dict[str, Any]) -> str:
 def to_markdown(doc: dict[str, Any]) -> str:
     """For a pull-request comment or a wiki page."""
     from toolman_kit.present import values_views as vv
-    from toolman_kit.present.formats import _md, markdown_table
+    from toolman_kit.present.formats import markdown_table
 
     names = vv.names(doc)
     chart = doc["chart"]
-    parts = [f"# Value sets of {_md(chart['name'])} {_md(chart['version'])}", "",
-             f"Profile **{_md(doc['profile'])}**, Kubernetes {_md(doc['kube_version'])}, "
-             f"{doc['renders']['count']} renders. {_md(vv.verdict_sets(doc))}", "",
+    parts = [f"# Value sets of {md_cell(chart['name'])} {md_cell(chart['version'])}", "",
+             f"Profile **{md_cell(doc['profile'])}**, Kubernetes {md_cell(doc['kube_version'])}, "
+             f"{doc['renders']['count']} renders. {md_cell(vv.verdict_sets(doc))}", "",
              "## Checklist", "",
              markdown_table(vv.sets_matrix(doc), {"workload": "Workload",
                                                   "component": "Component",
@@ -257,15 +258,15 @@ def to_markdown(doc: dict[str, Any]) -> str:
             ("Where each failing setting comes from", vv.verdict_provenance,
              vv.provenance(doc), {"set": "Set", "check": "Check", "object": "Object",
                                   "keys": "Values keys", "action": "Action"})):
-        parts += ["", f"## {title}", "", _md(verdict(doc))]
+        parts += ["", f"## {title}", "", md_cell(verdict(doc))]
         if len(df):
             parts += ["", markdown_table(df.fillna(""), columns)]
-    errors = [f"- {_md(s['name'])}: {_md(vv._where(e['file'], e['line']))} {_md(e['message'])}"
-              for s in doc["sets"] for e in s["errors"]]
+    errors = [f"- {md_cell(s['name'])}: {md_cell(vv._where(e['file'], e['line']))} "
+              f"{md_cell(e['message'])}" for s in doc["sets"] for e in s["errors"]]
     if errors:
         parts += ["", "## Errors", "", *errors]
     if doc["renders"]["not_explored"]:
-        parts += ["", "## Not explored", ""] + [f"- {_md(n)}"
+        parts += ["", "## Not explored", ""] + [f"- {md_cell(n)}"
                                                 for n in doc["renders"]["not_explored"]]
     return "\n".join(parts) + "\n"
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import islice
@@ -22,10 +20,11 @@ from operator import itemgetter
 from typing import Any, TextIO
 
 from toolman_kit import __version__
-from toolman_kit.analysis import Analysis, plural
+from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.judge.findings import COLUMNS
 from toolman_kit.judge.registry import catalogue
+from toolman_kit.text import md_cell, plural
 
 TOOL = {"name": "toolman-kit", "version": __version__,
         "informationUri": "https://github.com/toolman-kit/toolman-kit"}
@@ -118,41 +117,17 @@ def write_csv(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
         writer.writerows(chunk)
 
 
-def _missing(value: Any) -> bool:
-    pandas = sys.modules.get("pandas")  # frames from notebooks hold pd.NA; never import it here
-    return value is None or (pandas is not None and value is pandas.NA) or value != value
-
-
-_MD_SPECIAL = re.compile(r"[\\|<>*_`\[\]]")
-
-
-def _md(value: Any) -> str:
-    """A table cell: pipes and newlines would break the row; markup is neutralised by escaping."""
-    if type(value) is not str:
-        if type(value) is int:  # line numbers: nothing to escape
-            return str(value)
-        if _missing(value):
-            return ""
-        value = str(value)
-    return _md_text(value)
-
-
-def _md_text(text: str) -> str:
-    if _MD_SPECIAL.search(text):  # most cells have nothing to escape
-        text = _MD_SPECIAL.sub(r"\\\g<0>", text)
-    return " ".join(text.split())
-
-
 class _Cells(dict):
     """Text → its Markdown cell, escaped once per distinct text of one output: cells repeat
     (check ids, kinds, states, remediations), and a cluster has 100,000s of them."""
 
     def __missing__(self, text: str) -> str:
-        self[text] = cell = _md_text(text)
+        self[text] = cell = md_cell(text)
         return cell
 
     def row(self, values: Iterable[Any]) -> str:
-        return "| " + " | ".join([self[v] if type(v) is str else _md(v) for v in values]) + " |"
+        return "| " + " | ".join([self[v] if type(v) is str else md_cell(v)
+                                  for v in values]) + " |"
 
 
 def _md_header(headers: Iterable[str]) -> str:
@@ -185,7 +160,7 @@ def checklist_markdown(checklist: Any) -> str:
         checklist = checklist.itertuples(index=False, name=None)
     cells = _Cells()
     return "\n\n".join(
-        f"### {_md(workload)}\n\n" + _markdown_rows(
+        f"### {md_cell(workload)}\n\n" + _markdown_rows(
             ((r[2], r[3], SYMBOL[r[4]], r[5]) for r in rows),
             ("Component", "Current State", "Production Ready", "Action Required"), cells)
         for workload, rows in _by_workload(checklist).items())
@@ -198,7 +173,7 @@ _FAILED = itemgetter(*(COLUMNS.index(c) for c in FAILED_COLUMNS))
 
 
 def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
-    out.write(f"# Production readiness ({_md(a.profile.name)})\n\n"
+    out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n"
               "## Production Readiness Checklist\n\n"
               f"{checklist_markdown(a.checklist_rows)}\n\n## Findings\n\n")
     failed, cells = 0, _Cells()
@@ -210,7 +185,7 @@ def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     if not failed:
         out.write("No failures.")
     if a.errors:
-        out.write("\n\n## Input errors\n\n" + "\n".join(f"- {_md(e)}" for e in a.errors))
+        out.write("\n\n## Input errors\n\n" + "\n".join(f"- {md_cell(e)}" for e in a.errors))
     out.write("\n")
 
 

@@ -2,7 +2,7 @@
 analysis, so the text changes with the input.
 
 Everything returned is Markdown. Manifest-derived text (names, images, messages that quote them)
-goes through formats._md or markdown_table; only our own words are written as markup.
+goes through text.md_cell or markdown_table; only our own words are written as markup.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from toolman_kit.judge.findings import SEVERITY_ORDER
 from toolman_kit.judge.pss import pod_security
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.present import views
-from toolman_kit.present.formats import _md, markdown_table
+from toolman_kit.present.formats import markdown_table
 from toolman_kit.present.sections import findings_link
 from toolman_kit.present.views import HANDFUL
+from toolman_kit.text import and_join, md_cell, plural
 
 # Checks whose failures matter most, in order; the others follow (by severity first, always).
 IMPORTANCE = (
@@ -35,14 +36,6 @@ IMPORTANCE = (
 )
 ROLE_TITLE = {"main": "Main Container", "sidecar": "Sidecar Container", "init": "Init Container"}
 VOLUME_CHECKS = ("mount-undefined-volume", "volume-without-source")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _title(check_id: str) -> str:
@@ -72,7 +65,7 @@ def _targets(rows: pd.DataFrame) -> str:
         names = objects.setdefault(f"{kind}/{name}", [])
         if isinstance(container, str) and container and container not in names:
             names.append(container)
-    shown = ", ".join(_md(obj) + (f" ({_md(', '.join(cs))})" if cs else "")
+    shown = ", ".join(md_cell(obj) + (f" ({md_cell(', '.join(cs))})" if cs else "")
                       for obj, cs in list(objects.items())[:HANDFUL])
     if len(objects) > HANDFUL:
         shown += " " + _more(len(objects) - HANDFUL, findings_link(str(rows["area"].iloc[0])))
@@ -81,41 +74,37 @@ def _targets(rows: pd.DataFrame) -> str:
 
 def _inputs(a: Analysis) -> str:
     # load() takes a string holding a newline as literal YAML and records it as its input
-    return ", ".join("text" if "\n" in i else _md(Path(i).name)
+    return ", ".join("text" if "\n" in i else md_cell(Path(i).name)
                      for i in a.manifests.inputs) or "no input"
 
 
-def _label(a: Analysis) -> str:
-    return _md(a.values_set) if a.values_set else _inputs(a)
-
-
 def _workloads(a: Analysis) -> str:
-    names = [_md(f"{w.kind}/{w.name}") for w in a.index.workloads]
+    names = [md_cell(f"{w.kind}/{w.name}") for w in a.index.workloads]
     more = f" {_more(len(names) - HANDFUL, 'index.html#overview')}" \
         if len(names) > HANDFUL else ""
     return ", ".join(names[:HANDFUL]) + more or "no workload"
 
 
 def _verdict(a: Analysis) -> str:
-    c = views.counts(a)
+    c = views.checklist_counts(a)
     f = c["findings"]
     rows = f"{c['fail']} checklist rows ❌ and {c['warning']} ⚠️ (of {sum(c[s] for s in SYMBOL)})"
-    errors = f"; {_plural(len(a.errors), 'input or check error')}" if a.errors else ""
+    errors = f"; {plural(len(a.errors), 'input or check error')}" if a.errors else ""
     if not a.index.workloads:
         return "**Nothing to assess**: the manifests hold no workload (no pod template)" \
             + errors + "."
     if f["error"] == 0 and not a.errors:
         return (f"**Production-ready** against this profile: no blocking finding; "
-                f"{_plural(f['warning'], 'warning')} and {f['info']} info remain, {rows}.")
-    return (f"**Not production-ready**: {rows}; {_plural(f['error'], 'blocking finding')}, "
-            f"{_plural(f['warning'], 'warning')} and {f['info']} info{errors}.")
+                f"{plural(f['warning'], 'warning')} and {f['info']} info remain, {rows}.")
+    return (f"**Not production-ready**: {rows}; {plural(f['error'], 'blocking finding')}, "
+            f"{plural(f['warning'], 'warning')} and {f['info']} info{errors}.")
 
 
 def _rows_text(df: pd.DataFrame) -> str:
     """Checklist rows named once each, with how many workloads when several."""
     counted = df["component"].value_counts(sort=False)
     several = df["workload"].nunique() > 1
-    return ", ".join(_md(c) + (f" ({n} workloads)" if several and n > 1 else f" ({w})"
+    return ", ".join(md_cell(c) + (f" ({n} workloads)" if several and n > 1 else f" ({w})"
                                if several else "")
                      for (c, n), w in zip(counted.items(), df.drop_duplicates("component")[
                          "workload"], strict=True))
@@ -134,7 +123,7 @@ def row_changes(c: Comparison) -> list[tuple[str, str]]:
         if change in ("removed", "added"):
             if len(part):
                 what = views.capped(list(dict.fromkeys(part["workload"])))
-                out.append((change, f"{change.capitalize()} with the values: {_md(what)}"))
+                out.append((change, f"{change.capitalize()} with the values: {md_cell(what)}"))
         elif len(part):
             out.append((change, clause.format(_rows_text(part)).capitalize()))
     return out
@@ -146,18 +135,18 @@ def _comparison(c: Comparison) -> str:
     for change, clause in ROW_CLAUSES[:4]:
         part = rows[rows["change"] == change]
         if len(part):
-            clauses.append(clause.format(f"{_plural(len(part), 'checklist row')} "
+            clauses.append(clause.format(f"{plural(len(part), 'checklist row')} "
                                          f"({_rows_text(part)})"))
     gone = rows[rows["change"].isin(("removed", "added"))]
     n = c.counts()
     new = c.findings[c.findings["change"] == "introduced"]["check_id"]
-    text = (f"Compared with the baseline ({_md(c.names[0])}), {_md(c.names[1])} "
-            + (_and(clauses) if clauses else "changes no checklist row") + ". "
+    text = (f"Compared with the baseline ({md_cell(c.names[0])}), {md_cell(c.names[1])} "
+            + (and_join(clauses) if clauses else "changes no checklist row") + ". "
             f"Finding by finding: {n['fixed']} failures fixed, {n['introduced']} introduced, "
             f"{n['unchanged']} unchanged")
     if n["removed"] or n["added"]:
         text += (f", {n['removed']} removed and {n['added']} added with their workloads "
-                 f"({_md(views.capped(list(dict.fromkeys(gone['workload']))))})")
+                 f"({md_cell(views.capped(list(dict.fromkeys(gone['workload']))))})")
     text += "."
     if len(new):
         text += " New failures: " + "; ".join(_title(c) for c in dict.fromkeys(new)) + "."
@@ -182,17 +171,17 @@ def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
     roles = Counter(c.role for w in a.index.workloads for c in w.containers)
     role_text = ", ".join(f"{roles[r]} {r}" for r in ROLE_TITLE if roles[r])
     parts = [
-        f"Analyzed {_plural(len(a.manifests), 'object')} "
-        f"({', '.join(f'{n} {_md(k)}' for k, n in kinds.items()) or 'none'}) from {_inputs(a)}"
-        + (f" ({_md(a.values_set)})" if a.values_set else "") + ": "
-        f"{_plural(len(a.index.workloads), 'workload')} ({_workloads(a)}) with "
-        f"{_plural(sum(roles.values()), 'container')}" + (f" ({role_text})" if role_text else "")
-        + f", against the **{_md(a.profile.name)}** profile.",
+        f"Analyzed {plural(len(a.manifests), 'object')} "
+        f"({', '.join(f'{n} {md_cell(k)}' for k, n in kinds.items()) or 'none'}) from {_inputs(a)}"
+        + (f" ({md_cell(a.values_set)})" if a.values_set else "") + ": "
+        f"{plural(len(a.index.workloads), 'workload')} ({_workloads(a)}) with "
+        f"{plural(sum(roles.values()), 'container')}" + (f" ({role_text})" if role_text else "")
+        + f", against the **{md_cell(a.profile.name)}** profile.",
         _verdict(a)]
     facts = _groups(a)[:4]
     if facts:
         parts.append("The most important findings:\n\n" + "\n".join(
-            f"- **{_title(cid)}** — {_targets(rows)}: {_md(rows['message'].iloc[0])}"
+            f"- **{_title(cid)}** — {_targets(rows)}: {md_cell(rows['message'].iloc[0])}"
             + (f" (+{len(rows) - 1} more)" if len(rows) > 1 else "") for cid, _, rows in facts))
     parts += [_comparison(c) for c in _comparisons(a, baseline, comparisons)]
     return "\n\n".join(parts)
@@ -201,14 +190,14 @@ def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
 def identified_issues(a: Analysis) -> list[str]:
     """One item per failing check with the objects it hits, most severe first; input errors lead,
     accepted (exempt) risks close the list."""
-    items = [f"**Input error** — {_md(str(e))}" for e in a.errors]
+    items = [f"**Input error** — {md_cell(str(e))}" for e in a.errors]
     for cid, severity, rows in _groups(a):
         messages = list(dict.fromkeys(rows["message"]))
-        shown = "; ".join(_md(m) for m in messages[:3])
+        shown = "; ".join(md_cell(m) for m in messages[:3])
         more = f"; and {len(messages) - 3} more" if len(messages) > 3 else ""
         items.append(f"**{_title(cid)}** ({severity}) — {_targets(rows)}: {shown}{more}.")
     for cid, _, rows in _groups(a, "exempt"):
-        reasons = "; ".join(_md(r) for r in dict.fromkeys(rows["exempt_reason"]))
+        reasons = "; ".join(md_cell(r) for r in dict.fromkeys(rows["exempt_reason"]))
         items.append(f"**{_title(cid)}** (accepted risk) — {_targets(rows)}: {reasons}.")
     return items
 
@@ -221,7 +210,7 @@ def recommendations(a: Analysis) -> dict[str, list[str]]:
     for cid, severity, rows in _groups(a):
         for remediation, part in rows.groupby("remediation", sort=False):
             result["immediate" if severity == "error" else "future"].append(
-                f"**{_title(cid)}.** {_md(str(remediation).rstrip('.'))} — {_targets(part)}.")
+                f"**{_title(cid)}.** {md_cell(str(remediation).rstrip('.'))} — {_targets(part)}.")
     return result
 
 
@@ -231,26 +220,26 @@ def validation_results(a: Analysis, rendered: Rendered | None = None) -> list[tu
     results = []
     if rendered is not None:
         severities = Counter(m.severity for m in rendered.lint)
-        detail = ", ".join(_plural(severities[s], f"{s} message")
+        detail = ", ".join(plural(severities[s], f"{s} message")
                            for s in ("error", "warning", "info") if severities[s])
-        about = "; ".join(dict.fromkeys(_md(m.message) for m in rendered.lint))
+        about = "; ".join(dict.fromkeys(md_cell(m.message) for m in rendered.lint))
         results.append((not severities["error"],
                         f"Helm lint: {'Failed' if severities['error'] else 'Passed'} "
                         + (f"({detail}: {about})" if detail else "(no messages)")))
-        results.append((True, f"Template rendering: Successful ({_md(rendered.backend)}, "
-                              f"{_plural(len(rendered.values_files), 'values file')})"))
-    errors = "; ".join(_md(str(e)) for e in a.errors[:3]) + ("; …" if len(a.errors) > 3 else "")
-    results.append((not a.errors, f"Manifests loaded: {_plural(len(a.manifests), 'object')} from "
-                                  f"{_plural(len(a.manifests.inputs), 'input')}"
-                    + (f"; {_plural(len(a.errors), 'error')}: {errors}" if a.errors else "")))
+        results.append((True, f"Template rendering: Successful ({md_cell(rendered.backend)}, "
+                              f"{plural(len(rendered.values_files), 'values file')})"))
+    errors = "; ".join(md_cell(str(e)) for e in a.errors[:3]) + ("; …" if len(a.errors) > 3 else "")
+    results.append((not a.errors, f"Manifests loaded: {plural(len(a.manifests), 'object')} from "
+                                  f"{plural(len(a.manifests.inputs), 'input')}"
+                    + (f"; {plural(len(a.errors), 'error')}: {errors}" if a.errors else "")))
     levels = pod_security(a.index)
     by_level: dict[str, list[str]] = {}  # one clause per level and violated controls
     for p in levels:
         controls = ", ".join(sorted({v["control"] for v in p.violations}))
         by_level.setdefault(p.level + (f" (violates {controls})" if controls else ""),
                             []).append(f"{p.kind}/{p.name}")
-    text = "; ".join(f"{_md(views.capped(pods))} {_md(level)}" if len(pods) <= HANDFUL
-                     else f"{len(pods)} pods {_md(level)}"
+    text = "; ".join(f"{md_cell(views.capped(pods))} {md_cell(level)}" if len(pods) <= HANDFUL
+                     else f"{len(pods)} pods {md_cell(level)}"
                      for level, pods in by_level.items()) or "no pods"
     results.append((all(p.level != "privileged" for p in levels),
                     f"Security context: Pod Security Standards level — {text}"))
@@ -262,16 +251,16 @@ def validation_results(a: Analysis, rendered: Rendered | None = None) -> list[tu
              quantities),
             ("Pod specs: Well-formed (every field has its type)", "Pod specs", fields)):
         results.append((not found, ok_text if not found else f"{bad_text}: " + "; ".join(
-            _md(f"{w.kind}/{w.name} {path}: {problem}") for w, path, problem in found[:HANDFUL])
+            md_cell(f"{w.kind}/{w.name} {path}: {problem}") for w, path, problem in found[:HANDFUL])
             + (f"; +{len(found) - HANDFUL} more" if len(found) > HANDFUL else "")))
     broken = a.findings[a.findings["check_id"].isin(VOLUME_CHECKS)
                         & (a.findings["status"] == "fail")]
     mounts = sum(len(c.mounts) for w in a.index.workloads for c in w.containers)
     volumes = sum(len(w.volumes) for w in a.index.workloads)
     messages = list(dict.fromkeys(broken["message"]))
-    results.append((broken.empty, f"Volume mounts: Correctly mapped ({_plural(mounts, 'mount')} "
-                                  f"onto {_plural(volumes, 'volume')})" if broken.empty else
-                    "Volume mounts: " + "; ".join(_md(m) for m in messages[:HANDFUL])
+    results.append((broken.empty, f"Volume mounts: Correctly mapped ({plural(mounts, 'mount')} "
+                                  f"onto {plural(volumes, 'volume')})" if broken.empty else
+                    "Volume mounts: " + "; ".join(md_cell(m) for m in messages[:HANDFUL])
                     + (f"; +{len(messages) - HANDFUL} more" if len(messages) > HANDFUL else "")))
     return results
 
@@ -286,25 +275,25 @@ def conclusion(a: Analysis, baseline: Analysis | None = None, *,
     who = _workloads(a)
     if not a.index.workloads:
         return "Without a workload there is no production readiness to judge; " \
-            f"{_plural(len(a.errors), 'input error')} reported."
+            f"{plural(len(a.errors), 'input error')} reported."
     if not errors and not a.errors:
-        text = (f"{who} meets every blocking check of the **{_md(a.profile.name)}** profile"
-                + (f"; {_plural(sum(len(g[2]) for g in warnings), 'finding')} in "
-                   f"{_plural(len(warnings), 'check')} remain worth fixing, chiefly "
-                   f"{_and([_title(g[0]) for g in warnings[:2]])}" if warnings else "") + ".")
+        text = (f"{who} meets every blocking check of the **{md_cell(a.profile.name)}** profile"
+                + (f"; {plural(sum(len(g[2]) for g in warnings), 'finding')} in "
+                   f"{plural(len(warnings), 'check')} remain worth fixing, chiefly "
+                   f"{and_join([_title(g[0]) for g in warnings[:2]])}" if warnings else "") + ".")
     else:
         led = "; ".join(_title(g[0]) for g in errors[:3])
-        text = (f"{who} is not production-ready against the **{_md(a.profile.name)}** profile: "
-                f"{_plural(sum(len(g[2]) for g in errors), 'blocking finding')} in "
-                f"{_plural(len(errors), 'check')} remain" + (f", led by: {led}" if led else "")
-                + (f"; {_plural(len(a.errors), 'input error')} must be resolved first"
+        text = (f"{who} is not production-ready against the **{md_cell(a.profile.name)}** profile: "
+                f"{plural(sum(len(g[2]) for g in errors), 'blocking finding')} in "
+                f"{plural(len(errors), 'check')} remain" + (f", led by: {led}" if led else "")
+                + (f"; {plural(len(a.errors), 'input error')} must be resolved first"
                    if a.errors else "") + ".")
     for c in _comparisons(a, baseline, comparisons):
         blocking = c.findings[c.findings["severity"] == "error"]
         n = blocking["change"].value_counts()
         before = int(n.get("fixed", 0) + n.get("unchanged", 0) + n.get("removed", 0))
-        text += (f" The candidate values ({_md(c.names[1])}) fix {n.get('fixed', 0)} of the "
-                 f"baseline's ({_md(c.names[0])}) {before} blocking failures and introduce "
+        text += (f" The candidate values ({md_cell(c.names[1])}) fix {n.get('fixed', 0)} of the "
+                 f"baseline's ({md_cell(c.names[0])}) {before} blocking failures and introduce "
                  f"{n.get('introduced', 0)}"
                  + (f"; {n.get('removed', 0)} go with the workloads they remove"
                     if n.get("removed", 0) else "") + ".")
@@ -313,10 +302,11 @@ def conclusion(a: Analysis, baseline: Analysis | None = None, *,
                                 sort=False).head(1).iterrows():
         same = sockets[(sockets["container"] == r.container) & (sockets["image"] == r.image)]
         where = views.capped(list(same["workload"]))
-        serves = f" and serves a container runtime socket through {_md(r.socket_volumes)} to " \
-                 f"{_md(r.shared_with)}" if r.shared_with else ""
-        text += (f" {_md(r.container)} ({_md(r.image)}) in {_md(where)} runs privileged "
-                 f"({r.reach}){serves}: its pod can only meet the privileged Pod Security level.")
+        serves = f" and serves a container runtime socket through {md_cell(r.socket_volumes)} to " \
+                 f"{md_cell(r.shared_with)}" if r.shared_with else ""
+        text += (f" {md_cell(r.container)} ({md_cell(r.image)}) in {md_cell(where)} runs "
+                 f"privileged ({r.reach}){serves}: its pod can only meet the privileged Pod "
+                 "Security level.")
     return text
 
 
@@ -352,15 +342,15 @@ def _container_lines(r: Any) -> list[str]:
         (r.read_only_root, "read-only root filesystem"),
         (not r.read_only_root, "writable root filesystem"),
         (not r.allow_privilege_escalation, "no privilege escalation")) if flag]
-    security += [f"{verb} capabilities {_md(caps)}" for verb, caps in (
+    security += [f"{verb} capabilities {md_cell(caps)}" for verb, caps in (
         ("drops", r.capabilities_drop), ("adds", r.capabilities_add)) if caps]
-    security += [f"seccomp {_md(r.seccomp)}"] if r.seccomp else []
-    lines = [f"   - Image: {_md(r.image) or 'none'} "
-             f"({'pinned' if r.pinned else 'not pinned'}, pull {_md(r.pull_policy)})",
+    security += [f"seccomp {md_cell(r.seccomp)}"] if r.seccomp else []
+    lines = [f"   - Image: {md_cell(r.image) or 'none'} "
+             f"({'pinned' if r.pinned else 'not pinned'}, pull {md_cell(r.pull_policy)})",
              f"   - Security: {', '.join(security)}",
              f"   - Resources: requests {r.cpu_request}/{r.memory_request}, "
              f"limits {r.cpu_limit}/{r.memory_limit}"]
-    lines += [f"   - {label}: {_md(value)}" for label, value in (
+    lines += [f"   - {label}: {md_cell(value)}" for label, value in (
         ("Ports", r.ports), ("Mounts", r.mounts)) if value]
     return lines
 
@@ -377,17 +367,17 @@ def _containers_section(a: Analysis) -> str:
     several = len(a.index.workloads) > 1
     lines = []
     for i, ((role, container, text), where) in enumerate(described.items(), 1):
-        lines.append(f"{i}. **{ROLE_TITLE.get(role, role)} ({_md(container)})**"
-                     + (f" — {_md(_workload_names(where))}" if several else ""))
+        lines.append(f"{i}. **{ROLE_TITLE.get(role, role)} ({md_cell(container)})**"
+                     + (f" — {md_cell(_workload_names(where))}" if several else ""))
         lines.append(text)
     return "\n".join(lines) or "No workloads."
 
 
 def _security_section(a: Analysis) -> str:
     posture = views.security_posture(a)
-    parts = ["✅ **Strengths:**\n\n" + ("\n".join(f"- {_md(s)}" for s in posture["strengths"])
+    parts = ["✅ **Strengths:**\n\n" + ("\n".join(f"- {md_cell(s)}" for s in posture["strengths"])
                                        or "- none found"),
-             "⚠️ **Considerations:**\n\n" + ("\n".join(f"- {_md(s)}"
+             "⚠️ **Considerations:**\n\n" + ("\n".join(f"- {md_cell(s)}"
                                                      for s in posture["considerations"])
                                            or "- none: every security and network check passes")]
     sockets = views.runtime_sockets(a)
@@ -441,7 +431,7 @@ def _availability_section(a: Analysis) -> str:
     blocks = []
     if len(a.index.workloads) == 1:
         r = df.iloc[0]
-        blocks.append("\n".join(f"- {label}: {_md(r[key])}"
+        blocks.append("\n".join(f"- {label}: {md_cell(r[key])}"
                                 for key, label in AVAILABILITY_FIELDS.items()))
     elif len(df):
         blocks.append(_table(a, df, AVAILABILITY_FIELDS, vary=("pdb", "storage_vs_replicas")))
@@ -522,8 +512,8 @@ def markdown_report(a: Any, baseline: Analysis | None = None,
     if not isinstance(a, Analysis):
         rendered, a = a.rendered.get(a.label), a.analysis
     names = list(dict.fromkeys(w.name for w in a.index.workloads))
-    heading = _md(title) if title else \
-        f"{_md(views.capped(names))} Deployment Analysis Report".strip()
+    heading = md_cell(title) if title else \
+        f"{md_cell(views.capped(names))} Deployment Analysis Report".strip()
     recs = recommendations(a)
     volumes = views.volumes(a)
     sections = [
@@ -541,7 +531,7 @@ def markdown_report(a: Any, baseline: Analysis | None = None,
         "## Security Findings", _security_findings(a)]
     for c in comparisons:
         sections += ["## Production Values Override" + (
-            f" ({_md(c.names[1])})" if len(comparisons) > 1 else ""), _override_section(c, a)]
+            f" ({md_cell(c.names[1])})" if len(comparisons) > 1 else ""), _override_section(c, a)]
     sections += [
         "## Identified Issues", _numbered(identified_issues(a), "No failing checks."),
         "## Recommendations",

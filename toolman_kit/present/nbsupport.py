@@ -93,14 +93,14 @@ def page(notebook: str, title: str, ins: Inputs, chart: Any = None) -> Html:
     return out
 
 
-def counts(c: dict[str, Any], label: str = "") -> Html:
-    """The checklist's ❌ ⚠️ ✅ counts (views.counts), with the failing findings by severity."""
-    f = c.get("findings", {})
-    text = (f"❌ {c.get('fail', 0)} blocking · ⚠️ {c.get('warning', 0)} to improve · "
-            f"✅ {c.get('pass', 0)} ready")
-    if f:
-        text += (f" — findings: {f.get('error', 0)} errors, {f.get('warning', 0)} warnings, "
-                 f"{f.get('info', 0)} info, {f.get('pass', 0)} passed checks")
+def checklist_counts(a: Analysis, label: str = "") -> Html:
+    """The checklist's ❌ ⚠️ ✅ counts (views.checklist_counts), with the failing findings by
+    severity."""
+    c = views.checklist_counts(a)
+    f = c["findings"]
+    text = (f"❌ {c['fail']} blocking · ⚠️ {c['warning']} to improve · ✅ {c['pass']} ready — "
+            f"findings: {f['error']} errors, {f['warning']} warnings, {f['info']} info, "
+            f"{f['pass']} passed checks")
     return Html(f'<p class="tk-counts">{esc(label + ": " if label else "")}{esc(text)}</p>')
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolman_kit.chart.valuesfile import Key, dump_values, show
 from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.text import md_cell
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 WIDTH = 100
 
 
-def counts(s: Suggestion) -> str:
+def failure_counts(s: Suggestion) -> str:
+    """The failures the suggestion fixes, introduces and leaves, in words."""
     return (f"{len(s.fixed)} failing checks fixed, {len(s.introduced)} introduced, "
             f"{len(s.remaining)} remain")
 
@@ -45,7 +47,7 @@ def to_yaml(s: Suggestion) -> str:
                         *(f"--set {e}" for e in s.set_values)])
     head = [f"Suggested values for {s.name} {s.version}, written by toolman-kit and proven by "
             f"rendering and checking the chart with them (profile {s.profile}, Kubernetes "
-            f"{s.kube_version}), after {starting}: {counts(s)}.", f"Use: {install}"]
+            f"{s.kube_version}), after {starting}: {failure_counts(s)}.", f"Use: {install}"]
     if s.remaining:
         head.append("What values cannot fix: toolman-kit suggest --format markdown (or json).")
     lines = [f"# {line}" for text in head
@@ -219,31 +221,32 @@ def introduced(doc: dict[str, Any]) -> pd.DataFrame:
 def markdown(doc: dict[str, Any], level: int = 1) -> str:
     """The suggestion in Markdown, its title at heading `level`: the before/after checklist,
     the lists, the file. `level` 2 is the section of deployment-analysis.md."""
-    from toolman_kit.present.formats import _md, markdown_table
+    from toolman_kit.present.formats import markdown_table
 
     h = "#" * level
     chart = doc["chart"]
-    title = f"{h} Suggested values for {_md(chart['name'])} {_md(chart['version'])}" \
+    title = f"{h} Suggested values for {md_cell(chart['name'])} {md_cell(chart['version'])}" \
         if level == 1 else f"{h} Suggested Production Values"
-    parts = [title, "", _md(verdict(doc)) + f" Profile **{_md(doc['profile'])}**, Kubernetes "
-             f"{_md(doc['kube_version'])}.", "", f"{h}# Checklist before and after", "",
+    parts = [title, "", md_cell(verdict(doc)) + f" Profile **{md_cell(doc['profile'])}**, "
+             f"Kubernetes {md_cell(doc['kube_version'])}.", "",
+             f"{h}# Checklist before and after", "",
              markdown_table(checklist_change(doc), {
                  "workload": "Workload", "component": "Component", "before": "Before",
                  "after": "With the suggestion"})]
 
     def lines(df: pd.DataFrame, text: Callable[[Any], str], empty: str) -> list[str]:
-        return [f"- {'**' + _md(r.row) + '** ' if r.row else ''}{_md(r.check)} on "
-                f"{_md(r.object)}: {text(r)}" for r in df.itertuples(index=False)] or [empty]
+        return [f"- {'**' + md_cell(r.row) + '** ' if r.row else ''}{md_cell(r.check)} on "
+                f"{md_cell(r.object)}: {text(r)}" for r in df.itertuples(index=False)] or [empty]
 
-    parts += ["", f"{h}# Fixed", ""] + lines(fixed(doc), lambda r: _md(r.keys), "Nothing.")
+    parts += ["", f"{h}# Fixed", ""] + lines(fixed(doc), lambda r: md_cell(r.keys), "Nothing.")
     parts += ["", f"{h}# What values cannot fix", ""] + lines(
-        remaining(doc), lambda r: _md(r.reason) + (f" ({_md(r.template)})" if r.template
+        remaining(doc), lambda r: md_cell(r.reason) + (f" ({md_cell(r.template)})" if r.template
                                                    else ""), "Nothing: every failure is fixed.")
     if doc["introduced"]:
         parts += ["", f"{h}# Introduced (trade-offs)", ""] + lines(
-            introduced(doc), lambda r: f"by {_md(r.keys)}: {_md(r.resolve)}", "")
+            introduced(doc), lambda r: f"by {md_cell(r.keys)}: {md_cell(r.resolve)}", "")
     if doc["renders"]["not_tried"]:
-        parts += ["", f"{h}# Not tried", ""] + [f"- {_md(t)}"
+        parts += ["", f"{h}# Not tried", ""] + [f"- {md_cell(t)}"
                                                 for t in doc["renders"]["not_tried"]]
     text = doc["file"]
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", text)), default=0))

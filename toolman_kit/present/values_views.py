@@ -4,7 +4,7 @@
 Every function reads the comparison *document* (present/comparison_doc.py
 `document`, the comparison.json of a report), so the notebook shows the same
 facts whether it computed them itself or the report handed them over. Strings from charts and
-values are returned as data; escaping is the renderer's job (nbsupport for HTML, formats._md
+values are returned as data; escaping is the renderer's job (nbsupport for HTML, text.md_cell
 here for Markdown).
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.text import and_join, md_cell, plural
 
 REASONS = {"not-read": "no template reads it", "condition-off": "switched off",
            "equal-to-default": "equal to the default", "overridden": "overridden",
@@ -33,9 +34,10 @@ def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
     the report wrote it, else computed (paths resolved as the other notebooks resolve them)."""
     if path and Path(path).is_file():
         return json.loads(Path(path).read_text(encoding="utf-8"))
+    from toolman_kit.chart.values import DEFAULT_MAX_RENDERS
     from toolman_kit.present.comparison_doc import document
     from toolman_kit.present.inputs import validate
-    from toolman_kit.values.sets import DEFAULT_MAX_RENDERS, compare_sets
+    from toolman_kit.values.sets import compare_sets
 
     specs, chart, profile = validate(sets, chart, profile)
     return document(compare_sets(chart, specs, release=release, namespace=namespace,
@@ -59,14 +61,6 @@ def _name(file: str | None) -> str:
 
 def _where(file: str | None, line: int | None) -> str:
     return f"{_name(file)}:{line}" if file and line else _name(file)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -95,7 +89,7 @@ def set_changes(doc: Mapping[str, Any]) -> pd.DataFrame:
             "set": s["name"], "files": ", ".join(_name(f) for f in s["files"]),
             "added": ", ".join(f"{o['kind']}/{o['name']}" for o in s["added"]),
             "removed": ", ".join(f"{o['kind']}/{o['name']}" for o in s["removed"]),
-            "changed": ", ".join(f"{o['kind']}/{o['name']} ({_plural(len(o['paths']), 'field')})"
+            "changed": ", ".join(f"{o['kind']}/{o['name']} ({plural(len(o['paths']), 'field')})"
                                  for o in s["changed"]),
             "fixed": len(s["fixed"]), "introduced": len(s["introduced"]),
             "errors": "; ".join(e["message"] for e in s["errors"])})
@@ -175,9 +169,9 @@ def verdict_sets(doc: Mapping[str, Any]) -> str:
         if s["errors"]:
             parts.append(f"{s['name']} does not render ({s['errors'][0]['message']})")
             continue
-        parts.append(f"{s['name']} fixes {_plural(len(s['fixed']), 'failure')} and introduces "
-                     f"{len(s['introduced'])}, adding {_plural(len(s['added']), 'object')} and "
-                     f"changing {_plural(len(s['changed']), 'object')}")
+        parts.append(f"{s['name']} fixes {plural(len(s['fixed']), 'failure')} and introduces "
+                     f"{len(s['introduced'])}, adding {plural(len(s['added']), 'object')} and "
+                     f"changing {plural(len(s['changed']), 'object')}")
     if not parts:
         return f"Only {reference(doc)} were rendered: give value sets to compare."
     return f"Against {reference(doc)}: " + "; ".join(parts) + "."
@@ -189,7 +183,7 @@ def verdict_dead(doc: Mapping[str, Any]) -> str:
         return "Every value the sets set changes the rendered objects."
     shown = [f"{r.key} ({r.where}: {r.detail})" for r in df.itertuples(index=False)][:4]
     more = f" and {len(df) - 4} more" if len(df) > 4 else ""
-    return f"{_plural(len(df), 'value')} change nothing: {'; '.join(shown)}{more}."
+    return f"{plural(len(df), 'value')} change nothing: {'; '.join(shown)}{more}."
 
 
 def verdict_unknown(doc: Mapping[str, Any]) -> str:
@@ -198,7 +192,7 @@ def verdict_unknown(doc: Mapping[str, Any]) -> str:
         return "Every key the sets set is known to values.yaml or the templates."
     shown = [f"{r.key} ({r.where}" + (f", did you mean {r.closest}?)" if r.closest else ")")
              for r in df.itertuples(index=False)]
-    return f"{_plural(len(df), 'key')} that no template and no default knows: " \
+    return f"{plural(len(df), 'key')} that no template and no default knows: " \
            f"{'; '.join(shown)}."
 
 
@@ -206,8 +200,8 @@ def verdict_schema(doc: Mapping[str, Any]) -> str:
     df = schema_errors(doc)
     if df.empty:
         return "No values.schema.json error in any set (or the chart ships no schema)."
-    return f"{_plural(len(df), 'schema error')}: helm refuses to install " + \
-        _and(sorted(set(df["set"]))) + "."
+    return f"{plural(len(df), 'schema error')}: helm refuses to install " + \
+        and_join(sorted(set(df["set"]))) + "."
 
 
 def verdict_unset(doc: Mapping[str, Any]) -> str:
@@ -215,7 +209,7 @@ def verdict_unset(doc: Mapping[str, Any]) -> str:
     if df.empty:
         return "values.yaml defines every key the templates read."
     commented = df[df["commented_out"] != ""]
-    return (f"The templates read {_plural(len(df), 'key')} that values.yaml leaves unset"
+    return (f"The templates read {plural(len(df), 'key')} that values.yaml leaves unset"
             + (f"; {len(commented)} of them commented out ({', '.join(commented['key'])})"
                if len(commented) else "") + ".")
 
@@ -238,7 +232,7 @@ def verdict_hardcoded(doc: Mapping[str, Any]) -> str:
         return "Every field the failing checks and the container rows depend on has a key."
     written = df[df["value"] != "not set"]
     example = written.iloc[0] if len(written) else None
-    return (f"{_plural(len(df), 'field')} no value can change, {len(written)} of them written "
+    return (f"{plural(len(df), 'field')} no value can change, {len(written)} of them written "
             "in the templates" + (f" (e.g. {example['object']} {example['container']} "
                                   f"{example['field']} at {example['where']})"
                                   if example is not None else "") + ".")
@@ -254,50 +248,48 @@ def override_markdown(doc: Mapping[str, Any]) -> str:
 
 def override_blocks(doc: Mapping[str, Any]) -> dict[str, str]:
     """`override_markdown` set by set: name → its Markdown."""
-    from toolman_kit.present.formats import _md
-
     blocks: dict[str, str] = {}
     hard = doc["hardcoded"]
     for s in doc["sets"][1:]:
-        title = f"**{_md(s['name'])}** ({_md(', '.join(_name(f) for f in s['files']))})"
+        title = f"**{md_cell(s['name'])}** ({md_cell(', '.join(_name(f) for f in s['files']))})"
         if s["errors"]:
-            blocks[s["name"]] = f"{title} does not render: {_md(s['errors'][0]['message'])}."
+            blocks[s["name"]] = f"{title} does not render: {md_cell(s['errors'][0]['message'])}."
             continue
-        lines = [f"{title} against {_md(reference(doc))}: adds "
-                 + (_md(", ".join(f"{o['kind']}/{o['name']}" for o in s["added"])) or "nothing")
+        lines = [f"{title} against {md_cell(reference(doc))}: adds "
+                 + (md_cell(", ".join(f"{o['kind']}/{o['name']}" for o in s["added"])) or "nothing")
                  + ", removes "
-                 + (_md(", ".join(f"{o['kind']}/{o['name']}" for o in s["removed"])) or "nothing")
-                 + ", changes " + (_md("; ".join(
-                     f"{o['kind']}/{o['name']} ({_plural(len(o['paths']), 'field')})"
+                 + (md_cell(", ".join(f"{o['kind']}/{o['name']}" for o in s["removed"]))
+                    or "nothing")
+                 + ", changes " + (md_cell("; ".join(
+                     f"{o['kind']}/{o['name']} ({plural(len(o['paths']), 'field')})"
                      for o in s["changed"])) or "nothing")
-                 + f"; fixes {_plural(len(s['fixed']), 'failure')}, introduces "
+                 + f"; fixes {plural(len(s['fixed']), 'failure')}, introduces "
                  f"{len(s['introduced'])}."]
         for i in s["ineffective_values"]:
-            why = _md(i["detail"])
+            why = md_cell(i["detail"])
             words = {*i["key"].split("."), *i["subkeys"]}
             near = [h for h in hard if i["reason"] == "not-read" and h["value"] != "not set"
                     and h["container"] and words & set(h["path"].split("].", 1)[-1].split("."))]
             if near:
-                why += "; the field it seems meant for is hard-coded: " + _md("; ".join(
+                why += "; the field it seems meant for is hard-coded: " + md_cell("; ".join(
                     f"{h['object']} [{h['container']}] {h['path']} = {h['value']} at "
                     f"{h['template']}:{h['line']}" for h in near))
             lead = {"equal-to-default": "Redundant", "overridden": "Overridden"}.get(
                 i["reason"], "Claims but does not do")
-            lines.append(f"- {lead}: {_md(i['key'])} "
-                         f"({_md(_where(i['file'], i['line']))}) — {why}.")
+            lines.append(f"- {lead}: {md_cell(i['key'])} "
+                         f"({md_cell(_where(i['file'], i['line']))}) — {why}.")
         for u in s["unknown_keys"]:
-            lines.append(f"- Unknown key {_md(u['key'])} ({_md(_where(u['file'], u['line']))})"
-                         + (f": did you mean {_md(u['closest'])}?" if u["closest"] else "."))
+            lines.append(f"- Unknown key {md_cell(u['key'])} "
+                         f"({md_cell(_where(u['file'], u['line']))})"
+                         + (f": did you mean {md_cell(u['closest'])}?" if u["closest"] else "."))
         for e in s["schema_errors"]:
-            lines.append(f"- values.schema.json: {_md(e['key'])}: {_md(e['message'])}.")
+            lines.append(f"- values.schema.json: {md_cell(e['key'])}: {md_cell(e['message'])}.")
         blocks[s["name"]] = "\n".join(lines)
     return blocks
 
 
 def issues_markdown(doc: Mapping[str, Any]) -> list[str]:
     """Identified Issues items: hard-coded settings and what values.yaml leaves commented out."""
-    from toolman_kit.present.formats import _md
-
     items = []
     by_container: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for h in doc["hardcoded"]:
@@ -307,13 +299,13 @@ def issues_markdown(doc: Mapping[str, Any]) -> list[str]:
         fields = "; ".join(f"{h['path'].split('.', 4)[-1] if container else h['path']} = "
                            f"{h['value']} ({h['template']}:{h['line']})" for h in entries)
         it = "it" if len(entries) == 1 else "them"
-        items.append(f"**Hard-coded in the template** — {_md(obj)}"
-                     + (f" ({_md(container)})" if container else "")
-                     + f": {_md(fields)}. No values key changes {it}: make {it} configurable "
+        items.append(f"**Hard-coded in the template** — {md_cell(obj)}"
+                     + (f" ({md_cell(container)})" if container else "")
+                     + f": {md_cell(fields)}. No values key changes {it}: make {it} configurable "
                      "in the chart to set per environment.")
     for u in doc["unset_reads"]:
         if u["commented_out"]:
-            items.append(f"**Commented out in values.yaml** — {_md(u['sentence'])}; "
+            items.append(f"**Commented out in values.yaml** — {md_cell(u['sentence'])}; "
                          "uncomment it (and tune it) to enable it.")
     return items
 
@@ -322,11 +314,9 @@ def with_values(markdown: str, doc: Mapping[str, Any], skip: Sequence[str] = ())
     """deployment-analysis.md with the values facts in the seed's sections: the Production
     Values Override states what each set really changes (but the sets in `skip`); Identified
     Issues gains the hard-coded settings and the commented-out blocks."""
-    from toolman_kit.present.formats import _md
-
     blocks = {name: block for name, block in override_blocks(doc).items() if name not in skip}
     for n, (name, block) in enumerate(blocks.items(), 1):
-        heading = f"## Production Values Override ({_md(name)})"
+        heading = f"## Production Values Override ({md_cell(name)})"
         text = "What the values really do:\n\n" + block
         if f"\n{heading}\n" in markdown:
             markdown = _append_to_section(markdown, heading, text)

@@ -18,7 +18,6 @@ import pandas as pd
 from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checks.availability import pdb_budget
 from toolman_kit.judge.findings import Row
-from toolman_kit.judge.findings import counts as finding_counts
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
@@ -557,11 +556,11 @@ def finding_groups(a: Analysis, areas: Sequence[str] | None = None) -> pd.DataFr
                                        "remediation", "sources"])
 
 
-def counts(a: Analysis) -> dict[str, Any]:
+def checklist_counts(a: Analysis) -> dict[str, Any]:
     """Checklist rows by status ("fail" ❌, "warning" ⚠️, "pass" ✅, "n/a"), plus "findings":
-    failures by severity, passes and exemptions (findings.counts)."""
+    failures by severity, passes and exemptions (`Findings.counts`)."""
     statuses = a.checklist["status"].value_counts()
     result: dict[str, Any] = {s: int(statuses.get(s, 0)) for s in ("fail", "warning", "pass",
                                                                     "n/a")}
-    result["findings"] = finding_counts(a.findings)
+    result["findings"] = a.rows.counts()
     return result

@@ -12,13 +12,13 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
 from toolman_kit.chart.render import LintMessage, helm_template_command, lint_sdk
 from toolman_kit.chart.values import (
+    DEFAULT_MAX_RENDERS,
     DEFAULTS,
     Budget,
     ChartFacts,
@@ -43,7 +43,6 @@ from toolman_kit.judge.profiles import load_profile
 from toolman_kit.read.manifests import Resource, Text, load
 from toolman_kit.values.provenance import Hardcoded, Provenance, hardcoded, provenance, with_values
 
-DEFAULT_MAX_RENDERS = 1000
 # The fields of a finding a set fixes or introduces.
 FINDING_FIELDS = ["check_id", "severity", "kind", "namespace", "name", "container", "path"]
 
@@ -271,12 +270,6 @@ def _hard_everywhere(found: list[Hardcoded], results: list[SetResult]) -> list[H
             merged = tuple(dict.fromkeys((*out[key].because, *h.because)))
             out[key] = Hardcoded(h.field, merged, h.value, h.template, h.line)
     return sorted(out.values(), key=lambda h: (h.value == "not set", h.template, h.line or 0))
-
-
-def set_name(files: Sequence[str]) -> str:
-    """A set's name from its files: values-production.yaml → production."""
-    stems = [Path(f).stem.removeprefix("values-").removeprefix("values_") for f in files]
-    return "+".join(dict.fromkeys(stems)) or DEFAULTS
 
 
 def compare_sets(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],

@@ -30,7 +30,13 @@ from typing import Any, TextIO
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
 from toolman_kit.chart.render import merge_values, parse_set
-from toolman_kit.chart.values import Budget, ValueSet, build_sets, chart_facts
+from toolman_kit.chart.values import (
+    DEFAULT_MAX_RENDERS,
+    Budget,
+    ValueSet,
+    build_sets,
+    chart_facts,
+)
 from toolman_kit.chart.valuesfile import dump_values
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import helm_kube_version
@@ -49,7 +55,6 @@ from toolman_kit.values.candidates import (
 from toolman_kit.values.provenance import hardcoded, provenance
 from toolman_kit.values.recipes import candidates
 
-DEFAULT_MAX_RENDERS = 1000
 MAX_ROUNDS = 50  # each keeps something; a safety net, never reached in practice
 
 

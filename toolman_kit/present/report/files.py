@@ -21,7 +21,7 @@ SUGGESTED, SUGGESTION = "suggested-values.yaml", "suggestion.json"  # with --sug
 @dataclass
 class Report:
     index: Path
-    counts: dict[str, Any] = field(default_factory=dict)  # views.counts of the candidate
+    counts: dict[str, Any] = field(default_factory=dict)  # views.checklist_counts of the candidate
     baseline_counts: dict[str, Any] | None = None
     seconds: float = 0.0
     input_errors: list[str] = field(default_factory=list)  # shown in the report; exit status 2
@@ -42,7 +42,7 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
     analysis the notebooks show (with the values facts of the comparison)."""
     from toolman_kit.present import formats
     from toolman_kit.present.narrative import markdown_report
-    from toolman_kit.present.views import counts
+    from toolman_kit.present.views import checklist_counts
 
     comparison, comparison_doc, suggested = None, None, None
     sets = list(params["sets"])
@@ -79,7 +79,8 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
     (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
     errors = [str(e) for _, analysis in ins.sets for e in analysis.errors]
     errors += comparison.errors if comparison is not None else []
-    return Report(staging / "index.html", counts(a), counts(base) if base is not None else None,
+    return Report(staging / "index.html", checklist_counts(a),
+                  checklist_counts(base) if base is not None else None,
                   input_errors=list(dict.fromkeys(errors)))
 
 
