@@ -41,7 +41,7 @@ def cases() -> dict[str, list[str]]:
     runs = {f"check {name} {fmt}": ["check", *args, "--format", fmt]
             for name, args in inputs.items() for fmt in FORMATS}
     for fmt in ("table", "markdown", "json"):
-        runs[f"compare {fmt}"] = ["compare", *CHART, "--values", f"production={PRODUCTION}",
+        runs[f"compare {fmt}"] = ["compare", *CHART, "--value-set", f"production={PRODUCTION}",
                                   "--format", fmt, "-j", "1"]
     for fmt in ("yaml", "json", "markdown"):
         runs[f"suggest {fmt}"] = ["suggest", *CHART, "--format", fmt, "-j", "1"]

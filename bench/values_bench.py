@@ -312,12 +312,12 @@ def main() -> int:
     example = ROOT / "examples" / "toolman"
     cases = {
         "toolman (defaults + production)": [
-            "--chart", str(example / "chart"), "--values",
+            "--chart", str(example / "chart"), "--value-set",
             f"production={example / 'chart' / 'values-production.yaml'}",
             "--release", "toolman", "-n", "toolman", "--profile", str(example / "profile.yaml")],
         f"platform, {args.components} components (defaults + staging + production)": [
-            "--chart", str(big), "--values", f"staging={big / 'values-staging.yaml'}",
-            "--values", f"production={big / 'values-production.yaml'}",
+            "--chart", str(big), "--value-set", f"staging={big / 'values-staging.yaml'}",
+            "--value-set", f"production={big / 'values-production.yaml'}",
             "--max-renders", "5000"],
     }
     results = []

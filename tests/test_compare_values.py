@@ -20,7 +20,7 @@ from toolman_kit.commands import main
 
 pytest.importorskip("helm_python")
 
-TOOLMAN = ["compare", "--chart", str(CHART), "--values", f"production={PRODUCTION}",
+TOOLMAN = ["compare", "--chart", str(CHART), "--value-set", f"production={PRODUCTION}",
            "--release", "toolman", "-n", "toolman",
            "--profile", str(ROOT / "examples" / "toolman" / "profile.yaml")]
 
@@ -116,9 +116,9 @@ def test_table_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
 def test_three_sets_and_shared_overrides(capsys: pytest.CaptureFixture[str]) -> None:
     values = FIXTURES / "values"
     assert main(["compare", "--chart", str(FIXTURES / "charts" / "webapp"),
-                 "--values", f"dev={values / 'webapp-dead-key.yaml'}",
-                 "--values", f"staging={values / 'webapp-disabled-switch.yaml'}",
-                 "--values", f"production={values / 'webapp-pdb.yaml'}",
+                 "--value-set", f"dev={values / 'webapp-dead-key.yaml'}",
+                 "--value-set", f"staging={values / 'webapp-disabled-switch.yaml'}",
+                 "--value-set", f"production={values / 'webapp-pdb.yaml'}",
                  "--set", "image.tag=2.5.0", "--format", "json", "--max-renders", "40"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [s["name"] for s in doc["sets"]] == ["defaults", "dev", "staging", "production"]
@@ -130,11 +130,12 @@ def test_three_sets_and_shared_overrides(capsys: pytest.CaptureFixture[str]) -> 
 def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     values = FIXTURES / "values"
     chart = str(FIXTURES / "charts" / "webapp")
-    assert main(["compare", "--chart", chart, "--values", str(values / "webapp-pdb.yaml")]) == 2
+    assert main(["compare", "--chart", chart, "--value-set", str(values / "webapp-pdb.yaml")]) \
+        == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("toolman-kit: error: --values needs NAME=FILE") and "\n" not in err
-    assert main(["compare", "--chart", chart, "--values", f"list={values / 'webapp-list.yaml'}",
-                 "--values", f"pdb={values / 'webapp-pdb.yaml'}", "--format", "json",
+    assert err.startswith("toolman-kit: error: --value-set needs NAME=FILE") and "\n" not in err
+    assert main(["compare", "--chart", chart, "--value-set", f"list={values / 'webapp-list.yaml'}",
+                 "--value-set", f"pdb={values / 'webapp-pdb.yaml'}", "--format", "json",
                  "--max-renders", "0"]) == 2
     captured = capsys.readouterr()
     assert captured.err.strip() == (
@@ -146,7 +147,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().err == (
         f"toolman-kit: error: {values / 'webapp-list.yaml'}:1: a values file must be a mapping "
         "of keys, not a list\n")  # a shared file: no set can be compared
-    assert main(["compare", "--chart", chart, "--values", "gone=/nonexistent.yaml",
+    assert main(["compare", "--chart", chart, "--value-set", "gone=/nonexistent.yaml",
                  "--max-renders", "0"]) == 2
     assert "gone: /nonexistent.yaml: cannot read values file" in capsys.readouterr().err
     assert main(["compare", "--chart", str(FIXTURES / "charts" / "nope")]) == 2

@@ -415,7 +415,7 @@ def test_three_sets_in_a_report(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
-    """`report --chart DIR --values NAME=FILE … --suggest`: the chart defaults first, then each
+    """`report --chart DIR --value-set NAME=FILE … --suggest`: the chart defaults first, then each
     named set (NAME repeated: a set of two files, the later wins), -f and --set applied to every
     set; each section draws the same three columns, comparison.json and the values page compare
     the same sets, and the suggested values for the first set as a fourth."""
@@ -427,9 +427,9 @@ def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "named"
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
-        code = main(["report", "--chart", str(chart), "--values", f"staging={staging}",
-                     "--values", f"production={chart / 'values-production.yaml'}",
-                     "--values", f"staging={eu}", "-f", str(shared),
+        code = main(["report", "--chart", str(chart), "--value-set", f"staging={staging}",
+                     "--value-set", f"production={chart / 'values-production.yaml'}",
+                     "--value-set", f"staging={eu}", "-f", str(shared),
                      "--set", "serviceAccount.automount=false", "--release", "toolman",
                      "-n", "toolman", "--profile", str(EXAMPLE / "profile.yaml"),
                      "--out", str(out), "-j", "2", "--suggest"])
@@ -483,8 +483,8 @@ def test_suggest_needs_a_chart() -> None:
 
 
 @pytest.mark.parametrize(("argv", "error"), [
-    (["--values", "a=x.yaml", "--baseline", "b.yaml"], "not with --baseline"),
-    (["--values", "defaults=x.yaml"], "the name 'defaults' is the chart's own defaults"),
+    (["--value-set", "a=x.yaml", "--baseline", "b.yaml"], "not with --baseline"),
+    (["--value-set", "defaults=x.yaml"], "the name 'defaults' is the chart's own defaults"),
 ])
 def test_named_sets_refuse_what_they_cannot_mean(argv: list[str], error: str) -> None:
     stderr = io.StringIO()

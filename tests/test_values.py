@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.chart.templates import scan_chart
-from toolman_kit.chart.values import parse_named
 from toolman_kit.chart.valuesfile import commented_blocks, read_values_file, show
-from toolman_kit.errors import RenderError, ToolmanKitError
+from toolman_kit.errors import RenderError
 from toolman_kit.present import comparison_doc as doc
 from toolman_kit.values.sets import ValuesComparison, compare_values
 
@@ -157,16 +156,6 @@ def test_the_budget_is_said_and_hard_coded_is_not_claimed_without_proof() -> Non
 
 
 # --- parts --------------------------------------------------------------------------------------
-
-def test_named_values() -> None:
-    assert parse_named(["prod=a.yaml", "dev=b.yaml", "prod=c.yaml"]) == [
-        ("prod", ["a.yaml", "c.yaml"]), ("dev", ["b.yaml"])]
-    for bad in ("a.yaml", "=a.yaml", "prod="):
-        with pytest.raises(ToolmanKitError, match="--values needs NAME=FILE"):
-            parse_named([bad])
-    with pytest.raises(ToolmanKitError, match="chart's own defaults"):
-        parse_named(["defaults=a.yaml"])
-
 
 def test_a_values_file_that_is_not_a_mapping() -> None:
     with pytest.raises(RenderError) as info:

@@ -32,7 +32,7 @@ from toolman_kit.chart.valuesfile import (
     truthy,
     without,
 )
-from toolman_kit.errors import RenderError, ToolmanKitError
+from toolman_kit.errors import RenderError
 
 DEFAULTS = "defaults"
 Named = tuple[str, Sequence[str]] | tuple[str, Sequence[str], Sequence[str]]  # name, files[, sets]
@@ -60,22 +60,6 @@ class ValueSet:
     sources: list[Source] = field(default_factory=list)  # files, then --set expressions
     overrides: dict[str, Any] = field(default_factory=dict)  # all of them merged, in order
     error: RenderError | None = None  # a file of the set that cannot be read
-
-
-def parse_named(specs: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """`--values NAME=FILE …` → [(name, files)] in first-seen order; a NAME given again adds
-    a file to its set (later files win, as with helm -f)."""
-    sets: dict[str, list[str]] = {}
-    for spec in specs:
-        name, eq, file = spec.partition("=")
-        if not eq or not name.strip() or not file:
-            raise ToolmanKitError(f"--values needs NAME=FILE (e.g. production=values-prod.yaml),"
-                                  f" got {spec!r}")
-        if name.strip() == DEFAULTS:
-            raise ToolmanKitError(f"--values {spec!r}: the name {DEFAULTS!r} is the chart's own "
-                                  "defaults, always compared first; choose another name")
-        sets.setdefault(name.strip(), []).append(file)
-    return list(sets.items())
 
 
 def build_sets(named: Sequence[Named], shared_files: Sequence[str] = (),

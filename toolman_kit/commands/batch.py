@@ -10,28 +10,29 @@ import argparse
 import sys
 from typing import Any
 
+from toolman_kit.commands.options import add_fail_on, add_jobs, add_out_dir
 
-def add_batch_command(subparsers: Any) -> None:
+
+def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "batch", help="report on every target of a fleet file, with history and a fleet page",
         description="Render and report on each target of FLEET.yaml into DIR/<target>/<run-id>/, "
                     "skip targets whose input did not change since their last run, and write "
                     "DIR/index.html (the fleet page), DIR/history.csv and DIR/summary.json.")
     p.add_argument("fleet", metavar="FLEET.yaml", help="the fleet file (see README: Fleet runs)")
-    p.add_argument("--out", metavar="DIR",
-                   help="output directory (default: reports/<fleet file name>)")
-    p.add_argument("-j", "--jobs", type=int, metavar="N",
-                   help="targets in parallel, each in its own worker process (default: CPUs)")
+    add_out_dir(p)
+    add_jobs(p, "targets (each in its own worker process)")
     p.add_argument("--only", action="append", metavar="NAME",
-                   help="run only this target (repeatable); the page still shows them all")
+                   help="run only this target (repeatable; default: all); the page still shows "
+                        "them all")
     p.add_argument("--force", action="store_true", help="redo targets whose input is unchanged")
     p.add_argument("--keep", type=int, metavar="N",
-                   help="keep only the newest N runs of each target (history keeps every row)")
-    p.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
-                   help="exit 1 when a target has findings of this severity or worse")
+                   help="keep only the newest N runs of each target (default: all; history "
+                        "keeps every row)")
+    add_fail_on(p)
     p.add_argument("--dask-scheduler", metavar="ADDRESS",
                    help="run the targets on this Dask cluster (e.g. tcp://scheduler:8786); "
-                        "DIR must be storage the workers share")
+                        "DIR must be storage the workers share (default: local processes)")
     p.set_defaults(run=_batch)
 
 

@@ -1,35 +1,161 @@
-"""Command-line options that `compare` and `suggest` share (both render one chart many times)."""
+"""The command-line options, each defined once: a command that takes an option gets it from here,
+so it means the same and reads the same in every command's --help (tests/test_commands.py keeps
+them so). `-j` is the one whose help differs by design: each command says what runs in parallel.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from toolman_kit.atomic import write_atomic
+from toolman_kit.errors import ToolmanKitError
+from toolman_kit.exits import FAIL_ON
+from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
+
+PROFILE = "production"
+RELEASE = "release-name"  # helm template's own default
+DEPRECATED_VALUES = ("toolman-kit: warning: --values NAME=FILE is deprecated; "
+                     "use --value-set NAME=FILE")
 
 
-def add_release_options(p: argparse.ArgumentParser, add_kube_version_option: Callable) -> None:
-    """--release, -n, --profile and --kube-version."""
-    p.add_argument("--release", default="release-name", help="release name")
-    p.add_argument("-n", "--namespace", help="release namespace (default: default)")
-    p.add_argument("--profile", default="production",
-                   help="built-in profile name or profile YAML file (default: production)")
-    add_kube_version_option(p)
+def add_paths(p: argparse.ArgumentParser, *, stdin: bool) -> None:
+    """The manifests to read: files and directories (and '-' where standard input is read)."""
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="rendered manifest files or directories"
+                        + (", '-' for standard input" if stdin else ""))
 
 
-def add_output_options(p: argparse.ArgumentParser, renders: str) -> None:
-    """-o, --max-renders (bounding `renders`) and -j."""
-    p.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
-    p.add_argument("--max-renders", type=int, default=None, metavar="N",
-                   help=f"bound on {renders} (default 1000); what it leaves out is listed")
+def add_chart(p: argparse.ArgumentParser, *, required: bool = False,
+              value_sets: bool = False) -> None:
+    """--chart and what its rendering takes: -f/--values, --set, --release, -n/--namespace; with
+    `value_sets`, --value-set too (and --values NAME=FILE, its old spelling, still works)."""
+    p.add_argument("--chart", metavar="DIR", required=required,
+                   help="the Helm chart directory to render")
+    p.add_argument("-f", "--values", action=_ValuesFile if value_sets else "append", default=[],
+                   metavar="FILE",
+                   help="a values file for --chart, as helm -f (repeatable, later wins)")
+    if value_sets:
+        p.add_argument("--value-set", action="append", default=[], dest="value_sets",
+                       metavar="NAME=FILE",
+                       help="a named value set, compared with the chart's defaults (always the "
+                            "first set, `defaults`); repeat NAME to give a set several files "
+                            "(later wins); -f and --set apply to every set, after its own files "
+                            "(formerly --values NAME=FILE)")
+    p.add_argument("--set", action="append", default=[], metavar="K=V", dest="set_values",
+                   help="a value for --chart, as helm --set (repeatable; applied after the "
+                        "values files, so it wins)")
+    p.add_argument("--release", metavar="NAME",
+                   help=f"the release name for --chart (default: {RELEASE})")
+    p.add_argument("-n", "--namespace",
+                   help="the release namespace, where objects that name none are placed "
+                        "(default: a chart renders into helm's `default`; manifests: the one "
+                        "namespace they name, else `(release)`)")
+
+
+def add_profile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default=PROFILE,
+                   help=f"built-in profile name or profile YAML file (default: {PROFILE})")
+
+
+def add_kube_version(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kube-version", metavar="V",
+                   help="target Kubernetes version, e.g. 1.29: apiVersions it no longer serves "
+                        "are errors, and charts render with it as .Capabilities.KubeVersion "
+                        f"(default: the profile's, else {DEFAULT_KUBE_VERSION})")
+
+
+def add_format(p: argparse.ArgumentParser, choices: Sequence[str], default: str) -> None:
+    p.add_argument("--format", choices=choices, default=default,
+                   help="output format: %(choices)s (default: %(default)s)")
+
+
+def add_output(p: argparse.ArgumentParser) -> None:
+    """-o FILE: see `emit`."""
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write to this file, atomically (default: standard output)")
+
+
+def add_out_dir(p: argparse.ArgumentParser) -> None:
+    """--out DIR, where a report or a fleet's reports go (-o is one file)."""
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default: reports/NAME, NAME the input's: the chart, "
+                        "the first manifest or the fleet file)")
+
+
+def add_fail_on(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fail-on", choices=tuple(FAIL_ON), default="error",
+                   help="exit 1 when a finding has this severity or worse: %(choices)s "
+                        "(default: %(default)s)")
+
+
+def add_max_renders(p: argparse.ArgumentParser) -> None:
+    """The default is chart.values.DEFAULT_MAX_RENDERS, written out: the chart's values machinery
+    is imported on first use, not to build the parser (a test keeps the two the same)."""
+    p.add_argument("--max-renders", type=int, metavar="N",
+                   help="bound on the renders that explore the chart's values (default: 1000); "
+                        "what it leaves out is listed")
+
+
+def add_jobs(p: argparse.ArgumentParser, what: str) -> None:
+    """-j N: how many `what` run in parallel, which depends on the command (README: Usage)."""
     p.add_argument("-j", "--jobs", type=int, metavar="N",
-                   help="render processes (default: the CPU count)")
+                   help=f"how many {what} run in parallel (default: the CPU count)")
+
+
+def need_chart(args: argparse.Namespace) -> None:
+    """-f, --set and --release are for rendering a chart: without --chart they would be ignored,
+    so they are an error instead."""
+    if args.chart:
+        return
+    for flag, given in (("-f/--values", args.values), ("--set", args.set_values),
+                        ("--release", args.release)):
+        if given:
+            raise ToolmanKitError(f"{flag} needs --chart DIR: it applies to rendering a chart")
+
+
+def parse_value_sets(specs: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """`--value-set NAME=FILE …` → [(name, files)] in first-seen order; a NAME given again adds
+    a file to its set (later files win, as with helm -f)."""
+    from toolman_kit.chart.values import DEFAULTS  # the chart side, imported on first use
+
+    sets: dict[str, list[str]] = {}
+    for spec in specs:
+        name, eq, file = spec.partition("=")
+        if not eq or not name.strip() or not file:
+            raise ToolmanKitError("--value-set needs NAME=FILE (e.g. production=values-prod.yaml),"
+                                  f" got {spec!r}")
+        if name.strip() == DEFAULTS:
+            raise ToolmanKitError(f"--value-set {spec!r}: the name {DEFAULTS!r} is the chart's "
+                                  "own defaults, always compared first; choose another name")
+        sets.setdefault(name.strip(), []).append(file)
+    return list(sets.items())
 
 
 def emit(text: str, output: str | None) -> None:
     """`text` to the -o file (atomically), or to standard output."""
-    from toolman_kit.atomic import write_atomic
-
     if output:
         write_atomic(output, text)
     else:
         sys.stdout.write(text)
+
+
+class _ValuesFile(argparse.Action):
+    """-f/--values FILE where value sets are compared. `--values NAME=FILE`, the old spelling of
+    --value-set, is still a named set (a NAME has no '/', and an existing file named `a=b.yaml`
+    is a file), with a warning; -f never was one."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 value: Any, option_string: str | None = None) -> None:
+        name, eq, file = str(value).partition("=")
+        if (option_string == "--values" and eq and name and file and "/" not in name
+                and not Path(value).exists()):
+            if not getattr(namespace, "warned_values", False):  # once, not once per set
+                print(DEPRECATED_VALUES, file=sys.stderr)
+                namespace.warned_values = True
+            namespace.value_sets = [*namespace.value_sets, value]
+        else:
+            namespace.values = [*namespace.values, value]

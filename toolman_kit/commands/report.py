@@ -7,39 +7,36 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from toolman_kit.commands.options import (
+    PROFILE,
+    RELEASE,
+    add_chart,
+    add_jobs,
+    add_kube_version,
+    add_out_dir,
+    add_paths,
+    add_profile,
+    need_chart,
+    parse_value_sets,
+)
 from toolman_kit.errors import ToolmanKitError
+from toolman_kit.exits import EXIT_INPUT, EXIT_OK
 from toolman_kit.present.report import EXAMPLE, Report, build_report
 
 
-class _NamedValues(argparse.Action):
-    """`--values NAME=FILE` adds FILE to the named set NAME; `--values FILE` stays `-f FILE`
-    (a NAME has no `/`, and an existing file named `a=b.yaml` is a file)."""
-
-    def __call__(self, parser: Any, namespace: argparse.Namespace, value: Any,
-                 option_string: str | None = None) -> None:
-        name, eq, file = str(value).partition("=")
-        if eq and name and file and "/" not in name and not Path(value).exists():
-            namespace.named_values = [*namespace.named_values, value]
-        else:
-            namespace.values = [*namespace.values, value]
-
-
-def add_report_command(subparsers: Any, add_input_options: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "report", help="write the HTML/Markdown/JSON/SARIF report (default: the Toolman example)",
         description="Execute the analysis notebooks and write a self-contained report. With no "
                     "input, report on the embedded Toolman example: its production values "
-                    "against the chart defaults, with the Toolman profile, and the values "
-                    "toolman-kit suggests. With --values "
-                    "NAME=FILE, every section shows the chart defaults and each named set side "
-                    "by side.", conflict_handler="resolve")  # our --values replaces -f's alias
-    p.add_argument("paths", nargs="*", metavar="PATH", help="rendered manifest files or dirs")
-    add_input_options(p)
-    p.add_argument("--values", action=_NamedValues, dest="named_values", default=[],
-                   metavar="NAME=FILE",
-                   help="with --chart: a named value set, compared with the chart defaults in "
-                        "every section (repeat NAME to give a set several files, later wins; "
-                        "-f and --set then apply to every set); `--values FILE` is `-f FILE`")
+                    "against the chart defaults, with the Toolman profile, release and "
+                    "namespace `toolman`, and the values toolman-kit suggests. With "
+                    "--value-set NAME=FILE, every section shows the chart defaults and each "
+                    "named set side by side.")
+    add_paths(p, stdin=False)
+    add_chart(p, value_sets=True)
+    add_profile(p)
+    add_kube_version(p)
     p.add_argument("--baseline", nargs="+", metavar="PATH",
                    help="manifests to compare against (e.g. the default values rendering)")
     p.add_argument("--baseline-values", action="append", metavar="FILE",
@@ -50,27 +47,26 @@ def add_report_command(subparsers: Any, add_input_options: Any) -> None:
                    help="with --chart: add the suggested values (toolman-kit suggest) for the "
                         "first set, as a column of the values comparison and a section "
                         "(default: on for the Toolman example, off otherwise)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: reports/NAME)")
-    p.add_argument("--title", help="report title")
+    add_out_dir(p)
+    p.add_argument("--title", help="report title (default: NAME Deployment Analysis)")
     p.add_argument("--with-code", action="store_true", help="show the notebooks' code cells")
-    p.add_argument("-j", "--jobs", type=int, metavar="N",
-                   help="kernels to run in parallel (default: the CPU count)")
-    p.set_defaults(run=_report, profile=None, release=None)
+    add_jobs(p, "notebook kernels")
+    p.set_defaults(run=_report, profile=None)  # None: the example's own profile, else PROFILE
 
 
 def _named_sets(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """`--values NAME=FILE …`: the chart defaults, then each named set; -f and --set shared."""
-    from toolman_kit.chart.values import DEFAULTS, parse_named
+    """`--value-set NAME=FILE …`: the chart defaults, then each named set; -f and --set shared."""
+    from toolman_kit.chart.values import DEFAULTS
 
     if args.paths:
-        raise ToolmanKitError("--values NAME=FILE needs --chart DIR (it renders value sets)")
+        raise ToolmanKitError("--value-set needs --chart DIR: it renders value sets")
     if args.baseline or args.baseline_values or args.no_baseline:
-        raise ToolmanKitError("--values NAME=FILE sets are compared with the chart defaults: "
+        raise ToolmanKitError("--value-set sets are compared with the chart defaults: "
                               "not with --baseline, --baseline-values or --no-baseline")
     shared, expressions = list(args.values), list(args.set_values)
     return [{"name": DEFAULTS, "values": shared, "set": expressions},
             *({"name": name, "values": [*files, *shared], "set": expressions}
-              for name, files in parse_named(args.named_values))]
+              for name, files in parse_value_sets(args.value_sets))]
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -78,6 +74,7 @@ def _report(args: argparse.Namespace) -> int:
         raise ToolmanKitError("report reads files: save standard input to a file first")
     if args.paths and args.chart:
         raise ToolmanKitError("give manifest paths or --chart DIR, not both")
+    need_chart(args)
     if args.baseline_values and not (args.chart or not args.paths):
         raise ToolmanKitError("--baseline-values needs --chart (use --baseline for manifests)")
     example = not args.paths and not args.chart
@@ -85,14 +82,14 @@ def _report(args: argparse.Namespace) -> int:
     name = "toolman" if example else Path(chart or args.paths[0]).resolve().stem or "report"
     common = {
         "out": args.out or Path("reports") / name, "chart": chart,
-        "profile": args.profile or str(EXAMPLE / "profile.yaml" if example else "production"),
+        "profile": args.profile or str(EXAMPLE / "profile.yaml" if example else PROFILE),
         "namespace": args.namespace or ("toolman" if example else None),
-        "release": args.release or ("toolman" if example else "release-name"),
+        "release": "toolman" if example else args.release or RELEASE,
         "title": args.title or ("Toolman Deployment Analysis" if example else None),
         "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
         "kube_version": args.kube_version,
         "suggest": example if args.suggest is None else args.suggest}
-    if args.named_values:
+    if args.value_sets:
         return _print_report(build_report(sets=_named_sets(args), **common))
     values = [str(EXAMPLE / "chart" / "values-production.yaml")] if example else args.values
     baseline_values = args.baseline_values
@@ -115,4 +112,4 @@ def _print_report(report: Report) -> int:
     print(f"{line}  in {report.seconds:.1f}s", file=sys.stderr)
     for error in report.input_errors:  # the good documents are in the report; these are not
         print(error, file=sys.stderr)
-    return 2 if report.input_errors else 0
+    return EXIT_INPUT if report.input_errors else EXIT_OK

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from toolman_kit.errors import FleetError
+from toolman_kit.exits import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, FAIL_ON
 from toolman_kit.fleet.fleetfile import load_fleet
 from toolman_kit.fleet.history import (
     append_history,
@@ -37,8 +38,6 @@ from toolman_kit.text import plural
 
 LOCK = ".toolman-batch.lock"
 RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
-FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
-EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
 
 @dataclass
@@ -99,7 +98,7 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
 
 def exit_status(outcomes: Sequence[Outcome], fail_on: str) -> int:
     if any(o.status == "failed" for o in outcomes):
-        return EXIT_FAILED
+        return EXIT_INPUT  # a failed target is an input error, as a file `check` cannot read
     if any(o.counts.get(severity, 0) for o in outcomes for severity in FAIL_ON[fail_on]):
         return EXIT_FINDINGS
     return EXIT_OK

@@ -1,0 +1,116 @@
+"""`toolman-kit check`: check rendered manifests or a chart, in any output format, with an exit
+status for CI (toolman_kit/exits.py).
+
+Start-up is most of the cost of a `check` in a pre-commit hook or a CI loop over charts, so this
+path imports no pandas, numpy or notebook machinery (a test keeps it so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from toolman_kit.analysis import Analysis
+from toolman_kit.atomic import open_atomic
+from toolman_kit.chart.render import load_chart
+from toolman_kit.commands.options import (
+    RELEASE,
+    add_chart,
+    add_fail_on,
+    add_format,
+    add_kube_version,
+    add_output,
+    add_paths,
+    add_profile,
+    need_chart,
+)
+from toolman_kit.errors import RenderError, ToolmanKitError
+from toolman_kit.exits import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, FAIL_ON
+from toolman_kit.judge.findings import Row
+from toolman_kit.judge.profiles import load_profile
+from toolman_kit.present.formats import FORMATS
+from toolman_kit.read.manifests import (
+    DEFAULT_MAX_BYTES,
+    LoadError,
+    Manifests,
+    gc_paused,
+    load,
+    merge,
+)
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("check", help="check rendered manifests or a chart")
+    add_paths(p, stdin=True)
+    add_chart(p)
+    add_profile(p)
+    add_kube_version(p)
+    p.add_argument("--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
+                   help="refuse inputs larger than this (e.g. 200M; default: 512M)")
+    add_format(p, sorted(FORMATS), "table")
+    p.add_argument("--only-failed", action="store_true",
+                   help="leave out pass and skip rows (json, csv, junit; sarif and the "
+                        "tables show only failures anyway)")
+    add_fail_on(p)
+    add_output(p)
+    p.set_defaults(run=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    need_chart(args)
+    manifests = manifests_from(args, args.paths, args.values)
+    analysis = args.analysis = Analysis.of(manifests, profile=args.profile, errors="ignore",
+                                           kube_version=args.kube_version)  # see commands.run()
+    write = FORMATS[args.format]
+    with gc_paused():  # the formats make one small object after another: see gc_paused
+        if args.output:
+            with open_atomic(args.output) as out:
+                write(analysis, out, args.only_failed)
+        else:
+            write(analysis, sys.stdout, args.only_failed)
+            sys.stdout.flush()
+    for warning in analysis.warnings:
+        print(f"{warning.file}{f':{warning.line}' if warning.line else ''}: warning: "
+              f"{warning.message}", file=sys.stderr)
+    for error in analysis.errors:
+        print(f"{error}", file=sys.stderr)
+    if analysis.errors:
+        return EXIT_INPUT
+    worst = next(analysis.rows.failed(), None)  # the failures come most severe first
+    return EXIT_FINDINGS if worst and Row._make(worst).severity in FAIL_ON[args.fail_on] \
+        else EXIT_OK
+
+
+def manifests_from(args: argparse.Namespace, paths: Sequence[str],
+                   values: Sequence[str] = ()) -> Manifests:
+    """Manifests from the paths and, with --chart, its rendering: a chart that does not render
+    is an input error like a bad file, and the other inputs are still analyzed."""
+    if not paths and not args.chart:
+        raise ToolmanKitError("nothing to check: give manifest paths, '-' or --chart DIR")
+    manifests = load(*paths, namespace=args.namespace, max_bytes=args.max_bytes)
+    if args.chart:
+        try:
+            rendered, _ = load_chart(args.chart, values, args.set_values,
+                                     release=args.release or RELEASE, namespace=args.namespace,
+                                     kube_version=kube_version_for(args))
+        except RenderError as exc:
+            manifests.errors.insert(0, LoadError(exc.file or args.chart, exc.line,
+                                                 exc.message, exc.column))
+        else:
+            manifests = merge(manifests, rendered)
+    return manifests
+
+
+def kube_version_for(args: argparse.Namespace) -> str:
+    """--kube-version, else the profile's target: a chart renders for what it is checked against."""
+    return args.kube_version or load_profile(args.profile).kube_version
+
+
+def _size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([KMG]?)", text.strip(), re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1048576, 200M, 1G)")
+    return int(match[1]) * {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match[2].upper()]

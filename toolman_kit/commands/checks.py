@@ -1,0 +1,57 @@
+"""`toolman-kit checks [ID]`: the check catalogue, or one check in full."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from difflib import get_close_matches
+from typing import Any
+
+from toolman_kit.commands.options import add_format, add_profile
+from toolman_kit.errors import ToolmanKitError
+from toolman_kit.exits import EXIT_OK
+from toolman_kit.judge.profiles import load_profile
+from toolman_kit.judge.registry import catalogue
+from toolman_kit.present.docs import catalogue_markdown, catalogue_records, check_text, record
+from toolman_kit.text import plural
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "checks", help="print the check catalogue, or one check in full",
+        description="Print the check catalogue, or one check in full: what, why, the fix, how "
+                    "peers differ and its fixtures. The profile's values fill the fixes, and "
+                    "its grades are shown.")
+    p.add_argument("id", nargs="?", metavar="ID",
+                   help="the check to describe in full (default: list them all)")
+    add_format(p, ("table", "markdown", "json"), "table")
+    add_profile(p)
+    p.set_defaults(run=_checks)
+
+
+def _checks(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    checks = catalogue()
+    if args.id is not None:
+        if args.id not in checks:
+            near = get_close_matches(args.id, checks, n=3)
+            hint = f"; did you mean {' or '.join(near)}?" if near else \
+                " (toolman-kit checks lists them)"
+            raise ToolmanKitError(f"no check {args.id!r}{hint}")
+        c = checks[args.id]
+        if args.format == "json":
+            sys.stdout.write(json.dumps(record(c, profile), indent=2, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(check_text(c, profile))
+    elif args.format == "markdown":
+        sys.stdout.write(catalogue_markdown())
+    elif args.format == "json":
+        sys.stdout.write(json.dumps(catalogue_records(profile), indent=2, ensure_ascii=False)
+                         + "\n")
+    else:
+        for c in checks.values():
+            severity = profile.severity(c.id, c.severity.value)
+            print(f"{c.id:<36} {severity:<8} {c.area.value:<13} {c.title}")
+        print(f"\n{plural(len(checks), 'check')}; `toolman-kit checks ID` describes one in full")
+    return EXIT_OK
