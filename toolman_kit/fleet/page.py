@@ -90,7 +90,8 @@ def fleet_page(rows: Sequence[TargetRow], title: str) -> str:
 
 def _targets_table(rows: Sequence[TargetRow]) -> str:
     e = html.escape
-    head = ("<tr><th>Target</th><th>Status</th><th>❌</th><th>⚠️</th><th>✅</th>"
+    # Findings in words: the symbols ❌ ⚠️ ✅ count checklist rows, in every summary of the kit.
+    head = ("<tr><th>Target</th><th>Status</th><th>Errors</th><th>Warnings</th><th>Passed</th>"
             "<th>New</th><th>Resolved</th><th>Trend</th><th>Last run</th><th>Report</th></tr>")
     lines = []
     for r in rows:
