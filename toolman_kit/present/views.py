@@ -16,14 +16,13 @@ from typing import Any
 import pandas as pd
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.judge.checks.availability import pdb_budget
 from toolman_kit.judge.findings import Row
 from toolman_kit.judge.findings import counts as finding_counts
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_list
-from toolman_kit.read.quantity import format_cpu, format_memory
+from toolman_kit.read.quantity import format_cpu, format_memory, pdb_budget
 
 REDACTED = "‹redacted›"
 # Values hidden in reports whatever the profile says: wider than what the check calls an error.
