@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from toolman_kit.chart.batch import Output, Renderer
 from toolman_kit.chart.render import load_chart_sdk, merge_values, parse_set
@@ -173,12 +173,16 @@ def units(data: dict[str, Any], reads: Reads, prefix: Key = ()) -> list[Key]:
 
 # --- values that do nothing --------------------------------------------------------------------
 
+IneffectiveReason = Literal["not-read", "condition-off", "equal-to-default", "overridden",
+                           "no-effect"]
+
+
 @dataclass(frozen=True)
 class Ineffective:
     key: Key
     file: str
     line: int | None
-    reason: str  # not-read | condition-off | equal-to-default | overridden | no-effect
+    reason: IneffectiveReason
     detail: str  # the reason in words
     condition: str = ""  # condition-off: the key whose value switches the reads off
     by: str = ""  # overridden: the later file (or --set) whose value wins

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.values import ChartFacts
@@ -120,12 +120,15 @@ def _compact(value: Any) -> str:
         str(value).lower() if isinstance(value, bool) else str(value)
 
 
+UnreachedKind = Literal["template", "decision", "judgement"]
+
+
 @dataclass(frozen=True)
 class Unreached:
     """Why no candidate is proposed for a failure."""
 
     reason: str
-    kind: str  # template | decision | judgement
+    kind: UnreachedKind
     template: str = ""  # "templates/deployment.yaml:243": the template line to change
 
 
