@@ -252,7 +252,7 @@ def _why(unit: Key, merged: dict[str, Any], facts: ChartFacts) -> tuple[str, str
         return "no-effect", f"its revert renders the same objects (subchart {unit[0]})", ""
     if not reads and not facts.reads.dynamic:
         return "not-read", "no template reads it", ""
-    off = [_off(r, merged) for r in reads]
+    off = [_switched_off_by(r, merged) for r in reads]
     if reads and all(off):
         conditions = list(dict.fromkeys(c for c in off if c))
         shown = ", ".join(f"`{c}`" for c in conditions)
@@ -261,7 +261,7 @@ def _why(unit: Key, merged: dict[str, Any], facts: ChartFacts) -> tuple[str, str
     return "no-effect", "read by templates, but its revert renders the same objects", ""
 
 
-def _off(read: Read, merged: dict[str, Any]) -> str:
+def _switched_off_by(read: Read, merged: dict[str, Any]) -> str:
     """The first condition of `read` that the merged values switch off ("" if none)."""
     for key, positive in read.conditions:
         if truthy(get_in(merged, key)) != positive:

@@ -272,7 +272,7 @@ def _clean(path: str) -> str:
     return "/" + posixpath.normpath("/" + path).lstrip("/")
 
 
-def _norm(path: str) -> str:
+def _canonical_path(path: str) -> str:
     """A node (or container) path, with /var/run read as /run."""
     path = _clean(path)
     return "/run" + path[8:] if path == "/var/run" or path.startswith("/var/run/") else path
@@ -288,7 +288,8 @@ def _socket_env(c: Container, mount_path: str) -> str:
     for env in c.env:
         value = env.get("value")
         if env.get("name") in SOCKET_ENV and isinstance(value, str) and \
-                value.startswith("unix://") and _under(_norm(mount_path), [_norm(value[7:])]):
+                value.startswith("unix://") and \
+                _under(_canonical_path(mount_path), [_canonical_path(value[7:])]):
             return f"; its {env['name']}={value} talks to it"
     return ""
 
@@ -312,7 +313,7 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
             v = host_paths.get(m.volume)
             if v is None:
                 continue
-            host = _norm(f"{v.source.get('path', '')}/{m.sub_path or ''}")
+            host = _canonical_path(f"{v.source.get('path', '')}/{m.sub_path or ''}")
             kinds = {RUNTIME_SOCKETS[s] for s in _under(host, RUNTIME_SOCKETS)}
             if not kinds:
                 continue
@@ -340,7 +341,7 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
         if server.security.get("privileged") is not True:
             continue
         for m in server.mounts:
-            root = _norm(m.mount_path)
+            root = _canonical_path(m.mount_path)
             sockets = _under(root, RUNTIME_SOCKETS)
             if not sockets:
                 continue
