@@ -23,8 +23,7 @@ from typing import Any, TextIO
 
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis, plural
-from toolman_kit.judge import checklist
-from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.judge.checklist import COMPONENT, CURRENT_STATE, SYMBOL, WORKLOAD
 from toolman_kit.judge.findings import (
     CHECK_ID,
     COLUMNS,
@@ -187,7 +186,7 @@ def markdown_table(df: Any, columns: dict[str, str]) -> str:
 def _by_workload(checklist_rows: Iterable[Sequence[Any]]) -> dict[str, list[Sequence[Any]]]:
     blocks: dict[str, list[Sequence[Any]]] = {}
     for r in checklist_rows:
-        blocks.setdefault(r[checklist.WORKLOAD], []).append(r)
+        blocks.setdefault(r[WORKLOAD], []).append(r)
     return blocks
 
 
@@ -279,9 +278,10 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
 def write_table(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     """What a person reads in a terminal: the checklist per workload, then what failed."""
     for workload, rows in _by_workload(a.checklist_rows).items():
-        lines = [f"{workload}  (namespace {rows[0][checklist.NAMESPACE] or '-'})"]
-        width = max(len(r[checklist.COMPONENT]) for r in rows)
-        state_width = min(max(len(r[checklist.CURRENT_STATE]) for r in rows), 40)
+        _, namespace, *_ = rows[0]
+        lines = [f"{workload}  (namespace {namespace or '-'})"]
+        width = max(len(r[COMPONENT]) for r in rows)
+        state_width = min(max(len(r[CURRENT_STATE]) for r in rows), 40)
         for _, _, component, state, status, action, _ in rows:
             state = state if len(state) <= 40 else state[:39] + "…"
             lines.append(f"  {SYMBOL[status]} {component:<{width}}  {state:<{state_width}}  "
