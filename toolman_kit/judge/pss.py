@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import INHERITED_SECURITY, Workload, as_dict, as_list
@@ -36,12 +36,15 @@ CONFINED = (None, *CONFINED_TYPES)  # baseline also accepts leaving it to the ru
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
+Level = Literal["privileged", "baseline", "restricted"]
+
+
 @dataclass
 class PodSecurity:
     kind: str
     namespace: str
     name: str
-    level: str  # "privileged", "baseline" or "restricted": the highest the pod satisfies
+    level: Level  # the highest the pod satisfies
     violations: list[dict[str, str]] = field(default_factory=list)  # control, level, detail
 
 

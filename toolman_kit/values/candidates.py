@@ -26,7 +26,7 @@ from toolman_kit.analysis import Analysis
 from toolman_kit.chart.values import ChartFacts
 from toolman_kit.chart.valuesfile import Key, get_in, paths, set_in, show
 from toolman_kit.judge.checklist import ROWS
-from toolman_kit.judge.findings import Row
+from toolman_kit.judge.findings import Row, SeverityName
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.read.model import Container, Workload, as_dict
 from toolman_kit.values.provenance import Field, Hardcoded, Provenance
@@ -41,7 +41,7 @@ class Failure:
     """A failing finding, identified as the findings comparison does."""
 
     check_id: str
-    severity: str
+    severity: SeverityName
     kind: str
     namespace: str
     name: str
