@@ -87,3 +87,13 @@ def test_a_check_that_raises_is_reported_and_the_rest_still_run(monkeypatch):
 def test_values_set_labels_rows(label):
     a = Analysis.of(DEPLOYMENT, values_set=label)
     assert set(a.findings["values_set"]) == {label}
+
+
+def test_row_positions_follow_the_columns():
+    """The named positions the formats and the checklist index rows with cannot drift."""
+    from toolman_kit.judge import checklist, findings
+
+    for i, column in enumerate(findings.COLUMNS):
+        assert getattr(findings, column.upper()) == i, column
+    for i, column in enumerate(checklist.COLUMNS):
+        assert getattr(checklist, column.upper()) == i, column

@@ -24,12 +24,13 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
+from toolman_kit.judge.findings import SeverityName
 from toolman_kit.read.manifests import Manifests, Text, load
 from toolman_kit.read.yamlsafe import CachedSafeLoader
 
@@ -54,9 +55,12 @@ _LINT_LINE = re.compile(r"^\[(INFO|WARNING|ERROR|UNKNOWN)\] (.*?): (.*)$")
 _WHERE = re.compile(r"([^\s():]+/templates/[^\s():]+):(\d+)(?::(\d+))?")
 
 
+Backend = Literal["helm-cli", "helm-sdk"]
+
+
 @dataclass(frozen=True)
 class LintMessage:
-    severity: str  # "info" | "warning" | "error"
+    severity: SeverityName
     path: str  # as helm lint prints it, e.g. "Chart.yaml" or "templates/"
     message: str
 
@@ -75,7 +79,7 @@ class Rendered:
 
     text: str  # exactly what `helm template` prints
     lint: tuple[LintMessage, ...]
-    backend: str  # "helm-cli" | "helm-sdk"
+    backend: Backend
     chart: str  # the chart directory, as given
     values_files: tuple[str, ...]
 

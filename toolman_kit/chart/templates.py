@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from toolman_kit.chart.valuesfile import Key
 
@@ -91,9 +92,12 @@ def scan_chart(chart: str | Path) -> Reads:
     return out
 
 
+BlockKind = Literal["file", "if", "with", "range", "define"]  # a `block` is read as a define
+
+
 @dataclass
 class _Block:
-    kind: str  # if | with | range | define | block | other
+    kind: BlockKind
     dot: Key
     conditions: tuple[Condition, ...]
     own: tuple[Condition, ...] = ()  # what this block's own test required

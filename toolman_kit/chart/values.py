@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from toolman_kit.chart.batch import Output, Renderer
 from toolman_kit.chart.render import load_chart_sdk, merge_values, parse_set
@@ -157,12 +157,16 @@ def units(data: dict[str, Any], reads: Reads, prefix: Key = ()) -> list[Key]:
 
 # --- values that do nothing --------------------------------------------------------------------
 
+IneffectiveReason = Literal["not-read", "condition-off", "equal-to-default", "overridden",
+                           "no-effect"]
+
+
 @dataclass(frozen=True)
 class Ineffective:
     key: Key
     file: str
     line: int | None
-    reason: str  # not-read | condition-off | equal-to-default | overridden | no-effect
+    reason: IneffectiveReason
     detail: str  # the reason in words
     condition: str = ""  # condition-off: the key whose value switches the reads off
     by: str = ""  # overridden: the later file (or --set) whose value wins
@@ -226,7 +230,7 @@ def _why(unit: Key, merged: dict[str, Any], facts: ChartFacts) -> tuple[str, str
         return "no-effect", f"its revert renders the same objects (subchart {unit[0]})", ""
     if not reads and not facts.reads.dynamic:
         return "not-read", "no template reads it", ""
-    off = [_off(r, merged) for r in reads]
+    off = [_switched_off_by(r, merged) for r in reads]
     if reads and all(off):
         conditions = list(dict.fromkeys(c for c in off if c))
         shown = ", ".join(f"`{c}`" for c in conditions)
@@ -235,7 +239,7 @@ def _why(unit: Key, merged: dict[str, Any], facts: ChartFacts) -> tuple[str, str
     return "no-effect", "read by templates, but its revert renders the same objects", ""
 
 
-def _off(read: Read, merged: dict[str, Any]) -> str:
+def _switched_off_by(read: Read, merged: dict[str, Any]) -> str:
     """The first condition of `read` that the merged values switch off ("" if none)."""
     for key, positive in read.conditions:
         if truthy(get_in(merged, key)) != positive:

@@ -13,9 +13,11 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from toolman_kit.atomic import write_atomic
 from toolman_kit.fleet.history import HISTORY, SUMMARY, latest_outcome, read_history, runs
+from toolman_kit.fleet.task import RunStatus
 from toolman_kit.judge.checklist import SYMBOL
 
 PAGE = "index.html"
@@ -25,7 +27,7 @@ STATUS_RANK = {"failed": 0, "ok": 1, "unchanged": 1, "not run": 2}
 @dataclass
 class TargetRow:
     name: str
-    status: str = "not run"  # of its last history row
+    status: RunStatus | Literal["not run"] = "not run"  # of its last history row
     error: str = ""
     counts: dict[str, int] = field(default_factory=dict)  # of its latest report
     new: int = 0

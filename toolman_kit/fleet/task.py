@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from toolman_kit.atomic import write_atomic
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
@@ -49,11 +49,14 @@ class Job:
     force: bool = False
 
 
+RunStatus = Literal["ok", "unchanged", "failed"]
+
+
 @dataclass
 class Outcome:
     target: str
     run_id: str
-    status: str  # ok | unchanged | failed
+    status: RunStatus
     error: str = ""
     counts: dict[str, int] = field(default_factory=dict)  # Findings.counts: error warning …
     new: list[dict[str, Any]] = field(default_factory=list)  # failures since the last run

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from toolman_kit.judge.findings import COLUMNS as COLUMNS_OF_FINDINGS
+from toolman_kit.judge import findings as finding
 from toolman_kit.judge.findings import typed
 from toolman_kit.judge.pss import PodSecurity, pod_security
 from toolman_kit.read.index import Index
@@ -25,13 +25,19 @@ from toolman_kit.read.quantity import format_cpu, format_memory
 if TYPE_CHECKING:
     import pandas as pd
 
-SYMBOL = {"pass": "✅", "warning": "⚠️", "fail": "❌", "n/a": "➖"}
+ChecklistStatus = Literal["fail", "warning", "pass", "n/a"]
+SYMBOL: dict[ChecklistStatus, str] = {"pass": "✅", "warning": "⚠️", "fail": "❌", "n/a": "➖"}
 COLUMNS = ["workload", "namespace", "component", "current_state", "status", "action", "checks"]
+# Positions in a checklist row tuple (what `build` makes), by column.
+WORKLOAD, NAMESPACE, COMPONENT, CURRENT_STATE, STATUS, ACTION, CHECKS = range(len(COLUMNS))
 STATUSES = ("n/a", "pass", "warning", "fail")  # ascending, as findings.STATUSES
 
 
 @dataclass(frozen=True)
-class Row:
+class ChecklistRow:
+    """A row of the checklist as every workload has it: what it is called, the checks it
+    summarises and how its current state is read."""
+
     component: str
     checks: tuple[str, ...]
     state: Callable[[Workload, Index], str]
@@ -140,37 +146,39 @@ def _volume_types(w: Workload, idx: Index) -> str:
 
 
 ROWS = (
-    Row("Replicas", ("replicas-below-minimum", "hpa-replicas-conflict", "hpa-cannot-scale"),
-        lambda w, idx: str(idx.min_replicas(w))),
-    Row("Resource Requests", ("cpu-requests-missing", "memory-requests-missing",
-                              "resources-below-profile"), lambda w, idx: _sizes(w, "requests"),
-        ".requests"),
-    Row("Resource Limits", ("cpu-limits-missing", "memory-limits-missing", "limits-below-requests",
-                            "resources-below-profile"), lambda w, idx: _sizes(w, "limits"),
-        ".limits"),
-    Row("Health Probes", ("liveness-probe-missing", "readiness-probe-missing",
-                          "startup-probe-missing", "probes-identical", "probe-port-unknown"),
-        _probes),
-    Row("Pod Anti-Affinity", ("anti-affinity-missing",), _anti_affinity),
-    Row("PDB", ("pdb-missing", "pdb-blocks-eviction", "pdb-unhealthy-eviction-policy"), _pdb),
-    Row("Network Policy", ("network-policy-missing", "network-policy-namespace-label",
-                           "network-policy-egress-open"),
-        lambda w, idx: _names(idx.network_policies.get(w, []))),
-    Row("Monitoring", ("monitoring-missing",),
-        lambda w, idx: _names(idx.monitors.get(w, []),
-                              "Scrape annotations" if idx.scraped(w) else "Disabled")),
-    Row("Image Tag", ("image-tag-mutable",), _image),
-    Row("Image Pull Policy", ("pull-policy-always",), _pull_policy),
+    ChecklistRow("Replicas", ("replicas-below-minimum", "hpa-replicas-conflict",
+                              "hpa-cannot-scale"), lambda w, idx: str(idx.min_replicas(w))),
+    ChecklistRow("Resource Requests", ("cpu-requests-missing", "memory-requests-missing",
+                                       "resources-below-profile"),
+                 lambda w, idx: _sizes(w, "requests"), ".requests"),
+    ChecklistRow("Resource Limits", ("cpu-limits-missing", "memory-limits-missing",
+                                     "limits-below-requests", "resources-below-profile"),
+                 lambda w, idx: _sizes(w, "limits"), ".limits"),
+    ChecklistRow("Health Probes", ("liveness-probe-missing", "readiness-probe-missing",
+                                   "startup-probe-missing", "probes-identical",
+                                   "probe-port-unknown"), _probes),
+    ChecklistRow("Pod Anti-Affinity", ("anti-affinity-missing",), _anti_affinity),
+    ChecklistRow("PDB", ("pdb-missing", "pdb-blocks-eviction", "pdb-unhealthy-eviction-policy"),
+                 _pdb),
+    ChecklistRow("Network Policy", ("network-policy-missing", "network-policy-namespace-label",
+                                    "network-policy-egress-open"),
+                 lambda w, idx: _names(idx.network_policies.get(w, []))),
+    ChecklistRow("Monitoring", ("monitoring-missing",),
+                 lambda w, idx: _names(idx.monitors.get(w, []),
+                                       "Scrape annotations" if idx.scraped(w) else "Disabled")),
+    ChecklistRow("Image Tag", ("image-tag-mutable",), _image),
+    ChecklistRow("Image Pull Policy", ("pull-policy-always",), _pull_policy),
     # Ours, beyond the seed's table:
-    Row("Update Strategy", ("update-strategy-unspecified",), _strategy),
-    Row("Topology Spread", ("topology-spread-missing", "topology-spread-invalid"), _spread),
-    Row("Pod Security Level", (), lambda w, idx: ""),  # filled from pss below
-    Row("Privileged Containers", ("privileged-container", "container-runtime-socket-exposed"),
-        _privileged),
-    Row("Storage vs Replicas", ("rwo-volume-shared-by-replicas",), _storage),
-    Row("Volume Sources", ("volume-without-source", "mount-undefined-volume",
-                           "pvc-not-in-manifests", "secret-not-in-manifests",
-                           "configmap-not-in-manifests"), _volume_types),
+    ChecklistRow("Update Strategy", ("update-strategy-unspecified",), _strategy),
+    ChecklistRow("Topology Spread", ("topology-spread-missing", "topology-spread-invalid"),
+                 _spread),
+    ChecklistRow("Pod Security Level", (), lambda w, idx: ""),  # filled from pss below
+    ChecklistRow("Privileged Containers", ("privileged-container",
+                                           "container-runtime-socket-exposed"), _privileged),
+    ChecklistRow("Storage vs Replicas", ("rwo-volume-shared-by-replicas",), _storage),
+    ChecklistRow("Volume Sources", ("volume-without-source", "mount-undefined-volume",
+                                    "pvc-not-in-manifests", "secret-not-in-manifests",
+                                    "configmap-not-in-manifests"), _volume_types),
 )
 SEED_ROWS = tuple(r.component for r in ROWS[:10])
 PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}
@@ -209,14 +217,11 @@ def frame(records: list[tuple]) -> pd.DataFrame:
     return typed(df, {"status": STATUSES}, ("workload", "component", "action"))
 
 
-# Positions in a findings row tuple: the checklist reads every row, and making a named tuple of
+# The checklist reads every findings row by position (finding.STATUS…): making a named tuple of
 # each took 0.17 of its 1.3 s under cProfile (2,000 Deployments, 111,000 rows).
-_SEVERITY, _STATUS, _REMEDIATION, _PATH, _EXEMPT = (
-    COLUMNS_OF_FINDINGS.index(c) for c in ("severity", "status", "remediation", "path",
-                                           "exempt_reason"))
 FILTERED = "resources-below-profile"  # two rows share it, each judging its own paths
 PATH_PARTS = tuple(r.path_part for r in ROWS if r.path_part)
-_ABOUT = itemgetter(4, 5, 6)  # a findings row's object: kind, namespace, name
+_ABOUT = itemgetter(finding.KIND, finding.NAMESPACE, finding.NAME)  # a findings row's object
 
 
 class _Seen:
@@ -239,14 +244,14 @@ class _Seen:
         none: list[tuple] = []
         rows = iter(findings)
         for n, f in enumerate(rows):
-            status = f[_STATUS]
+            status = f[finding.STATUS]
             if status == "pass":  # the rest are passes (Findings: problems first)
                 self._passes(itertools.chain((f,), rows), targets)
                 break
             if status == "skip":
                 continue
-            for target in targets.get((f[4], f[5], f[6]), none):  # kind, namespace, name
-                self.problems[target][f[0]].append((n, f))
+            for target in targets.get(_ABOUT(f), none):
+                self.problems[target][f[finding.CHECK_ID]].append((n, f))
 
     def _passes(self, rows: Iterator[tuple], targets: dict[tuple, list[tuple]]) -> None:
         """The passes, most of the rows: the engine makes an object's rows one after another,
@@ -254,32 +259,34 @@ class _Seen:
         for about, run in itertools.groupby(rows, _ABOUT):
             if run_targets := targets.get(about):
                 run = list(run)
-                checks: set[str | tuple[str, str]] = {f[0] for f in run}
+                checks: set[str | tuple[str, str]] = {f[finding.CHECK_ID] for f in run}
                 if FILTERED in checks:  # which of the two rows it passes for
-                    checks.update((FILTERED, p) for f in run if f[0] == FILTERED
-                                  for p in PATH_PARTS if p in f[_PATH])
+                    checks.update((FILTERED, p) for f in run if f[finding.CHECK_ID] == FILTERED
+                                  for p in PATH_PARTS if p in f[finding.PATH])
                 for target in run_targets:
                     self.passed[target] |= checks
 
-    def judge(self, target: tuple, rows: Iterable[Row]) -> Iterator[tuple[str, str]]:
+    def judge(self, target: tuple,
+              rows: Iterable[ChecklistRow]) -> Iterator[tuple[ChecklistStatus, str]]:
         """Each row's status and action: the worst of its failures, what they say to do."""
         problems, passed = self.problems.get(target, {}), self.passed.get(target, set())
         for row in rows:
             only = row.path_part
             found = [] if problems.keys().isdisjoint(row.checks) else [  # most rows: nothing
                 nf for check in row.checks for nf in problems.get(check, ())
-                if not only or check != FILTERED or only in nf[1][_PATH]]
+                if not only or check != FILTERED or only in nf[1][finding.PATH]]
             if not found:
                 yield ("n/a" if passed.isdisjoint(row.passed_as) else "pass"), "—"
                 continue
             found.sort(key=itemgetter(0))  # in the findings' order: it orders the actions
             relevant = [f for _, f in found]
-            failed = [f for f in relevant if f[_STATUS] == "fail"]
-            severities = {f[_SEVERITY] for f in failed}
+            failed = [f for f in relevant if f[finding.STATUS] == "fail"]
+            severities = {f[finding.SEVERITY] for f in failed}
             status = "fail" if "error" in severities else "warning" if "warning" in severities \
                 else "pass"
-            actions = list(dict.fromkeys(f[_REMEDIATION] for f in failed
-                                         if f[_SEVERITY] != "info"))
-            exempt = dict.fromkeys(f[_EXEMPT] for f in relevant if f[_STATUS] == "exempt")
+            actions = list(dict.fromkeys(f[finding.REMEDIATION] for f in failed
+                                         if f[finding.SEVERITY] != "info"))
+            exempt = dict.fromkeys(f[finding.EXEMPT_REASON] for f in relevant
+                                   if f[finding.STATUS] == "exempt")
             actions += [f"Exempt: {reason}" for reason in exempt]
             yield status, " ".join(actions) if actions else "—"

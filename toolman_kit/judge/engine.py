@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from toolman_kit.judge.findings import RANKS, Findings, Status, rank
 from toolman_kit.judge.profiles import Profile
-from toolman_kit.judge.registry import Check, Scope, Skip, Violation, catalogue
+from toolman_kit.judge.registry import Check, Scope, Severity, Skip, Violation, catalogue
 from toolman_kit.read.index import Index
 from toolman_kit.read.manifests import LoadError, Resource
 from toolman_kit.read.model import Workload
@@ -82,18 +82,19 @@ class _Runner:
                                          f"check {c.id} failed on {target.resource.ref}: {exc!r}"))
             return
         if not results:
-            self._row(c, target, container, Status.PASS, "", "", "", None, "")
+            self._row(c, target, container, Status.PASS)
         for result in results:
             if isinstance(result, Skip):
-                self._row(c, target, container, Status.SKIP, result.reason, "", "", None, "")
+                self._row(c, target, container, Status.SKIP, message=result.reason)
                 continue
             blamed = result.container or container
             reason = self._exempt_reason(c, target, blamed)
             path = result.path or container_path or ""
-            line = result.line or (target.resource.line_of(path) if path else None)
             self._row(c, target, blamed, Status.EXEMPT if reason else Status.FAIL,
-                      result.message, result.remediation or self._metadata(c)[1], path, line,
-                      reason, result.severity)
+                      message=result.message,
+                      remediation=result.remediation or self._metadata(c)[1], path=path,
+                      line=result.line or (target.resource.line_of(path) if path else None),
+                      exempt_reason=reason, severity=result.severity)
 
     def _metadata(self, c: Check) -> tuple[tuple[str, str, str], str]:
         """(id, area, severity) as the profile grades it, and the remediation it words."""
@@ -113,11 +114,12 @@ class _Runner:
         exemption = self.profile.exemption(c.id, kind, namespace, name, container)
         return f"profile {self.profile.name}: {exemption.reason}" if exemption else ""
 
-    def _row(self, c: Check, target: _Target, container: str, status: Status, message: str,
-             remediation: str, path: str, line: int | None, exempt_reason: str,
-             severity: str | None = None) -> None:
-        """One findings row; problems point at their field's line, passes at the object's.
-        A problem graded apart from its check keeps its grade unless the profile re-grades."""
+    def _row(self, c: Check, target: _Target, container: str, status: Status, *,
+             message: str = "", remediation: str = "", path: str = "", line: int | None = None,
+             exempt_reason: str = "", severity: Severity | None = None) -> None:
+        """One findings row (in COLUMNS order); problems point at their field's line, passes at
+        the object's. A problem graded apart from its check keeps its grade unless the profile
+        re-grades."""
         source = target.source
         meta = self._metadata(c)[0]
         if severity:

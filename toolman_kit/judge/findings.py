@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,13 +39,18 @@ class Status(StrEnum):
     EXEMPT = "exempt"
 
 
+# A Status, and a registry.Severity, as a row holds them: plain strings.
+StatusName = Literal["fail", "pass", "skip", "exempt"]
+SeverityName = Literal["error", "warning", "info"]
+
+
 class Row(NamedTuple):
     """One finding, as the engine makes it ("" where a text value is missing, None for line)."""
 
     check_id: str
     area: str
-    severity: str
-    status: str
+    severity: SeverityName
+    status: StatusName
     kind: str
     namespace: str
     name: str
@@ -62,6 +67,13 @@ class Row(NamedTuple):
 
 
 COLUMNS = Row._fields
+# Positions in a row tuple, by column. The engine makes plain tuples, not Rows: a million Row
+# instances at 20,000 Deployments cost a second to make, and the collector keeps tracking them
+# (it stops tracking plain tuples of strings). Code that reads rows by the million (the formats,
+# the checklist) indexes them with these; elsewhere `Row._make(t)` names the fields.
+# tests/test_engine.py checks that they follow COLUMNS.
+(CHECK_ID, AREA, SEVERITY, STATUS, KIND, NAMESPACE, NAME, CONTAINER, MESSAGE, REMEDIATION, PATH,
+ FILE, LINE, TEMPLATE, VALUES_SET, EXEMPT_REASON, VALUES) = range(len(COLUMNS))
 SEVERITIES = ("info", "warning", "error")  # ascending: error is the worst
 STATUSES = ("pass", "skip", "exempt", "fail")  # ascending: fail needs the most attention
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}  # rank, most severe first
@@ -71,7 +83,7 @@ RANKS = len(STATUS_ORDER) * len(SEVERITY_ORDER)
 REQUIRED = ("check_id", "area", "severity", "status", "kind", "name", "file")
 
 
-def rank(status: str, severity: str) -> int:
+def rank(status: StatusName, severity: SeverityName) -> int:
     """The position of a row's (status, severity) in the findings' order: problems first, most
     severe first."""
     return STATUS_ORDER[status] * len(SEVERITY_ORDER) + SEVERITY_ORDER[severity]
@@ -89,18 +101,18 @@ class Findings(list):
 
     def failed(self) -> Iterator[tuple]:
         """The failures, most severe first."""
-        return (r for r in self if r[3] == "fail")
+        return (r for r in self if r[STATUS] == "fail")
 
     def problems(self) -> Iterator[tuple]:
         """The failures and the exempted failures (what --only-failed keeps)."""
-        return (r for r in self if r[3] in ("fail", "exempt"))
+        return (r for r in self if r[STATUS] in ("fail", "exempt"))
 
     def counts(self) -> dict[str, int]:
         """Failures by severity, then passes and exemptions: the numbers of a one-line summary
         (skips are not results: a check that does not apply)."""
         result = dict.fromkeys(("error", "warning", "info", "pass", "exempt", "skip"), 0)
         for r in self:
-            result[r[2] if r[3] == "fail" else r[3]] += 1
+            result[r[SEVERITY] if r[STATUS] == "fail" else r[STATUS]] += 1
         del result["skip"]
         return result
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import INHERITED_SECURITY, Workload, as_dict, as_list
@@ -36,12 +36,15 @@ CONFINED = (None, *CONFINED_TYPES)  # baseline also accepts leaving it to the ru
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
+Level = Literal["privileged", "baseline", "restricted"]
+
+
 @dataclass
 class PodSecurity:
     kind: str
     namespace: str
     name: str
-    level: str  # "privileged", "baseline" or "restricted": the highest the pod satisfies
+    level: Level  # the highest the pod satisfies
     violations: list[dict[str, str]] = field(default_factory=list)  # control, level, detail
 
 
@@ -49,14 +52,14 @@ class PodSecurity:
 class _Container:
     name: str
     raw: dict[str, Any]
-    sc: dict[str, Any]  # its own securityContext
+    security: dict[str, Any]  # its own securityContext
     effective: dict[str, Any]  # the pod's inheritable fields, overridden by its own
 
 
 @dataclass(frozen=True)
 class _Pod:
     spec: dict[str, Any]
-    sc: dict[str, Any]
+    security: dict[str, Any]  # the pod's securityContext
     annotations: dict[str, str]
     containers: list[_Container]
     linux: bool  # restricted's privilege, seccomp and capability controls are Linux only
@@ -77,17 +80,18 @@ def _pod(w: Workload) -> _Pod:
 
 def _contexts(p: _Pod) -> Iterator[tuple[str, dict[str, Any]]]:
     """The pod's securityContext and each container's own, with whose it is."""
-    yield "pod", p.sc
+    yield "pod", p.security
     for c in p.containers:
-        yield f"container {c.name}", c.sc
+        yield f"container {c.name}", c.security
 
 
-def _type(sc: dict[str, Any], key: str) -> Any:
+def _profile_type(sc: dict[str, Any], key: str) -> Any:
+    """The type of a security context's seccomp or AppArmor profile (`key`)."""
     return as_dict(sc.get(key)).get("type")
 
 
-def _caps(c: _Container, key: str) -> list[Any]:
-    return as_list(as_dict(c.sc.get("capabilities")).get(key))
+def _capabilities(c: _Container, key: str) -> list[Any]:
+    return as_list(as_dict(c.security.get("capabilities")).get(key))
 
 
 def _host_process(p: _Pod) -> Iterator[str]:
@@ -103,12 +107,12 @@ def _host_namespaces(p: _Pod) -> Iterator[str]:
 
 def _privileged(p: _Pod) -> Iterator[str]:
     yield from (f"container {c.name}: privileged: true" for c in p.containers
-                if c.sc.get("privileged") is True)
+                if c.security.get("privileged") is True)
 
 
 def _capabilities_baseline(p: _Pod) -> Iterator[str]:
     for c in p.containers:
-        extra = [str(x) for x in _caps(c, "add") if str(x) not in BASELINE_CAPABILITIES]
+        extra = [str(x) for x in _capabilities(c, "add") if str(x) not in BASELINE_CAPABILITIES]
         if extra:
             yield f"container {c.name}: adds {', '.join(extra)}"
 
@@ -129,8 +133,8 @@ def _host_ports(p: _Pod) -> Iterator[str]:
 
 def _apparmor(p: _Pod) -> Iterator[str]:
     for who, sc in _contexts(p):
-        if _type(sc, "appArmorProfile") not in CONFINED:
-            yield f"{who}: appArmorProfile.type {_type(sc, 'appArmorProfile')}"
+        if _profile_type(sc, "appArmorProfile") not in CONFINED:
+            yield f"{who}: appArmorProfile.type {_profile_type(sc, 'appArmorProfile')}"
     for key, value in p.annotations.items():
         if key.startswith(APPARMOR_ANNOTATION) and value != "runtime/default" \
                 and not value.startswith("localhost/"):
@@ -147,17 +151,17 @@ def _selinux(p: _Pod) -> Iterator[str]:
 
 
 def _proc_mount(p: _Pod) -> Iterator[str]:
-    yield from (f"container {c.name}: procMount {c.sc['procMount']}" for c in p.containers
-                if c.sc.get("procMount") not in (None, "Default"))
+    yield from (f"container {c.name}: procMount {c.security['procMount']}" for c in p.containers
+                if c.security.get("procMount") not in (None, "Default"))
 
 
 def _seccomp_baseline(p: _Pod) -> Iterator[str]:
     yield from (f"{who}: seccompProfile.type Unconfined" for who, sc in _contexts(p)
-                if _type(sc, "seccompProfile") == "Unconfined")
+                if _profile_type(sc, "seccompProfile") == "Unconfined")
 
 
 def _sysctls(p: _Pod) -> Iterator[str]:
-    for sysctl in as_list(p.sc.get("sysctls")):
+    for sysctl in as_list(p.security.get("sysctls")):
         if str(as_dict(sysctl).get("name")) not in SAFE_SYSCTLS:
             yield f"sysctl {as_dict(sysctl).get('name')}"
 
@@ -171,12 +175,12 @@ def _volume_types(p: _Pod) -> Iterator[str]:
 
 def _privilege_escalation(p: _Pod) -> Iterator[str]:
     for c in p.containers if p.linux else ():
-        if c.sc.get("allowPrivilegeEscalation") is not False:
+        if c.security.get("allowPrivilegeEscalation") is not False:
             yield f"container {c.name}: allowPrivilegeEscalation is not false"
 
 
 def _run_as_non_root(p: _Pod) -> Iterator[str]:
-    if p.sc.get("runAsNonRoot") is False:
+    if p.security.get("runAsNonRoot") is False:
         yield "pod: runAsNonRoot: false"
     for c in p.containers:
         value = c.effective.get("runAsNonRoot")
@@ -192,19 +196,19 @@ def _run_as_user(p: _Pod) -> Iterator[str]:
 def _seccomp_restricted(p: _Pod) -> Iterator[str]:
     if not p.linux:
         return
-    if _type(p.sc, "seccompProfile") not in CONFINED:
-        yield f"pod: seccompProfile.type {_type(p.sc, 'seccompProfile')}"
+    if _profile_type(p.security, "seccompProfile") not in CONFINED:
+        yield f"pod: seccompProfile.type {_profile_type(p.security, 'seccompProfile')}"
     for c in p.containers:
-        kind = _type(c.effective, "seccompProfile")
+        kind = _profile_type(c.effective, "seccompProfile")
         if kind not in CONFINED_TYPES:
             yield f"container {c.name}: seccompProfile.type {kind or 'not set'}"
 
 
 def _capabilities_restricted(p: _Pod) -> Iterator[str]:
     for c in p.containers if p.linux else ():
-        if "ALL" not in _caps(c, "drop"):
+        if "ALL" not in _capabilities(c, "drop"):
             yield f"container {c.name}: capabilities.drop lacks ALL"
-        extra = [str(x) for x in _caps(c, "add") if x != "NET_BIND_SERVICE"]
+        extra = [str(x) for x in _capabilities(c, "add") if x != "NET_BIND_SERVICE"]
         if extra:
             yield f"container {c.name}: adds {', '.join(extra)} (only NET_BIND_SERVICE allowed)"
 

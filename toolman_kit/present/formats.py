@@ -21,8 +21,20 @@ from typing import Any, TextIO
 
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis
-from toolman_kit.judge.checklist import SYMBOL
-from toolman_kit.judge.findings import COLUMNS
+from toolman_kit.judge.checklist import COMPONENT, CURRENT_STATE, SYMBOL, WORKLOAD
+from toolman_kit.judge.findings import (
+    CHECK_ID,
+    COLUMNS,
+    CONTAINER,
+    EXEMPT_REASON,
+    FILE,
+    KIND,
+    LINE,
+    MESSAGE,
+    NAME,
+    SEVERITY,
+    STATUS,
+)
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.text import md_cell, plural
 
@@ -37,9 +49,8 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # its object's kind and namespace; remediation, path and file; the template, set, exemption and
 # values keys): each run of them is encoded once per distinct value (_Encoded), so a row costs
 # three lookups, three encodings (name, container, message) and a number.
-_NAME, _LINE = COLUMNS.index("name"), COLUMNS.index("line")
-_OWN = _NAME + 3  # name, container, message: different in (almost) every row
-assert COLUMNS[_NAME:_OWN] == ("name", "container", "message"), "see _json_findings"
+_OWN = MESSAGE + 1  # name, container, message: different in (almost) every row
+assert (NAME, CONTAINER) == (MESSAGE - 2, MESSAGE - 1), "see _json_findings"
 
 
 class _Encoded(dict):
@@ -83,8 +94,9 @@ def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     out.write(',"checklist":')
     e = encode_basestring
     _json_array(out, a.checklist_rows, lambda chunk: ",".join([
-        f'{{"workload":{e(r[0])},"component":{e(r[2])},"current_state":{e(r[3])},'
-        f'"status":{e(r[4])},"action":{e(r[5])}}}' for r in chunk]))
+        f'{{"workload":{e(workload)},"component":{e(component)},"current_state":{e(state)},'
+        f'"status":{e(status)},"action":{e(action)}}}'
+        for workload, _, component, state, status, action, _ in chunk]))
     pss = [{"kind": p.kind, "namespace": p.namespace, "name": p.name, "level": p.level,
             "violations": p.violations} for p in a.pod_security]
     out.write(f',"pod_security":{_encode(pss)}}}\n')
@@ -93,16 +105,16 @@ def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
 def _json_findings() -> Callable[[list[tuple]], str]:
     """Findings rows → their JSON objects, comma-separated; the repeated runs of columns are
     remembered for one output."""
-    head, middle, tail = (_Encoded(COLUMNS[:_NAME]), _Encoded(COLUMNS[_OWN:_LINE]),
-                          _Encoded(COLUMNS[_LINE + 1:]))
-    n, own, line, e = _NAME, _OWN, _LINE, encode_basestring
+    head, middle, tail = (_Encoded(COLUMNS[:NAME]), _Encoded(COLUMNS[_OWN:LINE]),
+                          _Encoded(COLUMNS[LINE + 1:]))
+    e = encode_basestring
 
     def rows(chunk: list[tuple]) -> str:
         try:
             return ",".join([
-                f'{{{head[r[:n]]},"name":{e(r[n])},"container":{e(r[n + 1])},'
-                f'"message":{e(r[n + 2])},{middle[r[own:line]]},"line":'
-                f'{"null" if r[line] is None else int(r[line])},{tail[r[line + 1:]]}}}'
+                f'{{{head[r[:NAME]]},"name":{e(r[NAME])},"container":{e(r[CONTAINER])},'
+                f'"message":{e(r[MESSAGE])},{middle[r[_OWN:LINE]]},"line":'
+                f'{"null" if r[LINE] is None else int(r[LINE])},{tail[r[LINE + 1:]]}}}'
                 for r in chunk])
         except TypeError:  # a value that is not a string after all: let json say it
             return ",".join(_encode(dict(zip(COLUMNS, r, strict=True))) for r in chunk)
@@ -149,7 +161,7 @@ def markdown_table(df: Any, columns: dict[str, str]) -> str:
 def _by_workload(checklist_rows: Iterable[Sequence[Any]]) -> dict[str, list[Sequence[Any]]]:
     blocks: dict[str, list[Sequence[Any]]] = {}
     for r in checklist_rows:
-        blocks.setdefault(r[0], []).append(r)
+        blocks.setdefault(r[WORKLOAD], []).append(r)
     return blocks
 
 
@@ -161,7 +173,8 @@ def checklist_markdown(checklist: Any) -> str:
     cells = _Cells()
     return "\n\n".join(
         f"### {md_cell(workload)}\n\n" + _markdown_rows(
-            ((r[2], r[3], SYMBOL[r[4]], r[5]) for r in rows),
+            ((component, state, SYMBOL[status], action)
+             for _, _, component, state, status, action, _ in rows),
             ("Component", "Current State", "Production Ready", "Action Required"), cells)
         for workload, rows in _by_workload(checklist).items())
 
@@ -193,7 +206,7 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     """SARIF 2.1.0: every check as a rule; failures as results, exempt failures as results with
     a suppression (what code-scanning consumers expect); passes and skips are not results."""
     checks = catalogue()
-    rule_ids = sorted(set(checks) | {r[0] for r in a.rows})
+    rule_ids = sorted(set(checks) | {r[CHECK_ID] for r in a.rows})
     rules = []
     for rule_id in rule_ids:
         c = checks[rule_id]
@@ -240,9 +253,10 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
 def write_table(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     """What a person reads in a terminal: the checklist per workload, then what failed."""
     for workload, rows in _by_workload(a.checklist_rows).items():
-        lines = [f"{workload}  (namespace {rows[0][1] or '-'})"]
-        width = max(len(r[2]) for r in rows)
-        state_width = min(max(len(r[3]) for r in rows), 40)
+        _, namespace, *_ = rows[0]
+        lines = [f"{workload}  (namespace {namespace or '-'})"]
+        width = max(len(r[COMPONENT]) for r in rows)
+        state_width = min(max(len(r[CURRENT_STATE]) for r in rows), 40)
         for _, _, component, state, status, action, _ in rows:
             state = state if len(state) <= 40 else state[:39] + "…"
             lines.append(f"  {SYMBOL[status]} {component:<{width}}  {state:<{state_width}}  "
@@ -254,9 +268,9 @@ def write_table(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
 
 
 def _failure_line(r: tuple) -> str:
-    where = r[11] if r[12] is None else f"{r[11]}:{r[12]}"
-    target = f"{r[4]}/{r[6]}" + (f"[{r[7]}]" if r[7] else "")
-    return f"{r[2].upper():<7} {r[0]:<34} {target}: {r[8]}  ({where})\n"
+    where = r[FILE] if r[LINE] is None else f"{r[FILE]}:{r[LINE]}"
+    target = f"{r[KIND]}/{r[NAME]}" + (f"[{r[CONTAINER]}]" if r[CONTAINER] else "")
+    return f"{r[SEVERITY].upper():<7} {r[CHECK_ID]:<34} {target}: {r[MESSAGE]}  ({where})\n"
 
 
 def _summary(a: Analysis) -> str:
@@ -271,20 +285,20 @@ def write_junit(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     from xml.sax.saxutils import quoteattr
 
     rows = a.rows if not only_failed else list(a.rows.problems())
-    failures = sum(1 for r in rows if r[3] == "fail")
+    failures = sum(1 for r in rows if r[STATUS] == "fail")
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n'
               f'<testsuite name="toolman-kit" tests="{len(rows)}" failures="{failures}">\n')
     for chunk in _chunks(rows):
         cases = []
         for r in chunk:
-            check_id, area, severity, status, kind, _, name, container, message = r[:9]
+            check_id, area, severity, status, kind, _, name, container, message = r[:MESSAGE + 1]
             title = quoteattr(f"{check_id} {kind}/{name}" + (f"[{container}]" if container
                                                              else ""))
             body = ""
             if status == "fail":
                 body = f"<failure message={quoteattr(message)} type={quoteattr(severity)}/>"
             elif status in ("skip", "exempt"):
-                body = f"<skipped message={quoteattr(message or r[15])}/>"
+                body = f"<skipped message={quoteattr(message or r[EXEMPT_REASON])}/>"
             cases.append(f'    <testcase classname={quoteattr(area)} name={title}>{body}'
                          '</testcase>\n')
         out.write("".join(cases))

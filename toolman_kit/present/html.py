@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.judge.checklist import COMPONENT, SYMBOL, WORKLOAD
 
 if TYPE_CHECKING:
     from toolman_kit.analysis import Analysis
@@ -215,21 +215,22 @@ def analysis_html(a: Analysis) -> str:
     there are several workloads), escaped, linking to nothing."""
     esc = html.escape
     rows = a.checklist_rows
-    workloads = list(dict.fromkeys(r[0] for r in rows))
+    workloads = list(dict.fromkeys(r[WORKLOAD] for r in rows))
     parts = [f"<p><strong>toolman-kit Analysis</strong>: {esc(a.summary())}</p>"]
     if len(workloads) == 1:
         parts.append("<table><tr><th>Component</th><th>Current State</th>"
                      "<th>Production Ready</th><th>Action Required</th></tr>")
-        parts += [f"<tr><td>{esc(r[2])}</td><td>{esc(r[3])}</td><td>{SYMBOL[r[4]]}</td>"
-                  f"<td>{esc(r[5])}</td></tr>" for r in rows]
+        parts += [f"<tr><td>{esc(component)}</td><td>{esc(state)}</td><td>{SYMBOL[status]}</td>"
+                  f"<td>{esc(action)}</td></tr>"
+                  for _, _, component, state, status, action, _ in rows]
         parts.append("</table>")
     elif workloads:
         shown = set(workloads[:HTML_WORKLOADS])
-        components = list(dict.fromkeys(r[2] for r in rows))
+        components = list(dict.fromkeys(r[COMPONENT] for r in rows))
         cells: dict[str, list[str]] = {w: [] for w in workloads[:HTML_WORKLOADS]}
-        for r in rows:
-            if r[0] in shown:
-                cells[r[0]].append(f'<td title="{esc(r[3])}">{SYMBOL[r[4]]}</td>')
+        for workload, _, _, state, status, _, _ in rows:
+            if workload in shown:
+                cells[workload].append(f'<td title="{esc(state)}">{SYMBOL[status]}</td>')
         parts.append("<table><tr><th>Workload</th>"
                      + "".join(f"<th>{esc(c)}</th>" for c in components) + "</tr>")
         parts += [f"<tr><th>{esc(w)}</th>{''.join(c)}</tr>" for w, c in cells.items()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -17,7 +17,7 @@ from toolman_kit.analysis import Analysis
 from toolman_kit.chart.render import Rendered
 from toolman_kit.comparison import Comparison
 from toolman_kit.judge.checklist import SYMBOL
-from toolman_kit.judge.findings import SEVERITY_ORDER
+from toolman_kit.judge.findings import SEVERITY_ORDER, StatusName
 from toolman_kit.judge.pss import pod_security
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.present import views
@@ -43,14 +43,20 @@ def _title(check_id: str) -> str:
     return c.title if c else check_id
 
 
-def _groups(a: Analysis, status: str = "fail") -> list[tuple[str, str, pd.DataFrame]]:
-    """Findings of one status grouped by check, most important first: (check id, severity, rows)."""
+class _Group(NamedTuple):
+    check_id: str
+    severity: str
+    rows: pd.DataFrame
+
+
+def _groups(a: Analysis, status: StatusName = "fail") -> list[_Group]:
+    """Findings of one status grouped by check, most important first."""
     rows = a.findings[a.findings["status"] == status]
-    groups = [(str(cid), str(part["severity"].iloc[0]), part)
+    groups = [_Group(str(cid), str(part["severity"].iloc[0]), part)
               for cid, part in rows.groupby("check_id", sort=False)]
     return sorted(groups, key=lambda g: (
-        SEVERITY_ORDER.get(g[1], 3), IMPORTANCE.index(g[0]) if g[0] in IMPORTANCE
-        else len(IMPORTANCE), -len(g[2]), g[0]))
+        SEVERITY_ORDER.get(g.severity, 3), IMPORTANCE.index(g.check_id)
+        if g.check_id in IMPORTANCE else len(IMPORTANCE), -len(g.rows), g.check_id))
 
 
 def _more(n: int, href: str | None) -> str:
@@ -244,8 +250,8 @@ def validation_results(a: Analysis, rendered: Rendered | None = None) -> list[tu
     results.append((all(p.level != "privileged" for p in levels),
                     f"Security context: Pod Security Standards level — {text}"))
     invalid = [(w, path, problem) for w in a.index.workloads for path, problem in w.invalid]
-    quantities = [x for x in invalid if ".resources." in x[1]]
-    fields = [x for x in invalid if ".resources." not in x[1]]
+    quantities = [(w, path, problem) for w, path, problem in invalid if ".resources." in path]
+    fields = [(w, path, problem) for w, path, problem in invalid if ".resources." not in path]
     for ok_text, bad_text, found in (
             ("Resource definitions: Valid (every quantity parses)", "Resource definitions",
              quantities),
@@ -270,21 +276,22 @@ def conclusion(a: Analysis, baseline: Analysis | None = None, *,
     """The verdict in a paragraph: what blocks production, what the candidate values changed, and
     the privileged containers that shape the pod's security."""
     groups = _groups(a)
-    errors = [g for g in groups if g[1] == "error"]
-    warnings = [g for g in groups if g[1] != "error"]
+    errors = [g for g in groups if g.severity == "error"]
+    warnings = [g for g in groups if g.severity != "error"]
     who = _workloads(a)
     if not a.index.workloads:
         return "Without a workload there is no production readiness to judge; " \
             f"{plural(len(a.errors), 'input error')} reported."
     if not errors and not a.errors:
         text = (f"{who} meets every blocking check of the **{md_cell(a.profile.name)}** profile"
-                + (f"; {plural(sum(len(g[2]) for g in warnings), 'finding')} in "
+                + (f"; {plural(sum(len(g.rows) for g in warnings), 'finding')} in "
                    f"{plural(len(warnings), 'check')} remain worth fixing, chiefly "
-                   f"{and_join([_title(g[0]) for g in warnings[:2]])}" if warnings else "") + ".")
+                   f"{and_join([_title(g.check_id) for g in warnings[:2]])}" if warnings else "")
+                + ".")
     else:
-        led = "; ".join(_title(g[0]) for g in errors[:3])
+        led = "; ".join(_title(g.check_id) for g in errors[:3])
         text = (f"{who} is not production-ready against the **{md_cell(a.profile.name)}** profile: "
-                f"{plural(sum(len(g[2]) for g in errors), 'blocking finding')} in "
+                f"{plural(sum(len(g.rows) for g in errors), 'blocking finding')} in "
                 f"{plural(len(errors), 'check')} remain" + (f", led by: {led}" if led else "")
                 + (f"; {plural(len(a.errors), 'input error')} must be resolved first"
                    if a.errors else "") + ".")

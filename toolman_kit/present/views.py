@@ -16,13 +16,12 @@ from typing import Any
 import pandas as pd
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.judge.checks.availability import pdb_budget
 from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_list
-from toolman_kit.read.quantity import format_cpu, format_memory
+from toolman_kit.read.quantity import format_cpu, format_memory, pdb_budget
 
 REDACTED = "‹redacted›"
 # Values hidden in reports whatever the profile says: wider than what the check calls an error.
@@ -97,7 +96,8 @@ def _pull_policy(c: Container) -> str:
     return f"{'Always' if moving else 'IfNotPresent'} (default)"
 
 
-def _int(value: Any) -> int | None:
+def _integer(value: Any) -> int | None:
+    """An int as YAML gives it (a bool is not one), or None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -116,8 +116,8 @@ def containers(a: Analysis) -> pd.DataFrame:
                 "pull_policy": _pull_policy(c),
                 "ports": ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
                                    + (f" {p['name']}" if p.get("name") else "") for p in c.ports),
-                "run_as_user": _int(sec.get("runAsUser")),
-                "run_as_group": _int(sec.get("runAsGroup")),
+                "run_as_user": _integer(sec.get("runAsUser")),
+                "run_as_group": _integer(sec.get("runAsGroup")),
                 "run_as_non_root": sec.get("runAsNonRoot")
                 if isinstance(sec.get("runAsNonRoot"), bool) else None,
                 "read_only_root": sec.get("readOnlyRootFilesystem") is True,
@@ -405,7 +405,8 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
     for w in a.index.workloads:
         for c in w.containers:
             if _key(w, c.name) in non_root:
-                uid, gid = _int(c.security.get("runAsUser")), _int(c.security.get("runAsGroup"))
+                uid = _integer(c.security.get("runAsUser"))
+                gid = _integer(c.security.get("runAsGroup"))
                 ids = [f"{what} {n}" for what, n in (("UID", uid), ("GID", gid)) if n is not None]
                 by_id.setdefault(", ".join(ids) or "runAsNonRoot", []).append(_key(w, c.name))
     strengths += [f"Non-root execution ({ids}): {_who(a, keys)}" for ids, keys in by_id.items()]
@@ -418,7 +419,7 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
     secret_refs: list[tuple[str, str, str, str]] = []
     secret_names: list[str] = []
     for w in a.index.workloads:
-        group = _int(w.pod_security.get("fsGroup"))
+        group = _integer(w.pod_security.get("fsGroup"))
         if group is not None:
             same = [c.name for c in w.containers if c.security.get("runAsGroup") == group]
             fact = f"fsGroup {group}" + (f" (runAsGroup of {', '.join(same)})" if same else "")

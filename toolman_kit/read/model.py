@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from toolman_kit.read.manifests import Resource
 from toolman_kit.read.quantity import QuantityError, parse_quantity
@@ -103,10 +103,13 @@ class Volume:
         return as_dict(self.raw.get(self.type)) if self.type else {}
 
 
+Role = Literal["init", "main", "sidecar"]  # native sidecars are init containers that keep running
+
+
 @dataclass(slots=True)
 class Container:
     name: str
-    role: str  # "init", "main" or "sidecar" (native sidecars are init containers that keep running)
+    role: Role
     raw: dict[str, Any]
     path: str  # e.g. spec.template.spec.containers[0]
     security: dict[str, Any]  # effective securityContext: the pod's, overridden by the container's

@@ -1,4 +1,5 @@
-"""Kubernetes resource quantities ("500m", "2Gi", "1e3", "1.5E-3") as exact Decimals.
+"""Kubernetes resource quantities ("500m", "2Gi", "1e3", "1.5E-3") as exact Decimals, and a
+PodDisruptionBudget's int-or-percent ("25%") as a number of pods.
 
 The grammar is apimachinery's: a signed decimal number followed by a binary-SI suffix
 (Ki…Ei), a decimal-SI suffix (n u m "" k M G T P E) or a decimal exponent (e3, E-2).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
@@ -73,3 +75,16 @@ def format_memory(num_bytes: Decimal | None) -> str:
         if num_bytes >= unit and num_bytes % unit == 0:
             return f"{int(num_bytes // unit)}{suffix}"
     return f"{num_bytes.normalize():f}"
+
+
+def pdb_budget(value: Any, replicas: int) -> int | None:
+    """A PDB int-or-percent against a replica count (percentages round up, as Kubernetes does)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return -(-int(value[:-1]) * replicas // 100)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None

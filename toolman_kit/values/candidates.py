@@ -20,13 +20,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.values import ChartFacts
 from toolman_kit.chart.valuesfile import Key, get_in, paths, set_in, show
 from toolman_kit.judge.checklist import ROWS
-from toolman_kit.judge.findings import Row
+from toolman_kit.judge.findings import Row, SeverityName
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.read.model import Container, Workload, as_dict
 from toolman_kit.values.provenance import Field, Hardcoded, Provenance
@@ -41,7 +41,7 @@ class Failure:
     """A failing finding, identified as the findings comparison does."""
 
     check_id: str
-    severity: str
+    severity: SeverityName
     kind: str
     namespace: str
     name: str
@@ -120,12 +120,15 @@ def _compact(value: Any) -> str:
         str(value).lower() if isinstance(value, bool) else str(value)
 
 
+UnreachedKind = Literal["template", "decision", "judgement"]
+
+
 @dataclass(frozen=True)
 class Unreached:
     """Why no candidate is proposed for a failure."""
 
     reason: str
-    kind: str  # template | decision | judgement
+    kind: UnreachedKind
     template: str = ""  # "templates/deployment.yaml:243": the template line to change
 
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
@@ -33,6 +33,7 @@ from toolman_kit.chart.render import merge_values, parse_set
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,
     Budget,
+    ChartFacts,
     ValueSet,
     build_sets,
     chart_facts,
@@ -40,7 +41,7 @@ from toolman_kit.chart.values import (
 from toolman_kit.chart.valuesfile import dump_values
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import helm_kube_version
-from toolman_kit.judge.profiles import load_profile
+from toolman_kit.judge.profiles import Profile, load_profile
 from toolman_kit.progress import Progress
 from toolman_kit.read.manifests import Manifests, Resource, Source, Text, load, place
 from toolman_kit.values.candidates import (
@@ -52,7 +53,7 @@ from toolman_kit.values.candidates import (
     known_keys,
     rank,
 )
-from toolman_kit.values.provenance import hardcoded, provenance
+from toolman_kit.values.provenance import Field, Hardcoded, Provenance, hardcoded, provenance
 from toolman_kit.values.recipes import candidates
 
 MAX_ROUNDS = 50  # each keeps something; a safety net, never reached in practice
@@ -119,7 +120,7 @@ class Suggestion:
 
 def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
             set_values: Sequence[str] = (), release: str = "release-name",
-            namespace: str | None = None, profile: Any = "production",
+            namespace: str | None = None, profile: str | Path | Profile = "production",
             kube_version: str | None = None, max_renders: int = DEFAULT_MAX_RENDERS,
             jobs: int | None = None, progress: TextIO | None = None) -> Suggestion:
     """The values override that makes as many failing checks pass as values alone can, each
@@ -196,8 +197,12 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
     return result
 
 
+TrialOutcome = Literal["clean", "introduces", "removes", "error", "nothing"]  # of a candidate
+
+
 class _Prover:
-    def __init__(self, facts: Any, profile: Any, files: dict[str, Any], sets: dict[str, Any],
+    def __init__(self, facts: ChartFacts, profile: Profile, files: dict[str, Any],
+                 sets: dict[str, Any],
                  renderer: Renderer, budget: Budget, namespace: str,
                  progress: TextIO | None):
         self.facts, self.profile, self.files, self.sets = facts, profile, files, sets
@@ -239,7 +244,8 @@ class _Prover:
                     t.failing = failures(t.analysis)
                 bar.advance()
 
-    def context(self, trial: Trial, prov: Any = None, hard: Any = None) -> Context:
+    def context(self, trial: Trial, prov: Provenance | None = None,
+                hard: dict[Field, Hardcoded] | None = None) -> Context:
         merged = self.merged(trial.override)
         if self._known is None:
             self._known = known_keys(self.facts, merged)
@@ -248,7 +254,7 @@ class _Prover:
 
     # --- the rounds -------------------------------------------------------------------------
 
-    def search(self, first: Trial, prov: Any, hard: Any) -> None:
+    def search(self, first: Trial, prov: Provenance, hard: dict[Field, Hardcoded]) -> None:
         self.state, self.unexplored = first, list(prov.unexplored)
         ctx = self.context(first, prov, hard)
         self.in_template = {k: u for k, f in first.failing.items()
@@ -293,9 +299,9 @@ class _Prover:
         return trials
 
     def _judge(self, c: Candidate, t: Trial, state: Trial, partner: Candidate | None = None
-               ) -> str:
-        """clean | introduces | removes | error | nothing; what happened is noted for the
-        targets. Removing a workload or a container removes its failures: that fixes nothing."""
+               ) -> TrialOutcome:
+        """What the candidate's trial did, noted for its targets too. Removing a workload or a
+        container removes its failures: that fixes nothing."""
         tried = c.shows() + (f" with {partner.shows()}" if partner else "")
         if t.error is not None:
             self._note(c, f"{tried}: does not render ({t.error})")
@@ -419,7 +425,7 @@ def _parsed(text: str, name: str) -> dict[str, Any]:
     return parse_values(text, name) or {}
 
 
-def _check(out: Output, profile: Any, namespace: str) -> Analysis:
+def _check(out: Output, profile: Profile, namespace: str) -> Analysis:
     """The analysis of a render's parsed objects (no second parse; lines unknown)."""
     manifests = Manifests(resources=[Resource(obj, Source("<suggest>", n, 1, ident[0]))
                                      for n, (ident, obj) in enumerate(out.objects.items())])
@@ -427,13 +433,14 @@ def _check(out: Output, profile: Any, namespace: str) -> Analysis:
     return Analysis.of(manifests, profile=profile)
 
 
-def _load(text: str, profile: Any, namespace: str, chart: Path) -> Analysis:
+def _load(text: str, profile: Profile, namespace: str, chart: Path) -> Analysis:
     manifests = load(Text(f"<rendered {chart}>", text), namespace=namespace)
     return Analysis.of(manifests, profile=profile)
 
 
-def _summary(facts: Any, prof: Any, release: str, namespace: str, files: Sequence[str],
-             set_values: Sequence[str], prover: _Prover, first: Trial, after: Any,
+def _summary(facts: ChartFacts, prof: Profile, release: str, namespace: str,
+             files: Sequence[str], set_values: Sequence[str], prover: _Prover, first: Trial,
+             after: Analysis,
              budget: Budget) -> Suggestion:
     """What `after` shows against the start: fixed (by which keys), still failing (why), and
     introduced (by which keys, and what would resolve it)."""

@@ -10,6 +10,7 @@ from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Skip, Vio
 from toolman_kit.read.index import Index, selector_matches
 from toolman_kit.read.manifests import Resource
 from toolman_kit.read.model import REPLICATED, Workload, as_dict, as_list
+from toolman_kit.read.quantity import pdb_budget
 
 LONG_RUNNING = (*REPLICATED, "DaemonSet")
 STRATEGY_FIELD = {"Deployment": "strategy", "StatefulSet": "updateStrategy",
@@ -154,19 +155,6 @@ def pdb_missing(w: Workload, idx: Index, profile: Profile) -> Outcome:
         budget = max(profile.min_replicas - 1, 1)
         yield Violation("no PodDisruptionBudget selects its pods",
                         remediation=f"Enable with minAvailable: {budget}.")
-
-
-def pdb_budget(value: Any, replicas: int) -> int | None:
-    """A PDB int-or-percent against a replica count (percentages round up, as Kubernetes does)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
-        return -(-int(value[:-1]) * replicas // 100)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
 
 
 def _allows_no_disruption(spec: dict[str, Any]) -> tuple[str, Any] | None:

@@ -25,37 +25,41 @@ RUNTIME_SOCKETS = {
 SOCKET_ENV = ("DOCKER_HOST", "CONTAINER_HOST")
 
 
-def _sc(c: Container) -> str:
+def _security_context(c: Container) -> str:
+    """The path of the container's securityContext, where its findings point."""
     return f"{c.path}.securityContext"
 
 
-def _cap(name: str) -> str:
+def _capability(name: str) -> str:
+    """A capability's name as Kubernetes compares them: "cap_sys_admin" is SYS_ADMIN."""
     name = name.upper()
     return name[4:] if name.startswith("CAP_") else name
 
 
-def _caps(c: Container, key: str) -> list[str]:
+def _capabilities(c: Container, key: str) -> list[str]:
+    """The capabilities the container adds or drops (`key`), as written."""
     return [x for x in as_list(as_dict(c.security.get("capabilities")).get(key))
             if isinstance(x, str)]
 
 
-def _uid(value: Any) -> int | None:
+def _numeric_id(value: Any) -> int | None:
+    """A user or group id, or None where it is not a number."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _non_root(c: Container) -> bool:
-    user = _uid(c.security.get("runAsUser"))
+    user = _numeric_id(c.security.get("runAsUser"))
     return user > 0 if user is not None else c.security.get("runAsNonRoot") is True
 
 
 def _groups(c: Container, w: Workload) -> list[int] | None:
     """The container's group ids (primary, fsGroup, supplemental), or None when the primary one
     is not set: the runtime then takes the image's, often root."""
-    primary = _uid(c.security.get("runAsGroup"))
+    primary = _numeric_id(c.security.get("runAsGroup"))
     if primary is None:
         return None
     pod = w.pod_security
-    extra = [_uid(g) for g in (pod.get("fsGroup"), *as_list(pod.get("supplementalGroups")))]
+    extra = [_numeric_id(g) for g in (pod.get("fsGroup"), *as_list(pod.get("supplementalGroups")))]
     return list(dict.fromkeys([primary, *(g for g in extra if g is not None)]))
 
 
@@ -66,7 +70,7 @@ def privileged_container(c: Container, w: Workload, idx: Index, profile: Profile
     """A privileged container has every capability and every host device: escaping to the node
     is a matter of mounting its disk."""
     if c.security.get("privileged") is True:
-        yield Violation(f"{c.name} runs privileged", path=f"{_sc(c)}.privileged")
+        yield Violation(f"{c.name} runs privileged", path=f"{_security_context(c)}.privileged")
 
 
 @check(id="privilege-escalation-allowed", area=Area.SECURITY, severity=Severity.WARNING,
@@ -79,13 +83,13 @@ def privilege_escalation_allowed(c: Container, w: Workload, idx: Index,
     reasons = []
     if c.security.get("privileged") is True:
         reasons.append("it is privileged")
-    if "SYS_ADMIN" in {_cap(x) for x in _caps(c, "add")}:
+    if "SYS_ADMIN" in {_capability(x) for x in _capabilities(c, "add")}:
         reasons.append("it adds SYS_ADMIN")
     if c.security.get("allowPrivilegeEscalation") is not False:
         reasons.append("allowPrivilegeEscalation is not false")
     if reasons:
         yield Violation(f"{c.name} can escalate privileges: {', '.join(reasons)}",
-                        path=f"{_sc(c)}.allowPrivilegeEscalation")
+                        path=f"{_security_context(c)}.allowPrivilegeEscalation")
 
 
 @check(id="run-as-root-allowed", area=Area.SECURITY, severity=Severity.WARNING,
@@ -99,15 +103,16 @@ def run_as_root_allowed(c: Container, w: Workload, idx: Index, profile: Profile)
     """Root in a container is root on the node's kernel: any escape or writable host mount is
     then owned by uid 0. Group 0 (runAsGroup: 0) is flagged too: files the root group may write
     (on host mounts, shared volumes) are then the container's."""
-    user = _uid(c.security.get("runAsUser"))
+    user = _numeric_id(c.security.get("runAsUser"))
     if user == 0:
-        yield Violation(f"{c.name} runs as root (runAsUser: 0)", path=f"{_sc(c)}.runAsUser")
+        yield Violation(f"{c.name} runs as root (runAsUser: 0)",
+                        path=f"{_security_context(c)}.runAsUser")
     elif c.security.get("runAsNonRoot") is not True and not (user and user > 0):
         yield Violation(f"{c.name} may run as root: neither runAsNonRoot: true nor a non-zero "
-                        "runAsUser", path=f"{_sc(c)}.runAsNonRoot")
-    if _uid(c.security.get("runAsGroup")) == 0:
+                        "runAsUser", path=f"{_security_context(c)}.runAsNonRoot")
+    if _numeric_id(c.security.get("runAsGroup")) == 0:
         yield Violation(f"{c.name} runs with the root group (runAsGroup: 0)",
-                        path=f"{_sc(c)}.runAsGroup")
+                        path=f"{_security_context(c)}.runAsGroup")
 
 
 @check(id="root-filesystem-writable", area=Area.SECURITY, severity=Severity.WARNING,
@@ -118,7 +123,7 @@ def root_filesystem_writable(c: Container, w: Workload, idx: Index, profile: Pro
     binaries for the life of the container."""
     if c.security.get("readOnlyRootFilesystem") is not True:
         yield Violation(f"{c.name} can write to its root filesystem",
-                        path=f"{_sc(c)}.readOnlyRootFilesystem")
+                        path=f"{_security_context(c)}.readOnlyRootFilesystem")
 
 
 @check(id="capabilities-not-dropped", area=Area.SECURITY, severity=Severity.WARNING,
@@ -132,17 +137,17 @@ def capabilities_not_dropped(c: Container, w: Workload, idx: Index, profile: Pro
     need; dropping ALL leaves an attacker nothing to work with. It must be written `ALL`:
     Pod Security admission compares the value exactly, so `drop: [all]` does not meet the
     restricted level (the runtime may accept it, the namespace's admission does not)."""
-    drops = _caps(c, "drop")
+    drops = _capabilities(c, "drop")
     if "ALL" in drops:
         return
     spelled = next((x for x in drops if x.upper() == "ALL"), None)
     if spelled:
         yield Violation(f"{c.name} drops {spelled!r}: Pod Security admission only accepts ALL "
                         "in capitals, so a restricted namespace rejects the pod",
-                        path=f"{_sc(c)}.capabilities.drop")
+                        path=f"{_security_context(c)}.capabilities.drop")
     else:
         yield Violation(f"{c.name} does not drop ALL capabilities",
-                        path=f"{_sc(c)}.capabilities.drop")
+                        path=f"{_security_context(c)}.capabilities.drop")
 
 
 @check(id="dangerous-capabilities", area=Area.SECURITY, severity=Severity.ERROR,
@@ -151,9 +156,10 @@ def capabilities_not_dropped(c: Container, w: Workload, idx: Index, profile: Pro
 def dangerous_capabilities(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcome:
     """Capabilities such as SYS_ADMIN, NET_ADMIN or SYS_PTRACE are each close to root on the node;
     the Pod Security baseline forbids adding them."""
-    extra = [x for x in _caps(c, "add") if _cap(x) not in BASELINE_CAPABILITIES]
+    extra = [x for x in _capabilities(c, "add") if _capability(x) not in BASELINE_CAPABILITIES]
     if extra:
-        yield Violation(f"{c.name} adds {', '.join(extra)}", path=f"{_sc(c)}.capabilities.add")
+        yield Violation(f"{c.name} adds {', '.join(extra)}",
+                        path=f"{_security_context(c)}.capabilities.add")
 
 
 @check(id="host-namespaces", area=Area.SECURITY, severity=Severity.ERROR,
@@ -199,7 +205,7 @@ def host_port(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcom
     """A hostPort bypasses NetworkPolicies on some CNIs, exposes the pod on the node's address and
     allows one such pod per node, which blocks scheduling and rollouts."""
     for i, port in enumerate(as_list(c.raw.get("ports"))):
-        host = _uid(as_dict(port).get("hostPort"))
+        host = _numeric_id(as_dict(port).get("hostPort"))
         if host:
             yield Violation(f"{c.name} binds host port {host}",
                             path=f"{c.path}.ports[{i}].hostPort")
@@ -221,7 +227,8 @@ def seccomp_profile_missing(c: Container, w: Workload, idx: Index, profile: Prof
             return
         kind = "Unconfined" if legacy == "unconfined" else None
     yield Violation(f"{c.name} runs seccomp Unconfined" if kind == "Unconfined" else
-                    f"{c.name} sets no seccomp profile", path=f"{_sc(c)}.seccompProfile.type")
+                    f"{c.name} sets no seccomp profile",
+                    path=f"{_security_context(c)}.seccompProfile.type")
 
 
 def _has_rights(w: Workload, idx: Index) -> bool:
@@ -265,7 +272,7 @@ def _clean(path: str) -> str:
     return "/" + posixpath.normpath("/" + path).lstrip("/")
 
 
-def _norm(path: str) -> str:
+def _canonical_path(path: str) -> str:
     """A node (or container) path, with /var/run read as /run."""
     path = _clean(path)
     return "/run" + path[8:] if path == "/var/run" or path.startswith("/var/run/") else path
@@ -281,7 +288,8 @@ def _socket_env(c: Container, mount_path: str) -> str:
     for env in c.env:
         value = env.get("value")
         if env.get("name") in SOCKET_ENV and isinstance(value, str) and \
-                value.startswith("unix://") and _under(_norm(mount_path), [_norm(value[7:])]):
+                value.startswith("unix://") and \
+                _under(_canonical_path(mount_path), [_canonical_path(value[7:])]):
             return f"; its {env['name']}={value} talks to it"
     return ""
 
@@ -305,7 +313,7 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
             v = host_paths.get(m.volume)
             if v is None:
                 continue
-            host = _norm(f"{v.source.get('path', '')}/{m.sub_path or ''}")
+            host = _canonical_path(f"{v.source.get('path', '')}/{m.sub_path or ''}")
             kinds = {RUNTIME_SOCKETS[s] for s in _under(host, RUNTIME_SOCKETS)}
             if not kinds:
                 continue
@@ -318,7 +326,7 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
                     f"{c.name} mounts the node's {what} ({where}): effectively root on the "
                     f"node{talks}", path=f"{c.path}.volumeMounts[{i}]", container=c.name)
                 continue
-            user = _uid(c.security.get("runAsUser"))
+            user = _numeric_id(c.security.get("runAsUser"))
             found[(c.name, i)] = Violation(
                 f"{c.name} mounts the node's {what} ({where}) and runs as "
                 f"{f'uid {user}' if user else 'a non-root uid'} with gid "
@@ -333,7 +341,7 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
         if server.security.get("privileged") is not True:
             continue
         for m in server.mounts:
-            root = _norm(m.mount_path)
+            root = _canonical_path(m.mount_path)
             sockets = _under(root, RUNTIME_SOCKETS)
             if not sockets:
                 continue
