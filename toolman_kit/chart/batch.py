@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from toolman_kit.chart.render import (
     check_renderable,
@@ -39,18 +39,30 @@ PROGRESS_MIN = 20  # batches this big show progress
 CHUNK = 8  # renders per task sent to a worker
 
 
+class RenderFailure(NamedTuple):
+    """Why a render failed, as Helm said it (picklable: renders run in worker processes)."""
+
+    message: str
+    file: str | None
+    line: int | None
+
+    @classmethod
+    def of(cls, e: RenderError) -> RenderFailure:
+        return cls(e.message, e.file, e.line)
+
+
 @dataclass(frozen=True)
 class Output:
     """One render: the `helm template` text, the documents by Ident, or the error."""
 
     text: str = ""
     objects: dict[Ident, Any] = field(default_factory=dict)
-    error: tuple[str, str | None, int | None] | None = None  # message, file, line
+    error: RenderFailure | None = None
 
     @property
     def exception(self) -> RenderError | None:
-        return None if self.error is None else RenderError(self.error[0], file=self.error[1],
-                                                           line=self.error[2])
+        e = self.error
+        return None if e is None else RenderError(e.message, file=e.file, line=e.line)
 
 
 def chart_digest(chart: str | Path) -> str:
@@ -145,7 +157,7 @@ class Renderer:
                                   self.namespace, self.kube)
             return _output(files, self.chart, self._parsed)
         except RenderError as e:
-            return Output(error=(e.message, e.file, e.line))
+            return Output(error=RenderFailure.of(e))
 
     def _fan_out(self, todo: dict[str, Mapping[str, Any]], bar: Progress) -> None:
         if self._pool is None:
@@ -197,11 +209,11 @@ def _render_chunk(chart: str, digest: str, many: list[dict[str, Any]], release: 
         loaded, parsed = _worker_chart(chart, digest)
         check_renderable(loaded, Path(chart), release)
     except RenderError as e:
-        return [Output(error=(e.message, e.file, e.line))] * len(many)
+        return [Output(error=RenderFailure.of(e))] * len(many)
     for values in many:
         try:
             files = render_values(loaded, Path(chart), values, release, namespace, kube)
             outputs.append(_output(files, Path(chart), parsed))
         except RenderError as e:
-            outputs.append(Output(error=(e.message, e.file, e.line)))
+            outputs.append(Output(error=RenderFailure.of(e)))
     return outputs

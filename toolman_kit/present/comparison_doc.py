@@ -63,8 +63,10 @@ def set_record(s: SetResult) -> dict[str, Any]:
 
 def checklist_records(a: Analysis | None) -> list[dict[str, Any]]:
     """The checklist as JSON records (workload, component, current_state, status, action)."""
-    return [{"workload": r[0], "component": r[2], "current_state": r[3], "status": r[4],
-             "action": r[5]} for r in (a.checklist_rows if a is not None else ())]
+    return [{"workload": workload, "component": component, "current_state": state,
+             "status": status, "action": action}
+            for workload, _, component, state, status, action, _ in
+            (a.checklist_rows if a is not None else ())]
 
 
 def failing_records(s: SetResult) -> list[dict[str, Any]]:

@@ -62,7 +62,8 @@ def _rows(s: Suggestion, fixed: list[Failure]) -> list[str]:
     """"PDB ❌ → ✅ (pdb-missing)" for the checklist rows the failures are in."""
 
     def statuses(a: Any) -> dict[tuple[str, str, str], str]:
-        return {(r[0], r[1], r[2]): r[4] for r in a.checklist_rows}
+        return {(workload, namespace, component): status
+                for workload, namespace, component, _, status, _, _ in a.checklist_rows}
 
     before, after = statuses(s.before), statuses(s.after)
     labels = {(w.kind, w.namespace, w.name): s.before.index.label(w)

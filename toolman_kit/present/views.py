@@ -20,7 +20,7 @@ from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
-from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_list
+from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_int, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory, pdb_budget
 
 REDACTED = "‹redacted›"
@@ -96,11 +96,6 @@ def _pull_policy(c: Container) -> str:
     return f"{'Always' if moving else 'IfNotPresent'} (default)"
 
 
-def _integer(value: Any) -> int | None:
-    """An int as YAML gives it (a bool is not one), or None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def containers(a: Analysis) -> pd.DataFrame:
     """One row per container of every workload: image, security context, resources, mounts."""
     rows = []
@@ -116,8 +111,8 @@ def containers(a: Analysis) -> pd.DataFrame:
                 "pull_policy": _pull_policy(c),
                 "ports": ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
                                    + (f" {p['name']}" if p.get("name") else "") for p in c.ports),
-                "run_as_user": _integer(sec.get("runAsUser")),
-                "run_as_group": _integer(sec.get("runAsGroup")),
+                "run_as_user": as_int(sec.get("runAsUser")),
+                "run_as_group": as_int(sec.get("runAsGroup")),
                 "run_as_non_root": sec.get("runAsNonRoot")
                 if isinstance(sec.get("runAsNonRoot"), bool) else None,
                 "read_only_root": sec.get("readOnlyRootFilesystem") is True,
@@ -405,8 +400,8 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
     for w in a.index.workloads:
         for c in w.containers:
             if _key(w, c.name) in non_root:
-                uid = _integer(c.security.get("runAsUser"))
-                gid = _integer(c.security.get("runAsGroup"))
+                uid = as_int(c.security.get("runAsUser"))
+                gid = as_int(c.security.get("runAsGroup"))
                 ids = [f"{what} {n}" for what, n in (("UID", uid), ("GID", gid)) if n is not None]
                 by_id.setdefault(", ".join(ids) or "runAsNonRoot", []).append(_key(w, c.name))
     strengths += [f"Non-root execution ({ids}): {_who(a, keys)}" for ids, keys in by_id.items()]
@@ -419,7 +414,7 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
     secret_refs: list[tuple[str, str, str, str]] = []
     secret_names: list[str] = []
     for w in a.index.workloads:
-        group = _integer(w.pod_security.get("fsGroup"))
+        group = as_int(w.pod_security.get("fsGroup"))
         if group is not None:
             same = [c.name for c in w.containers if c.security.get("runAsGroup") == group]
             fact = f"fsGroup {group}" + (f" (runAsGroup of {', '.join(same)})" if same else "")

@@ -192,7 +192,7 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
     for (key, value), out in zip(todo, outputs, strict=True):
         if out.error is not None:  # what this key controls cannot be seen
             result.unexplored.append(f"{vs.name}: {show(key)}: its probe does not render "
-                                     f"({out.error[0]})")  # the value: maybe a secret
+                                     f"({out.error.message})")  # the value: maybe a secret
             result.complete = False
             continue
         others = {i for i in set(base.objects) | set(out.objects)

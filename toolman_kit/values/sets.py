@@ -187,7 +187,7 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
         return result, None
     out = renderer.render(vs.overrides)
     if out.error is not None:
-        result.errors.append(_error(out.error[1], out.error[2], out.error[0]))
+        result.errors.append(_error(out.error.file, out.error.line, out.error.message))
         return result, None
     result.lint = list(lint_sdk(facts.path, vs.overrides, namespace, renderer.kube))
     result.errors += [_error(str(facts.path / m.path) if m.path else None, None,

@@ -70,7 +70,7 @@ class Trial:
 
     @property
     def error(self) -> str | None:
-        return None if self.output.error is None else self.output.error[0]
+        return None if self.output.error is None else self.output.error.message
 
 
 @dataclass

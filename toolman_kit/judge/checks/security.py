@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Any
 
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.pss import (
@@ -11,7 +10,7 @@ from toolman_kit.judge.pss import (
 )
 from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
 from toolman_kit.read.index import Index, role_key
-from toolman_kit.read.model import Container, Mount, Workload, as_dict, as_list
+from toolman_kit.read.model import Container, Mount, Workload, as_dict, as_int, as_list
 
 SECCOMP_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
@@ -42,24 +41,19 @@ def _capabilities(c: Container, key: str) -> list[str]:
             if isinstance(x, str)]
 
 
-def _numeric_id(value: Any) -> int | None:
-    """A user or group id, or None where it is not a number."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _non_root(c: Container) -> bool:
-    user = _numeric_id(c.security.get("runAsUser"))
+    user = as_int(c.security.get("runAsUser"))
     return user > 0 if user is not None else c.security.get("runAsNonRoot") is True
 
 
 def _groups(c: Container, w: Workload) -> list[int] | None:
     """The container's group ids (primary, fsGroup, supplemental), or None when the primary one
     is not set: the runtime then takes the image's, often root."""
-    primary = _numeric_id(c.security.get("runAsGroup"))
+    primary = as_int(c.security.get("runAsGroup"))
     if primary is None:
         return None
     pod = w.pod_security
-    extra = [_numeric_id(g) for g in (pod.get("fsGroup"), *as_list(pod.get("supplementalGroups")))]
+    extra = [as_int(g) for g in (pod.get("fsGroup"), *as_list(pod.get("supplementalGroups")))]
     return list(dict.fromkeys([primary, *(g for g in extra if g is not None)]))
 
 
@@ -103,14 +97,14 @@ def run_as_root_allowed(c: Container, w: Workload, idx: Index, profile: Profile)
     """Root in a container is root on the node's kernel: any escape or writable host mount is
     then owned by uid 0. Group 0 (runAsGroup: 0) is flagged too: files the root group may write
     (on host mounts, shared volumes) are then the container's."""
-    user = _numeric_id(c.security.get("runAsUser"))
+    user = as_int(c.security.get("runAsUser"))
     if user == 0:
         yield Violation(f"{c.name} runs as root (runAsUser: 0)",
                         path=f"{_security_context(c)}.runAsUser")
     elif c.security.get("runAsNonRoot") is not True and not (user and user > 0):
         yield Violation(f"{c.name} may run as root: neither runAsNonRoot: true nor a non-zero "
                         "runAsUser", path=f"{_security_context(c)}.runAsNonRoot")
-    if _numeric_id(c.security.get("runAsGroup")) == 0:
+    if as_int(c.security.get("runAsGroup")) == 0:
         yield Violation(f"{c.name} runs with the root group (runAsGroup: 0)",
                         path=f"{_security_context(c)}.runAsGroup")
 
@@ -205,7 +199,7 @@ def host_port(c: Container, w: Workload, idx: Index, profile: Profile) -> Outcom
     """A hostPort bypasses NetworkPolicies on some CNIs, exposes the pod on the node's address and
     allows one such pod per node, which blocks scheduling and rollouts."""
     for i, port in enumerate(as_list(c.raw.get("ports"))):
-        host = _numeric_id(as_dict(port).get("hostPort"))
+        host = as_int(as_dict(port).get("hostPort"))
         if host:
             yield Violation(f"{c.name} binds host port {host}",
                             path=f"{c.path}.ports[{i}].hostPort")
@@ -326,7 +320,7 @@ def container_runtime_socket_exposed(w: Workload, idx: Index, profile: Profile) 
                     f"{c.name} mounts the node's {what} ({where}): effectively root on the "
                     f"node{talks}", path=f"{c.path}.volumeMounts[{i}]", container=c.name)
                 continue
-            user = _numeric_id(c.security.get("runAsUser"))
+            user = as_int(c.security.get("runAsUser"))
             found[(c.name, i)] = Violation(
                 f"{c.name} mounts the node's {what} ({where}) and runs as "
                 f"{f'uid {user}' if user else 'a non-root uid'} with gid "
