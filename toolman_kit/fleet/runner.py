@@ -9,17 +9,22 @@ fleet page. A second batch on the same DIR meanwhile stops at once with a clear 
 
 from __future__ import annotations
 
+import fcntl
+import multiprocessing
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from toolman_kit.atomic import write_atomic
 from toolman_kit.errors import FleetError
 from toolman_kit.exits import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, FAIL_ON
 from toolman_kit.fleet.fleetfile import load_fleet
@@ -107,8 +112,6 @@ def exit_status(outcomes: Sequence[Outcome], fail_on: str) -> int:
 @contextmanager
 def batch_lock(out: Path) -> Iterator[None]:
     """Hold DIR's lock for the whole batch (released by the OS if this process dies)."""
-    import fcntl
-
     f = open(out / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole batch
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -133,8 +136,6 @@ def _token(out: Path) -> str:
     """DIR's marker, made once: tasks check they see it, i.e. that DIR is shared with them."""
     marker = out / MARKER
     if not marker.is_file():
-        from toolman_kit.atomic import write_atomic
-
         write_atomic(marker, uuid.uuid4().hex + "\n")
     return marker.read_text(encoding="utf-8").strip()
 
@@ -166,10 +167,6 @@ def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -
     Ctrl-C) starts no more: the reports being made finish (seconds), and nothing is left
     running. A worker process that dies breaks the pool: the targets it took down, and those not
     yet started, run once more in a new pool, like a Dask task whose worker died."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
     size = max(1, min(workers, len(jobs)))
     for _attempt in range(2):
         if not jobs:

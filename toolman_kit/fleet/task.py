@@ -24,12 +24,19 @@ import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import util
 from pathlib import Path
 from typing import Any, Literal
 
+from toolman_kit import __version__
+from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import write_atomic
+from toolman_kit.chart.render import render
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
 from toolman_kit.fleet.fleetfile import Target
+from toolman_kit.judge.findings import COLUMNS
+from toolman_kit.judge.profiles import load_profile
+from toolman_kit.read.manifests import MANIFEST_SUFFIXES
 
 MARKER = ".toolman-fleet"  # in DIR, holding the batch client's token: proves DIR is shared
 RUN_JSON = "run.json"
@@ -103,9 +110,6 @@ def run_target(job: Job) -> Outcome:
 def input_hash(target: Target, manifests: str) -> str:
     """What decides a report: the manifests analyzed (after rendering), the profile's content,
     the Kubernetes version, the release namespace, the title and this kit's version."""
-    from toolman_kit import __version__
-    from toolman_kit.judge.profiles import load_profile
-
     profile = replace(load_profile(target.profile), source="")  # content, not where it lives
     h = hashlib.sha256()
     for part in (__version__, target.kube_version, target.namespace, target.title,
@@ -139,12 +143,9 @@ def _check_shared(out: str, token: str) -> None:
 def _manifests(t: Target) -> str:
     """The text to analyze: the chart rendered, or the rendered files one after the other."""
     if t.chart:
-        from toolman_kit.chart.render import render
-
         return render(t.chart, t.values, release=t.release or t.name,
                       namespace=t.namespace or "default", kube_version=t.kube_version,
                       lint=False).text
-    from toolman_kit.read.manifests import MANIFEST_SUFFIXES
 
     parts = []
     for given in map(Path, t.paths):
@@ -226,8 +227,6 @@ def _read_findings(directory: Path) -> tuple[Any, dict[str, str]] | None:
     """(findings frame, checklist component → worst status) from a report's findings.json."""
     import pandas as pd
 
-    from toolman_kit.judge.findings import COLUMNS
-
     try:
         doc = json.loads((directory / "findings.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -240,8 +239,6 @@ def _read_findings(directory: Path) -> tuple[Any, dict[str, str]] | None:
 
 
 def _analyze(t: Target) -> Any:
-    from toolman_kit.analysis import Analysis
-
     return Analysis.of(*t.baseline, profile=t.profile, namespace=t.namespace,
                        kube_version=t.kube_version).findings
 
@@ -275,8 +272,6 @@ def _kernels() -> Any:
     kernel start and the imports in it are paid once per worker process, not per target."""
     with _KERNELS_LOCK:
         if not _KERNELS:
-            from multiprocessing import util
-
             from toolman_kit.present.report import Kernels
 
             _KERNELS.append(Kernels())

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from toolman_kit import __version__
 from toolman_kit.chart.valuesfile import show
 from toolman_kit.judge.findings import Row
+from toolman_kit.present.formats import markdown_table
 from toolman_kit.text import md_cell
 
 if TYPE_CHECKING:  # values/ is heavy to import, and `compare`'s formats are built at start-up
@@ -230,7 +231,6 @@ def to_table(doc: dict[str, Any]) -> str:
 def to_markdown(doc: dict[str, Any]) -> str:
     """For a pull-request comment or a wiki page."""
     from toolman_kit.present import values_views as vv
-    from toolman_kit.present.formats import markdown_table
 
     names = vv.names(doc)
     chart = doc["chart"]

@@ -18,6 +18,7 @@ from itertools import islice
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any, TextIO
+from xml.sax.saxutils import quoteattr
 
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis
@@ -282,8 +283,6 @@ def _summary(a: Analysis) -> str:
 
 
 def write_junit(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
-    from xml.sax.saxutils import quoteattr
-
     rows = a.rows if not only_failed else list(a.rows.problems())
     failures = sum(1 for r in rows if r[STATUS] == "fail")
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from toolman_kit.analysis import Analysis, with_kube_version
+from toolman_kit.atomic import write_atomic
 from toolman_kit.chart.render import load_chart
 from toolman_kit.comparison import Comparison
 from toolman_kit.errors import ManifestError, ToolmanKitError
+from toolman_kit.judge.profiles import BUILT_IN, Profile, load_profile
 from toolman_kit.present.sections import NOTEBOOKS
 from toolman_kit.read.manifests import RELEASE_NAMESPACE, Manifests, load, place
 
@@ -123,8 +125,6 @@ def _resolve(path: Any, parameter: str, directory: bool = False) -> str:
 
 
 def resolve_profile(profile: Any) -> Any:
-    from toolman_kit.judge.profiles import BUILT_IN, Profile
-
     if isinstance(profile, Profile) or str(profile) in BUILT_IN:
         return profile
     return _resolve(profile, "profile")
@@ -205,8 +205,6 @@ def inputs(manifests: Sequence[Any] = (), baseline: Sequence[Any] | None = None,
 def share(path: Path, ins: Inputs) -> None:
     """Write `ins` (an inputs() result) where the report's kernels receive it: the same
     arguments over the same files then cost an unpickling instead of an analysis."""
-    from toolman_kit.atomic import write_atomic
-
     write_atomic(path, pickle.dumps((ins.key, ins), protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -235,8 +233,6 @@ def _stamp(paths: Sequence[str]) -> tuple:
 
 def _analyses(specs: list[dict[str, Any]], chart: str | None, profile: Any,
               namespace: str | None, release: str, kube_version: str | None = None) -> Inputs:
-    from toolman_kit.judge.profiles import load_profile
-
     profile = with_kube_version(load_profile(profile), kube_version)  # charts render for it
     loaded: list[tuple[str, Manifests, Any]] = []
     for spec in specs:

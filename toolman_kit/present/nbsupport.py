@@ -19,6 +19,7 @@ import pandas as pd
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.judge.registry import catalogue
 from toolman_kit.present import views
 from toolman_kit.present.charts import Png, mount_grid, requests_vs_limits  # noqa: F401
 from toolman_kit.present.html import (  # noqa: F401 - the notebooks' API
@@ -433,7 +434,6 @@ def passed(df: pd.DataFrame, empty: str = "No passing checks.") -> Html:
     df = df[df["status"] == "pass"] if len(df) else df
     if len(df) == 0:
         return para(empty, muted=True)
-    from toolman_kit.judge.registry import catalogue
 
     checks = catalogue()
     rows = [{"status": "pass", "check": check_id,

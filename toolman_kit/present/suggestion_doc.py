@@ -15,8 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolman_kit import __version__
 from toolman_kit.chart.valuesfile import Key, dump_values, show
 from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.present.comparison_doc import checklist_records
+from toolman_kit.present.formats import markdown_table
 from toolman_kit.text import md_cell
 
 if TYPE_CHECKING:
@@ -134,10 +137,6 @@ def _object(f: Failure) -> dict[str, Any]:
 
 def document(s: Suggestion) -> dict[str, Any]:
     """The JSON of `--format json` (schemas/suggestion.schema.json)."""
-    from toolman_kit import __version__
-    from toolman_kit.chart.valuesfile import show
-    from toolman_kit.present.comparison_doc import checklist_records
-
     def keys(ks: list[tuple[str, ...]]) -> list[str]:
         return [show(k) for k in dict.fromkeys(ks)]
 
@@ -182,8 +181,6 @@ def checklist_change(doc: dict[str, Any]) -> pd.DataFrame:
     """Workload, component, before and after ("❌ 1", "✅ 3"), and whether the row changed."""
     import pandas as pd
 
-    from toolman_kit.judge.checklist import SYMBOL
-
     after = {(r["workload"], r["component"]): r for r in doc["checklist_after"]}
 
     def cell(r: dict[str, Any] | None) -> str:
@@ -222,8 +219,6 @@ def introduced(doc: dict[str, Any]) -> pd.DataFrame:
 def markdown(doc: dict[str, Any], level: int = 1) -> str:
     """The suggestion in Markdown, its title at heading `level`: the before/after checklist,
     the lists, the file. `level` 2 is the section of deployment-analysis.md."""
-    from toolman_kit.present.formats import markdown_table
-
     h = "#" * level
     chart = doc["chart"]
     title = f"{h} Suggested values for {md_cell(chart['name'])} {md_cell(chart['version'])}" \

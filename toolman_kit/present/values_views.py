@@ -18,8 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from toolman_kit.chart.values import DEFAULT_MAX_RENDERS
 from toolman_kit.judge.checklist import SYMBOL
+from toolman_kit.present.inputs import validate
 from toolman_kit.text import and_join, md_cell, plural
+from toolman_kit.values.sets import compare_sets
 
 REASONS = {"not-read": "no template reads it", "condition-off": "switched off",
            "equal-to-default": "equal to the default", "overridden": "overridden",
@@ -34,10 +37,7 @@ def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
     the report wrote it, else computed (paths resolved as the other notebooks resolve them)."""
     if path and Path(path).is_file():
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    from toolman_kit.chart.values import DEFAULT_MAX_RENDERS
     from toolman_kit.present.comparison_doc import document
-    from toolman_kit.present.inputs import validate
-    from toolman_kit.values.sets import compare_sets
 
     specs, chart, profile = validate(sets, chart, profile)
     return document(compare_sets(chart, specs, release=release, namespace=namespace,

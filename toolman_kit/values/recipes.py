@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from toolman_kit.chart.valuesfile import MISSING, Key, get_in, show
+from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.model import Container, Workload, as_dict, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory
 from toolman_kit.values.candidates import (
@@ -84,7 +85,6 @@ def _no_key(f: Failure, ctx: Context) -> Unreached:
     if hard := ctx.in_template(f):
         return hard
     if ctx.field(f) is None:  # not failing at the start: provenance did not look at it
-        from toolman_kit.judge.registry import catalogue
 
         check = catalogue().get(f.check_id)
         return Unreached(check.fix(ctx.profile) if check else f.message, "judgement")

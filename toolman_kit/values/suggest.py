@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
-from toolman_kit.chart.batch import Output, Renderer
-from toolman_kit.chart.render import merge_values, parse_set
+from toolman_kit.chart.batch import Output, Renderer, values_digest
+from toolman_kit.chart.render import merge_values, parse_set, parse_values
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,
     Budget,
@@ -42,6 +42,7 @@ from toolman_kit.chart.valuesfile import dump_values
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import helm_kube_version
 from toolman_kit.judge.profiles import Profile, load_profile
+from toolman_kit.judge.registry import catalogue
 from toolman_kit.progress import Progress
 from toolman_kit.read.manifests import Manifests, Resource, Source, Text, load, place
 from toolman_kit.values.candidates import (
@@ -407,8 +408,6 @@ def _apply(override: dict[str, Any], c: Candidate) -> dict[str, Any]:
 
 
 def _digest(values: dict[str, Any]) -> str:
-    from toolman_kit.chart.batch import values_digest
-
     return values_digest(values)
 
 
@@ -420,8 +419,6 @@ def _coalesce(values: Any) -> Any:
 
 
 def _parsed(text: str, name: str) -> dict[str, Any]:
-    from toolman_kit.chart.render import parse_values
-
     return parse_values(text, name) or {}
 
 
@@ -465,7 +462,6 @@ def _summary(facts: ChartFacts, prof: Profile, release: str, namespace: str,
 def _resolve(u: Unreached | None, f: Failure) -> str:
     if u is not None:
         return u.reason + (f" ({u.template})" if u.template else "")
-    from toolman_kit.judge.registry import catalogue
 
     check = catalogue().get(f.check_id)
     return check.remediation if check is not None else ""

@@ -1,4 +1,7 @@
-"""Executed notebooks to offline HTML, and errors to one line."""
+"""Executed notebooks to offline HTML, and errors to one line.
+
+nbconvert and papermill are imported on first use, by the thread that exports, while kernels run
+(they cost ≈ 1 s to import, and `toolman-kit check` loads this module's package)."""
 
 from __future__ import annotations
 

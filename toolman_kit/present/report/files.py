@@ -1,6 +1,10 @@
 """The report's data files, written by the main thread while the notebooks run: the values
 comparison and suggestion (with a chart), deployment-analysis.md, findings.json, findings.csv and
-report.sarif; and the swap that puts a finished report in place of the previous one."""
+report.sarif; and the swap that puts a finished report in place of the previous one.
+
+The analysis and document modules are imported in the functions that use them, which run while
+the kernels boot: imported with this module they would add ≈ 0.35 s before the first kernel starts.
+"""
 
 from __future__ import annotations
 

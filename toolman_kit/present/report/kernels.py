@@ -6,10 +6,14 @@ ports race, papermill#511) and runs its share of the notebooks in it one after t
 fresh namespace each: the kernel start and the pandas/matplotlib/toolman_kit imports are paid once
 per kernel, not once per notebook. Kernels come from a `Kernels` pool: one report makes its own,
 and a caller writing many reports (the fleet batch) passes one pool to keep them across reports.
+
+jupyter_client, nbformat and papermill are imported in the worker threads that use them: the
+imports (≈ 1 s) then overlap the kernel's boot and the main thread's analysis.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import queue
 import shutil
@@ -86,8 +90,6 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None,
 
 def _declared(nb: Any) -> set[str]:
     """The names the notebook's `parameters` cell assigns."""
-    import ast
-
     cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
     if cell is None:
         return set()
