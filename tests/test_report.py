@@ -202,6 +202,7 @@ def test_failed_report_keeps_the_previous_one(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "broken"
     out.mkdir(parents=True)
     (out / "index.html").write_text("the previous report")
+    (out / ".toolman-report").write_text("index.html\n")  # the kit wrote it
     readme = tmp_path / "README.md"
     readme.write_text("# not a manifest\n\nJust prose.\n")
     stderr = io.StringIO()
@@ -210,7 +211,7 @@ def test_failed_report_keeps_the_previous_one(tmp_path: Path) -> None:
     text = stderr.getvalue()
     assert text.count("nothing to report on") == 1 and f"({out} is unchanged)" in text
     assert "Traceback" not in text and "[1/5]" not in text, text
-    assert [p.name for p in out.iterdir()] == ["index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [".toolman-report", "index.html"]
     assert (out / "index.html").read_text() == "the previous report"
     assert sorted(p.name for p in out.parent.iterdir()) == ["broken"]  # no temporary left
     with pytest.raises(ReportError) as error:
