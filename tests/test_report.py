@@ -103,7 +103,9 @@ def pages(out: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_every_output_is_written(toolman_report: tuple[Path, str]) -> None:
     out, _ = toolman_report
-    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, ".toolman-report"])
+    listed = (out / ".toolman-report").read_text(encoding="utf-8").splitlines()
+    assert sorted(listed[1:]) == sorted(FILES)  # the files the kit wrote, the only it replaces
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert document["findings"] and document["checklist"]
     assert json.loads((out / "report.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"

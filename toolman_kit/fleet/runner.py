@@ -100,9 +100,10 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
                 else:
                     _run_local(todo, jobs or os.cpu_count() or 1, finished)
         except BaseException:  # stopped: what was reported is recorded, then the stop goes on
-            _record(out, run_id, [done[t.name] for t in targets if t.name in done])
-            write_page(out, [t.name for t in fleet.targets],
-                       title=f"Fleet report: {fleet.path.name}")
+            if reported := [done[t.name] for t in targets if t.name in done]:
+                _record(out, run_id, reported)
+                write_page(out, [t.name for t in fleet.targets],
+                           title=f"Fleet report: {fleet.path.name}")
             raise
         outcomes = [done[t.name] for t in targets]
         _record(out, run_id, outcomes)
