@@ -79,7 +79,8 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
     except OSError as exc:
         raise FleetError(f"cannot create the output directory: {exc.strerror}", str(out)) from None
     out = out.resolve()
-    if not os.path.lexists(out / MARKER) and set(os.listdir(out)) - {LOCK}:
+    # A fresh volume's root (a Kubernetes PVC) holds lost+found: still an empty DIR.
+    if not os.path.lexists(out / MARKER) and set(os.listdir(out)) - {LOCK, "lost+found"}:
         raise FleetError(f"not empty and not a toolman-kit fleet directory (no {MARKER}): "
                          "choose another --out (the batch writes index.html, history.csv … "
                          "there)", str(out))

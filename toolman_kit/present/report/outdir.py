@@ -51,7 +51,8 @@ def prepare(out: Path, files: list[str], force: bool = False) -> Destination:
         if not real.is_dir():
             raise ToolmanKitError("not a directory: give --out a directory", str(out))
         listed, entries = read_marker(real), set(os.listdir(real))
-        entries = {e for e in entries if not STAGING.match(e)} - {MARKER}
+        # A fresh volume's root holds lost+found: still an empty directory.
+        entries = {e for e in entries if not STAGING.match(e)} - {MARKER, "lost+found"}
         if listed is None and entries and not force:
             raise ToolmanKitError(
                 f"not empty and not a toolman-kit report (no {MARKER}): choose another --out, "
