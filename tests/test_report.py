@@ -103,7 +103,9 @@ def pages(out: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_every_output_is_written(toolman_report: tuple[Path, str]) -> None:
     out, _ = toolman_report
-    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, ".toolman-report"])
+    listed = (out / ".toolman-report").read_text(encoding="utf-8").splitlines()
+    assert sorted(listed[1:]) == sorted(FILES)  # the files the kit wrote, the only it replaces
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert document["findings"] and document["checklist"]
     assert json.loads((out / "report.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
@@ -202,6 +204,7 @@ def test_failed_report_keeps_the_previous_one(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "broken"
     out.mkdir(parents=True)
     (out / "index.html").write_text("the previous report")
+    (out / ".toolman-report").write_text("index.html\n")  # the kit wrote it
     readme = tmp_path / "README.md"
     readme.write_text("# not a manifest\n\nJust prose.\n")
     stderr = io.StringIO()
@@ -210,7 +213,7 @@ def test_failed_report_keeps_the_previous_one(tmp_path: Path) -> None:
     text = stderr.getvalue()
     assert text.count("nothing to report on") == 1 and f"({out} is unchanged)" in text
     assert "Traceback" not in text and "[1/5]" not in text, text
-    assert [p.name for p in out.iterdir()] == ["index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [".toolman-report", "index.html"]
     assert (out / "index.html").read_text() == "the previous report"
     assert sorted(p.name for p in out.parent.iterdir()) == ["broken"]  # no temporary left
     with pytest.raises(ReportError) as error:

@@ -48,6 +48,10 @@ def add_parser(subparsers: Any) -> None:
                         "first set, as a column of the values comparison and a section "
                         "(default: on for the Toolman example, off otherwise)")
     add_out_dir(p)
+    p.add_argument("--force-out", action="store_true",
+                   help="write into an --out directory that is not empty and holds no report: "
+                        "the report's files go in beside the others, which are kept (default: "
+                        "refused)")
     p.add_argument("--title", help="report title (default: NAME Deployment Analysis)")
     p.add_argument("--with-code", action="store_true", help="show the notebooks' code cells")
     add_jobs(p, "notebook kernels")
@@ -87,7 +91,7 @@ def _report(args: argparse.Namespace) -> int:
         "release": "toolman" if example else args.release or RELEASE,
         "title": args.title or ("Toolman Deployment Analysis" if example else None),
         "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
-        "kube_version": args.kube_version,
+        "kube_version": args.kube_version, "force": args.force_out,
         "suggest": example if args.suggest is None else args.suggest}
     if args.value_sets:
         return _print_report(build_report(sets=_named_sets(args), **common))

@@ -5,6 +5,10 @@ keeping its kernels across the targets it runs) or on a Dask cluster (`dask_sche
 the same function and return the same small Outcomes. Then this process alone, holding DIR's lock,
 points each `latest` link, appends to history.csv, prunes old runs, writes summary.json and the
 fleet page. A second batch on the same DIR meanwhile stops at once with a clear error.
+
+Stopped (Ctrl-C, SIGTERM), a batch starts no more targets, lets the reports being made finish
+(the worker processes ignore Ctrl-C: the batch alone decides), records in history every target
+it reported, then exits; a run directory is complete (run.json) or removed.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import signal
 import socket
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -25,11 +31,12 @@ from pathlib import Path
 from typing import TextIO
 
 from toolman_kit.atomic import write_atomic
-from toolman_kit.errors import FleetError
+from toolman_kit.errors import FleetError, ToolmanKitWarning
 from toolman_kit.exits import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, FAIL_ON
 from toolman_kit.fleet.fleetfile import load_fleet
 from toolman_kit.fleet.history import (
     append_history,
+    open_own,
     point_latest,
     prune,
     read_history,
@@ -72,33 +79,51 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
     except OSError as exc:
         raise FleetError(f"cannot create the output directory: {exc.strerror}", str(out)) from None
     out = out.resolve()
+    # A fresh volume's root (a Kubernetes PVC) holds lost+found: still an empty DIR.
+    if not os.path.lexists(out / MARKER) and set(os.listdir(out)) - {LOCK, "lost+found"}:
+        raise FleetError(f"not empty and not a toolman-kit fleet directory (no {MARKER}): "
+                         "choose another --out (the batch writes index.html, history.csv … "
+                         "there)", str(out))
     with batch_lock(out):
-        token, run_id, started = _token(out), _new_run_id(out, [t.name for t in targets]), _now()
-        todo = [Job(t, str(out), run_id, token, (runs(out, t.name) or [None])[-1], force)
+        token, started = _token(out), _now()
+        run_id = _new_run_id(out, [t.name for t in targets], progress)
+        todo = [Job(t, str(out), run_id, token, (runs(out, t.name, run_id) or [None])[-1], force)
                 for t in targets]
         done: dict[str, Outcome] = {}
-        with Progress(progress, "targets", len(todo)) as bar:
-            def finished(outcome: Outcome) -> None:
-                done[outcome.target] = outcome
-                bar.advance(line=describe(outcome), always=outcome.status == "failed")
+        try:
+            with Progress(progress, "targets", len(todo)) as bar:
+                def finished(outcome: Outcome) -> None:
+                    done[outcome.target] = outcome
+                    bar.advance(line=describe(outcome), always=outcome.status == "failed")
 
-            if dask_scheduler:
-                _run_dask(todo, dask_scheduler, finished)
-            else:
-                _run_local(todo, jobs or os.cpu_count() or 1, finished)
+                if dask_scheduler:
+                    _run_dask(todo, dask_scheduler, finished)
+                else:
+                    _run_local(todo, jobs or os.cpu_count() or 1, finished)
+        except BaseException:  # stopped: what was reported is recorded, then the stop goes on
+            if reported := [done[t.name] for t in targets if t.name in done]:
+                _record(out, run_id, reported)
+                write_page(out, [t.name for t in fleet.targets],
+                           title=f"Fleet report: {fleet.path.name}")
+            raise
         outcomes = [done[t.name] for t in targets]
-        for o in outcomes:
-            if o.report.startswith(f"{o.target}/{run_id}/"):
-                point_latest(out, o.target, run_id)
-        append_history(out, outcomes)
+        _record(out, run_id, outcomes)
         for t in targets:
-            prune(out, t.name, keep)
+            prune(out, t.name, keep, run_id)
         status = exit_status(outcomes, fail_on)
         write_summary(out, {"run_id": run_id, "fleet": str(fleet.path.resolve()),
                             "out": str(out), "started": started, "finished": _now(),
                             "exit_status": status}, outcomes)
         write_page(out, [t.name for t in fleet.targets], title=f"Fleet report: {fleet.path.name}")
     return Batch(out, run_id, outcomes, status)
+
+
+def _record(out: Path, run_id: str, outcomes: Sequence[Outcome]) -> None:
+    """Each reported target's `latest` link, then its history row."""
+    for o in outcomes:
+        if o.report.startswith(f"{o.target}/{run_id}/"):
+            point_latest(out, o.target, run_id)
+    append_history(out, outcomes)
 
 
 def exit_status(outcomes: Sequence[Outcome], fail_on: str) -> int:
@@ -111,8 +136,10 @@ def exit_status(outcomes: Sequence[Outcome], fail_on: str) -> int:
 
 @contextmanager
 def batch_lock(out: Path) -> Iterator[None]:
-    """Hold DIR's lock for the whole batch (released by the OS if this process dies)."""
-    f = open(out / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole batch
+    """Hold DIR's lock for the whole batch (released by the OS if this process dies). The lock
+    file is opened without following a symbolic link: one there is refused, never truncated."""
+    f = open(open_own(out / LOCK, os.O_RDWR | os.O_CREAT),  # noqa: SIM115 - held for the batch
+             "r+", encoding="utf-8")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -135,16 +162,28 @@ def batch_lock(out: Path) -> Iterator[None]:
 def _token(out: Path) -> str:
     """DIR's marker, made once: tasks check they see it, i.e. that DIR is shared with them."""
     marker = out / MARKER
-    if not marker.is_file():
+    if not os.path.lexists(marker):
         write_atomic(marker, uuid.uuid4().hex + "\n")
-    return marker.read_text(encoding="utf-8").strip()
+    with open(open_own(marker), encoding="utf-8", errors="replace") as f:
+        return f.read(4096).strip()
 
 
-def _new_run_id(out: Path, targets: Sequence[str]) -> str:
+def _new_run_id(out: Path, targets: Sequence[str], progress: TextIO | None = None) -> str:
     """The UTC time, later than every run recorded in DIR (so run ids sort and never repeat:
-    a batch started within the same second as the last one waits for the next second)."""
-    last = max([h["run_id"] for h in read_history(out)]
-               + [r for t in targets for r in runs(out, t)[-1:]], default="")
+    a batch started within the same second as the last one waits for the next second). Runs
+    recorded after the present (a clock that was ahead) are reported once and ignored."""
+    now = time.strftime(RUN_ID_FORMAT, time.gmtime())
+    recorded = ([h.get("run_id") or "" for h in read_history(out)]
+                + [r for t in targets for r in runs(out, t)[-1:]])
+    if future := sorted(r for r in recorded if r > now):
+        warning = (f"toolman-kit: warning: {out}: {plural(len(set(future)), 'run')} recorded "
+                   f"after the present ({now}), the latest {future[-1]}: was the clock ahead? "
+                   "Ignored when naming this run")
+        if progress is not None:
+            print(warning, file=progress, flush=True)
+        else:
+            warnings.warn(warning, ToolmanKitWarning, stacklevel=3)
+    last = max((r for r in recorded if r <= now), default="")
     deadline = time.monotonic() + 2
     while True:
         run_id = time.strftime(RUN_ID_FORMAT, time.gmtime())
@@ -166,7 +205,8 @@ def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -
     A target is handed to the pool only when a worker is free, so a batch stopped (SIGTERM,
     Ctrl-C) starts no more: the reports being made finish (seconds), and nothing is left
     running. A worker process that dies breaks the pool: the targets it took down, and those not
-    yet started, run once more in a new pool, like a Dask task whose worker died."""
+    yet started, run once more in a new pool, like a Dask task whose worker died. Stopped, it
+    waits for the running reports and hands on those that finished before the stop goes on."""
     size = max(1, min(workers, len(jobs)))
     for _attempt in range(2):
         if not jobs:
@@ -174,23 +214,36 @@ def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -
         waiting = jobs[::-1]  # popped from the end: in the fleet's order
         running: dict[Future, Job] = {}
         broken: list[Job] = []
-        with ProcessPoolExecutor(max_workers=size,
+        with ProcessPoolExecutor(max_workers=size, initializer=_ignore_interrupts,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            while running or (waiting and not broken):
-                while waiting and not broken and len(running) < size:
-                    job = waiting.pop()
-                    running[pool.submit(run_target, job)] = job
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    try:
+            try:
+                while running or (waiting and not broken):
+                    while waiting and not broken and len(running) < size:
+                        job = waiting.pop()
+                        running[pool.submit(run_target, job)] = job
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        try:
+                            done(future.result())
+                        except BrokenProcessPool:
+                            broken.append(running[future])
+                        del running[future]
+            except BaseException:
+                pool.shutdown(wait=True)
+                for future in running:
+                    if not future.cancelled() and future.exception() is None:
                         done(future.result())
-                    except BrokenProcessPool:
-                        broken.append(running[future])
-                    del running[future]
+                raise
         jobs = broken + waiting[::-1]
     for job in jobs:
         done(Outcome(job.target.name, job.run_id, "failed",
                      "the worker process running this target died, twice"))
+
+
+def _ignore_interrupts() -> None:
+    """A pool worker's start: Ctrl-C reaches the whole terminal's process group, and the batch
+    alone decides what a stop means (a worker interrupted mid-report would leave half of it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) -> None:

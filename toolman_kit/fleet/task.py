@@ -11,16 +11,19 @@ summary and the fleet page; it raises nothing: a target that fails is an Outcome
 The report's two sets are named "last run <run-id>" and "this run <run-id>", so its every section
 says what changed since the last run. A run directory is an ordinary report plus
 `<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline) and `run.json` (this
-Outcome), written last: a directory without it is not a finished run.
+Outcome), written last: a directory without it is not a finished run. DIR/<target> must be a
+directory of DIR's own: a symbolic link there fails the target and is never followed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import socket
+import stat
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -87,6 +90,7 @@ def run_target(job: Job) -> Outcome:
     t = job.target
     try:
         _check_shared(job.out, job.token)
+        target_dir(job.out, t.name)
         text = _manifests(t)
         digest = input_hash(t, text)
         previous = _previous(job)
@@ -116,6 +120,21 @@ def input_hash(target: Target, manifests: str) -> str:
                  repr(profile), manifests):
         h.update(f"{part}".encode() + b"\0")
     return h.hexdigest()[:16]
+
+
+def target_dir(out: str | Path, target: str) -> Path:
+    """DIR/<target>, made if missing and checked with lstat: a symbolic link put there (say,
+    between runs) is an error for the target, never followed to prune or write elsewhere."""
+    directory = Path(out) / target
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(directory)
+    mode = os.lstat(directory).st_mode
+    if stat.S_ISLNK(mode):
+        raise FleetError("is a symbolic link: not followed (nothing is written or pruned "
+                         "through it); remove it", str(directory))
+    if not stat.S_ISDIR(mode):
+        raise FleetError("is not a directory: remove it", str(directory))
+    return directory
 
 
 def run_dir(out: str | Path, target: str, run_id: str) -> Path:

@@ -11,9 +11,10 @@ and shares the analyses with the kernels (a pickle each notebook is told about i
 so a kept kernel never shows a previous report's analyses), then exports each executed notebook
 to HTML as it arrives.
 
-Everything goes into a temporary sibling of the output directory, which replaces the previous
-report only when every part succeeded; a failure leaves the previous report untouched and names the
-notebook and the error of the cell that raised.
+Everything goes into a staging directory (outdir.py: a sibling of a new or previous report, or
+inside a directory that holds other files too), put in place only when every part succeeded; a
+failure leaves the previous report untouched and names the notebook and the error of the cell that
+raised. The kit replaces only files it wrote: a report directory lists them in its marker.
 
 With a chart, the values page (05_values) runs last: the main thread hands it out once it has
 written comparison.json (values/sets.py), after the other notebooks are running.
@@ -35,8 +36,16 @@ from typing import Any, TextIO
 
 from toolman_kit.errors import ReportError, ToolmanKitError
 from toolman_kit.present.report.export import describe, exporter, ipynb
-from toolman_kit.present.report.files import SUGGESTION, Report, analyse, swap, write_data_files
+from toolman_kit.present.report.files import (
+    DATA_FILES,
+    SUGGESTED,
+    SUGGESTION,
+    Report,
+    analyse,
+    write_data_files,
+)
 from toolman_kit.present.report.kernels import ROOT, Kernels, worker
+from toolman_kit.present.report.outdir import place, prepare
 from toolman_kit.present.sections import SECTIONS, section
 
 EXAMPLE = ROOT / "examples" / "toolman"
@@ -62,7 +71,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  progress: TextIO | None = None,
                  sets: Sequence[dict[str, Any]] | None = None,
                  kernels: Kernels | None = None, kube_version: str | None = None,
-                 suggest: bool = False) -> Report:
+                 suggest: bool = False, force: bool = False) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
@@ -78,8 +87,11 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     kernels and gets them back (default: kernels started for this report and shut down after
     it).
 
-    Inputs are checked before any kernel starts: a missing file is one ToolmanKitError. Raises
-    ReportError, leaving any previous report in `out` intact, when a notebook or an output fails.
+    `out` may exist: a previous report is replaced, a directory holding other files gets the
+    report's files (outdir.py); one that is not empty and holds no report needs `force`.
+    Inputs and `out` are checked before any kernel starts: a missing file, or an `out` that
+    cannot take the report, is one ToolmanKitError. Raises ReportError, leaving any previous
+    report in `out` intact, when a notebook or an output fails.
     """
     from toolman_kit.present.inputs import checked_sets, validate  # analysis: not for `check`
 
@@ -95,8 +107,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     if suggest and not _charted(params):
         raise ToolmanKitError("--suggest needs --chart DIR: it renders the chart's values")
     existed = out.exists()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    dest = prepare(out, planned_files(params), force)
+    staging = dest.staging
     try:
         results, report = _build(staging, params, with_code, jobs, progress, kernels)
         failed: dict[str, list[str]] = {}  # error → the notebooks it failed
@@ -109,8 +121,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                 f"{', '.join(names)}: {error}" if names != ["inputs"] else error
                 for error, names in failed.items()))
         shutil.copyfile(staging / f"{SECTIONS[0].notebook}.html", staging / "index.html")
-        staging.chmod(0o755)
-        swap(staging, out)
+        place(dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.index = out / "index.html"
@@ -126,6 +137,15 @@ def _default_title(manifest: str, chart: str | None) -> str:
 def notebooks(params: dict[str, Any]) -> tuple[str, ...]:
     """The notebooks of a report: the values page when sets are rendered from a chart."""
     return (*ORDER, VALUES) if _charted(params) else ORDER
+
+
+def planned_files(params: dict[str, Any]) -> list[str]:
+    """The files a report of `params` writes (its pages, notebooks and data files)."""
+    names = ["index.html", *DATA_FILES]
+    names += [f"{n}.{ext}" for n in notebooks(params) for ext in ("html", "ipynb")]
+    if VALUES in notebooks(params):
+        names.append("comparison.json")
+    return names + ([SUGGESTED, SUGGESTION] if params.get("suggest") else [])
 
 
 def _charted(params: dict[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 """The report's data files, written by the main thread while the notebooks run: the values
 comparison and suggestion (with a chart), deployment-analysis.md, findings.json, findings.csv and
-report.sarif; and the swap that puts a finished report in place of the previous one.
+report.sarif.
 
 The analysis and document modules are imported in the functions that use them, which run while
 the kernels boot: imported with this module they would add ≈ 0.35 s before the first kernel starts.
@@ -9,9 +9,6 @@ the kernels boot: imported with this module they would add ≈ 0.35 s before the
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +17,7 @@ if TYPE_CHECKING:
     from toolman_kit.present.inputs import Inputs
 
 SUGGESTED, SUGGESTION = "suggested-values.yaml", "suggestion.json"  # with --suggest
+DATA_FILES = ("deployment-analysis.md", "findings.json", "findings.csv", "report.sarif")
 
 
 @dataclass
@@ -110,22 +108,3 @@ def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dic
                 if n not in names)
     file = replace(read_values_file(staging / SUGGESTED), path=SUGGESTED)
     return doc, {"name": name, "values": [*start["values"], file], "set": start["set"]}
-
-
-def swap(staging: Path, out: Path) -> None:
-    """Put `staging` in place of `out`: the previous report is moved aside, not overwritten,
-    and put back if the rename fails."""
-    old = None
-    if out.exists() or out.is_symlink():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-        os.rename(out, old)
-    try:
-        os.rename(staging, out)
-    except BaseException:
-        if old is not None:
-            os.rename(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
