@@ -10,8 +10,9 @@ summary and the fleet page; it raises nothing: a target that fails is an Outcome
 
 The report's two sets are named "last run <run-id>" and "this run <run-id>", so its every section
 says what changed since the last run. A run directory is an ordinary report plus
-`<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline) and `run.json` (this
-Outcome), written last: a directory without it is not a finished run.
+`<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline; each Secret value
+replaced by a digest, the file 0600) and `run.json` (this Outcome), written last: a directory
+without it is not a finished run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -31,6 +33,7 @@ from typing import Any, Literal
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import write_atomic
+from toolman_kit.chart.redact import mask_secrets
 from toolman_kit.chart.render import render
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
 from toolman_kit.fleet.fleetfile import Target
@@ -87,7 +90,7 @@ def run_target(job: Job) -> Outcome:
     t = job.target
     try:
         _check_shared(job.out, job.token)
-        text = _manifests(t)
+        text = mask_secrets(_manifests(t))  # kept on disk: no Secret value in it
         digest = input_hash(t, text)
         previous = _previous(job)
         if (previous and previous.status == "ok" and previous.input_hash == digest
@@ -183,7 +186,7 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
             namespace=t.namespace, release=t.release or t.name,
             title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels(),
             kube_version=t.kube_version)
-        write_atomic(input_file(job.out, t.name, job.run_id), text)
+        _write_private(input_file(job.out, t.name, job.run_id), text)
         findings, checklist = _read_findings(out)
         if previous and (old := _read_findings(run_dir(job.out, t.name, previous.run_id))):
             new, resolved, compared = *_since(old[0], findings), previous.run_id
@@ -206,6 +209,19 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
             shutil.rmtree(out, ignore_errors=True)
         raise
     return outcome
+
+
+def _write_private(path: Path, text: str) -> None:
+    """The manifests analyzed, atomically and readable by their owner only (0600, as mkstemp
+    makes it): their Secrets are masked, but ConfigMaps and env values may still hold one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _sets(job: Job, previous: Outcome | None) -> list[dict[str, Any]]:

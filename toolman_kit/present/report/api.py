@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from toolman_kit.errors import ReportError, ToolmanKitError
 from toolman_kit.present.report.export import describe, exporter, ipynb
 from toolman_kit.present.report.files import SUGGESTION, Report, analyse, swap, write_data_files
 from toolman_kit.present.report.kernels import ROOT, Kernels, worker
+from toolman_kit.present.report.scratch import private_dir
 from toolman_kit.present.sections import SECTIONS, section
 
 EXAMPLE = ROOT / "examples" / "toolman"
@@ -96,7 +96,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
         raise ToolmanKitError("--suggest needs --chart DIR: it renders the chart's values")
     existed = out.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    staging = private_dir(f".{out.name}.", out.parent)  # a killed run's is swept by the next
     try:
         results, report = _build(staging, params, with_code, jobs, progress, kernels)
         failed: dict[str, list[str]] = {}  # error → the notebooks it failed
@@ -150,7 +150,7 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     if params.get("suggest"):
         params = {**params, "suggestion": str(staging / SUGGESTION)}
     pool = kernels or Kernels()
-    private = Path(tempfile.mkdtemp(prefix="tk-report-"))  # 0700: the analyses hold Secrets
+    private = private_dir("tk-report-")  # 0700: the analyses hold Secrets
     shared = private / "inputs.pickle"  # the analyses, made once here (inputs.share)
     results: list[Result] = []
     try:

@@ -17,7 +17,6 @@ import ast
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 from toolman_kit.errors import ReportError
 from toolman_kit.present.report.export import describe
+from toolman_kit.present.report.scratch import private_dir
 from toolman_kit.present.sections import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -128,7 +128,7 @@ class Kernels:
         with self._changed:
             if self._closed:
                 raise ReportError("the report was stopped")
-            self._sockets = self._sockets or Path(tempfile.mkdtemp(prefix="tk-kernels-"))
+            self._sockets = self._sockets or private_dir("tk-kernels-")
             self._started += 1
             km = _kernel_manager(self._sockets / f"kernel-{self._started}")
             self._lent.add(km)
@@ -217,8 +217,10 @@ def _kernel_manager(socket: Path) -> Any:
             kw.setdefault("cwd", str(NOTEBOOKS))
             return await super()._async_pre_start_kernel(env=env, **kw)
 
+    # The connection file (it holds the kernel's key) beside the sockets, not in Jupyter's
+    # runtime directory: a killed report's are swept with the directory (scratch.py).
     return IPCKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(socket),
-                            client_factory=KeptClient)
+                            connection_file=f"{socket}.json", client_factory=KeptClient)
 
 
 def _close_event_loop() -> None:
