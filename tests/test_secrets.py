@@ -8,10 +8,13 @@ The markers are searched as written and base64-encoded (a Secret's `data` holds 
 import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,20 +76,21 @@ def _forms(marker: str) -> tuple[str, ...]:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> dict:
+def world(tmp_path: Path) -> Iterator[dict]:
     chart = make_chart(tmp_path / "vault", TEMPLATES, VALUES)
     (chart / "values.schema.json").write_text(json.dumps(SCHEMA_JSON))
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text(f"apiToken: {FILE}\ndbPassword: {CONFIG}\nreplicaCount: 3\n")
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"pin: {SCHEMA}\n")
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    # Short: a kernel's socket path must fit in 107 bytes, and tmp_path is long.
+    tmp = Path(tempfile.mkdtemp(prefix="tk-test-"))
     out = tmp_path / "out"
     out.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
-    return {"chart": chart, "secrets": secrets, "bad": bad, "tmp": tmp, "out": out, "env": env,
-            "root": tmp_path}
+    yield {"chart": chart, "secrets": secrets, "bad": bad, "tmp": tmp, "out": out, "env": env,
+           "root": tmp_path}
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def kit(world: dict, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -126,6 +130,25 @@ def test_stored_manifests_mask_secret_values_and_keep_the_rest() -> None:
     assert masked.startswith(text.split("---\n# Source: c/templates/s.yaml")[0])  # kept as is
     assert "# Source: c/templates/s.yaml" in masked and "<redacted sha256:" in masked
     assert mask_secrets(text.replace("S3cretValue", "Other")) != masked  # a change still shows
+
+
+def test_stored_manifests_mask_credentials_the_checks_still_flag() -> None:
+    """ConfigMap entries and env values named like a credential are masked too, and the
+    masked manifests fail the same credential checks (they are the next run's baseline)."""
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+            "data: {db_password: S3cretValue, level: debug}\n---\n"
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+            "    - {name: a, image: a:1, env: [{name: API_TOKEN, value: S3cretValue}]}\n")
+    masked = mask_secrets(text)
+    assert "S3cretValue" not in masked and "level: debug" in masked
+
+    def failing(manifests: str) -> set[str]:
+        from toolman_kit import analyze
+
+        df = analyze(manifests)
+        return set(df[df.status == "fail"].check_id)
+
+    assert {"secret-in-configmap", "secret-in-env-value"} <= failing(masked) == failing(text)
 
 
 def test_sweep_removes_only_dead_owners_directories(tmp_path: Path) -> None:
@@ -224,7 +247,11 @@ def test_report_echoes_no_value_and_sweeps_a_killed_reports_files(world: dict) -
                                str(world["out"] / "killed")], env=world["env"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not list(world["tmp"].glob("tk-report-*/inputs.pickle")):
+    # Killed once its analyses are shared and its kernel is up: a kernel still booting when
+    # its report dies writes its connection file after the sweep (the next report's sweep
+    # takes it).
+    while not (list(world["tmp"].glob("tk-report-*/inputs.pickle"))
+               and list(world["tmp"].glob("tk-kernels-*/k1-*"))):
         assert time.monotonic() < deadline and killed.poll() is None
         time.sleep(0.2)
     killed.send_signal(signal.SIGKILL)
@@ -236,7 +263,7 @@ def test_report_echoes_no_value_and_sweeps_a_killed_reports_files(world: dict) -
     done = kit(world, *argv, "--out", str(report), timeout=600)
     assert done.returncode == 0, done.stderr
     assert not [p for p in world["tmp"].iterdir() if p.name.startswith("tk-")]
-    assert f"--set password={REDACTED}" in (report / "index.html").read_text()
+    assert "--set password=&lt;redacted&gt;" in (report / "index.html").read_text()
     assert not leaks(done.stdout, done.stderr, dirs=(report, world["tmp"]))
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import yaml
 
+from toolman_kit.judge.checks.credentials import PRIVATE_KEY
+from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
 from toolman_kit.read.manifests import split_documents
 from toolman_kit.read.yamlsafe import YAMLInputError, parse
 
@@ -168,11 +170,19 @@ def schema_rule(error: Any) -> str:
 
 _PIECES = re.compile(r"^(?=---(?:[ \t\r\n]|\Z))", re.M)  # where read.manifests splits too
 
-def mask_secrets(text: str) -> str:
-    """Rendered manifests with every Secret's `data` and `stringData` values replaced by
-    `<redacted sha256:…>` (a digest of the value: a changed value still changes the text, and
-    so the fleet's input hash). Other documents are kept byte for byte; a document that does
-    not parse is left out (it could hold anything), with a comment saying so."""
+def mask_secrets(text: str, names: re.Pattern[str] | None = None) -> str:
+    """Rendered manifests with their credentials replaced by `<redacted sha256:…>` (a digest of
+    the value: a changed value still changes the text, and so the fleet's input hash): every
+    Secret's `data` and `stringData` value, and the ConfigMap entries and literal env values
+    named like a credential (`names`: the profile's secret_env pattern; the built-in one always
+    counts) or holding a PEM private key (kept as a PEM block, so the credential checks still
+    see it). Other documents are kept byte for byte; a document that does not parse is left
+    out (it could hold anything), with a comment saying so."""
+    patterns = [re.compile(SECRET_ENV_PATTERN, re.I), *([names] if names else [])]
+
+    def named(key: Any) -> bool:
+        return any(p.search(str(key)) for p in patterns)
+
     out = []
     for piece in _PIECES.split(text):
         try:
@@ -180,40 +190,52 @@ def mask_secrets(text: str) -> str:
         except YAMLInputError:
             out.append("---\n# toolman-kit: a document that is not YAML, left out\n")
             continue
-        if not any(map(_holds_secret, docs)):
+        masked = [_masked(d, named) for d in docs]
+        if masked == docs:
             out.append(piece)
             continue
         lines = piece.splitlines()[1 if piece.startswith("---") else 0:]
         out.append("\n".join(["---", *_leading_comments(lines), yaml.safe_dump_all(
-            [_masked(d) if _holds_secret(d) else d for d in docs], sort_keys=False)
-            .rstrip("\n")]) + "\n")
+            masked, sort_keys=False).rstrip("\n")]) + "\n")
     return "".join(out)
 
 
-def _holds_secret(data: Any) -> bool:
+def _masked(data: Any, named: Callable[[Any], bool]) -> Any:
+    """A copy of `data` with its credentials digested (see mask_secrets)."""
+    if isinstance(data, list):
+        return [_masked(d, named) for d in data]
     if not isinstance(data, dict):
-        return False
-    items = data.get("items")
-    return data.get("kind") == "Secret" or (
-        isinstance(items, list) and any(_holds_secret(i) for i in items))
-
-
-def _masked(data: dict[str, Any]) -> dict[str, Any]:
-    out = dict(data)
-    if isinstance(out.get("items"), list):
-        out["items"] = [_masked(i) if _holds_secret(i) else i for i in out["items"]]
+        return data
+    out = {k: _masked(v, named) for k, v in data.items()}
     if out.get("kind") == "Secret":
         for field in ("data", "stringData"):
             if isinstance(out.get(field), dict):
                 out[field] = {k: _digest(v) for k, v in out[field].items()}
             elif out.get(field) is not None:
                 out[field] = _digest(out[field])
+    elif out.get("kind") == "ConfigMap":
+        for field in ("data", "binaryData"):
+            if isinstance(out.get(field), dict):
+                out[field] = {k: _digest(v) if named(k) or _pem(v) else v
+                              for k, v in out[field].items()}
+    if isinstance(out.get("env"), list):  # a container's literal env values
+        out["env"] = [{**e, "value": _digest(e["value"])}
+                      if isinstance(e, dict) and e.get("value") not in (None, "")
+                      and (named(e.get("name", "")) or _pem(e["value"])) else e
+                      for e in out["env"]]
     return out
+
+
+def _pem(value: Any) -> bool:
+    return isinstance(value, str) and PRIVATE_KEY.search(value) is not None
 
 
 def _digest(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return f"<redacted sha256:{hashlib.sha256(text.encode()).hexdigest()[:16]}>"
+    masked = f"<redacted sha256:{hashlib.sha256(text.encode()).hexdigest()[:16]}>"
+    if _pem(text):  # still a private key to the checks that look for one
+        return f"-----BEGIN PRIVATE KEY-----\n{masked}\n-----END PRIVATE KEY-----\n"
+    return masked
 
 
 def _leading_comments(lines: list[str]) -> Iterator[str]:

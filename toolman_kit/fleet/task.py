@@ -90,7 +90,7 @@ def run_target(job: Job) -> Outcome:
     t = job.target
     try:
         _check_shared(job.out, job.token)
-        text = mask_secrets(_manifests(t))  # kept on disk: no Secret value in it
+        text = mask_secrets(_manifests(t), load_profile(t.profile).secret_env)  # kept on disk
         digest = input_hash(t, text)
         previous = _previous(job)
         if (previous and previous.status == "ok" and previous.input_hash == digest

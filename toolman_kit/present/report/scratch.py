@@ -23,7 +23,7 @@ from pathlib import Path
 
 def _host() -> str:
     """A short tag for this host: names stay short (kernels' socket paths have ≤ 107 bytes)."""
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:4]
 
 
 def owned_prefix(prefix: str) -> str:
