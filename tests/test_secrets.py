@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 from helpers import make_chart
 
-from toolman_kit.chart.redact import REDACTED, mask_secrets, redact_set, set_strings
+from toolman_kit.chart.redact import (
+    REDACTED,
+    helm_message,
+    mask_secrets,
+    redact_set,
+    set_strings,
+)
 from toolman_kit.present.report.scratch import owned_prefix, sweep
 
 pytest.importorskip("helm_python")
@@ -118,6 +124,20 @@ def test_a_set_expression_is_shown_as_its_keys() -> None:
         f"a.b={REDACTED},l={REDACTED},m.n[0]={REDACTED}"
     assert redact_set("nokey") == "nokey"
     assert set_strings("a=S3cret,l={one,two}") == ["S3cret", "{one,two}", "one", "two"]
+
+
+def test_helm_schema_messages_name_the_key_and_the_rule() -> None:
+    said = ("values don't meet the specifications of the schema(s) in the following chart(s):\n"
+            "c:\n- at '/db/password': maxLength: got 15, want 5\n"
+            "- at '/db/password': 'S3cretValue' does not match pattern '^[a-z]+$'\n"
+            "- at '/port': got string, want integer\n- at '/mode': value must be 'x'\n"
+            "- at '/tier': value must be one of 'a', 'b'\n- at '': missing property 'pin'\n")
+    assert helm_message(said).splitlines()[2:] == [
+        "db.password: is longer than 5 characters;",
+        "db.password: does not match the schema's pattern;",
+        "port: got string, want integer;", "mode: is not the schema's constant value;",
+        "tier: is not one of the schema's allowed values;",
+        "(top level): missing property 'pin';"]
 
 
 def test_stored_manifests_mask_secret_values_and_keep_the_rest() -> None:

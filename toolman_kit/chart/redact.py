@@ -131,17 +131,23 @@ def helm_rule(message: str) -> str:
     if _SAFE.fullmatch(message):
         return message
     if m := _BOUND.fullmatch(message):
-        return f"fails the schema's {m[1]} ({m[2]})"
+        return BOUNDS[m[1]].format(m[2])
     for pattern, words in _RULES:
         if m := pattern.fullmatch(message):
             return words.format(*m.groups())
     return "does not match the schema"
 
 
-# jsonschema's (Python) validators whose bound is worth naming: a number, not a value.
-_BOUNDS = {"minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
-           "exclusiveMaximum", "minItems", "maxItems", "minProperties", "maxProperties",
-           "multipleOf"}
+# A bound broken, in words: the schema's number, not the value.
+BOUNDS = {
+    "minimum": "is less than the minimum of {}", "maximum": "is greater than the maximum of {}",
+    "exclusiveMinimum": "is not greater than the exclusive minimum of {}",
+    "exclusiveMaximum": "is not less than the exclusive maximum of {}",
+    "minLength": "is shorter than {} characters", "maxLength": "is longer than {} characters",
+    "minItems": "has fewer than {} items", "maxItems": "has more than {} items",
+    "minProperties": "has fewer than {} keys", "maxProperties": "has more than {} keys",
+    "multipleOf": "is not a multiple of {}",
+}
 
 
 def schema_rule(error: Any) -> str:
@@ -161,8 +167,8 @@ def schema_rule(error: Any) -> str:
         return f"is not a valid {bound}"
     if rule in ("required", "additionalProperties", "dependentRequired", "propertyNames"):
         return error.message  # names keys, not values
-    if rule in _BOUNDS:
-        return f"fails the schema's {rule} ({bound})"
+    if rule in BOUNDS:
+        return BOUNDS[rule].format(bound)
     return f"fails the schema's {rule} rule"
 
 
