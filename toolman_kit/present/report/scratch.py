@@ -4,7 +4,7 @@ whose owner is gone.
 A report keeps Secret-bearing analyses (inputs.pickle), kernel connection files (each holds its
 kernel's key) and half-built pages in temporary directories, removed when it ends — but not when
 it is killed with SIGKILL or the machine loses power. Each name carries the owner's pid and host
-(`tk-report-<pid>-<host>-XXXXXXXX`), so the next report removes the ones whose process is dead:
+(`tk-report-<pid>-<host>-<n>`), so the next report removes the ones whose process is dead:
 only names of this form, only directories (never a symlink, never followed), only the current
 user's, only from this host (a pid means nothing on another machine sharing the directory).
 """
@@ -32,10 +32,18 @@ def owned_prefix(prefix: str) -> str:
 
 
 def private_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Path:
-    """A new 0700 directory `<prefix><pid>-<host>-XXXXXXXX` in `parent` (default: TMPDIR),
-    after sweeping those of `prefix` whose process has ended."""
+    """A new 0700 directory `<prefix><pid>-<host>-<n>` in `parent` (default: TMPDIR), after
+    sweeping those of `prefix` whose process has ended. The name is short (a kernel's socket
+    path in it must fit in 107 bytes, and TMPDIR may be long) and made with mkdir, which never
+    reuses nor follows what is there already."""
     where = Path(parent) if parent is not None else Path(tempfile.gettempdir())
     sweep(where, prefix)
+    for n in range(100):
+        try:
+            (path := where / f"{owned_prefix(prefix)}{n}").mkdir(mode=0o700)
+            return path
+        except FileExistsError:
+            continue  # another report of this process, or a name planted to stop us
     return Path(tempfile.mkdtemp(prefix=owned_prefix(prefix), dir=where))
 
 
