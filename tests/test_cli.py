@@ -219,7 +219,7 @@ def test_sigterm_leaves_nothing_behind(tmp_path: Path, moment: str) -> None:
                             env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     started = {"starting": "tk-report-*",  # its first step
-               "notebooks running": "tmp*.json"}[moment]  # a kernel's connection file
+               "notebooks running": "tk-kernels-*/k*.json"}[moment]  # a kernel's connection file
     try:
         deadline = time.monotonic() + 120
         while not list(tmp.glob(started)) and proc.poll() is None:

@@ -461,7 +461,7 @@ def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
     # The suggestion starts from the first set: the shared file, then --set (which still wins).
     suggestion = json.loads((out / "suggestion.json").read_text())
     assert suggestion["start"] == {"files": [str(shared)],
-                                   "set": ["serviceAccount.automount=false"]}
+                                   "set": ["serviceAccount.automount=<redacted>"]}
     assert (out / "suggested-values.yaml").read_text() == suggestion["file"]
     assert suggestion["values"]["replicaCount"] == 3
     assert all(i["keys"] and i["resolve"] for i in suggestion["introduced"])  # trade-offs, said

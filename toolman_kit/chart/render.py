@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
+from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
 from toolman_kit.judge.findings import SeverityName
@@ -127,13 +128,36 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     texts = [_read(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
     kube = helm_kube_version(kube_version) if kube_version else None
-    if shutil.which("helm"):
-        text, messages = _render_cli(chart, files, sets, release, namespace, kube, lint)
-        backend = "helm-cli"
-    else:
-        text, messages = _render_sdk(chart, files, texts, sets, release, namespace, kube, lint)
-        backend = "helm-sdk"
+    try:
+        if shutil.which("helm"):
+            text, messages = _render_cli(chart, files, sets, release, namespace, kube, lint)
+            backend = "helm-cli"
+        else:
+            text, messages = _render_sdk(chart, files, texts, sets, release, namespace, kube,
+                                         lint)
+            backend = "helm-sdk"
+    except RenderError as e:  # Helm's message may quote a value given in a file or a --set
+        raise _masked(e, _given(texts, sets)) from None
+    if messages:  # helm lint quotes them too
+        given = _given(texts, sets)
+        messages = tuple(LintMessage(m.severity, m.path, mask(helm_message(m.message), given))
+                         for m in messages)
     return Rendered(text, messages, backend, str(chart_dir), files)
+
+
+def _given(texts: Sequence[str], sets: Sequence[str]) -> list[str]:
+    """The strings given in values files and --set expressions: never to be echoed."""
+    out = [s for e in sets for s in set_strings(e)]
+    for text in texts:
+        try:
+            out += given_strings(yaml.load(text, Loader=CachedSafeLoader))
+        except yaml.YAMLError:
+            pass  # the render said so already
+    return out
+
+
+def _masked(e: RenderError, given: Sequence[str]) -> RenderError:
+    return RenderError(mask(e.message, given), file=e.file, line=e.line, column=e.column)
 
 
 def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
@@ -153,10 +177,11 @@ def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
 def helm_template_command(release: str, chart: str | Path, namespace: str,
                           values: Sequence[str | Path] = (), set_values: Sequence[str] = (),
                           kube_version: str | None = None) -> str:
-    """The `helm template …` command line that names a rendered input in every output."""
+    """The `helm template …` command line that names a rendered input in every output, the
+    --set values redacted (`--set password=<redacted>`)."""
     return (f"helm template {release} {chart} -n {namespace}"
             + "".join(f" -f {v}" for v in values)
-            + "".join(f" --set {s}" for s in set_values)
+            + "".join(f" --set {redact_set(s)}" for s in set_values)
             + (f" --kube-version {kube_version}"
                if kube_version and kube_version != DEFAULT_KUBE_VERSION else ""))
 
@@ -227,9 +252,11 @@ def lint_sdk(chart: Path, values: Mapping[str, Any], namespace: str,
     try:
         report = helm.lint(chart, dict(values), namespace=namespace, kube_version=kube)
     except helm.HelmError as e:
-        raise _error(str(e), chart) from None
+        raise _error(str(e), chart, values) from None
+    given = given_strings(values)
     return tuple(LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
-                             m.get("error", "")) for m in report.get("messages") or ())
+                             mask(_one_line(helm_message(m.get("error", ""))), given))
+                 for m in report.get("messages") or ())
 
 
 def sdk() -> Any:
@@ -265,7 +292,8 @@ def parse_set(expr: str) -> dict[str, Any]:
     try:
         return helm.parse_set_string(expr)
     except helm.HelmError as e:
-        raise RenderError(f"invalid --set {expr!r}: {_one_line(str(e))}") from None
+        raise RenderError(f"invalid --set {redact_set(expr)!r}: "
+                          f"{mask(_one_line(str(e)), set_strings(expr))}") from None
 
 
 def check_renderable(loaded: Any, chart: Path, release: str) -> None:
@@ -302,7 +330,7 @@ def render_values(loaded: Any, chart: Path, values: Mapping[str, Any], release: 
         return json.loads(_native.call_string("helm_render", loaded._raw(), json.dumps(values),
                                               json.dumps(options)))
     except helm.HelmError as e:
-        raise _error(str(e), chart) from None
+        raise _error(str(e), chart, values) from None
 
 
 @dataclass(frozen=True)
@@ -387,14 +415,16 @@ def _split(content: str) -> Iterator[tuple[int, str]]:
             start = m.end()
 
 
-def _error(detail: str, chart: Path) -> RenderError:
-    """A one-line RenderError pointing at the template (and line) named in Helm's message."""
-    message = _one_line(detail)
+def _error(detail: str, chart: Path, values: Mapping[str, Any] | None = None) -> RenderError:
+    """A one-line RenderError pointing at the template (and line) named in Helm's message; its
+    schema violations name key and rule, and no string of `values` (the user's) is quoted."""
+    message = _one_line(helm_message(detail)).rstrip(";")
     where = _WHERE.search(message)
+    if where and message.startswith(where[0]):
+        message = message[len(where[0]):].lstrip(": ") or message
+    message = mask(message, given_strings(values))
     if not where:
         return RenderError(message, file=str(chart))
-    if message.startswith(where[0]):
-        message = message[len(where[0]):].lstrip(": ") or message
     return RenderError(message, file=_on_disk(where[1], chart), line=int(where[2]),
                        column=int(where[3]) if where[3] else None)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from toolman_kit.chart.batch import Output, Renderer
+from toolman_kit.chart.redact import redact_set, schema_rule
 from toolman_kit.chart.render import load_chart_sdk, merge_values, parse_set
 from toolman_kit.chart.templates import Read, Reads, scan_chart
 from toolman_kit.chart.valuesfile import (
@@ -42,7 +43,7 @@ Named = tuple[str, Sequence[str]] | tuple[str, Sequence[str], Sequence[str]]  # 
 class Source:
     """One values file of a set, or one shared `--set` expression."""
 
-    name: str  # the path as given, or "--set EXPR"
+    name: str  # the path as given, or "--set KEY=<redacted>"
     data: dict[str, Any]
     lines: dict[Key, int] = field(default_factory=dict)
 
@@ -87,7 +88,7 @@ def build_sets(named: Sequence[Named], shared_files: Sequence[str] = (),
 
 
 def _expression(expr: str) -> Source:
-    return Source(f"--set {expr}", parse_set(expr))
+    return Source(f"--set {redact_set(expr)}", parse_set(expr))
 
 
 def _source(file: str | Path | ValuesFile) -> Source:
@@ -315,7 +316,7 @@ def schema_errors(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any]) -> li
                      None)
         file, line = (where.name, where.line(key)) if where else (
             facts.values_path(), facts.values_file.line(key))
-        found.append(SchemaError(key, e.message, file, line))
+        found.append(SchemaError(key, schema_rule(e), file, line))  # e.message quotes the value
     return found
 
 

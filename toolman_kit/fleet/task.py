@@ -10,9 +10,10 @@ summary and the fleet page; it raises nothing: a target that fails is an Outcome
 
 The report's two sets are named "last run <run-id>" and "this run <run-id>", so its every section
 says what changed since the last run. A run directory is an ordinary report plus
-`<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline) and `run.json` (this
-Outcome), written last: a directory without it is not a finished run. DIR/<target> must be a
-directory of DIR's own: a symbolic link there fails the target and is never followed.
+`<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline; each Secret value
+replaced by a digest, the file 0600) and `run.json` (this Outcome), written last: a directory
+without it is not a finished run. DIR/<target> must be a directory of DIR's own: a symbolic link
+there fails the target and is never followed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any, Literal
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import write_atomic
+from toolman_kit.chart.redact import mask_secrets
 from toolman_kit.chart.render import render
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
 from toolman_kit.fleet.fleetfile import Target
@@ -91,7 +93,7 @@ def run_target(job: Job) -> Outcome:
     try:
         _check_shared(job.out, job.token)
         target_dir(job.out, t.name)
-        text = _manifests(t)
+        text = mask_secrets(_manifests(t), load_profile(t.profile).secret_env)  # kept on disk
         digest = input_hash(t, text)
         previous = _previous(job)
         if (previous and previous.status == "ok" and previous.input_hash == digest
@@ -202,7 +204,7 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
             namespace=t.namespace, release=t.release or t.name,
             title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels(),
             kube_version=t.kube_version)
-        write_atomic(input_file(job.out, t.name, job.run_id), text)
+        write_atomic(input_file(job.out, t.name, job.run_id), text, mode=0o600)  # see mask_secrets
         findings, checklist = _read_findings(out)
         if previous and (old := _read_findings(run_dir(job.out, t.name, previous.run_id))):
             new, resolved, compared = *_since(old[0], findings), previous.run_id

@@ -32,7 +32,7 @@ def catalogue_records(profile: Profile | None = None) -> list[dict[str, Any]]:
 
 
 def fixtures(check_id: str) -> list[Path]:
-    """The check's pass-*, fail-* and skip-* example manifests (present in a source checkout only)."""
+    """The check's pass-*, fail-* and skip-* example manifests (in a source checkout only)."""
     return sorted((FIXTURES / check_id).glob("*.yaml"))
 
 

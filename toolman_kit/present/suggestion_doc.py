@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolman_kit import __version__
+from toolman_kit.chart.redact import redact_set
 from toolman_kit.chart.valuesfile import Key, dump_values, show
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.present.comparison_doc import checklist_records
@@ -47,7 +48,7 @@ def to_yaml(s: Suggestion) -> str:
     starting = ", ".join(s.files) or "the chart defaults"
     install = " ".join(["helm upgrade --install", s.release, str(s.chart), "-n", s.namespace,
                         *(f"-f {f}" for f in s.files), "-f <this file>",
-                        *(f"--set {e}" for e in s.set_values)])
+                        *(f"--set {redact_set(e)}" for e in s.set_values)])
     head = [f"Suggested values for {s.name} {s.version}, written by toolman-kit and proven by "
             f"rendering and checking the chart with them (profile {s.profile}, Kubernetes "
             f"{s.kube_version}), after {starting}: {failure_counts(s)}.", f"Use: {install}"]
@@ -144,7 +145,8 @@ def document(s: Suggestion) -> dict[str, Any]:
         "tool": {"name": "toolman-kit", "version": __version__},
         "chart": {"path": str(s.chart), "name": s.name, "version": s.version},
         "profile": s.profile, "kube_version": s.kube_version, "release": s.release,
-        "namespace": s.namespace, "start": {"files": s.files, "set": s.set_values},
+        "namespace": s.namespace,
+        "start": {"files": s.files, "set": [redact_set(e) for e in s.set_values]},
         "values": s.values, "file": s.text,
         "suggestions": [{"keys": keys(c.keys), "why": c.why, "note": c.note or None,
                          "partner_of": keys(step.candidates[0].keys) if i else None,

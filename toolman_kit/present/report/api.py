@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -46,6 +45,7 @@ from toolman_kit.present.report.files import (
 )
 from toolman_kit.present.report.kernels import ROOT, Kernels, worker
 from toolman_kit.present.report.outdir import place, prepare
+from toolman_kit.present.report.scratch import private_dir
 from toolman_kit.present.sections import SECTIONS, section
 
 EXAMPLE = ROOT / "examples" / "toolman"
@@ -170,7 +170,7 @@ def _build(staging: Path, params: dict[str, Any], with_code: bool, jobs: int | N
     if params.get("suggest"):
         params = {**params, "suggestion": str(staging / SUGGESTION)}
     pool = kernels or Kernels()
-    private = Path(tempfile.mkdtemp(prefix="tk-report-"))  # 0700: the analyses hold Secrets
+    private = private_dir("tk-report-")  # 0700: the analyses hold Secrets
     shared = private / "inputs.pickle"  # the analyses, made once here (inputs.share)
     results: list[Result] = []
     try:

@@ -17,14 +17,15 @@ import ast
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from toolman_kit.chart.redact import redact_set
 from toolman_kit.errors import ReportError
 from toolman_kit.present.report.export import describe
+from toolman_kit.present.report.scratch import private_dir
 from toolman_kit.present.sections import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -85,7 +86,23 @@ def execute(km: Any, notebook: str, params: dict[str, Any] | None,
         nb, None, parameters=params, kernel_name=KERNEL, km=km, progress_bar=False,
         request_save_on_cell_execute=False, execution_timeout=CELL_TIMEOUT)
     del nb.cells[0]
+    if params:
+        _show_parameters(nb, params)
     return nb
+
+
+def _show_parameters(nb: Any, params: dict[str, Any]) -> None:
+    """The parameters as the saved notebook shows them (its injected cell and papermill's
+    metadata): each set's --set expressions as keys only, for the notebook is published."""
+    from papermill.translators import translate_parameters
+
+    shown = {**params, "sets": [{**s, "set": list(map(redact_set, s["set"]))} if s.get("set")
+                                else s for s in params.get("sets") or ()]} \
+        if "sets" in params else params
+    nb.metadata.get("papermill", {})["parameters"] = shown
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", ()):
+            cell.source = translate_parameters(KERNEL, "python", shown, "Parameters")
 
 
 def _declared(nb: Any) -> set[str]:
@@ -128,9 +145,9 @@ class Kernels:
         with self._changed:
             if self._closed:
                 raise ReportError("the report was stopped")
-            self._sockets = self._sockets or Path(tempfile.mkdtemp(prefix="tk-kernels-"))
+            self._sockets = self._sockets or private_dir("tk-kernels-")
             self._started += 1
-            km = _kernel_manager(self._sockets / f"kernel-{self._started}")
+            km = _kernel_manager(self._sockets / f"k{self._started}")  # ≤ 107 bytes in all
             self._lent.add(km)
             self._starting += 1
         try:
@@ -217,8 +234,10 @@ def _kernel_manager(socket: Path) -> Any:
             kw.setdefault("cwd", str(NOTEBOOKS))
             return await super()._async_pre_start_kernel(env=env, **kw)
 
+    # The connection file (it holds the kernel's key) beside the sockets, not in Jupyter's
+    # runtime directory: a killed report's are swept with the directory (scratch.py).
     return IPCKernelManager(kernel_name=KERNEL, transport="ipc", ip=str(socket),
-                            client_factory=KeptClient)
+                            connection_file=f"{socket}.json", client_factory=KeptClient)
 
 
 def _close_event_loop() -> None:
