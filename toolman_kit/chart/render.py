@@ -225,6 +225,7 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
                 release: str, namespace: str, kube: str | None,
                 lint: bool = True) -> tuple[str, tuple[LintMessage, ...]]:
     """In this process's render process (chart/sandbox.py), bounded in time, memory and size."""
+    sdk()  # no backend: said here, not by the render process
     values: dict[str, Any] = {}
     for file, text in zip(files, texts, strict=True):
         values = merge_values(values, check_depth(parse_values(text, file), file))

@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p)
     add_profile(p)
     add_kube_version(p)
-    add_max_bytes(p, inputs=True)
+    add_max_bytes(p)
     add_render_timeout(p)
     add_format(p, sorted(FORMATS), "table")
     p.add_argument("--only-failed", action="store_true",

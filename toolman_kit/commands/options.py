@@ -102,10 +102,10 @@ def add_max_renders(p: argparse.ArgumentParser) -> None:
                         "what it leaves out is listed")
 
 
-def add_max_bytes(p: argparse.ArgumentParser, inputs: bool = False) -> None:
+def add_max_bytes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-bytes", type=size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
-                   help=f"refuse {'inputs and ' if inputs else ''}chart renders larger than this "
-                        "(e.g. 200M; default: 512M)")
+                   help="refuse manifest inputs and chart renders larger than this (e.g. 200M; "
+                        "default: 512M)")
 
 
 def add_render_timeout(p: argparse.ArgumentParser) -> None:
