@@ -32,9 +32,13 @@ def main() -> None:
     os.dup2(2, 1)
     requests = sys.stdin.buffer
 
-    from toolman_kit.chart.sandbox import HEADER  # after the limit: what runs here counts
+    from toolman_kit.chart import render  # after the limit: what runs here counts
+    from toolman_kit.chart.sandbox import HEADER
 
+    render.sdk()  # the SDK loaded before the first request: ready means ready to render
     serve = _Server(int(os.environ.get("TOOLMAN_KIT_RENDER_MAX_BYTES", "0")) or None)
+    answers.write(HEADER.pack(0))  # ready
+    answers.flush()
     while header := requests.read(HEADER.size):
         (size,) = HEADER.unpack(header)
         op, args = pickle.loads(requests.read(size))  # noqa: S301 - our parent's request

@@ -45,6 +45,7 @@ ENV_MAX_BYTES = "TOOLMAN_KIT_RENDER_MAX_BYTES"
 DEFAULT_TIMEOUT = 60.0  # seconds; the largest real charts render in well under one
 DEFAULT_MAX_BYTES = 512 * 2**20  # as --max-bytes for manifest inputs (read/manifests.py)
 MIN_MEMORY = 2 * 2**30
+BOOT_SECONDS = 60.0  # a render process's start, at most (≈ 0.3 s; more on a loaded machine)
 HEADER = struct.Struct("!Q")  # the length of each pickled message
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -102,6 +103,7 @@ class Child:
         self.proc: subprocess.Popen[bytes] | None = None
         self.stderr: Any = None  # a temporary file: Go's crash dump lands there, not on ours
         self.started_seconds = 0.0
+        self.ready = False
         self.busy_since = 0.0
         self.where = ""  # what the request in flight renders, for messages
 
@@ -115,16 +117,34 @@ class Child:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "toolman_kit.chart.child"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.stderr, env=env, start_new_session=True)
+        self.ready = False
         self.started_seconds = time.perf_counter() - started
+
+    def _wait_ready(self) -> None:
+        """Until the child says it is ready (an empty message): its start-up is not counted
+        against the render's time bound, which a busy machine could otherwise exceed."""
+        deadline = time.monotonic() + max(BOOT_SECONDS, self.bounds.timeout)
+        while not select.select([self], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if time.monotonic() >= deadline:
+                self.kill()
+                raise RenderError(f"the render process did not start within "
+                                  f"{max(BOOT_SECONDS, self.bounds.timeout):g} s")
+        if self._read(HEADER.size) is None:
+            raise self._died()
+        self.ready = True
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def send(self, op: str, args: tuple[Any, ...], where: str) -> None:
+        """Send a request (starting the child if need be); a RenderError if it cannot start."""
+        self.where = where
         if not self.alive:
             self.kill()
             self.start()
+        if not self.ready:
+            self._wait_ready()
         assert self.proc is not None and self.proc.stdin is not None
         body = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
         try:
@@ -132,7 +152,7 @@ class Child:
             self.proc.stdin.flush()
         except BrokenPipeError:
             pass  # it died: receive() says why
-        self.busy_since, self.where = time.monotonic(), where
+        self.busy_since = time.monotonic()
 
     def fileno(self) -> int:
         assert self.proc is not None and self.proc.stdout is not None
@@ -243,13 +263,27 @@ class Sandbox:
         todo = list(range(len(many)))[::-1]
         busy: dict[Child, int] = {}
         try:
+            for child in children[:len(many)]:  # the starts overlap
+                if not child.alive:
+                    child.kill()
+                    child.start()
+                    self.started += 1
             while todo or busy:
                 for child in children:
                     if todo and child not in busy:
                         if not child.alive:
                             self.started += 1
-                        busy[child] = i = todo.pop()
-                        child.send(op, many[i], where)
+                        i = todo.pop()
+                        try:
+                            child.send(op, many[i], where)
+                        except RenderError as e:
+                            results[i] = e
+                            if done:
+                                done(i, e)
+                            continue
+                        busy[child] = i
+                if not busy:
+                    continue
                 now = time.monotonic()
                 wait = min(c.busy_since + self.bounds.timeout for c in busy) - now
                 ready, _, _ = select.select(list(busy), [], [], max(0.0, wait))
