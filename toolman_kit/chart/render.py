@@ -230,7 +230,8 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
     for file, text in zip(files, texts, strict=True):
         values = merge_values(values, check_depth(parse_values(text, file), file))
     for expr in sets:
-        values = merge_values(values, check_depth(parse_set(expr), f"--set {expr}"))
+        key = expr.partition("=")[0]  # the key only: a value may be a secret
+        values = merge_values(values, check_depth(parse_set(expr), f"--set {key}"))
     sandbox = shared()
     rendered = sandbox.call("render", str(chart), None, values, release, namespace, kube,
                             where=str(chart))

@@ -32,6 +32,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -318,26 +319,29 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-# The render() of a process (check, report inputs, a fleet target): one child, kept for the next.
-_shared: Sandbox | None = None
+# The render() of a process (check, report inputs, a fleet target): one child per thread (a child
+# answers one request at a time), kept for the next render.
+_local = threading.local()
+_every: list[Sandbox] = []
 
 
 def shared() -> Sandbox:
-    """This process's sandbox for single renders, restarted when the bounds change."""
-    global _shared
+    """This thread's sandbox for single renders, restarted when the bounds change."""
     bounds = limits()
-    if _shared is None or _shared.bounds != bounds:
-        if _shared is not None:
-            _shared.close()
-        _shared = Sandbox(1, bounds)
-    return _shared
+    mine: Sandbox | None = getattr(_local, "sandbox", None)
+    if mine is None or mine.bounds != bounds:
+        if mine is not None:
+            mine.close()
+            _every.remove(mine)
+        mine = _local.sandbox = Sandbox(1, bounds)
+        _every.append(mine)
+    return mine
 
 
 def close_shared() -> None:
-    global _shared
-    if _shared is not None:
-        _shared.close()
-        _shared = None
+    for sandbox in _every:
+        sandbox.close()
+    _every.clear()
 
 
 atexit.register(close_shared)
