@@ -9,7 +9,7 @@ The big chart (bench/values-chart/, regenerated when the generator changes) is a
 its own block of values (replicas, image, resources, probes, security contexts, service,
 autoscaling, PDB, scheduling), ≈ 30 keys each; production and staging value sets override most of
 them. Each measurement is a fresh process (`python -m toolman_kit compare --format json`);
-`--jobs 1` (in-process renders) and `--jobs 2` (the process pool when it pays) alternate, and
+`--jobs 1` (one render process) and `--jobs 2` (two when it pays) alternate, and
 the medians are reported with the render counts. Prints Markdown; writes
 bench/results/values.json.
 """

@@ -1,42 +1,35 @@
-"""Many renders of one chart: in-process through the Helm SDK, cached, fanned out over processes.
+"""Many renders of one chart: through the Helm SDK in render processes, cached, spread over
+several processes when that pays.
 
 The values analysis renders a chart once per key it perturbs. Each render is keyed by (chart
 content digest, values digest, release, namespace, kube version): the same request is answered
-from the cache. Misses render in this process while that is quicker; once the renders left would
-take longer than starting workers (measured on the renders already made), they go to a pool of
-worker processes — spawned, not forked, as the Go runtime inside the SDK does not survive a fork.
-Each worker loads the chart once and returns the documents parsed: the parent only compares.
+from the cache. Misses go to render processes (chart/sandbox.py: each render bounded in time,
+memory and size, each process loading the chart once): one while that is quicker; once the
+renders left would take longer than starting more (measured on the renders already made), up to
+`jobs` at once. This process parses what they print, sharing one parse between renders that
+print the same document (most probes change one), and compares.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from toolman_kit.chart.render import (
-    check_renderable,
-    documents,
-    layout,
-    load_chart_sdk,
-    render_values,
-)
+from toolman_kit.chart.render import LintMessage, documents, layout
+from toolman_kit.chart.sandbox import Sandbox
+from toolman_kit.chart.untrusted import check_chart_files
 from toolman_kit.errors import RenderError
 from toolman_kit.progress import Progress
 
 Ident = tuple[str, str, int]  # (template, kind, n-th of that kind in it): survives renames
-POOL_START_SECONDS = 3.0  # a worker's start (it imports pandas and the SDK), under load
+PROCESS_START_SECONDS = 0.5  # a render process's start (Python, the SDK), under load
 PROGRESS_MIN = 20  # batches this big show progress
-CHUNK = 8  # renders per task sent to a worker
 
 
 class RenderFailure(NamedTuple):
@@ -86,16 +79,16 @@ class Renderer:
                  jobs: int | None = None, progress: TextIO | None = None):
         self.chart = Path(chart)
         self.release, self.namespace, self.kube = release, namespace, kube_version
+        check_chart_files(self.chart)  # before the digest reads what a symlink points at
         self.digest = chart_digest(self.chart)
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.progress = progress
         self.cache: dict[str, Output] = {}
         self.renders = 0  # renders actually made (cache misses)
-        self.pooled = 0  # of which in worker processes
-        self._per_render: float | None = None  # seconds, measured in this process
+        self.pooled = 0  # of which beside the first render process
+        self._per_render: float | None = None  # seconds, measured
         self._parsed: dict[str, Any] = {}  # document text → data: most probes change one doc
-        self._loaded: Any = None
-        self._pool: ProcessPoolExecutor | None = None
+        self.sandbox = Sandbox(self.jobs)
 
     def __enter__(self) -> Renderer:
         return self
@@ -104,15 +97,15 @@ class Renderer:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-        if self._loaded is not None:
-            self._loaded.close()
-            self._loaded = None
+        self.sandbox.close()
 
     def render(self, values: Mapping[str, Any]) -> Output:
         return self.render_many([values])[0]
+
+    def lint(self, values: Mapping[str, Any]) -> tuple[LintMessage, ...]:
+        """`helm lint` with these values, in a render process (lint executes the templates)."""
+        return self.sandbox.call("lint", str(self.chart), dict(values), self.namespace,
+                                 self.kube, where=str(self.chart))
 
     def render_many(self, many: Sequence[Mapping[str, Any]], label: str = "") -> list[Output]:
         """An Output per values mapping, in order; a bar (or a line) on `progress` for big
@@ -122,64 +115,46 @@ class Renderer:
         show = self.progress if label and len(todo) >= PROGRESS_MIN else None
         with Progress(show, label, len(todo)) as bar:
             left = list(todo)
-            while left and not self._pool_pays(len(left)):
-                k = left.pop(0)
-                started = time.perf_counter()
-                self.cache[k] = self._render_here(todo[k])
-                seconds = time.perf_counter() - started
-                self._per_render = seconds if self._per_render is None else \
-                    0.8 * self._per_render + 0.2 * seconds
-                bar.advance()
+            if self._per_render is None:  # alone first: the first also starts a process
+                for _ in range(min(2, len(left))):
+                    started = time.perf_counter()
+                    self._render([left.pop(0)], todo, 1, bar)
+                    self._per_render = time.perf_counter() - started
             if left:
-                self._fan_out({k: todo[k] for k in left}, bar)
+                width = self.jobs if self._pool_pays(len(left)) else 1
+                started = time.perf_counter()
+                self._render(left, todo, width, bar)
+                if width == 1:
+                    seconds = (time.perf_counter() - started) / len(left)
+                    self._per_render = 0.8 * self._per_render + 0.2 * seconds
+                else:
+                    self.pooled += len(left)
         self.renders += len(todo)
         return [self.cache[k] for k in keys]
 
     def _pool_pays(self, left: int) -> bool:
-        """Whether `left` renders finish sooner in worker processes (started or not)."""
+        """Whether `left` renders finish sooner in `jobs` render processes than in one."""
         if self.jobs < 2 or self._per_render is None:
             return False
         here = left * self._per_render
-        start = 0.0 if self._pool is not None else POOL_START_SECONDS
+        start = 0.0 if self.sandbox.started >= self.jobs else PROCESS_START_SECONDS
         return start + here / self.jobs + 0.05 < here
 
-    def _render_here(self, values: Mapping[str, Any]) -> Output:
-        try:
-            if self._loaded is None:
-                loaded = load_chart_sdk(self.chart)
+    def _render(self, keys: list[str], todo: dict[str, Mapping[str, Any]], width: int,
+                bar: Progress) -> None:
+        def done(i: int, result: Any) -> None:
+            if isinstance(result, RenderError):
+                self.cache[keys[i]] = Output(error=RenderFailure.of(result))
+            else:
                 try:
-                    check_renderable(loaded, self.chart, self.release)
-                except RenderError:
-                    loaded.close()
-                    raise
-                self._loaded = loaded
-            files = render_values(self._loaded, self.chart, values, self.release,
-                                  self.namespace, self.kube)
-            return _output(files, self.chart, self._parsed)
-        except RenderError as e:
-            return Output(error=RenderFailure.of(e))
+                    self.cache[keys[i]] = _output(result, self.chart, self._parsed)
+                except RenderError as e:
+                    self.cache[keys[i]] = Output(error=RenderFailure.of(e))
+            bar.advance()
 
-    def _fan_out(self, todo: dict[str, Mapping[str, Any]], bar: Progress) -> None:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
-        keys = list(todo)
-        chunks = [keys[i:i + CHUNK] for i in range(0, len(keys), CHUNK)]
-        try:
-            futures = [self._pool.submit(_render_chunk, str(self.chart), self.digest,
-                                         [dict(todo[k]) for k in chunk], self.release,
-                                         self.namespace, self.kube) for chunk in chunks]
-            for chunk, future in zip(chunks, futures, strict=True):
-                for k, out in zip(chunk, future.result(), strict=True):
-                    self.cache[k] = out
-                self.pooled += len(chunk)
-                bar.advance(len(chunk))
-        except BrokenProcessPool:  # e.g. a script without `if __name__ == "__main__":`
-            self._pool, self.jobs = None, 1
-            for k in keys:
-                if k not in self.cache:
-                    self.cache[k] = self._render_here(todo[k])
-                    bar.advance()
+        self.sandbox.map("render", [(str(self.chart), self.digest, dict(todo[k]), self.release,
+                                     self.namespace, self.kube) for k in keys],
+                         where=str(self.chart), width=width, done=done)
 
 
 def _output(files: Mapping[str, str], chart: Path, parsed: dict[str, Any]) -> Output:
@@ -192,28 +167,3 @@ def _output(files: Mapping[str, str], chart: Path, parsed: dict[str, Any]) -> Ou
             n = seen[(d.template, d.kind)] = seen.get((d.template, d.kind), -1) + 1
             objects[(d.template, d.kind, n)] = d.data
     return Output(layout(docs), objects)
-
-
-@lru_cache(maxsize=4)
-def _worker_chart(chart: str, digest: str) -> tuple[Any, dict[str, Any]]:
-    """The loaded chart and its parsed documents, once per worker process (the digest keys a
-    changed chart apart)."""
-    return load_chart_sdk(Path(chart)), {}
-
-
-def _render_chunk(chart: str, digest: str, many: list[dict[str, Any]], release: str,
-                  namespace: str, kube: str | None) -> list[Output]:
-    """In a worker: render each values mapping."""
-    outputs = []
-    try:
-        loaded, parsed = _worker_chart(chart, digest)
-        check_renderable(loaded, Path(chart), release)
-    except RenderError as e:
-        return [Output(error=RenderFailure.of(e))] * len(many)
-    for values in many:
-        try:
-            files = render_values(loaded, Path(chart), values, release, namespace, kube)
-            outputs.append(_output(files, Path(chart), parsed))
-        except RenderError as e:
-            outputs.append(Output(error=RenderFailure.of(e)))
-    return outputs

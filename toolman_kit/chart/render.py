@@ -29,11 +29,13 @@ from typing import Any, Literal
 import yaml
 
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
+from toolman_kit.chart.sandbox import limits, shared
+from toolman_kit.chart.untrusted import check_chart_files
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
 from toolman_kit.judge.findings import SeverityName
+from toolman_kit.read import yamlsafe
 from toolman_kit.read.manifests import Manifests, Text, load
-from toolman_kit.read.yamlsafe import CachedSafeLoader
 
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
               "or pass rendered manifests")
@@ -124,6 +126,7 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     chart = Path(chart_dir)
     if not (chart / "Chart.yaml").is_file():
         raise RenderError("not a Helm chart directory (no Chart.yaml)", file=str(chart))
+    check_chart_files(chart)
     files = tuple(str(f) for f in values_files)
     texts = [_read(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
@@ -150,8 +153,8 @@ def _given(texts: Sequence[str], sets: Sequence[str]) -> list[str]:
     out = [s for e in sets for s in set_strings(e)]
     for text in texts:
         try:
-            out += given_strings(yaml.load(text, Loader=CachedSafeLoader))
-        except yaml.YAMLError:
+            out += given_strings(yamlsafe.parse(text).data)
+        except (yaml.YAMLError, yamlsafe.YAMLInputError):
             pass  # the render said so already
     return out
 
@@ -214,15 +217,29 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
                 lint: bool = True) -> tuple[str, tuple[LintMessage, ...]]:
     args = [a for f in files for a in ("-f", f)] + [a for s in sets for a in ("--set", s)]
     args += ["--namespace", namespace] + (["--kube-version", kube] if kube else [])
-    done = subprocess.run(["helm", "template", release, str(chart), *args],
-                          capture_output=True, text=True, check=False)
+    bounds = limits()
+    try:
+        done = subprocess.run(["helm", "template", release, str(chart), *args],
+                              capture_output=True, text=True, check=False,
+                              timeout=bounds.timeout)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"render took longer than {bounds.timeout:g} s (--render-timeout)",
+                          file=str(chart)) from None
+    if len(done.stdout) > bounds.max_bytes:
+        raise RenderError(f"render output over {bounds.max_bytes / 2**20:g} MB (--max-bytes)",
+                          file=str(chart))
     if done.returncode != 0:
         stderr = done.stderr.strip()  # warnings may precede the "Error: ..." part
         raise _error(stderr.partition("Error: ")[2] or stderr or "helm template failed", chart)
     if not lint:
         return done.stdout, ()
-    linted = subprocess.run(["helm", "lint", str(chart), *args],
-                            capture_output=True, text=True, check=False)
+    try:
+        linted = subprocess.run(["helm", "lint", str(chart), *args],
+                                capture_output=True, text=True, check=False,
+                                timeout=bounds.timeout)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"helm lint took longer than {bounds.timeout:g} s "
+                          "(--render-timeout)", file=str(chart)) from None
     lint = []
     for line in linted.stdout.splitlines():
         if m := _LINT_LINE.match(line.strip()):
@@ -234,15 +251,36 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
                 release: str, namespace: str, kube: str | None,
                 lint: bool = True) -> tuple[str, tuple[LintMessage, ...]]:
+    """In this process's render process (chart/sandbox.py), bounded in time, memory and size."""
+    sdk()  # no backend: said here, not by the render process
     values: dict[str, Any] = {}
     for file, text in zip(files, texts, strict=True):
-        values = merge_values(values, parse_values(text, file))
+        values = merge_values(values, check_depth(parse_values(text, file), file))
     for expr in sets:
-        values = merge_values(values, parse_set(expr))
-    with load_chart_sdk(chart) as loaded:
-        check_renderable(loaded, chart, release)
-        files_out = render_values(loaded, chart, values, release, namespace, kube)
-    return _layout(files_out, chart), lint_sdk(chart, values, namespace, kube) if lint else ()
+        key = expr.partition("=")[0]  # the key only: a value may be a secret
+        values = merge_values(values, check_depth(parse_set(expr), f"--set {key}"))
+    sandbox = shared()
+    rendered = sandbox.call("render", str(chart), None, values, release, namespace, kube,
+                            where=str(chart))
+    text = _layout(rendered, chart)
+    return text, sandbox.call("lint", str(chart), values, namespace, kube,
+                              where=str(chart)) if lint else ()
+
+
+def check_depth(values: Any, where: str, limit: int = yamlsafe.MAX_DEPTH) -> Any:
+    """`values` as they are, or a RenderError when maps and lists nest deeper than `limit`
+    (nothing real comes close; Python's own recursion would end in a traceback)."""
+    stack = [(values, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, Mapping) else node \
+            if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, Mapping | list):
+                if depth >= limit:
+                    raise RenderError(f"values nested deeper than {limit} levels", file=where)
+                stack.append((child, depth + 1))
+    return values
 
 
 def lint_sdk(chart: Path, values: Mapping[str, Any], namespace: str,
@@ -269,8 +307,10 @@ def sdk() -> Any:
 
 
 def load_chart_sdk(chart: Path) -> Any:
-    """helm_python.Chart.load, with Helm's complaint as a RenderError."""
+    """helm_python.Chart.load, with Helm's complaint as a RenderError; a chart whose symlinks
+    or schema references leave it is refused first (chart/untrusted.py)."""
     helm = sdk()
+    check_chart_files(chart)
     try:
         return helm.Chart.load(chart)
     except helm.HelmError as e:
@@ -284,6 +324,9 @@ def parse_values(text: str, file: str) -> dict[str, Any]:
         return helm.values_from_yaml(text)
     except helm.HelmError as e:
         raise RenderError(f"invalid values file: {_one_line(str(e))}", file=file) from None
+    except RecursionError:
+        raise RenderError(f"values nested deeper than {yamlsafe.MAX_DEPTH} levels",
+                          file=file) from None
 
 
 def parse_set(expr: str) -> dict[str, Any]:
@@ -294,6 +337,9 @@ def parse_set(expr: str) -> dict[str, Any]:
     except helm.HelmError as e:
         raise RenderError(f"invalid --set {redact_set(expr)!r}: "
                           f"{mask(_one_line(str(e)), set_strings(expr))}") from None
+    except RecursionError:
+        raise RenderError(f"--set: values nested deeper than {yamlsafe.MAX_DEPTH} levels"
+                          ) from None
 
 
 def check_renderable(loaded: Any, chart: Path, release: str) -> None:
@@ -313,24 +359,27 @@ def check_renderable(loaded: Any, chart: Path, release: str) -> None:
 
 
 def render_values(loaded: Any, chart: Path, values: Mapping[str, Any], release: str,
-                  namespace: str, kube: str | None = None) -> dict[str, str]:
+                  namespace: str, kube: str | None = None,
+                  max_bytes: int | None = None) -> dict[str, str]:
     """The engine's output for one merged values mapping: {template path: text} (after
-    check_renderable).
+    check_renderable); a RenderError when it is larger than `max_bytes` (before it is decoded).
 
     helm-python-sdk 0.2.2's Chart.render() has no kube-version option, but the C ABI it wraps
-    (helm-c-sdk `helm_render`) reads `kube_version` from its options JSON, so with a version
-    we call that entry point directly: .Capabilities.KubeVersion then follows --kube-version."""
+    (helm-c-sdk `helm_render`) reads `kube_version` from its options JSON, so we call that entry
+    point directly: .Capabilities.KubeVersion then follows --kube-version."""
     helm = sdk()
-    try:
-        if kube is None:
-            return loaded.render(dict(values), name=release, namespace=namespace)
-        from helm_python import _native
+    from helm_python import _native
 
-        options = {"name": release, "namespace": namespace, "kube_version": kube}
-        return json.loads(_native.call_string("helm_render", loaded._raw(), json.dumps(values),
-                                              json.dumps(options)))
+    options = {"name": release, "namespace": namespace, **({"kube_version": kube} if kube else {})}
+    try:
+        text = _native.call_string("helm_render", loaded._raw(), json.dumps(values),
+                                   json.dumps(options))
     except helm.HelmError as e:
         raise _error(str(e), chart, values) from None
+    if max_bytes is not None and len(text) > max_bytes:
+        raise RenderError(f"render output over {max_bytes / 2**20:g} MB (--max-bytes)",
+                          file=str(chart))
+    return json.loads(text)
 
 
 @dataclass(frozen=True)
@@ -361,14 +410,13 @@ def documents(files: Mapping[str, str], chart: Path,
                 data = parsed[doc]
                 out.append(Document(path, _kind(data), doc, data, _hook(data)))
                 continue
-            try:
-                data = next(yaml.load_all(doc, Loader=CachedSafeLoader), None)
-            except yaml.YAMLError as e:
-                mark = getattr(e, "problem_mark", None)
-                why = getattr(e, "problem", None) or str(e)
-                raise RenderError(f"YAML parse error in rendered output: {_one_line(why)}",
-                                  file=_on_disk(path, chart), line=mark and line + mark.line,
-                                  column=mark and mark.column + 1) from None
+            try:  # the hardened parse of `check`: bounded depth and aliases
+                data = yamlsafe.parse(doc).data
+            except yamlsafe.YAMLInputError as e:
+                raise RenderError(f"YAML parse error in rendered output: {_one_line(e.message)}",
+                                  file=_on_disk(path, chart),
+                                  line=None if e.line is None else line + e.line,
+                                  column=None if e.column is None else e.column + 1) from None
             if parsed is not None:
                 parsed[doc] = data
             out.append(Document(path, _kind(data), doc, data, _hook(data)))

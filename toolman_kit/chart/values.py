@@ -304,10 +304,19 @@ def schema_errors(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any]) -> li
     if not facts.schema:
         return []
     import jsonschema  # heavy: only for charts that ship a schema
+    from referencing.exceptions import Unresolvable
 
     cls = jsonschema.validators.validator_for(facts.schema, jsonschema.Draft7Validator)
+    try:
+        errors = sorted(cls(facts.schema).iter_errors(merged), key=lambda e: list(e.absolute_path))
+    except RecursionError:  # `"$ref": "#"` and the like (Helm: "causing reference cycle")
+        return [SchemaError((), "values.schema.json cannot be applied: its $refs form a cycle",
+                            str(facts.path / "values.schema.json"), None)]
+    except Unresolvable as e:  # only `#…` refs get here (chart/untrusted.py)
+        return [SchemaError((), f"values.schema.json cannot be applied: {e}",
+                            str(facts.path / "values.schema.json"), None)]
     found = []
-    for e in sorted(cls(facts.schema).iter_errors(merged), key=lambda e: list(e.absolute_path)):
+    for e in errors:
         key = tuple(str(p) for p in e.absolute_path)
         if e.validator == "required" and isinstance(e.instance, dict):
             missing = [r for r in e.validator_value if r not in e.instance]

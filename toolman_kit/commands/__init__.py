@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from toolman_kit import __version__
 from toolman_kit.commands import batch, check, checks, compare, report, suggest
+from toolman_kit.commands.options import render_limits
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import EXIT_BROKEN_PIPE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED
 
@@ -61,7 +62,8 @@ def _main(args: argparse.Namespace) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        return args.run(args)
+        with render_limits(args):
+            return args.run(args)
     except ToolmanKitError as exc:
         print(f"toolman-kit: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -10,7 +10,13 @@ import argparse
 import sys
 from typing import Any
 
-from toolman_kit.commands.options import add_fail_on, add_jobs, add_out_dir
+from toolman_kit.commands.options import (
+    add_fail_on,
+    add_jobs,
+    add_max_bytes,
+    add_out_dir,
+    add_render_timeout,
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,6 +28,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("fleet", metavar="FLEET.yaml", help="the fleet file (see README: Fleet runs)")
     add_out_dir(p)
     add_jobs(p, "targets (each in its own worker process)")
+    add_render_timeout(p)
+    add_max_bytes(p)
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this target (repeatable; default: all); the page still shows "
                         "them all")

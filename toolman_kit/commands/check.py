@@ -8,7 +8,6 @@ path imports no pandas, numpy or notebook machinery (a test keeps it so).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -22,9 +21,11 @@ from toolman_kit.commands.options import (
     add_fail_on,
     add_format,
     add_kube_version,
+    add_max_bytes,
     add_output,
     add_paths,
     add_profile,
+    add_render_timeout,
     need_chart,
 )
 from toolman_kit.errors import RenderError, ToolmanKitError
@@ -33,7 +34,6 @@ from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import load_profile
 from toolman_kit.present.formats import FORMATS
 from toolman_kit.read.manifests import (
-    DEFAULT_MAX_BYTES,
     LoadError,
     Manifests,
     gc_paused,
@@ -48,8 +48,8 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p)
     add_profile(p)
     add_kube_version(p)
-    p.add_argument("--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
-                   help="refuse inputs larger than this (e.g. 200M; default: 512M)")
+    add_max_bytes(p)
+    add_render_timeout(p)
     add_format(p, sorted(FORMATS), "table")
     p.add_argument("--only-failed", action="store_true",
                    help="leave out pass and skip rows (json, csv, junit; sarif and the "
@@ -107,10 +107,3 @@ def manifests_from(args: argparse.Namespace, paths: Sequence[str],
 def kube_version_for(args: argparse.Namespace) -> str:
     """--kube-version, else the profile's target: a chart renders for what it is checked against."""
     return args.kube_version or load_profile(args.profile).kube_version
-
-
-def _size(text: str) -> int:
-    match = re.fullmatch(r"(\d+)([KMG]?)", text.strip(), re.IGNORECASE)
-    if not match:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1048576, 200M, 1G)")
-    return int(match[1]) * {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match[2].upper()]

@@ -16,9 +16,11 @@ from toolman_kit.commands.options import (
     add_format,
     add_jobs,
     add_kube_version,
+    add_max_bytes,
     add_max_renders,
     add_output,
     add_profile,
+    add_render_timeout,
     emit,
     parse_value_sets,
 )
@@ -38,6 +40,8 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p, required=True, value_sets=True)
     add_profile(p)
     add_kube_version(p)
+    add_render_timeout(p)
+    add_max_bytes(p)
     add_format(p, sorted(FORMATS), "table")
     add_output(p)
     add_max_renders(p)

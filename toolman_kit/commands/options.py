@@ -6,12 +6,14 @@ them so). `-j` is the one whose help differs by design: each command says what r
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from toolman_kit.atomic import write_atomic
+from toolman_kit.chart.sandbox import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, limits_set
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import FAIL_ON
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
@@ -98,6 +100,43 @@ def add_max_renders(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-renders", type=int, metavar="N",
                    help="bound on the renders that explore the chart's values (default: 1000); "
                         "what it leaves out is listed")
+
+
+def add_max_bytes(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-bytes", type=size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
+                   help="refuse manifest inputs and chart renders larger than this (e.g. 200M; "
+                        "default: 512M)")
+
+
+def add_render_timeout(p: argparse.ArgumentParser) -> None:
+    """--render-timeout, and --max-bytes for what a render prints: a chart is untrusted input
+    (chart/sandbox.py)."""
+    p.add_argument("--render-timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="stop a chart render that takes longer than this: the chart is an "
+                        f"input error (default: {DEFAULT_TIMEOUT:g})")
+
+
+def render_limits(args: argparse.Namespace) -> Any:
+    """The command's render bounds, for its duration (in the environment: they reach the
+    processes it starts)."""
+    return limits_set(getattr(args, "render_timeout", None), getattr(args, "max_bytes", None))
+
+
+def size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([KMG]?)", text.strip(), re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1048576, 200M, 1G)")
+    return int(match[1]) * {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match[2].upper()]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (e.g. 60, 2.5)")
+    return value
 
 
 def add_jobs(p: argparse.ArgumentParser, what: str) -> None:

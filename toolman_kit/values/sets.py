@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
-from toolman_kit.chart.render import LintMessage, helm_template_command, lint_sdk
+from toolman_kit.chart.render import LintMessage, helm_template_command
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,
     DEFAULTS,
@@ -189,7 +189,7 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
     if out.error is not None:
         result.errors.append(_error(out.error.file, out.error.line, out.error.message))
         return result, None
-    result.lint = list(lint_sdk(facts.path, vs.overrides, namespace, renderer.kube))
+    result.lint = list(renderer.lint(vs.overrides))
     result.errors += [_error(str(facts.path / m.path) if m.path else None, None,
                              f"helm lint: {m.message}") for m in result.lint
                       if m.severity == "error"]
