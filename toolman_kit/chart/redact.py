@@ -39,6 +39,7 @@ _RULES = (  # (what Helm says, in the user's value's stead)
     (re.compile(r"value must be one of .*"), "is not one of the schema's allowed values"),
     (re.compile(r"value must be .*"), "is not the schema's constant value"),
     (re.compile(r".* is not valid '?([\w-]+)'?"), "is not a valid {0}"),
+    (re.compile(r".* causing reference cycle"), "its $refs form a reference cycle"),
 )
 
 
