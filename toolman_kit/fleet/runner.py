@@ -42,6 +42,7 @@ from toolman_kit.progress import Progress
 from toolman_kit.text import plural
 
 LOCK = ".toolman-batch.lock"
+DASK_TIMEOUT = 15  # seconds to reach the Dask scheduler and hear it say it is one
 RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -66,6 +67,8 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
         raise FleetError(f"--keep {keep}: keep at least the newest run")
     if fail_on not in FAIL_ON:
         raise FleetError(f"--fail-on {fail_on}: expected one of {', '.join(FAIL_ON)}")
+    if dask_scheduler:
+        _ask_scheduler(dask_scheduler)  # before anything is written or shown
     out = Path(out) if out else Path("reports") / fleet.path.stem
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -195,15 +198,15 @@ def _run_local(jobs: list[Job], workers: int, done: Callable[[Outcome], None]) -
 
 def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) -> None:
     """One task per target on the cluster at `address`. The scheduler reruns the tasks of a
-    worker that dies on another worker; a task that takes several workers down is failed."""
+    worker that dies on another worker; a task that takes several workers down is failed.
+    TLS (`tls://`) takes its certificates from distributed's configuration, as `dask` does."""
+    from distributed import Client, as_completed  # there: _ask_scheduler found it
+
     try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise FleetError("--dask-scheduler needs Dask: pip install 'toolman-kit[dask]'") from None
-    try:
-        client = Client(address, timeout="15s")
-    except (OSError, TimeoutError) as exc:
-        raise FleetError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        client = Client(address, timeout=f"{DASK_TIMEOUT}s", set_as_default=False)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, there is no cluster to run on
+        raise FleetError(f"cannot use the Dask scheduler: {type(exc).__name__}: {exc}",
+                         address) from None
     with client:
         futures = {client.submit(run_target, job, pure=False,
                                  key=f"toolman-kit-{job.target.name}-{job.run_id}"): job
@@ -215,6 +218,47 @@ def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) ->
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: this target only
                 done(Outcome(job.target.name, job.run_id, "failed",
                              f"Dask: {type(exc).__name__}: {exc}"))
+
+
+def _ask_scheduler(address: str) -> None:
+    """Connect, handshake and ask the scheduler who it is, all within DASK_TIMEOUT. The Client's
+    own timeout covers the TCP connect only: anything else that accepts connections (a web
+    server, a port forward to nothing, a silent listener) would keep its handshake waiting for
+    ever. An address distributed cannot use (`foo://x`) is an error here too, in one line."""
+    import asyncio
+
+    try:
+        from distributed.comm import connect
+        from distributed.security import Security
+    except ImportError:
+        raise FleetError("--dask-scheduler needs Dask: pip install 'toolman-kit[dask]'") from None
+
+    security = Security().get_connection_args("client")  # distributed's config and env
+    if address.startswith("tls://") and security["ssl_context"] is None:
+        raise FleetError("tls:// needs the client's certificates in distributed's configuration "
+                         "(distributed.comm.tls.ca-file, .client.cert, .client.key; see the "
+                         "README)", address)
+
+    async def identity() -> object:
+        comm = await connect(address, timeout=DASK_TIMEOUT, **security)
+        try:
+            await comm.write({"op": "identity", "n_workers": 0, "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        answer = asyncio.run(asyncio.wait_for(identity(), DASK_TIMEOUT))
+    except TimeoutError:
+        raise FleetError(f"no answer from a Dask scheduler within {DASK_TIMEOUT} s: is this "
+                         "address a Dask scheduler's?", address) from None
+    except Exception as exc:  # noqa: BLE001 - a bad address, refused, TLS, not Dask's protocol
+        raise FleetError(f"cannot reach a Dask scheduler: {type(exc).__name__}: {exc}",
+                         address) from None
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind is None or kind in ("Worker", "Nanny"):
+        raise FleetError(f"not a Dask scheduler (it answers as {kind or 'something else'})",
+                         address)
 
 
 def describe(o: Outcome) -> str:
