@@ -39,7 +39,7 @@ from toolman_kit.fleet.history import (
 from toolman_kit.fleet.page import write_page
 from toolman_kit.fleet.task import MARKER, Job, Outcome, run_target
 from toolman_kit.progress import Progress
-from toolman_kit.text import plural
+from toolman_kit.text import plural, terminal_safe
 
 LOCK = ".toolman-batch.lock"
 DASK_TIMEOUT = 15  # seconds to reach the Dask scheduler and hear it say it is one
@@ -276,4 +276,4 @@ def describe(o: Outcome) -> str:
     if details:
         text += f"  ({'; '.join(details)})"
     text += f"  {o.seconds:.1f}s"
-    return text + (f"\n    {o.error}" if o.error else "")
+    return terminal_safe(text) + (f"\n    {terminal_safe(o.error)}" if o.error else "")
