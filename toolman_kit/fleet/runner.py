@@ -13,6 +13,7 @@ import fcntl
 import multiprocessing
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -203,7 +204,7 @@ def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) ->
     from distributed import Client, as_completed  # there: _ask_scheduler found it
 
     try:
-        client = Client(address, timeout=f"{DASK_TIMEOUT}s", set_as_default=False)
+        client = Client(address, timeout=f"{DASK_TIMEOUT}s")
     except Exception as exc:  # noqa: BLE001 - whatever it is, there is no cluster to run on
         raise FleetError(f"cannot use the Dask scheduler: {type(exc).__name__}: {exc}",
                          address) from None
@@ -233,7 +234,11 @@ def _ask_scheduler(address: str) -> None:
     except ImportError:
         raise FleetError("--dask-scheduler needs Dask: pip install 'toolman-kit[dask]'") from None
 
-    security = Security().get_connection_args("client")  # distributed's config and env
+    try:
+        security = Security().get_connection_args("client")  # distributed's config and env
+    except Exception as exc:  # noqa: BLE001 - e.g. a certificate file that is not there
+        raise FleetError(f"distributed's TLS configuration: {type(exc).__name__}: {exc}",
+                         address) from None
     if address.startswith("tls://") and security["ssl_context"] is None:
         raise FleetError("tls:// needs the client's certificates in distributed's configuration "
                          "(distributed.comm.tls.ca-file, .client.cert, .client.key; see the "
@@ -247,14 +252,24 @@ def _ask_scheduler(address: str) -> None:
         finally:
             comm.abort()
 
-    try:
-        answer = asyncio.run(asyncio.wait_for(identity(), DASK_TIMEOUT))
-    except TimeoutError:
+    got: dict[str, object] = {}
+
+    def ask() -> None:  # in a thread of its own: the caller may be in an event loop (Jupyter)
+        try:
+            got["answer"] = asyncio.run(asyncio.wait_for(identity(), DASK_TIMEOUT))
+        except Exception as exc:  # noqa: BLE001 - said below, in the caller's thread
+            got["error"] = exc
+
+    asker = threading.Thread(target=ask, name="toolman-kit-dask-probe", daemon=True)
+    asker.start()
+    asker.join()  # wait_for bounds it
+    error, answer = got.get("error"), got.get("answer")
+    if isinstance(error, TimeoutError):
         raise FleetError(f"no answer from a Dask scheduler within {DASK_TIMEOUT} s: is this "
-                         "address a Dask scheduler's?", address) from None
-    except Exception as exc:  # noqa: BLE001 - a bad address, refused, TLS, not Dask's protocol
-        raise FleetError(f"cannot reach a Dask scheduler: {type(exc).__name__}: {exc}",
-                         address) from None
+                         "address a Dask scheduler's?", address)
+    if error is not None:  # a bad address, refused, TLS, not Dask's protocol
+        raise FleetError(f"cannot reach a Dask scheduler: {type(error).__name__}: {error}",
+                         address)
     kind = answer.get("type") if isinstance(answer, dict) else None
     if kind is None or kind in ("Worker", "Nanny"):
         raise FleetError(f"not a Dask scheduler (it answers as {kind or 'something else'})",
