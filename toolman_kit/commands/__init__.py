@@ -5,6 +5,11 @@ their options come from commands/options.py, so a flag means the same in every c
 Exit status (toolman_kit/exits.py): 0 nothing at or above --fail-on; 1 findings at or above it;
 2 usage or input error (the good documents are still analyzed and printed); 130 interrupted, 143
 terminated (SIGTERM, what cron's `timeout` and Kubernetes send), after the clean-up either way.
+
+An error is one line on stderr, `toolman-kit: error: <path or input>: <what>`, never a traceback:
+a traceback's exit status 1 would read as "findings" in CI. Errors the kit raises on purpose
+(ToolmanKitError) name their file and line; a file-system error, input nested past Python's
+recursion limit or memory running out that reaches this far is still one line and exit 2.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from toolman_kit.commands import batch, check, checks, compare, report, suggest
 from toolman_kit.commands.options import render_limits
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import EXIT_BROKEN_PIPE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED
+from toolman_kit.text import terminal_safe
 
 COMMANDS = (check, checks, report, compare, suggest, batch)  # in --help's order
 
@@ -65,8 +71,7 @@ def _main(args: argparse.Namespace) -> int:
         with render_limits(args):
             return args.run(args)
     except ToolmanKitError as exc:
-        print(f"toolman-kit: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+        return _error(str(exc))
     except KeyboardInterrupt:
         print("toolman-kit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -76,9 +81,21 @@ def _main(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `check … | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except OSError as exc:  # a file or directory the kit was given or told to write
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{where}{exc.strerror or exc}")
+    except RecursionError:
+        return _error("the input is nested too deeply to process (Python's recursion limit)")
+    except MemoryError:
+        return _error("out of memory: the input is too large for this machine")
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, before)
+
+
+def _error(message: str) -> int:
+    print(f"toolman-kit: error: {terminal_safe(message)}", file=sys.stderr)
+    return EXIT_INPUT
 
 
 def _parser() -> argparse.ArgumentParser:

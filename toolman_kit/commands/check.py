@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.atomic import open_atomic
 from toolman_kit.chart.render import load_chart
 from toolman_kit.commands.options import (
     RELEASE,
@@ -27,6 +26,7 @@ from toolman_kit.commands.options import (
     add_profile,
     add_render_timeout,
     need_chart,
+    output_file,
 )
 from toolman_kit.errors import RenderError, ToolmanKitError
 from toolman_kit.exits import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, FAIL_ON
@@ -40,6 +40,7 @@ from toolman_kit.read.manifests import (
     load,
     merge,
 )
+from toolman_kit.text import terminal_safe
 
 
 def add_parser(subparsers: Any) -> None:
@@ -67,16 +68,16 @@ def _check(args: argparse.Namespace) -> int:
     write = FORMATS[args.format]
     with gc_paused():  # the formats make one small object after another: see gc_paused
         if args.output:
-            with open_atomic(args.output) as out:
+            with output_file(args.output) as out:
                 write(analysis, out, args.only_failed)
         else:
             write(analysis, sys.stdout, args.only_failed)
             sys.stdout.flush()
     for warning in analysis.warnings:
-        print(f"{warning.file}{f':{warning.line}' if warning.line else ''}: warning: "
-              f"{warning.message}", file=sys.stderr)
+        print(terminal_safe(f"{warning.file}{f':{warning.line}' if warning.line else ''}: "
+                            f"warning: {warning.message}"), file=sys.stderr)
     for error in analysis.errors:
-        print(f"{error}", file=sys.stderr)
+        print(terminal_safe(str(error)), file=sys.stderr)
     if analysis.errors:
         return EXIT_INPUT
     worst = next(analysis.rows.failed(), None)  # the failures come most severe first

@@ -26,6 +26,7 @@ from toolman_kit.commands.options import (
 )
 from toolman_kit.exits import EXIT_INPUT, EXIT_OK
 from toolman_kit.present.comparison_doc import FORMATS, document
+from toolman_kit.text import terminal_safe
 
 
 def add_parser(subparsers: Any) -> None:
@@ -61,5 +62,5 @@ def _compare(args: argparse.Namespace) -> int:
         jobs=args.jobs, progress=sys.stderr)
     emit(FORMATS[args.format](document(comparison)), args.output)
     for error in comparison.errors:
-        print(f"toolman-kit: error: {error}", file=sys.stderr)
+        print(f"toolman-kit: error: {terminal_safe(str(error))}", file=sys.stderr)
     return EXIT_INPUT if comparison.errors else EXIT_OK

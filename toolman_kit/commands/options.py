@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from toolman_kit.atomic import write_atomic
+from toolman_kit.atomic import open_atomic
 from toolman_kit.chart.sandbox import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, limits_set
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import FAIL_ON
@@ -177,9 +178,27 @@ def parse_value_sets(specs: Sequence[str]) -> list[tuple[str, list[str]]]:
 def emit(text: str, output: str | None) -> None:
     """`text` to the -o file (atomically), or to standard output."""
     if output:
-        write_atomic(output, text)
+        with output_file(output) as out:
+            out.write(text)
     else:
         sys.stdout.write(text)
+
+
+@contextmanager
+def output_file(path: str) -> Iterator[TextIO]:
+    """The -o file, written atomically; a file-system error (a read-only directory, a full
+    disk, a directory of that name) is one line naming the file: exit 2, not a traceback and
+    exit 1, which for `check` means findings."""
+    try:
+        with open_atomic(path) as out:
+            yield out
+    except OSError as exc:
+        where = exc.filename and Path(exc.filename)
+        what = exc.strerror or str(exc)
+        if isinstance(exc, FileExistsError):  # mkdir of a parent that is a file
+            what = "Not a directory"
+        detail = f" ({where})" if where and where.parent != Path(path).parent else ""
+        raise ToolmanKitError(f"cannot write the output: {what}{detail}", path) from None
 
 
 class _ValuesFile(argparse.Action):

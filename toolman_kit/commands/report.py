@@ -24,6 +24,7 @@ from toolman_kit.commands.options import (
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import EXIT_INPUT, EXIT_OK
 from toolman_kit.present.report import EXAMPLE, Report, build_report
+from toolman_kit.text import terminal_safe
 
 
 def add_parser(subparsers: Any) -> None:
@@ -119,5 +120,5 @@ def _print_report(report: Report) -> int:
         line += f"  (baseline ❌ {b['fail']}  ⚠️ {b['warning']}  ✅ {b['pass']})"
     print(f"{line}  in {report.seconds:.1f}s", file=sys.stderr)
     for error in report.input_errors:  # the good documents are in the report; these are not
-        print(error, file=sys.stderr)
+        print(terminal_safe(str(error)), file=sys.stderr)
     return EXIT_INPUT if report.input_errors else EXIT_OK

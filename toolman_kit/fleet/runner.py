@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 import warnings
@@ -46,9 +47,10 @@ from toolman_kit.fleet.history import (
 from toolman_kit.fleet.page import write_page
 from toolman_kit.fleet.task import MARKER, Job, Outcome, run_target
 from toolman_kit.progress import Progress
-from toolman_kit.text import plural
+from toolman_kit.text import plural, terminal_safe
 
 LOCK = ".toolman-batch.lock"
+DASK_TIMEOUT = 15  # seconds to reach the Dask scheduler and hear it say it is one
 RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -73,6 +75,8 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
         raise FleetError(f"--keep {keep}: keep at least the newest run")
     if fail_on not in FAIL_ON:
         raise FleetError(f"--fail-on {fail_on}: expected one of {', '.join(FAIL_ON)}")
+    if dask_scheduler:
+        _ask_scheduler(dask_scheduler)  # before anything is written or shown
     out = Path(out) if out else Path("reports") / fleet.path.stem
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -248,15 +252,15 @@ def _ignore_interrupts() -> None:
 
 def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) -> None:
     """One task per target on the cluster at `address`. The scheduler reruns the tasks of a
-    worker that dies on another worker; a task that takes several workers down is failed."""
+    worker that dies on another worker; a task that takes several workers down is failed.
+    TLS (`tls://`) takes its certificates from distributed's configuration, as `dask` does."""
+    from distributed import Client, as_completed  # there: _ask_scheduler found it
+
     try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise FleetError("--dask-scheduler needs Dask: pip install 'toolman-kit[dask]'") from None
-    try:
-        client = Client(address, timeout="15s")
-    except (OSError, TimeoutError) as exc:
-        raise FleetError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        client = Client(address, timeout=f"{DASK_TIMEOUT}s")
+    except Exception as exc:  # noqa: BLE001 - whatever it is, there is no cluster to run on
+        raise FleetError(f"cannot use the Dask scheduler: {type(exc).__name__}: {exc}",
+                         address) from None
     with client:
         futures = {client.submit(run_target, job, pure=False,
                                  key=f"toolman-kit-{job.target.name}-{job.run_id}"): job
@@ -268,6 +272,61 @@ def _run_dask(jobs: list[Job], address: str, done: Callable[[Outcome], None]) ->
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: this target only
                 done(Outcome(job.target.name, job.run_id, "failed",
                              f"Dask: {type(exc).__name__}: {exc}"))
+
+
+def _ask_scheduler(address: str) -> None:
+    """Connect, handshake and ask the scheduler who it is, all within DASK_TIMEOUT. The Client's
+    own timeout covers the TCP connect only: anything else that accepts connections (a web
+    server, a port forward to nothing, a silent listener) would keep its handshake waiting for
+    ever. An address distributed cannot use (`foo://x`) is an error here too, in one line."""
+    import asyncio
+
+    try:
+        from distributed.comm import connect
+        from distributed.security import Security
+    except ImportError:
+        raise FleetError("--dask-scheduler needs Dask: pip install 'toolman-kit[dask]'") from None
+
+    try:
+        security = Security().get_connection_args("client")  # distributed's config and env
+    except Exception as exc:  # noqa: BLE001 - e.g. a certificate file that is not there
+        raise FleetError(f"distributed's TLS configuration: {type(exc).__name__}: {exc}",
+                         address) from None
+    if address.startswith("tls://") and security["ssl_context"] is None:
+        raise FleetError("tls:// needs the client's certificates in distributed's configuration "
+                         "(distributed.comm.tls.ca-file, .client.cert, .client.key; see the "
+                         "README)", address)
+
+    async def identity() -> object:
+        comm = await connect(address, timeout=DASK_TIMEOUT, **security)
+        try:
+            await comm.write({"op": "identity", "n_workers": 0, "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    got: dict[str, object] = {}
+
+    def ask() -> None:  # in a thread of its own: the caller may be in an event loop (Jupyter)
+        try:
+            got["answer"] = asyncio.run(asyncio.wait_for(identity(), DASK_TIMEOUT))
+        except Exception as exc:  # noqa: BLE001 - said below, in the caller's thread
+            got["error"] = exc
+
+    asker = threading.Thread(target=ask, name="toolman-kit-dask-probe", daemon=True)
+    asker.start()
+    asker.join()  # wait_for bounds it
+    error, answer = got.get("error"), got.get("answer")
+    if isinstance(error, TimeoutError):
+        raise FleetError(f"no answer from a Dask scheduler within {DASK_TIMEOUT} s: is this "
+                         "address a Dask scheduler's?", address)
+    if error is not None:  # a bad address, refused, TLS, not Dask's protocol
+        raise FleetError(f"cannot reach a Dask scheduler: {type(error).__name__}: {error}",
+                         address)
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind is None or kind in ("Worker", "Nanny"):
+        raise FleetError(f"not a Dask scheduler (it answers as {kind or 'something else'})",
+                         address)
 
 
 def describe(o: Outcome) -> str:
@@ -285,4 +344,4 @@ def describe(o: Outcome) -> str:
     if details:
         text += f"  ({'; '.join(details)})"
     text += f"  {o.seconds:.1f}s"
-    return text + (f"\n    {o.error}" if o.error else "")
+    return terminal_safe(text) + (f"\n    {terminal_safe(o.error)}" if o.error else "")

@@ -15,7 +15,7 @@ from toolman_kit import __version__
 from toolman_kit.chart.valuesfile import show
 from toolman_kit.judge.findings import Row
 from toolman_kit.present.formats import markdown_table
-from toolman_kit.text import md_cell
+from toolman_kit.text import md_cell, terminal_lines
 
 if TYPE_CHECKING:  # values/ is heavy to import, and `compare`'s formats are built at start-up
     from toolman_kit.analysis import Analysis
@@ -225,7 +225,7 @@ def to_table(doc: dict[str, Any]) -> str:
                       for r in part.itertuples(index=False)]
     if doc["renders"]["not_explored"]:
         lines += ["", "Not explored:"] + [f"  {n}" for n in doc["renders"]["not_explored"]]
-    return "\n".join(lines) + "\n"
+    return terminal_lines(lines) + "\n"  # each its own line, shown, not obeyed
 
 
 def to_markdown(doc: dict[str, Any]) -> str:

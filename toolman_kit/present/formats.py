@@ -5,6 +5,12 @@ a cluster-sized input (800,000 rows) costs time and memory in proportion to what
 `toolman-kit check` never imports pandas. JSON and SARIF are compact (no indentation). SARIF
 carries failures, and exempt failures as suppressed results, not passes; `only_failed` drops pass
 and skip rows from the formats that list them (JSON, CSV, JUnit).
+
+Manifests are untrusted: the table escapes control characters (text.terminal_safe), CSV cells
+that a spreadsheet would run as formulas are neutralised, and when nothing could be read (a
+typo'd path, a chart that does not render) no format looks like a clean result: the table and
+CSV write nothing, the others say that the input failed (JSON's `errors`, SARIF's
+`executionSuccessful: false`, JUnit's `<error>` cases, Markdown's "Input errors").
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import islice
@@ -37,7 +44,7 @@ from toolman_kit.judge.findings import (
     STATUS,
 )
 from toolman_kit.judge.registry import catalogue
-from toolman_kit.text import md_cell, plural
+from toolman_kit.text import md_cell, plural, terminal_lines, terminal_safe
 
 TOOL = {"name": "toolman-kit", "version": __version__,
         "informationUri": "https://github.com/toolman-kit/toolman-kit"}
@@ -63,6 +70,11 @@ class _Encoded(dict):
     def __missing__(self, values: tuple) -> str:
         self[values] = text = self.template % tuple(map(encode_basestring, values))
         return text
+
+
+def nothing_read(a: Analysis) -> bool:
+    """A fatal input error: not one object was read, so there is no result to show."""
+    return bool(a.errors) and not len(a.manifests)
 
 
 def _rows(a: Analysis, only_failed: bool) -> Iterable[tuple]:
@@ -123,11 +135,37 @@ def _json_findings() -> Callable[[list[tuple]], str]:
     return rows
 
 
+# A cell that spreadsheets run as a formula starts with one of these (OWASP, "CSV Injection").
+# The pattern finds, in a chunk's CSV text, every cell after the first (the check id, the kit's
+# own) that may (and a few inside quoted text that do not): only such a chunk is written again
+# cell by cell. A literal first character keeps the search at a tenth of the writing's time.
+FORMULA_START = "=+-@\t\r"
+_MAYBE_FORMULA = re.compile(r',"?[=+\-@\t\r]')
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: a string starting with = + - @ tab or CR
+    gets a leading single quote, as OWASP advises and spreadsheet tools expect."""
+    if type(value) is str and value and value[0] in FORMULA_START:
+        return "'" + value
+    return value
+
+
 def write_csv(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    if nothing_read(a):
+        return
+    csv.writer(out, lineterminator="\n").writerow(COLUMNS)
+    text = io.StringIO()  # a chunk's rows, looked at before they are written
+    writer = csv.writer(text, lineterminator="\n")
     for chunk in _chunks(_rows(a, only_failed)):
         writer.writerows(chunk)
+        if _MAYBE_FORMULA.search(text.getvalue()):
+            text.seek(0)
+            text.truncate()
+            writer.writerows([tuple(map(csv_cell, r)) for r in chunk])
+        out.write(text.getvalue())
+        text.seek(0)
+        text.truncate()
 
 
 class _Cells(dict):
@@ -187,6 +225,11 @@ _FAILED = itemgetter(*(COLUMNS.index(c) for c in FAILED_COLUMNS))
 
 
 def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+    if nothing_read(a):
+        out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n"
+                  "Nothing was checked: the input could not be read.\n\n## Input errors\n\n"
+                  + "\n".join(f"- {md_cell(e)}" for e in a.errors) + "\n")
+        return
     out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n"
               "## Production Readiness Checklist\n\n"
               f"{checklist_markdown(a.checklist_rows)}\n\n## Findings\n\n")
@@ -252,7 +295,10 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
 
 
 def write_table(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
-    """What a person reads in a terminal: the checklist per workload, then what failed."""
+    """What a person reads in a terminal: the checklist per workload, then what failed, every
+    line terminal_safe; nothing when nothing could be read (the errors are on stderr)."""
+    if nothing_read(a):
+        return
     for workload, rows in _by_workload(a.checklist_rows).items():
         _, namespace, *_ = rows[0]
         lines = [f"{workload}  (namespace {namespace or '-'})"]
@@ -262,31 +308,42 @@ def write_table(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
             state = state if len(state) <= 40 else state[:39] + "…"
             lines.append(f"  {SYMBOL[status]} {component:<{width}}  {state:<{state_width}}  "
                          f"{'' if action == '—' else action}".rstrip())
-        out.write("\n".join(lines) + "\n\n")
+        out.write(terminal_lines(lines) + "\n\n")
     for chunk in _chunks(a.rows.failed()):
-        out.write("".join(map(_failure_line, chunk)))
-    out.write(f"\n{_summary(a)}\n")
+        out.write(terminal_lines(list(map(_failure_line, chunk))) + "\n")
+    out.write(f"\n{terminal_safe(_summary(a))}\n")
 
 
 def _failure_line(r: tuple) -> str:
     where = r[FILE] if r[LINE] is None else f"{r[FILE]}:{r[LINE]}"
     target = f"{r[KIND]}/{r[NAME]}" + (f"[{r[CONTAINER]}]" if r[CONTAINER] else "")
-    return f"{r[SEVERITY].upper():<7} {r[CHECK_ID]:<34} {target}: {r[MESSAGE]}  ({where})\n"
+    return f"{r[SEVERITY].upper():<7} {r[CHECK_ID]:<34} {target}: {r[MESSAGE]}  ({where})"
 
 
 def _summary(a: Analysis) -> str:
+    """The last line, e.g. "6 objects, 1 workload: 3 errors, 5 warnings, 2 info; profile
+    production", which never reads as clean when an input could not be read."""
     counts = a.rows.counts()
+    unread = (f"; {plural(len(a.errors), 'input error')}: not everything was checked"
+              if a.errors else "")
     return (f"{plural(len(a.manifests), 'object')}, "
             f"{plural(len(a.index.workloads), 'workload')}: "
             f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
-            f"{counts['info']} info; profile {a.profile.name}")
+            f"{counts['info']} info; profile {a.profile.name}{unread}")
 
 
 def write_junit(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+    """One test case per finding, and one in error per input that could not be read (what CI
+    shows red: a suite of nothing that passed would read as clean)."""
     rows = a.rows if not only_failed else list(a.rows.problems())
     failures = sum(1 for r in rows if r[STATUS] == "fail")
+    errors = "".join(
+        f'    <testcase classname="input" name={quoteattr(_where(e))}>'
+        f'<error message={quoteattr(e.message)} type="input"/></testcase>\n' for e in a.errors)
+    counts = f' errors="{len(a.errors)}"' if a.errors else ""
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n'
-              f'<testsuite name="toolman-kit" tests="{len(rows)}" failures="{failures}">\n')
+              f'<testsuite name="toolman-kit" tests="{len(rows) + len(a.errors)}" '
+              f'failures="{failures}"{counts}>\n{errors}')
     for chunk in _chunks(rows):
         cases = []
         for r in chunk:
@@ -302,6 +359,10 @@ def write_junit(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
                          '</testcase>\n')
         out.write("".join(cases))
     out.write("</testsuite>\n")
+
+
+def _where(e: Any) -> str:
+    return str(e.file) if e.line is None else f"{e.file}:{e.line}"
 
 
 Writer = Callable[[Analysis, TextIO, bool], None]
