@@ -148,7 +148,7 @@ def test_first_run_reports_and_records_the_failing_target(fleet: SimpleNamespace
     for target in ("toolman", "payments", "steady"):
         run = fleet.root / "after-run-2" / target / first  # steady's is pruned by run 4
         for name in ("index.html", "findings.json", "deployment-analysis.md", "run.json",
-                     f"{target}-{first}.yaml"):
+                     f"inputs/{target}-{first}.yaml"):
             assert (run / name).is_file(), (target, name)
         assert int(rows[target]["errors"]) > 0 and rows[target]["input_hash"]
         assert rows[target]["new"] == rows[target]["resolved"] == "0"  # nothing to compare with
@@ -477,7 +477,7 @@ def test_kube_version_reaches_the_render_and_the_checks(tmp_path: Path) -> None:
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     run_id = summary["run_id"]
-    rendered = (out / "rendered" / run_id / f"rendered-{run_id}.yaml").read_text()
+    rendered = (out / "rendered" / run_id / "inputs" / f"rendered-{run_id}.yaml").read_text()
     assert 'kube: "v1.25.0"' in rendered
     findings = json.loads((out / "legacy" / run_id / "findings.json").read_text())
     removed = [f for f in findings["findings"]

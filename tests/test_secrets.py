@@ -300,6 +300,10 @@ def test_batch_stores_masked_manifests_privately_and_echoes_no_value(world: dict
     history = (out / "history.csv").read_text()
     assert "pin: does not match the schema's pattern" in history
     assert "pin: does not match the schema's pattern" in (out / "summary.json").read_text()
-    stored = next(out.glob("vault/*/vault-*.yaml"))
+    stored = next(out.glob("vault/*/inputs/vault-*.yaml"))
     assert stored.stat().st_mode & 0o777 == 0o600
+    assert stored.parent.stat().st_mode & 0o777 == 0o700
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stored.parent.parent.stat().st_mode & 0o777 == 0o777 & ~umask  # publishable
     assert "<redacted sha256:" in stored.read_text()

@@ -10,8 +10,8 @@ summary and the fleet page; it raises nothing: a target that fails is an Outcome
 
 The report's two sets are named "last run <run-id>" and "this run <run-id>", so its every section
 says what changed since the last run. A run directory is an ordinary report plus
-`<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline; each Secret value
-replaced by a digest, the file 0600) and `run.json` (this Outcome), written last: a directory
+`inputs/<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline; each Secret
+value replaced by a digest, the file 0600 in a 0700 directory) and `run.json` (this Outcome), written last: a directory
 without it is not a finished run. DIR/<target> must be a directory of DIR's own: a symbolic link
 there fails the target and is never followed.
 """
@@ -143,8 +143,15 @@ def run_dir(out: str | Path, target: str, run_id: str) -> Path:
     return Path(out) / target / run_id
 
 
+INPUTS = "inputs"  # 0700 beside the report: the published pages stay readable, the manifests not
+
+
 def input_file(out: str | Path, target: str, run_id: str) -> Path:
-    return run_dir(out, target, run_id) / f"{target}-{run_id}.yaml"
+    """The manifests a run analyzed (runs of kits before 0700 `inputs/` kept them beside the
+    report: read there when that is where they are)."""
+    run = run_dir(out, target, run_id)
+    old = run / f"{target}-{run_id}.yaml"
+    return old if old.is_file() else run / INPUTS / old.name
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -204,7 +211,8 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
             namespace=t.namespace, release=t.release or t.name,
             title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels(),
             kube_version=t.kube_version)
-        write_atomic(input_file(job.out, t.name, job.run_id), text, mode=0o600)  # see mask_secrets
+        (out / INPUTS).mkdir(mode=0o700)
+        write_atomic(out / INPUTS / f"{t.name}-{job.run_id}.yaml", text, mode=0o600)
         findings, checklist = _read_findings(out)
         if previous and (old := _read_findings(run_dir(job.out, t.name, previous.run_id))):
             new, resolved, compared = *_since(old[0], findings), previous.run_id
