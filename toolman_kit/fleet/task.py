@@ -12,8 +12,8 @@ The report's two sets are named "last run <run-id>" and "this run <run-id>", so 
 says what changed since the last run. A run directory is an ordinary report plus
 `inputs/<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline; each Secret
 value replaced by a digest, the file 0600 in a 0700 directory) and `run.json` (this Outcome),
-written last: a directory without it is not a finished run. DIR/<target> must be a directory of DIR's own: a symbolic link
-there fails the target and is never followed.
+written last: a directory without it is not a finished run. DIR/<target> must be a directory of
+DIR's own: a symbolic link there fails the target and is never followed.
 """
 
 from __future__ import annotations
