@@ -13,9 +13,8 @@ from typing import Any
 from toolman_kit.commands.options import (
     add_fail_on,
     add_jobs,
-    add_max_bytes,
     add_out_dir,
-    add_render_timeout,
+    add_render_bounds,
 )
 
 
@@ -28,8 +27,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("fleet", metavar="FLEET.yaml", help="the fleet file (see README: Fleet runs)")
     add_out_dir(p)
     add_jobs(p, "targets (each in its own worker process)")
-    add_render_timeout(p)
-    add_max_bytes(p)
+    add_render_bounds(p)
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this target (repeatable; default: all); the page still shows "
                         "them all")

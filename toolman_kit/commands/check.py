@@ -20,11 +20,10 @@ from toolman_kit.commands.options import (
     add_fail_on,
     add_format,
     add_kube_version,
-    add_max_bytes,
     add_output,
     add_paths,
     add_profile,
-    add_render_timeout,
+    add_render_bounds,
     need_chart,
     output_file,
 )
@@ -49,8 +48,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p)
     add_profile(p)
     add_kube_version(p)
-    add_max_bytes(p)
-    add_render_timeout(p)
+    add_render_bounds(p)
     add_format(p, sorted(FORMATS), "table")
     p.add_argument("--only-failed", action="store_true",
                    help="leave out pass and skip rows (json, csv, junit; sarif and the "

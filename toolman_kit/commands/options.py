@@ -146,6 +146,18 @@ def add_jobs(p: argparse.ArgumentParser, what: str) -> None:
                    help=f"how many {what} run in parallel (default: the CPU count)")
 
 
+def add_render_bounds(p: argparse.ArgumentParser) -> None:
+    """--render-timeout and --max-bytes: every command that renders a chart has both."""
+    add_render_timeout(p)
+    add_max_bytes(p)
+
+
+def add_exploration(p: argparse.ArgumentParser) -> None:
+    """--max-renders and -j: the commands that render one chart many times (compare, suggest)."""
+    add_max_renders(p)
+    add_jobs(p, "render processes")
+
+
 def need_chart(args: argparse.Namespace) -> None:
     """-f, --set and --release are for rendering a chart: without --chart they would be ignored,
     so they are an error instead."""

@@ -13,11 +13,10 @@ from toolman_kit.commands.options import (
     add_chart,
     add_jobs,
     add_kube_version,
-    add_max_bytes,
     add_out_dir,
     add_paths,
     add_profile,
-    add_render_timeout,
+    add_render_bounds,
     need_chart,
     parse_value_sets,
 )
@@ -40,8 +39,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p, value_sets=True)
     add_profile(p)
     add_kube_version(p)
-    add_render_timeout(p)
-    add_max_bytes(p)
+    add_render_bounds(p)
     p.add_argument("--baseline", nargs="+", metavar="PATH",
                    help="manifests to compare against (e.g. the default values rendering)")
     p.add_argument("--baseline-values", action="append", metavar="FILE",

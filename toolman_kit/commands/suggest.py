@@ -13,14 +13,12 @@ from typing import Any
 from toolman_kit.commands.options import (
     RELEASE,
     add_chart,
+    add_exploration,
     add_format,
-    add_jobs,
     add_kube_version,
-    add_max_bytes,
-    add_max_renders,
     add_output,
     add_profile,
-    add_render_timeout,
+    add_render_bounds,
     emit,
 )
 from toolman_kit.exits import EXIT_OK
@@ -40,12 +38,10 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p, required=True)
     add_profile(p)
     add_kube_version(p)
-    add_render_timeout(p)
-    add_max_bytes(p)
+    add_render_bounds(p)
     add_format(p, tuple(FORMATS), "yaml")
     add_output(p)
-    add_max_renders(p)
-    add_jobs(p, "render processes")
+    add_exploration(p)
     p.set_defaults(run=_suggest)
 
 
