@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from toolman_kit.atomic import write_atomic
 from toolman_kit.errors import FleetError, ToolmanKitWarning
@@ -297,6 +298,8 @@ def _ask_scheduler(address: str) -> None:
                          "(distributed.comm.tls.ca-file, .client.cert, .client.key; see the "
                          "README)", address)
 
+    _listening(address)
+
     async def identity() -> object:
         comm = await connect(address, timeout=DASK_TIMEOUT, **security)
         try:
@@ -327,6 +330,22 @@ def _ask_scheduler(address: str) -> None:
     if kind is None or kind in ("Worker", "Nanny"):
         raise FleetError(f"not a Dask scheduler (it answers as {kind or 'something else'})",
                          address)
+
+
+def _listening(address: str) -> None:
+    """Refused at once when nothing listens at a tcp:// or tls:// address: distributed would
+    retry the connection until its timeout and leave the user 15 s for a typo'd port."""
+    where = urlsplit(address)
+    try:
+        host, port = where.hostname, where.port
+    except ValueError:
+        return  # distributed says what is wrong with it
+    if where.scheme not in ("tcp", "tls") or not host or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=DASK_TIMEOUT).close()
+    except OSError as exc:
+        raise FleetError(f"cannot reach a Dask scheduler: {exc.strerror or exc}", address) from None
 
 
 def describe(o: Outcome) -> str:
