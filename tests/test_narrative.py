@@ -19,8 +19,9 @@ SEED_HEADINGS = (
     "## Executive Summary", "## Current Deployment Configuration", "### Container Architecture",
     "### Security Assessment", "### Resource Management", "### High Availability Features",
     "### Volume Configuration", "## Production Readiness Checklist", "## Security Findings",
-    "## Identified Issues", "## Recommendations", "### Immediate Actions",
-    "### Future Improvements", "## Validation Results", "## Conclusion")
+    "### Positive Security Features", "### Security Recommendations", "## Identified Issues",
+    "## Recommendations", "### Immediate Actions", "### Future Improvements",
+    "## Validation Results", "## Conclusion")
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +194,115 @@ def test_markdown_grows_with_distinct_problems_not_workloads() -> None:
     two, ten = lines(2), lines(10)
     assert ten <= two * 1.1, (two, ten)
     assert lines(1) < 400  # the seed is 150 lines for one workload; this is twelve
+
+
+def test_security_findings_as_the_seed_lists_them(default: Analysis) -> None:
+    report = narrative.markdown_report(default)
+    section = report.split("### Positive Security Features\n", 1)[1].split("\n## ", 1)[0]
+    strengths, recommendations = section.split("### Security Recommendations\n")
+    assert "1. **Non-root execution (UID 1001, GID 2375)**: toolman" in strengths
+    assert "**Dropped all capabilities**: toolman" in strengths
+    assert "| privileged |" in recommendations  # the pod's Pod Security Standards level
+    row = next(line for line in recommendations.splitlines() if "| privileged-container |" in line)
+    assert row.endswith(f"| {EXAMPLE / 'rendered' / 'default.yaml'}:"
+                        f"{_line_of(EXAMPLE / 'rendered' / 'default.yaml', 'privileged: true')} |")
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1)
+                if line.strip() == text)
+
+
+@pytest.fixture(scope="module")
+def chart_inputs():
+    from toolman_kit.present.inputs import inputs
+
+    chart = EXAMPLE / "chart"
+    return inputs(sets=[{"name": "production", "values": [str(chart / "values-production.yaml")]}],
+                  chart=str(chart), profile=str(EXAMPLE / "profile.yaml"))
+
+
+def test_chart_locations_name_the_template_and_its_line(chart_inputs) -> None:
+    """A rendered chart is no file: every source names a template, with a line only where the
+    template has the rendered line's text there."""
+    a, rendered = chart_inputs.analysis, chart_inputs.rendered["production"]
+    where = views.Locations(rendered)
+    lines = rendered.text.splitlines()
+    failed = a.findings[a.findings["status"] == "fail"]
+    placed = {}
+    for file, line in zip(failed["file"], failed["line"], strict=True):
+        place = where(file, line)
+        template, _, at = place.partition(":")
+        assert (EXAMPLE / "chart" / template).is_file(), place
+        if at:
+            source = (EXAMPLE / "chart" / template).read_text().splitlines()
+            assert source[int(at) - 1].strip() == lines[int(line) - 1].strip(), place
+        placed[lines[int(line) - 1].strip()] = place
+    deployment = EXAMPLE / "chart" / "templates" / "deployment.yaml"
+    assert placed["privileged: true"] == \
+        f"templates/deployment.yaml:{_line_of(deployment, 'privileged: true')}"
+    assert placed["image: docker:dind"] == \
+        f"templates/deployment.yaml:{_line_of(deployment, 'image: docker:dind')}"
+    # the claim's name is a value: the template has no such line
+    assert placed["claimName: release-name-toolman-data"] == "templates/deployment.yaml"
+    report = narrative.markdown_report(chart_inputs)
+    assert "<rendered" not in report
+    assert f"| templates/deployment.yaml:{_line_of(deployment, 'privileged: true')} |" in report
+
+
+def test_locations_outside_a_chart(tmp_path: Path) -> None:
+    """Manifest files keep their name and line; a `# Source:` comment naming a path outside the
+    chart is not read."""
+    assert views.Locations()("deploy.yaml", 12) == "deploy.yaml:12"
+    assert views.Locations()("deploy.yaml", None) == "deploy.yaml"
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "secret.yaml").write_text("kind: ConfigMap\nmetadata:\n")
+    text = "---\n# Source: c/../secret.yaml\nkind: ConfigMap\nmetadata:\n"
+    where = views.Locations(Rendered(text, (), "sdk", str(tmp_path / "chart"), ()))
+    assert where(f"<rendered {tmp_path / 'chart'}>", 4) == "../secret.yaml"
+
+
+def test_chart_input_errors_name_the_template(tmp_path: Path) -> None:
+    from toolman_kit.present.inputs import inputs
+
+    chart = tmp_path / "bad"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: bad\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        '{{- if true }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n'
+        "foo: bar\nbaz: 1\n{{- end }}\n")
+    report = narrative.markdown_report(inputs(sets=[{"name": "d", "values": []}], chart=chart))
+    assert "**Input error** — templates/cm.yaml:7: not a Kubernetes object" in report
+    assert "1 error: templates/cm.yaml:7: not a Kubernetes object" in report
+    assert "<rendered" not in report
+
+
+SERVICES = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "web:1.0"}]}
+""" + "".join(f"""---
+apiVersion: v1
+kind: Service
+metadata: {{name: web-{n}, labels: {{monitored: "yes"}}}}
+spec: {{selector: {{app: web}}, ports: [{{port: {8080 + n}}}]}}
+""" for n in range(3)) + """---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {monitored: "yes"}}
+  endpoints: [{port: metrics}]
+"""
+
+
+def test_a_monitor_selecting_several_services_is_named_once() -> None:
+    a = Analysis.of(SERVICES)
+    assert a.checklist.set_index("component").loc["Monitoring", "current_state"] == \
+        "ServiceMonitor web"
+    assert "| Monitoring | ServiceMonitor web | ✅ |" in narrative.markdown_report(a)

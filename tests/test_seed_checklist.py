@@ -62,3 +62,34 @@ def test_production_values_fix_the_seed_rows():
     assert rows["Storage vs Replicas"] == "fail"
     assert rows["Privileged Containers"] == "fail"
     assert rows["Pod Security Level"] == "fail"
+
+
+def headings(markdown: str) -> list[str]:
+    """The Markdown headings, outside code blocks (a YAML comment there is no heading)."""
+    found, fenced = [], False
+    for line in markdown.splitlines():
+        fenced ^= line.startswith("```")
+        if not fenced and line.startswith("#"):
+            found.append(line)
+    return found
+
+
+def test_deployment_analysis_has_the_seeds_headings_in_order(tmp_path):
+    """deployment-analysis.md as `toolman-kit report --values … --suggest` writes it for the
+    Toolman chart (the report's own writer, without its notebooks): every heading of the seed in
+    the seed's order, none twice."""
+    from toolman_kit.present.report.files import analyse, write_data_files
+
+    chart = EXAMPLE / "chart"
+    params = {"sets": [{"name": "default values", "values": [], "set": []},
+                       {"name": "production values",
+                        "values": [str(chart / "values-production.yaml")], "set": []}],
+              "chart": str(chart), "profile": str(EXAMPLE / "profile.yaml"), "namespace": None,
+              "release": "release-name", "kube_version": None, "suggest": True,
+              "comparison": True, "title": "Toolman Deployment Analysis Report"}
+    write_data_files(tmp_path, params, analyse(params))
+    ours = headings((tmp_path / "deployment-analysis.md").read_text(encoding="utf-8"))
+    seed = headings(SEED.read_text(encoding="utf-8"))
+    assert len(seed) == 19 and ours[0] == seed[0]
+    assert [h for h in ours if h in seed] == seed  # ours adds sections, in between
+    assert len(ours) == len(set(ours)), [h for h in ours if ours.count(h) > 1]

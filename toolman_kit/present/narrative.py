@@ -24,6 +24,7 @@ from toolman_kit.present import views
 from toolman_kit.present.formats import markdown_table
 from toolman_kit.present.sections import findings_link
 from toolman_kit.present.views import HANDFUL
+from toolman_kit.read.manifests import LoadError
 from toolman_kit.text import and_join, md_cell, plural
 
 # Checks whose failures matter most, in order; the others follow (by severity first, always).
@@ -193,10 +194,19 @@ def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
     return "\n\n".join(parts)
 
 
-def identified_issues(a: Analysis) -> list[str]:
-    """One item per failing check with the objects it hits, most severe first; input errors lead,
-    accepted (exempt) risks close the list."""
-    items = [f"**Input error** — {md_cell(str(e))}" for e in a.errors]
+def _error(e: Any, where: views.Locations) -> str:
+    """An input error, its place named as the user can open it (a chart's template)."""
+    if isinstance(e, LoadError):
+        return f"{where(e.file, e.line)}: {e.message}"
+    return str(e)
+
+
+def identified_issues(a: Analysis, rendered: Rendered | None = None) -> list[str]:
+    """One item per failing check with the objects it hits, most severe first; input errors lead
+    (placed in the chart's templates with the `rendered` chart), accepted (exempt) risks close
+    the list."""
+    where = views.Locations(rendered)
+    items = [f"**Input error** — {md_cell(_error(e, where))}" for e in a.errors]
     for cid, severity, rows in _groups(a):
         messages = list(dict.fromkeys(rows["message"]))
         shown = "; ".join(md_cell(m) for m in messages[:3])
@@ -234,7 +244,9 @@ def validation_results(a: Analysis, rendered: Rendered | None = None) -> list[tu
                         + (f"({detail}: {about})" if detail else "(no messages)")))
         results.append((True, f"Template rendering: Successful ({md_cell(rendered.backend)}, "
                               f"{plural(len(rendered.values_files), 'values file')})"))
-    errors = "; ".join(md_cell(str(e)) for e in a.errors[:3]) + ("; …" if len(a.errors) > 3 else "")
+    where = views.Locations(rendered)
+    errors = "; ".join(md_cell(_error(e, where)) for e in a.errors[:3]) \
+        + ("; …" if len(a.errors) > 3 else "")
     results.append((not a.errors, f"Manifests loaded: {plural(len(a.manifests), 'object')} from "
                                   f"{plural(len(a.manifests.inputs), 'input')}"
                     + (f"; {plural(len(a.errors), 'error')}: {errors}" if a.errors else "")))
@@ -451,24 +463,43 @@ def _availability_section(a: Analysis) -> str:
     return "\n\n".join(blocks) or "No workloads."
 
 
-def _security_findings(a: Analysis) -> str:
+def _security_findings(a: Analysis, where: views.Locations) -> str:
+    """The seed's two lists: the security facts that hold (strengths), then what to do, one row
+    per distinct failing security or network problem with where it is written, after the Pod
+    Security Standards level of each pod."""
+    strengths = views.security_posture(a)["strengths"]
     levels = pd.DataFrame([(f"{p.kind}/{p.name}", p.level,
                             ", ".join(sorted({v["control"] for v in p.violations})) or "—")
                            for p in pod_security(a.index)],
                           columns=["workload", "level", "controls"])
     groups = views.finding_groups(a, views.CONSIDERED_AREAS)
+    failed = a.findings[(a.findings["status"] == "fail")
+                        & a.findings["area"].isin(views.CONSIDERED_AREAS)]
+    sources = {(cid, fix): views.capped([where(f, n) for f, n in zip(
+        part["file"], part["line"], strict=True)], 3)
+        for (cid, fix), part in failed.groupby(["check_id", "remediation"], sort=False)}
     groups = groups.assign(objects=[views.capped(o) for o in groups["objects"]],
                            message=[m[0] + (f" (+{len(m) - 1} similar)" if len(m) > 1 else "")
-                                    for m in groups["messages"]])
+                                    for m in groups["messages"]],
+                           where=[sources[(c, r)] for c, r in zip(
+                               groups["check_id"], groups["remediation"], strict=True)])
     return "\n\n".join([
-        "### Pod Security Standards",
-        _table(a, levels, {"level": "Level", "controls": "Violated controls"})
+        "### Positive Security Features",
+        _numbered([_strength(s) for s in strengths], "None found."),
+        "### Security Recommendations",
+        "Pod Security Standards level of each pod:\n\n"
+        + _table(a, levels, {"level": "Level", "controls": "Violated controls"})
         if len(levels) else "No pods.",
-        "### Failing security and network checks",
         markdown_table(groups, {"severity": "Severity", "check_id": "Check",
                                 "objects": "Objects", "message": "Finding",
-                                "remediation": "Action"})
+                                "remediation": "Action", "where": "Source"})
         if len(groups) else "No security or network check fails."])
+
+
+def _strength(sentence: str) -> str:
+    """"Non-root execution (UID 1001): toolman" as the seed writes it: the fact in bold."""
+    fact, _, who = sentence.partition(": ")
+    return f"**{md_cell(fact)}**: {md_cell(who)}" if who else f"**{md_cell(fact)}**"
 
 
 def _checklist_section(a: Analysis) -> str:
@@ -535,12 +566,12 @@ def markdown_report(a: Any, baseline: Analysis | None = None,
             "volume": "Volume", "type": "Type", "source": "Source", "mounted_by": "Mounted by",
             "findings": "Failing checks"}, vary=("source",)) if len(volumes) else "No volumes.",
         "## Production Readiness Checklist", _checklist_section(a),
-        "## Security Findings", _security_findings(a)]
+        "## Security Findings", _security_findings(a, views.Locations(rendered))]
     for c in comparisons:
         sections += ["## Production Values Override" + (
             f" ({md_cell(c.names[1])})" if len(comparisons) > 1 else ""), _override_section(c, a)]
     sections += [
-        "## Identified Issues", _numbered(identified_issues(a), "No failing checks."),
+        "## Identified Issues", _numbered(identified_issues(a, rendered), "No failing checks."),
         "## Recommendations",
         "### Immediate Actions", _numbered(recs["immediate"], "No blockers."),
         "### Future Improvements", _numbered(recs["future"], "Nothing further."),

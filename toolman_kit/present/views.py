@@ -11,6 +11,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from difflib import SequenceMatcher
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -560,3 +562,58 @@ def checklist_counts(a: Analysis) -> dict[str, Any]:
                                                                     "n/a")}
     result["findings"] = a.rows.counts()
     return result
+
+
+class Locations:
+    """Where an input line is, as a user can open it. A chart's rendering (`<rendered CHART>`)
+    is no file: its lines are named by the template that the `# Source:` comment above them
+    names, with the template's line when the alignment is sure, else the template alone."""
+
+    def __init__(self, rendered: Any = None):  # a chart.render.Rendered, or None
+        self.label = f"<rendered {rendered.chart}>" if rendered is not None else None
+        self.chart = Path(rendered.chart).resolve() if rendered is not None else None
+        self.lines = rendered.text.splitlines() if rendered is not None else []
+        self._texts: dict[str, list[str]] = {}
+
+    def __call__(self, file: str, line: Any = None) -> str:
+        line = int(line) if line is not None and pd.notna(line) else None
+        if file != self.label or not line or not 0 < line <= len(self.lines):
+            return f"{file}:{line}" if line else file
+        start = next((i for i in range(line - 1, -1, -1)
+                      if self.lines[i].startswith("# Source: ")), None)
+        if start is None:
+            return file
+        # chart-relative: the chart's name comes first (subcharts: charts/NAME/templates/…)
+        template = self.lines[start].removeprefix("# Source: ").strip().split("/", 1)[-1]
+        at = self._template_line(template, start, line)
+        return f"{template}:{at}" if at else template
+
+    def _source(self, template: str) -> list[str]:
+        """The template's lines, stripped; none for a path outside the chart (a `# Source:`
+        comment is the chart's text, not proof of a file)."""
+        if template not in self._texts:
+            path = (self.chart / template).resolve()
+            try:
+                ok = path.is_relative_to(self.chart) and path.is_file()
+                text = path.read_text(encoding="utf-8") if ok else ""
+            except (OSError, UnicodeDecodeError):
+                text = ""
+            self._texts[template] = [t.strip() for t in text.splitlines()]
+        return self._texts[template]
+
+    def _template_line(self, template: str, start: int, line: int) -> int | None:
+        """Align the rendered block with the template (longest common runs first): a line a
+        value changed, or a helper wrote, matches nowhere. A line is trusted inside a run of at
+        least two lines matched together."""
+        source, wanted = self._source(template), self.lines[line - 1].strip()
+        if not wanted or wanted not in source:
+            return None
+        end = next((i for i in range(line, len(self.lines))
+                    if self.lines[i].startswith(("# Source: ", "---"))), len(self.lines))
+        block = [t.strip() for t in self.lines[start + 1:end]]
+        at = line - start - 2  # the line's index in the block
+        for a, b, size in SequenceMatcher(None, block, source, autojunk=False) \
+                .get_matching_blocks():
+            if size >= 2 and a <= at < a + size:
+                return b + at - a + 1
+        return None

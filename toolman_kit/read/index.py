@@ -173,7 +173,8 @@ class Index:
             for ns in self._monitor_namespaces(monitor):
                 for svc in self._select_services(ns, as_dict(monitor.spec.get("selector"))):
                     for w in self.selected.get(svc, []):
-                        self.monitors[w].append(monitor)
+                        if not any(m is monitor for m in self.monitors[w]):  # once, not per Service
+                            self.monitors[w].append(monitor)
 
     def label(self, w: Workload) -> str:
         """How reports name a workload: Kind/name, or Kind/namespace/name where the same kind
