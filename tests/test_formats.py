@@ -17,7 +17,8 @@ GOLDEN = ROOT / "tests" / "data" / "formats"
 EXITS = json.loads((GOLDEN / "exits.json").read_text())
 HEAVY = ("pandas", "numpy", "jsonschema", "fastjsonschema", "rfc3987_syntax", "papermill",
          "nbconvert", "nbformat", "matplotlib", "ipykernel", "jupyter_client", "dask",
-         "distributed", "pyarrow")
+         "distributed", "pyarrow",
+         "cel_expr_python", "re2", "toolman_kit.judge.policy")  # CEL: only with policies
 # The report's own modules: what notebooks import, never needed to check or list checks.
 REPORT_SIDE = tuple(f"toolman_kit.present.{m}" for m in (
     "inputs", "views", "narrative", "nbsupport", "charts", "html"))

@@ -1,0 +1,115 @@
+"""The Kubernetes CEL environment on cel-expr-python (the CEL team's engine, wrapping cel-cpp).
+
+`compile_expression(text, kube_version)` checks an expression against the environment the API
+server of that version offers (standard macros, has(), the strings extension at its version,
+optional types from 1.28, and the Kubernetes libraries this package implements); `evaluate` runs
+it over plain dicts and lists (the manifests as loaded) and turns CEL error values into
+`CelEvaluationError`. Evaluation is bounded by the engine: more than 10,000 comprehension
+iterations in one evaluation stop it with a clear error instead of hanging the check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cel_expr_python import cel
+from cel_expr_python.ext import ext_optional, ext_strings
+
+from toolman_kit.judge.policy import lists, regex
+
+# Which parts exist from which Kubernetes minor version, as in apiserver's
+# staging/src/k8s.io/apiserver/pkg/cel/environment/base.go. Libraries not yet implemented here
+# (urls, quantity, ip/cidr, format, semver, authz, sets) are absent: using one is a compile error.
+OLDEST = (1, 25)
+LIBRARIES: dict[str, tuple[int, int]] = {"lists": (1, 25), "regex": (1, 25)}
+OPTIONAL_TYPES_FROM = (1, 28)
+STRINGS_V2_FROM = (1, 29)  # before it the strings extension is version 0 (no format, join...)
+ITERATION_BUDGET = 10_000  # cel-cpp's comprehension budget per evaluation, fixed in the binding
+
+_DECLARATIONS = {"lists": lists.declarations, "regex": regex.declarations}
+_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+
+class CelCompileError(ValueError):
+    """An expression that does not parse or type-check: the expression, where, and why."""
+
+    def __init__(self, expression: str, line: int, column: int, reason: str):
+        self.expression, self.line, self.column, self.reason = expression, line, column, reason
+        where = f"column {column}" if line == 1 else f"line {line}, column {column}"
+        super().__init__(f"CEL expression {expression!r} does not compile at {where}: {reason}")
+
+
+class CelEvaluationError(ValueError):
+    """An evaluation that ended in a CEL error (no such key, no overload, budget exceeded…)."""
+
+
+@dataclass(frozen=True)
+class Program:
+    expression: str
+    compiled: cel.Expression
+
+
+def parse_kube_version(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", text.strip())
+    if not match:
+        raise ValueError(f"not a Kubernetes version: {text!r} (expected e.g. 1.31)")
+    version = (int(match[1]), int(match[2]))
+    if version < OLDEST:
+        raise ValueError(f"Kubernetes {text} predates the CEL environment modelled here "
+                         f"(from {OLDEST[0]}.{OLDEST[1]})")
+    return version
+
+
+def libraries(kube_version: str) -> list[str]:
+    """The Kubernetes CEL libraries an API server of this version offers (of those implemented)."""
+    version = parse_kube_version(kube_version)
+    return [name for name, since in LIBRARIES.items() if version >= since]
+
+
+@lru_cache(maxsize=16)  # one environment per version per run
+def environment(kube_version: str, variables: tuple[str, ...] = ("object",)) -> cel.Env:
+    version = parse_kube_version(kube_version)
+    extensions = [ext_strings.ExtStrings(version=2 if version >= STRINGS_V2_FROM else 0)]
+    if version >= OPTIONAL_TYPES_FROM:
+        extensions.append(ext_optional.ExtOptional())
+    functions = [decl for name in libraries(kube_version) for decl in _DECLARATIONS[name]()]
+    return cel.NewEnv(variables={name: cel.Type.DYN for name in variables},
+                      extensions=extensions, functions=functions)
+
+
+def compile_expression(expression: str, kube_version: str,
+                       variables: tuple[str, ...] = ("object",)) -> Program:
+    try:
+        return Program(expression, environment(kube_version, variables).compile(expression))
+    except RuntimeError as exc:
+        # cel-cpp: "INVALID_ARGUMENT: ERROR: <input>:1:4: Syntax error: …\n | expr\n | ...^"
+        match = _POSITION.search(str(exc))
+        if not match:
+            raise CelCompileError(expression, 1, 1, str(exc).splitlines()[0]) from None
+        reason = match[3].removesuffix(" [INVALID_ARGUMENT]").strip()
+        raise CelCompileError(expression, int(match[1]), int(match[2]), reason) from None
+
+
+def evaluate(program: Program, variables: Mapping[str, Any]) -> Any:
+    """The expression's value as plain Python (bool, int, str, list, dict…)."""
+    try:
+        value = program.compiled.eval(data=dict(variables))
+    except RuntimeError as exc:
+        if "Iteration budget exceeded" in str(exc):
+            raise CelEvaluationError(
+                f"{program.expression!r} stopped: more than {ITERATION_BUDGET:,} iterations in "
+                "one evaluation (a runaway all()/exists()/map()?)") from None
+        raise CelEvaluationError(f"{program.expression!r}: {exc}") from None
+    if value.type() == cel.Type.ERROR:
+        raise CelEvaluationError(f"{program.expression!r}: {_reason(value.value())}")
+    return value.plain_value()
+
+
+def _reason(status: str) -> str:
+    # "INVALID_ARGUMENT: divide by zero" → "divide by zero"; the code says nothing to a user
+    code, _, reason = status.partition(": ")
+    return reason if code.isupper() and reason else status
