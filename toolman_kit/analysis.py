@@ -114,7 +114,7 @@ class Analysis:
         prof = with_kube_version(load_profile(profile), kube_version)
         with gc_paused():  # one pause for the whole run: each resume re-scans what it built
             manifests = _manifests(sources, namespace, errors)
-            index = Index(manifests)
+            index = Index(manifests, prof.workload_kinds)
             findings, check_errors = engine.run(index, prof, values_set)
         if check_errors and errors != "ignore":  # a bug of ours, not the input's: never raised
             _warn("; ".join(map(str, check_errors)))

@@ -110,7 +110,10 @@ def _strategy(w: Workload, idx: Index) -> str:
         return "Not specified"
     rolling = as_dict(strategy.get("rollingUpdate"))
     detail = ", ".join(f"{k} {v}" for k, v in rolling.items())
-    return f"{strategy.get('type', 'RollingUpdate')}" + (f" ({detail})" if detail else "")
+    # an Argo Rollout's strategy has no type but one key: canary or blueGreen
+    default = next(iter(strategy)) if w.spec_kind.custom and "type" not in strategy \
+        else "RollingUpdate"
+    return f"{strategy.get('type', default)}" + (f" ({detail})" if detail else "")
 
 
 def _spread(w: Workload, idx: Index) -> str:

@@ -12,7 +12,16 @@ from collections.abc import Iterable
 
 from toolman_kit.judge.findings import RANKS, Findings, Status, rank
 from toolman_kit.judge.profiles import Profile
-from toolman_kit.judge.registry import Check, Scope, Severity, Skip, Violation, catalogue
+from toolman_kit.judge.registry import (
+    CUSTOM_KINDS,
+    Check,
+    Scope,
+    Severity,
+    Skip,
+    Violation,
+    catalogue,
+    is_custom,
+)
 from toolman_kit.read.index import Index
 from toolman_kit.read.manifests import LoadError, Resource
 from toolman_kit.read.model import Workload
@@ -30,15 +39,23 @@ def run(index: Index, profile: Profile,
                 by_scope[c.scope][kind].append(c)
     runner = _Runner(profile, values_set)
     every_kind = by_scope[Scope.OBJECT]["*"]
+    custom_kind = by_scope[Scope.OBJECT][CUSTOM_KINDS]
     for resource in index.manifests.resources:
-        target = _Target(resource, index.workload_of.get(resource))
-        for c in (*by_scope[Scope.OBJECT].get(resource.kind, ()), *every_kind):
+        w = index.workload_of.get(resource)
+        target = _Target(resource, w)
+        own: Iterable[Check] = by_scope[Scope.OBJECT].get(resource.kind, ())
+        if w is not None and w.spec_kind.custom:
+            own = ()  # a custom workload named like a core kind (Knative's Service) is not one
+        elif w is None and is_custom(resource):
+            own = (*own, *custom_kind)
+        for c in (*own, *every_kind):
             runner.run(c, target, "", None, c.fn(resource, index, profile))
     for w in index.workloads:
         target = _Target(w.resource, w)
-        for c in by_scope[Scope.WORKLOAD].get(w.kind, ()):
+        # a custom kind (an Argo Rollout) gets the checks of the built-in kind it behaves like
+        for c in by_scope[Scope.WORKLOAD].get(w.like, ()):
             runner.run(c, target, "", None, c.fn(w, index, profile))
-        container_checks = by_scope[Scope.CONTAINER].get(w.kind, ())
+        container_checks = by_scope[Scope.CONTAINER].get(w.like, ())
         for container in w.containers:
             for c in container_checks:
                 if container.role in c.roles:

@@ -16,6 +16,7 @@ from toolman_kit.read.model import POD_TEMPLATE
 
 if TYPE_CHECKING:
     from toolman_kit.judge.profiles import Profile
+    from toolman_kit.read.manifests import Resource
 
 
 class Area(StrEnum):
@@ -42,6 +43,15 @@ class Scope(StrEnum):
 
 
 WORKLOAD_KINDS = tuple(POD_TEMPLATE)
+# The `kinds` entry of an object check for objects of custom kinds (a group with a dot that is
+# not Kubernetes' own) that are not workloads: what no other check looks at.
+CUSTOM_KINDS = "<custom>"
+
+
+def is_custom(resource: Resource) -> bool:
+    """Whether the object's API group is not one of Kubernetes' own (apps, batch, *.k8s.io)."""
+    group = resource.api_version.rpartition("/")[0]
+    return "." in group and not group.endswith(".k8s.io")
 ALL_ROLES = ("init", "main", "sidecar")
 
 

@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolman_kit.read.manifests import Manifests, Resource
-from toolman_kit.read.model import Workload, as_dict, as_list, workload
+from toolman_kit.read.model import Workload, WorkloadKind, as_dict, as_list, kinds_table, workload
 
 SCRAPE_ANNOTATION = "prometheus.io/scrape"
 # Objects every namespace has, whatever the manifests say.
 ALWAYS_PRESENT = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")}
+# The core kinds the Index reads by kind alone.
+CORE_KINDS_READ = ("Service", "PersistentVolumeClaim", "Namespace", "ServiceAccount",
+                   "PodDisruptionBudget", "NetworkPolicy", "RoleBinding", "ClusterRoleBinding",
+                   "HorizontalPodAutoscaler", "ConfigMap", "Secret")
 
 
 def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -97,7 +101,8 @@ class Index:
     PVCs and ServiceAccounts they name, the RBAC bindings of those ServiceAccounts, and any
     object by kind and name."""
 
-    def __init__(self, manifests: Manifests):
+    def __init__(self, manifests: Manifests, kinds: tuple[WorkloadKind, ...] = ()):
+        """`kinds`: workload kinds beyond the package's table (a profile's `workload_kinds`)."""
         self.manifests = manifests
         self.workloads: list[Workload] = []
         self.workload_of: dict[Resource, Workload] = {}
@@ -124,9 +129,14 @@ class Index:
         self._made: set[tuple[str, str, str]] | None = None  # (kind, ns, name) others create
         self._by_kind: dict[str, list[Resource]] = defaultdict(list)
         by_kind = self._by_kind
+        table = kinds_table(kinds)
         for resource in manifests.resources:
-            by_kind[resource.kind].append(resource)
-            w = workload(resource)
+            w = workload(resource, table)
+            # a custom kind named like a core one (Knative's Service) is not that core object
+            kind_key = resource.kind
+            if w is not None and w.spec_kind.custom and kind_key in CORE_KINDS_READ:
+                kind_key = f"{w.spec_kind.group}/{kind_key}"
+            by_kind[kind_key].append(resource)
             if w is not None:
                 self.workloads.append(w)
                 self.workload_of[resource] = w

@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
+from importlib import resources
 from typing import Any, Literal
+
+import yaml
 
 from toolman_kit.read.manifests import Resource
 from toolman_kit.read.quantity import QuantityError, parse_quantity
@@ -28,6 +32,62 @@ POD_TEMPLATE = {
     "Pod": (),
 }
 REPLICATED = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadKind:
+    """Where a kind keeps its pod template, replica count and selector (dotted paths; "" for
+    the object itself; None: it has none), and the built-in kind whose checks apply to it."""
+
+    group: str  # API group; "*" for the built-in kinds, matched by kind alone
+    kind: str
+    template: str
+    replicas: str | None
+    selector: str | None
+    like: str
+    source: str = "built-in"
+
+    @property
+    def custom(self) -> bool:
+        return self.group != "*"
+
+    @classmethod
+    def of(cls, entry: dict[str, Any], source: str) -> WorkloadKind:
+        """A kind from a table entry: apiVersion (group or group/version), kind, template,
+        replicas, selector and like (default Deployment when it has replicas, else Pod)."""
+        group = str(entry["apiVersion"])
+        group = group.rpartition("/")[0] if "/" in group else group
+        replicas = entry.get("replicas")
+        like = entry.get("like") or ("Deployment" if replicas else "Pod")
+        return cls(group, str(entry["kind"]), str(entry["template"]), replicas,
+                   entry.get("selector", "spec.selector" if like != "Pod" else None), like,
+                   str(entry.get("source") or source))
+
+
+BUILT_IN_KINDS = {kind: WorkloadKind(
+    "*", kind, ".".join(steps), "spec.replicas" if kind in REPLICATED else None,
+    None if kind == "Pod" else "spec.selector", kind) for kind, steps in POD_TEMPLATE.items()}
+
+
+@cache
+def custom_kinds() -> tuple[WorkloadKind, ...]:
+    """The package's table of custom workload kinds (read/workload_kinds.yaml)."""
+    text = resources.files(__package__).joinpath("workload_kinds.yaml").read_text()
+    return tuple(WorkloadKind.of(e, "workload_kinds.yaml") for e in yaml.safe_load(text))
+
+
+def kinds_table(extra: tuple[WorkloadKind, ...] = ()) -> dict[tuple[str, str], WorkloadKind]:
+    """(group, kind) → WorkloadKind: the package's custom kinds, then `extra` (a profile's,
+    which win)."""
+    return {(k.group, k.kind): k for k in (*custom_kinds(), *extra)}
+
+
+def workload_kind(resource: Resource,
+                  table: dict[tuple[str, str], WorkloadKind] | None = None) -> WorkloadKind | None:
+    """The kind's entry: by API group and kind in the custom table, else a built-in by kind."""
+    group = resource.api_version.rpartition("/")[0]
+    found = (kinds_table() if table is None else table).get((group, resource.kind))
+    return found or BUILT_IN_KINDS.get(resource.kind)
 # Pod-level securityContext fields that containers inherit unless they set their own.
 INHERITED_SECURITY = ("runAsUser", "runAsGroup", "runAsNonRoot", "seLinuxOptions",
                       "seccompProfile", "windowsOptions", "appArmorProfile")
@@ -155,12 +215,14 @@ class Workload:
     containers: list[Container]
     volumes: list[Volume]
     replicas: int | None  # None where the kind has no replica count (DaemonSet, Job …)
+    spec_kind: WorkloadKind = field(default=BUILT_IN_KINDS["Pod"])
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (path, problem)
     _references: dict[str, list[Reference]] | None = field(default=None, repr=False)
 
     kind = property(lambda self: self.resource.kind)
     name = property(lambda self: self.resource.name)
     namespace = property(lambda self: self.resource.namespace)
+    like = property(lambda self: self.spec_kind.like)  # the built-in kind whose checks apply
 
     @property
     def pod_security(self) -> dict[str, Any]:
@@ -187,22 +249,21 @@ class Workload:
         return next((v for v in self.volumes if v.name == name), None)
 
 
-def workload(resource: Resource) -> Workload | None:
-    """The workload view of a resource, or None when its kind carries no pod template."""
-    steps = POD_TEMPLATE.get(resource.kind)
-    if steps is None:
+def workload(resource: Resource,
+             table: dict[tuple[str, str], WorkloadKind] | None = None) -> Workload | None:
+    """The workload view of a resource, or None when its kind carries no pod template
+    (`table`: the custom kinds, by default the package's; see `kinds_table`)."""
+    spec_kind = workload_kind(resource, table)
+    if spec_kind is None:
         return None
-    template: Any = resource.obj
-    for step in steps:
-        template = as_dict(template).get(step)
-    template = as_dict(template)
-    prefix = ".".join(steps)
+    template = as_dict(dig(resource.obj, spec_kind.template))
+    prefix = spec_kind.template
     pod_path = f"{prefix}.spec" if prefix else "spec"
     pod = as_dict(template.get("spec"))
     meta = as_dict(template.get("metadata"))
     labels = {str(k): str(v) for k, v in as_dict(meta.get("labels")).items()}
     annotations = {str(k): str(v) for k, v in as_dict(meta.get("annotations")).items()}
-    w = Workload(resource, pod_path, pod, labels, annotations, [], [], None)
+    w = Workload(resource, pod_path, pod, labels, annotations, [], [], None, spec_kind)
     _check_types(w, pod)
     w.replicas = _replicas(w)
     w.volumes = _volumes(w)
@@ -266,17 +327,24 @@ def _check_types(w: Workload, pod: dict[str, Any]) -> None:
         w.invalid.append((f"{w.pod_path}.securityContext", "must be a mapping"))
 
 
+def dig(obj: Any, path: str) -> Any:
+    """The value at a dotted path ("" is the object itself), or None."""
+    for step in path.split(".") if path else ():
+        obj = as_dict(obj).get(step)
+    return obj
+
+
 def _replicas(w: Workload) -> int | None:
-    spec = w.resource.spec
-    if w.kind == "Pod":
+    path = w.spec_kind.replicas
+    if w.like == "Pod":
         return 1
-    if w.kind not in REPLICATED:
+    if path is None:
         return None
-    value = spec.get("replicas", 1)
+    value = dig(w.resource.obj, path)
     if value is None:
-        return 1
+        return 1  # the API servers default it to 1
     if isinstance(value, bool) or not isinstance(value, int):
-        w.invalid.append(("spec.replicas", f"must be an integer, not {value!r}"))
+        w.invalid.append((path, f"must be an integer, not {value!r}"))
         return None
     return value
 
@@ -309,7 +377,7 @@ def _containers(w: Workload, resource: Resource) -> list[Container]:
     pod_security = as_dict(w.pod.get("securityContext"))
     inherited = {k: pod_security[k] for k in INHERITED_SECURITY if k in pod_security}
     regular = [c for c in as_list(w.pod.get("containers")) if isinstance(c, dict)]
-    main = _main_name(w, [str(c.get("name")) for c in regular], resource)
+    main = _main_name(w, [str(c.get("name", f"#{i}")) for i, c in enumerate(regular)], resource)
     result = []
     for key in ("initContainers", "containers"):
         for i, raw in enumerate(as_list(w.pod.get(key))):

@@ -6,6 +6,7 @@ from toolman_kit.judge.checks import (  # noqa: F401 - importing registers the c
     credentials,
     exposure,
     images,
+    kinds,
     monitoring,
     network,
     probes,

@@ -9,7 +9,7 @@ from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Skip, Violation, check
 from toolman_kit.read.index import Index, selector_matches
 from toolman_kit.read.manifests import Resource
-from toolman_kit.read.model import REPLICATED, Workload, as_dict, as_list
+from toolman_kit.read.model import REPLICATED, Workload, as_dict, as_list, dig
 from toolman_kit.read.quantity import pdb_budget
 
 LONG_RUNNING = (*REPLICATED, "DaemonSet")
@@ -53,7 +53,8 @@ def replicas_below_minimum(w: Workload, idx: Index, profile: Profile) -> Outcome
     asks for three, so one can be down while two serve."""
     replicas = idx.min_replicas(w)
     if replicas is None:
-        yield Skip("replica count is not a number")
+        yield Skip("replica count is not a number" if w.spec_kind.replicas
+                   else f"{w.kind} has no replica count of its own (its autoscaler sets it)")
     elif replicas < profile.min_replicas:
         source = "HPA minReplicas" if idx.hpas.get(w) else "spec.replicas"
         yield Violation(f"{replicas} replica(s) ({source}); the profile needs "
@@ -223,6 +224,9 @@ def update_strategy_unspecified(w: Workload, idx: Index, profile: Profile) -> Ou
     Deployment behind a Service with `Recreate` stops every replica before starting new ones,
     so every rollout is an outage; a StatefulSet or DaemonSet with `OnDelete` never rolls out
     until someone deletes its pods by hand."""
+    if w.kind not in STRATEGY_FIELD:  # a Rollout, a CloneSet: strategies of their own
+        yield Skip(f"the update strategies of {w.kind} are not judged")
+        return
     field = STRATEGY_FIELD[w.kind]
     strategy = as_dict(w.resource.spec.get(field))
     kind = strategy.get("type")
@@ -267,22 +271,23 @@ def pdb_unhealthy_eviction_policy(pdb: Resource, idx: Index, profile: Profile) -
 
 def _selector_problem(w: Workload) -> tuple[str, str] | None:
     """(problem, path) when the workload's selector does not select its own pod template."""
-    spec = w.resource.spec
-    selector = spec.get("selector")
-    if w.kind == "Job":
+    spec, path = w.resource.spec, w.spec_kind.selector
+    if path is None:
+        return None  # the kind has no selector of its own (a Knative Service, a ScaledJob)
+    selector = dig(w.resource.obj, path)
+    if w.like == "Job":
         if spec.get("manualSelector") is not True:
             return None  # the Job controller generates the selector
-    elif w.kind == "ReplicationController":
+    elif w.like == "ReplicationController":
         if selector is None:
             return None  # defaults to the template's labels
         selector = {"matchLabels": selector}
     if not as_dict(selector) or not any(as_dict(selector).values()):
-        return "has no spec.selector (or an empty one): the API server requires one", \
-            "spec.selector"
+        return f"has no {path} (or an empty one): the API server requires one", path
     if not selector_matches(as_dict(selector), w.pod_labels):
         labels = ", ".join(f"{k}={v}" for k, v in sorted(w.pod_labels.items())) or "none"
-        return f"spec.selector does not match its pod template's labels ({labels}): the API " \
-            "server rejects it", "spec.selector"
+        return f"{path} does not match its pod template's labels ({labels}): the API " \
+            "server rejects it", path
     return None
 
 

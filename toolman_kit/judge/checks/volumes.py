@@ -66,7 +66,7 @@ def mount_undefined_volume(w: Workload, idx: Index, profile: Profile) -> Outcome
     """The API server rejects a pod whose container mounts a volume it does not define, so the
     workload never starts (a StatefulSet's volumeClaimTemplates count as defined)."""
     defined = {v.name for v in w.volumes}
-    if w.kind == "StatefulSet":
+    if w.like == "StatefulSet":
         defined |= {str(as_dict(as_dict(t).get("metadata")).get("name"))
                     for t in as_list(w.resource.spec.get("volumeClaimTemplates"))}
     for c in w.containers:
@@ -100,7 +100,7 @@ def rwo_volume_shared_by_replicas(w: Workload, idx: Index, profile: Profile) -> 
     several pods of a workload (replicas, HPA scale-out, a DaemonSet's pod per node) share it, the
     extra pods are stuck in ContainerCreating on other nodes (RWO) or cannot start at all (RWOP).
     StatefulSet volumeClaimTemplates are per pod and are not affected."""
-    if w.kind == "DaemonSet":
+    if w.like == "DaemonSet":
         pods, why = 2, "a DaemonSet runs a pod on every node"
     else:
         pods = max(w.replicas or 0, idx.max_replicas(w) or 0)
@@ -119,7 +119,7 @@ def rwo_volume_shared_by_replicas(w: Workload, idx: Index, profile: Profile) -> 
                 "pods on other nodes cannot attach it"
             yield Violation(f"volume {v.name} uses PVC {claim} ({', '.join(sorted(modes))}) but "
                             f"{why}: {effect}", path=f"{v.path}.persistentVolumeClaim.claimName",
-                            remediation=SHARED_CLAIM_ADVICE.get(w.kind))
+                            remediation=SHARED_CLAIM_ADVICE.get(w.like))
 
 
 @check(id="pvc-not-in-manifests", area=Area.VOLUMES, severity=Severity.WARNING,

@@ -23,6 +23,7 @@ import yaml
 
 from toolman_kit.errors import ProfileError, ToolmanKitError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, kube_version
+from toolman_kit.read.model import POD_TEMPLATE, WorkloadKind
 from toolman_kit.read.quantity import QuantityError, parse_quantity
 
 BUILT_IN = ("production",)
@@ -68,6 +69,7 @@ class Profile:
     exemptions: tuple[Exemption, ...] = ()
     source: str = "built-in"
     kube_version: str = DEFAULT_KUBE_VERSION  # the Kubernetes minor the manifests target
+    workload_kinds: tuple[WorkloadKind, ...] = ()  # custom kinds beyond the package's table
 
     def enabled(self, check_id: str) -> bool:
         """Whether the check runs (profiles may disable checks)."""
@@ -175,7 +177,7 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in child.items():
-        if key == "exemptions":
+        if key in ("exemptions", "workload_kinds"):
             merged[key] = [*base.get(key, []), *value]
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
             merged[key] = _merge(base[key], value)
@@ -212,4 +214,14 @@ def _build(data: dict[str, Any]) -> Profile:
         exemptions=tuple(Exemption(**e) for e in data.get("exemptions") or ()),
         source=data["source"],
         kube_version=str(data.get("kube_version", DEFAULT_KUBE_VERSION)),
+        workload_kinds=tuple(_workload_kind(e, data["source"])
+                             for e in data.get("workload_kinds") or ()),
     )
+
+
+def _workload_kind(entry: dict[str, Any], source: str) -> WorkloadKind:
+    like = entry.get("like")
+    if like is not None and like not in POD_TEMPLATE:  # the schema says so too; built-ins skip it
+        raise ProfileError(f"workload_kinds: like {like!r} is not one of "
+                           f"{', '.join(POD_TEMPLATE)}", source)
+    return WorkloadKind.of(entry, f"profile {source}")
