@@ -141,3 +141,50 @@ spec:
     assert pdb["status"] == "fail" and "Set one of minAvailable and maxUnavailable" in \
         pdb["action"]
     assert "pdb-invalid" in next(r.checks for r in checklist.ROWS if r.component == "PDB")
+
+
+def configmap_failures(path: Path) -> dict[str, str]:
+    f = Analysis.of(path, profile="production").findings
+    rows = f[(f["check_id"] == "secret-in-configmap") & (f["status"] == "fail")]
+    return {m.split(" ")[2]: m for m in rows["message"]}  # "data key KEY …"
+
+
+@pytest.mark.parametrize("fixture, key, says", [
+    ("fail-cloud-key-names", "AZURE_BATCH_KEY", "named like a credential"),
+    ("fail-cloud-key-names", "AZURE_STORAGE_ACCOUNT_KEY", "named like a credential"),
+    ("fail-cloud-key-names", "DB_PASS", "named like a credential"),
+    ("fail-cloud-key-names", "MYSQL_PWD", "named like a credential"),
+    ("fail-cloud-key-names", "client_key", "named like a credential"),
+    ("fail-oci-config", "config", "sets pass_phrase to a literal value (line 5"),
+    ("fail-oci-config", "oci_api_key.pem", "holds a PEM private key"),
+    ("fail-key-shapes", "aws", "an AWS access key ID"),
+    ("fail-key-shapes", "azure", "an Azure storage account key"),
+    ("fail-key-shapes", "github", "a GitHub token"),
+    ("fail-key-shapes", "slack", "a Slack token"),
+    ("fail-key-shapes", "slack-hook", "a Slack webhook URL"),
+    ("fail-key-shapes", "stripe", "a Stripe live key"),
+    ("fail-key-shapes", "database", "a URL with a password"),
+    ("fail-key-shapes", "ssh2", "holds a private key"),
+    ("fail-key-shapes", "putty", "holds a private key"),
+    ("fail-key-shapes", "app.properties", "sets spring.datasource.password"),
+])
+def test_each_credential_pattern_of_the_peers_is_found(fixture, key, says):
+    found = configmap_failures(FIXTURES / "secret-in-configmap" / f"{fixture}.yaml")
+    assert says in found.get(key, ""), found
+    assert "hunter2" not in found[key] and "s3cr3t" not in found[key]  # never the value
+
+
+def test_look_alikes_are_not_credentials():
+    path = FIXTURES / "secret-in-configmap" / "pass-look-alikes.yaml"
+    assert configmap_failures(path) == {}
+    assert "AZURE_BATCH_ACCOUNT" not in configmap_failures(
+        FIXTURES / "secret-in-configmap" / "fail-cloud-key-names.yaml")
+
+
+def test_env_values_are_judged_by_their_shape_whatever_their_name():
+    f = Analysis.of(FIXTURES / "secret-in-env-value" / "fail-key-shapes.yaml").findings
+    messages = set(f[(f["check_id"] == "secret-in-env-value") & (f["status"] == "fail")]
+                   ["message"])
+    assert messages == {"sync: env UPSTREAM holds a URL with a password",
+                        "sync: env AWS_ACCESS_KEY_ID holds an AWS access key ID",
+                        "sync: env AZURE_BATCH_KEY holds a literal value, not a Secret reference"}
