@@ -3,6 +3,7 @@ without an outage, and accepted by the API server."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from toolman_kit.judge.profiles import Profile
@@ -200,6 +201,39 @@ def pdb_blocks_eviction(pdb: Resource, idx: Index, profile: Profile) -> Outcome:
     of = ", ".join(f"{n} of {idx.label(w)}" for w, n in counts)
     yield Violation(f"minAvailable {spec['minAvailable']} with {pods} pod(s) ({of}): no pod can "
                     "ever be evicted", path="spec.minAvailable")
+
+
+_PERCENT = re.compile(r"[0-9]+%")  # the only strings the API server takes (IsValidPercent)
+
+
+def _budget_problem(field: str, value: Any) -> str | None:
+    """Why the API server rejects this minAvailable or maxUnavailable, if it does: an integer
+    ≥ 0 or a percentage up to 100% ("1" quoted is a string, and no percentage)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{field} {value} is negative" if value < 0 else None
+    if isinstance(value, str) and _PERCENT.fullmatch(value):
+        return f"{field} {value} is over 100%" if int(value[:-1]) > 100 else None
+    return f"{field} {value!r} is neither an integer nor a percentage such as '50%'"
+
+
+@check(id="pdb-invalid", area=Area.AVAILABILITY, severity=Severity.ERROR, scope=Scope.OBJECT,
+       kinds=("PodDisruptionBudget",), title="PodDisruptionBudget the API server rejects",
+       remediation="Set one of minAvailable and maxUnavailable, as an integer ≥ 0 or a "
+                   "percentage from 0% to 100%.")
+def pdb_invalid(pdb: Resource, idx: Index, profile: Profile) -> Outcome:
+    """The API server refuses a PDB that sets both minAvailable and maxUnavailable, or one
+    whose value is negative, a percentage over 100%, or neither an integer nor a percentage
+    (a quoted "1" included): the chart renders and the install fails."""
+    spec = pdb.spec
+    fields = [f for f in ("minAvailable", "maxUnavailable") if spec.get(f) is not None]
+    if len(fields) == 2:
+        yield Violation(f"sets both minAvailable ({spec['minAvailable']}) and maxUnavailable "
+                        f"({spec['maxUnavailable']}): the API server accepts only one",
+                        path="spec.maxUnavailable")
+    for field in fields:
+        problem = _budget_problem(field, spec[field])
+        if problem:
+            yield Violation(f"{problem}: the API server rejects it", path=f"spec.{field}")
 
 
 @check(id="pdb-selects-nothing", area=Area.AVAILABILITY, severity=Severity.WARNING,

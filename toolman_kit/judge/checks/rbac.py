@@ -6,11 +6,12 @@ workloads that run as them: "can read Secrets" means little until one knows who 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from toolman_kit.judge.profiles import Profile
-from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Violation, check
+from toolman_kit.judge.registry import Area, Outcome, Scope, Severity, Skip, Violation, check
 from toolman_kit.read.index import Index, binding_accounts
 from toolman_kit.read.manifests import Resource
 from toolman_kit.read.model import as_dict, as_list
@@ -34,6 +35,45 @@ CORE, APPS, BATCH, RBAC = "", "apps", "batch", "rbac.authorization.k8s.io"
 GROUP = {"deployments": APPS, "statefulsets": APPS, "daemonsets": APPS, "replicasets": APPS,
          "jobs": BATCH, "cronjobs": BATCH, "roles": RBAC, "clusterroles": RBAC,
          "userextras": "authentication.k8s.io"}  # the others here are core ("")
+# Name prefixes of RBAC objects the cluster's owner creates and reconciles: `system:` is reserved
+# for Kubernetes itself; EKS creates its `eks:` roles and GKE its `gce:` ones, and both put back
+# any change on the next reconcile, so a finding about them cannot be acted on.
+PLATFORM_PREFIXES = {"system:": "Kubernetes reserves the system: prefix for its own objects",
+                     "eks:": "Amazon EKS creates and reconciles eks: objects",
+                     "gce:": "GKE creates and reconciles gce: objects"}
+BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
+ADDON_LABEL = "addonmanager.kubernetes.io/mode"
+
+
+def platform_owner(obj: Resource) -> str | None:
+    """Why the object belongs to Kubernetes or its platform, not to whoever audits it, if it
+    does. Only objects that did not come from a chart: a chart's role named `system:…` is the
+    chart's, and judged like any other."""
+    if obj.source.template is not None:
+        return None
+    labels = obj.labels
+    if labels.get(BOOTSTRAP_LABEL) == "rbac-defaults":
+        return f"labelled {BOOTSTRAP_LABEL}=rbac-defaults: one of Kubernetes' default RBAC " \
+            "objects, which the API server recreates at start"
+    if ADDON_LABEL in labels:
+        return f"labelled {ADDON_LABEL}={labels[ADDON_LABEL]}: the addon manager owns it " \
+            "(and reverts changes to Reconcile objects)"
+    prefix = next((p for p in PLATFORM_PREFIXES if obj.name.startswith(p)), None)
+    return f"{PLATFORM_PREFIXES[prefix]}: not the workload's to change" if prefix else None
+
+
+def _unless_platform_owned(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
+    """The check, or one skip row saying who owns the object instead."""
+
+    @functools.wraps(fn)
+    def judged(obj: Resource, idx: Index, profile: Profile) -> Outcome:
+        reason = platform_owner(obj)
+        if reason:
+            yield Skip(reason)
+        else:
+            yield from fn(obj, idx, profile)
+
+    return judged
 
 
 def _rules(role: Resource) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -78,6 +118,7 @@ def _violation(role: Resource, idx: Index, path: str, what: str) -> Violation:
 @check(id="rbac-cluster-admin", area=Area.SECURITY, severity=Severity.ERROR, scope=Scope.OBJECT,
        kinds=BINDINGS, title="Binding grants cluster-admin",
        remediation="Bind a role with only the verbs and resources the workload uses.")
+@_unless_platform_owned
 def rbac_cluster_admin(binding: Resource, idx: Index, profile: Profile) -> Outcome:
     """cluster-admin can do anything to every object of the cluster: whoever steals the token of
     a ServiceAccount bound to it owns the cluster."""
@@ -97,6 +138,7 @@ def rbac_cluster_admin(binding: Resource, idx: Index, profile: Profile) -> Outco
 @check(id="rbac-wildcard", area=Area.SECURITY, severity=Severity.WARNING, scope=Scope.OBJECT,
        kinds=ROLES, title="Role grants `*` verbs, resources or API groups",
        remediation="List the verbs, resources and API groups the workload uses.")
+@_unless_platform_owned
 def rbac_wildcard(role: Resource, idx: Index, profile: Profile) -> Outcome:
     """A `*` grants everything that exists and everything added later (new resources, CRDs,
     subresources such as pods/exec): the role's power grows with the cluster, unreviewed."""
@@ -110,6 +152,7 @@ def rbac_wildcard(role: Resource, idx: Index, profile: Profile) -> Outcome:
        scope=Scope.OBJECT, kinds=ROLES, title="Role can read Secrets",
        remediation="Drop get/list/watch on secrets, or limit it with resourceNames to the "
                    "Secrets the workload needs.")
+@_unless_platform_owned
 def rbac_secrets_read(role: Resource, idx: Index, profile: Profile) -> Outcome:
     """get, list or watch on secrets reads every Secret in scope (every namespace, for a
     ClusterRole bound cluster-wide): other services' passwords and every ServiceAccount token
@@ -124,6 +167,7 @@ def rbac_secrets_read(role: Resource, idx: Index, profile: Profile) -> Outcome:
        scope=Scope.OBJECT, kinds=ROLES, title="Role lets its holder gain more rights",
        remediation="Remove bind, escalate and impersonate, and create on pods, workloads and "
                    "serviceaccounts/token, unless the workload is a controller that needs it.")
+@_unless_platform_owned
 def rbac_privilege_escalation(role: Resource, idx: Index, profile: Profile) -> Outcome:
     """bind and escalate grant any role; impersonate acts as anyone; creating pods (directly or
     through a Deployment, Job …) runs code as any ServiceAccount of the namespace, mounting its
@@ -141,6 +185,7 @@ def rbac_privilege_escalation(role: Resource, idx: Index, profile: Profile) -> O
 @check(id="rbac-pod-exec", area=Area.SECURITY, severity=Severity.WARNING, scope=Scope.OBJECT,
        kinds=ROLES, title="Role can run commands in pods or reach nodes' kubelets",
        remediation="Remove pods/exec, pods/attach and nodes/proxy from the role.")
+@_unless_platform_owned
 def rbac_pod_exec(role: Resource, idx: Index, profile: Profile) -> Outcome:
     """pods/exec and pods/attach run commands inside any pod in scope, with its ServiceAccount
     token and mounted Secrets; nodes/proxy talks to the kubelet API of any node, which can do

@@ -28,7 +28,15 @@ from toolman_kit.read.quantity import QuantityError, parse_quantity
 
 BUILT_IN = ("production",)
 # Env var names that look like they hold a credential (case-insensitive); a profile may widen it.
-SECRET_ENV_PATTERN = r"passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential"
+# The keywords of checkov's secret scanner (detect-secrets' denylist: auth_key, client_key, db_pass,
+# pwd …) and the cloud keys they miss (AZURE_BATCH_KEY, STORAGE_ACCOUNT_KEY, OCI's pass_phrase).
+# `…_key` counts only at the end (ACCESS_KEY_ID names a key, PRIMARY_KEY a column), `pwd` only
+# inside a longer name (PWD is the working directory).
+SECRET_ENV_PATTERN = (
+    r"passw(or)?d|passwd|pass[_-]?phrase|secret|token|api[_.-]?key|priv(ate)?[_-]?key|credential"
+    r"|(auth|service|account|client|access|batch|storage|master|shared|signing|encryption|db"
+    r"|database)[_.-]?key(?![a-z0-9_])|(db|database|key)[_-]?pass\b|_pass\b"
+    r"|(?<=[_.-])pwd|pwd(?=[_.-])")
 
 
 @dataclass(frozen=True)
