@@ -293,8 +293,11 @@ def test_a_stopped_batch_records_every_target_it_reported(tmp_path: Path, how: s
     printed = [line.split()[1].rstrip(":") for line in said.splitlines()
                if line.startswith("[") and ": ok" in line]
     assert printed[:1] == ["t0"] and len(printed) <= 2, said
-    assert sorted(r["target"] for r in history(out)) == printed
+    # Every target printed is recorded; one that finished as the signal came may be recorded
+    # without its line (the signal can land between the two), never the other way round.
+    recorded = sorted(r["target"] for r in history(out))
+    assert set(printed) <= set(recorded) and len(recorded) <= 2, (recorded, said)
     runs = [d for d in out.glob("t*/*") if d.name != "latest"]
-    assert sorted(d.parent.name for d in runs) == printed
+    assert sorted(d.parent.name for d in runs) == recorded
     assert all((d / "run.json").is_file() for d in runs)
-    assert all((out / t / "latest" / "index.html").is_file() for t in printed)
+    assert all((out / t / "latest" / "index.html").is_file() for t in recorded)
