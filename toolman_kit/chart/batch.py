@@ -88,6 +88,7 @@ class Renderer:
         self.pooled = 0  # of which beside the first render process
         self._per_render: float | None = None  # seconds, measured
         self._parsed: dict[str, Any] = {}  # document text → data: most probes change one doc
+        self.warnings: list[str] = []  # each once, in the order renders first said them
         self.sandbox = Sandbox(self.jobs)
 
     def __enter__(self) -> Renderer:
@@ -146,8 +147,10 @@ class Renderer:
             if isinstance(result, RenderError):
                 self.cache[keys[i]] = Output(error=RenderFailure.of(result))
             else:
+                files, warnings = result
+                self.warnings += [w for w in warnings if w not in self.warnings]
                 try:
-                    self.cache[keys[i]] = _output(result, self.chart, self._parsed)
+                    self.cache[keys[i]] = _output(files, self.chart, self._parsed)
                 except RenderError as e:
                     self.cache[keys[i]] = Output(error=RenderFailure.of(e))
             bar.advance()

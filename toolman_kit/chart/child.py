@@ -77,9 +77,15 @@ class _Server:
             return "error", ("values nested too deep", args[0] if args else None, None, None)
 
     def render(self, chart: str, digest: str | None, values: dict[str, Any], release: str,
-               namespace: str, kube: str | None) -> dict[str, str]:
-        """{template path: text}, as render.render_values (after check_renderable)."""
-        from toolman_kit.chart.render import check_renderable, load_chart_sdk, render_values
+               namespace: str, kube: str | None) -> tuple[dict[str, str], list[str]]:
+        """({template path: text}, warnings), as render.render_values (after check_renderable
+        and check_dependencies: which subcharts are needed depends on the values)."""
+        from toolman_kit.chart.render import (
+            check_dependencies,
+            check_renderable,
+            load_chart_sdk,
+            render_values,
+        )
 
         path = Path(chart)
         loaded = self.charts.get((chart, digest or ""))
@@ -95,8 +101,9 @@ class _Server:
                     self.charts.pop(next(iter(self.charts))).close()
                 self.charts[(chart, digest)] = loaded
         try:
+            warnings = check_dependencies(loaded, path, values)
             return render_values(loaded, path, values, release, namespace, kube,
-                                 self.max_bytes)
+                                 self.max_bytes), warnings
         finally:
             if digest is None:
                 loaded.close()

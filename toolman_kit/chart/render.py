@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
+from toolman_kit.chart import dependencies
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.chart.sandbox import limits, shared
 from toolman_kit.chart.untrusted import check_chart_files
@@ -35,7 +36,7 @@ from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
 from toolman_kit.judge.findings import SeverityName
 from toolman_kit.read import yamlsafe
-from toolman_kit.read.manifests import Manifests, Text, load
+from toolman_kit.read.manifests import LoadError, Manifests, Text, load
 
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
               "or pass rendered manifests")
@@ -85,6 +86,7 @@ class Rendered:
     backend: Backend
     chart: str  # the chart directory, as given
     values_files: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # e.g. disabled subcharts missing from charts/, skipped
 
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
@@ -134,10 +136,10 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     try:
         if shutil.which("helm"):
             text, messages = _render_cli(chart, files, sets, release, namespace, kube, lint)
-            backend = "helm-cli"
+            backend, warnings = "helm-cli", []
         else:
-            text, messages = _render_sdk(chart, files, texts, sets, release, namespace, kube,
-                                         lint)
+            text, messages, warnings = _render_sdk(chart, files, texts, sets, release,
+                                                   namespace, kube, lint)
             backend = "helm-sdk"
     except RenderError as e:  # Helm's message may quote a value given in a file or a --set
         raise _masked(e, _given(texts, sets)) from None
@@ -145,7 +147,7 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         given = _given(texts, sets)
         messages = tuple(LintMessage(m.severity, m.path, mask(helm_message(m.message), given))
                          for m in messages)
-    return Rendered(text, messages, backend, str(chart_dir), files)
+    return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings))
 
 
 def _given(texts: Sequence[str], sets: Sequence[str]) -> list[str]:
@@ -172,6 +174,8 @@ def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
     rendered = render(chart, list(values), list(set_values), release=release,
                       namespace=namespace, kube_version=kube_version)
     manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
+    manifests.warnings += [LoadError(str(Path(chart) / "Chart.yaml"), None, w)
+                           for w in rendered.warnings]
     manifests.inputs = [helm_template_command(release, chart, namespace, values, set_values,
                                               kube_version)]
     return manifests, rendered
@@ -250,7 +254,7 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
 
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
                 release: str, namespace: str, kube: str | None,
-                lint: bool = True) -> tuple[str, tuple[LintMessage, ...]]:
+                lint: bool = True) -> tuple[str, tuple[LintMessage, ...], list[str]]:
     """In this process's render process (chart/sandbox.py), bounded in time, memory and size."""
     sdk()  # no backend: said here, not by the render process
     values: dict[str, Any] = {}
@@ -260,11 +264,11 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
         key = expr.partition("=")[0]  # the key only: a value may be a secret
         values = merge_values(values, check_depth(parse_set(expr), f"--set {key}"))
     sandbox = shared()
-    rendered = sandbox.call("render", str(chart), None, values, release, namespace, kube,
-                            where=str(chart))
+    rendered, warnings = sandbox.call("render", str(chart), None, values, release, namespace,
+                                      kube, where=str(chart))
     text = _layout(rendered, chart)
     return text, sandbox.call("lint", str(chart), values, namespace, kube,
-                              where=str(chart)) if lint else ()
+                              where=str(chart)) if lint else (), warnings
 
 
 def check_depth(values: Any, where: str, limit: int = yamlsafe.MAX_DEPTH) -> Any:
@@ -343,19 +347,32 @@ def parse_set(expr: str) -> dict[str, Any]:
 
 
 def check_renderable(loaded: Any, chart: Path, release: str) -> None:
-    """What `helm template` refuses before rendering: a bad release name, dependencies declared
-    but missing from charts/ (the SDK renders without them)."""
+    """What `helm template` refuses before rendering: a bad release name."""
     helm = sdk()
     try:
         helm.validate_release_name(release)
-        declared = [d.get("name") for d in loaded.metadata.get("dependencies") or ()]
-        present = {d.get("name") for d in loaded.dependencies}
     except helm.HelmError as e:
         raise _error(str(e), chart) from None
-    if missing := [str(n) for n in declared if n not in present]:
-        raise RenderError(f"chart {loaded.name!r} declares dependencies missing from "
-                          f"charts/: {', '.join(missing)} (run `helm dependency build`)",
+
+
+def check_dependencies(loaded: Any, chart: Path, values: Mapping[str, Any]) -> list[str]:
+    """Subcharts declared but missing from charts/ (the SDK renders without them), decided
+    under these values as Helm does (chart/dependencies.py): a warning for the disabled ones,
+    a RenderError naming the enabled ones and `helm dependency build`."""
+    helm = sdk()
+    try:
+        declared = loaded.metadata.get("dependencies") or ()
+        present = {str(d.get("name")) for d in loaded.dependencies}
+        if all(str(d.get("name")) in present for d in declared):
+            return []  # the usual case: no coalescing needed
+        merged = loaded.merge_values(dict(values))
+    except helm.HelmError as e:
+        raise _error(str(e), chart, values) from None
+    disabled, enabled = dependencies.missing(declared, present, merged)
+    if enabled:
+        raise RenderError(dependencies.missing_error(loaded.name, str(chart), enabled),
                           file=str(chart / "Chart.yaml"))
+    return [dependencies.skipped_warning(loaded.name, disabled)] if disabled else []
 
 
 def render_values(loaded: Any, chart: Path, values: Mapping[str, Any], release: str,
