@@ -77,8 +77,10 @@ class _Server:
             return "error", ("values nested too deep", args[0] if args else None, None, None)
 
     def render(self, chart: str, digest: str | None, values: dict[str, Any], release: str,
-               namespace: str, kube: str | None) -> dict[str, str]:
-        """{template path: text}, as render.render_values (after check_renderable)."""
+               namespace: str, kube: str | None, extra: tuple[str, ...] = ()) -> dict[str, str]:
+        """{template path: text}, as render.render_values (after check_renderable), with the
+        API versions served at `kube`, the chart's CRDs and `extra` (chart/capabilities.py)."""
+        from toolman_kit.chart.capabilities import api_versions
         from toolman_kit.chart.render import check_renderable, load_chart_sdk, render_values
 
         path = Path(chart)
@@ -96,7 +98,7 @@ class _Server:
                 self.charts[(chart, digest)] = loaded
         try:
             return render_values(loaded, path, values, release, namespace, kube,
-                                 self.max_bytes)
+                                 self.max_bytes, api_versions(path, kube, extra))
         finally:
             if digest is None:
                 loaded.close()
