@@ -164,3 +164,16 @@ def test_api_version_accepts_helm_forms() -> None:
     for text in ("", "policy", "a/b/c/d", "Policy/v1", "policy/v1/"):
         with pytest.raises(ToolmanKitError):
             api_version(text)
+
+
+@pytest.mark.parametrize("command", ["compare", "suggest"])
+def test_compare_and_suggest_take_api_versions(sdk, capsys, tmp_path: Path,
+                                               command: str) -> None:
+    chart = make_chart(tmp_path / "c", {"sm.yaml": SERVICE_MONITOR, "pdb.yaml": PDB})
+    argv = [command, "--chart", str(chart), "--format", "json", "-j", "1"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "monitoring.coreos.com/v1 first" in err
+    code, out, err = run(capsys, *argv, "-a", "monitoring.coreos.com/v1")
+    assert code == 0, err
+    assert "monitoring.coreos.com/v1 first" not in out + err
+    assert yaml.safe_load(out)["renders"]["count"] >= 1
