@@ -14,6 +14,7 @@ from helpers import CHART, PRODUCTION, make_chart
 
 from toolman_kit.chart.render import LintMessage, merge_values, render
 from toolman_kit.errors import RenderError
+from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, served
 
 
 def sources_and_kinds(text: str) -> list[tuple[str, str]]:
@@ -284,10 +285,13 @@ def test_cli_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert r.lint == (LintMessage("info", "Chart.yaml", "icon is recommended"),
                       LintMessage("warning", "templates/a.yaml", "object name: x: y"))
     args = f"-f {values} --set a=2 --set b=3 --namespace ns"
-    assert log.read_text().splitlines() == [f"template rel {CHART} {args}", f"lint {CHART} {args}"]
+    apis = f"--api-versions {','.join(served(DEFAULT_KUBE_VERSION))}"  # what the SDK gets too
+    assert log.read_text().splitlines() == [f"template rel {CHART} {args} {apis}",
+                                            f"lint {CHART} {args}"]
     log.write_text("")
     assert render(CHART, lint=False).lint == ()
-    assert log.read_text().splitlines() == [f"template release-name {CHART} --namespace default"]
+    assert log.read_text().splitlines() == [
+        f"template release-name {CHART} --namespace default {apis}"]
     monkeypatch.setenv("FAIL", "1")
     with pytest.raises(RenderError) as err:
         render(CHART)

@@ -2,12 +2,12 @@
 several processes when that pays.
 
 The values analysis renders a chart once per key it perturbs. Each render is keyed by (chart
-content digest, values digest, release, namespace, kube version): the same request is answered
-from the cache. Misses go to render processes (chart/sandbox.py: each render bounded in time,
-memory and size, each process loading the chart once): one while that is quicker; once the
-renders left would take longer than starting more (measured on the renders already made), up to
-`jobs` at once. This process parses what they print, sharing one parse between renders that
-print the same document (most probes change one), and compares.
+content digest, values digest, release, namespace, kube version, API versions): the same
+request is answered from the cache. Misses go to render processes (chart/sandbox.py: each render
+bounded in time, memory and size, each process loading the chart once): one while that is
+quicker; once the renders left would take longer than starting more (measured on the renders
+already made), up to `jobs` at once. This process parses what they print, sharing one parse
+between renders that print the same document (most probes change one), and compares.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
+from toolman_kit.chart.capabilities import api_version
 from toolman_kit.chart.render import LintMessage, documents, layout
 from toolman_kit.chart.sandbox import Sandbox
 from toolman_kit.chart.untrusted import check_chart_files
@@ -76,9 +77,11 @@ class Renderer:
 
     def __init__(self, chart: str | Path, release: str = "release-name",
                  namespace: str = "default", kube_version: str | None = None,
-                 jobs: int | None = None, progress: TextIO | None = None):
+                 jobs: int | None = None, progress: TextIO | None = None,
+                 api_versions: Sequence[str] = ()):
         self.chart = Path(chart)
         self.release, self.namespace, self.kube = release, namespace, kube_version
+        self.api_versions = tuple(api_version(a) for a in api_versions)  # besides the built-ins
         check_chart_files(self.chart)  # before the digest reads what a symlink points at
         self.digest = chart_digest(self.chart)
         self.jobs = max(1, jobs or os.cpu_count() or 1)
@@ -111,7 +114,7 @@ class Renderer:
     def render_many(self, many: Sequence[Mapping[str, Any]], label: str = "") -> list[Output]:
         """An Output per values mapping, in order; a bar (or a line) on `progress` for big
         batches when a label is given."""
-        keys = [values_digest(v) for v in many]
+        keys = [values_digest(v) + "|".join(("", *self.api_versions)) for v in many]
         todo = {k: v for k, v in zip(keys, many, strict=True) if k not in self.cache}
         show = self.progress if label and len(todo) >= PROGRESS_MIN else None
         with Progress(show, label, len(todo)) as bar:
@@ -156,7 +159,8 @@ class Renderer:
             bar.advance()
 
         self.sandbox.map("render", [(str(self.chart), self.digest, dict(todo[k]), self.release,
-                                     self.namespace, self.kube) for k in keys],
+                                     self.namespace, self.kube, self.api_versions)
+                                    for k in keys],
                          where=str(self.chart), width=width, done=done)
 
 

@@ -77,9 +77,12 @@ class _Server:
             return "error", ("values nested too deep", args[0] if args else None, None, None)
 
     def render(self, chart: str, digest: str | None, values: dict[str, Any], release: str,
-               namespace: str, kube: str | None) -> tuple[dict[str, str], list[str]]:
+               namespace: str, kube: str | None,
+               extra: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
         """({template path: text}, warnings), as render.render_values (after check_renderable
-        and check_dependencies: which subcharts are needed depends on the values)."""
+        and check_dependencies: which subcharts are needed depends on the values), with the API
+        versions served at `kube`, the chart's CRDs and `extra` (chart/capabilities.py)."""
+        from toolman_kit.chart.capabilities import api_versions
         from toolman_kit.chart.render import (
             check_dependencies,
             check_renderable,
@@ -103,7 +106,7 @@ class _Server:
         try:
             warnings = check_dependencies(loaded, path, values)
             return render_values(loaded, path, values, release, namespace, kube,
-                                 self.max_bytes), warnings
+                                 self.max_bytes, api_versions(path, kube, extra)), warnings
         finally:
             if digest is None:
                 loaded.close()

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import yaml
 
 from toolman_kit.chart import dependencies
+from toolman_kit.chart.capabilities import api_version, api_versions, rendered_crd_versions
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.chart.sandbox import limits, shared
 from toolman_kit.chart.untrusted import check_chart_files
@@ -92,7 +93,7 @@ class Rendered:
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
            set_values: Sequence[str] | None = None, release: str = "release-name",
            namespace: str = "default", kube_version: str | None = None,
-           lint: bool = True) -> Rendered:
+           lint: bool = True, api_versions: Sequence[str] = ()) -> Rendered:
     """`helm template RELEASE CHART -n NAMESPACE -f F... --set S... --kube-version V` plus
     `helm lint`.
 
@@ -110,6 +111,8 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         namespace: the release namespace (`-n`).
         kube_version: what templates see as .Capabilities.KubeVersion, e.g. "1.29" (None:
             Helm's own default).
+        api_versions: `--api-versions` (GROUP/VERSION[/KIND]) served besides the built-ins
+            of `kube_version` and the chart's CRDs (chart/capabilities.py).
         lint: also run `helm lint` (the fleet's input hash needs only the render).
 
     Returns:
@@ -133,13 +136,15 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     texts = [_read(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
     kube = helm_kube_version(kube_version) if kube_version else None
+    extra = tuple(api_version(a) for a in api_versions)
     try:
         if shutil.which("helm"):
-            text, messages = _render_cli(chart, files, sets, release, namespace, kube, lint)
+            text, messages = _render_cli(chart, files, sets, release, namespace, kube, lint,
+                                         extra)
             backend, warnings = "helm-cli", []
         else:
             text, messages, warnings = _render_sdk(chart, files, texts, sets, release,
-                                                   namespace, kube, lint)
+                                                   namespace, kube, lint, extra)
             backend = "helm-sdk"
     except RenderError as e:  # Helm's message may quote a value given in a file or a --set
         raise _masked(e, _given(texts, sets)) from None
@@ -167,30 +172,32 @@ def _masked(e: RenderError, given: Sequence[str]) -> RenderError:
 
 def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
                set_values: Sequence[str] = (), release: str = "release-name",
-               namespace: str | None = None,
-               kube_version: str | None = None) -> tuple[Manifests, Rendered]:
+               namespace: str | None = None, kube_version: str | None = None,
+               api_versions: Sequence[str] = ()) -> tuple[Manifests, Rendered]:
     """Render a chart (helm template) and load the result; rows name it `<rendered CHART>`."""
     namespace = namespace or "default"  # helm's own default release namespace
     rendered = render(chart, list(values), list(set_values), release=release,
-                      namespace=namespace, kube_version=kube_version)
+                      namespace=namespace, kube_version=kube_version, api_versions=api_versions)
     manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
     manifests.warnings += [LoadError(str(Path(chart) / "Chart.yaml"), None, w)
                            for w in rendered.warnings]
     manifests.inputs = [helm_template_command(release, chart, namespace, values, set_values,
-                                              kube_version)]
+                                              kube_version, api_versions)]
     return manifests, rendered
 
 
 def helm_template_command(release: str, chart: str | Path, namespace: str,
                           values: Sequence[str | Path] = (), set_values: Sequence[str] = (),
-                          kube_version: str | None = None) -> str:
+                          kube_version: str | None = None,
+                          api_versions: Sequence[str] = ()) -> str:
     """The `helm template …` command line that names a rendered input in every output, the
     --set values redacted (`--set password=<redacted>`)."""
     return (f"helm template {release} {chart} -n {namespace}"
             + "".join(f" -f {v}" for v in values)
             + "".join(f" --set {redact_set(s)}" for s in set_values)
             + (f" --kube-version {kube_version}"
-               if kube_version and kube_version != DEFAULT_KUBE_VERSION else ""))
+               if kube_version and kube_version != DEFAULT_KUBE_VERSION else "")
+            + "".join(f" --api-versions {a}" for a in api_versions))
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -217,13 +224,14 @@ def _read(path: str) -> str:
 
 
 def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: str,
-                namespace: str, kube: str | None,
-                lint: bool = True) -> tuple[str, tuple[LintMessage, ...]]:
+                namespace: str, kube: str | None, lint: bool = True,
+                extra: Sequence[str] = ()) -> tuple[str, tuple[LintMessage, ...]]:
     args = [a for f in files for a in ("-f", f)] + [a for s in sets for a in ("--set", s)]
     args += ["--namespace", namespace] + (["--kube-version", kube] if kube else [])
+    served = ["--api-versions", ",".join(api_versions(chart, kube, extra))]  # as the SDK gets
     bounds = limits()
     try:
-        done = subprocess.run(["helm", "template", release, str(chart), *args],
+        done = subprocess.run(["helm", "template", release, str(chart), *args, *served],
                               capture_output=True, text=True, check=False,
                               timeout=bounds.timeout)
     except subprocess.TimeoutExpired:
@@ -253,8 +261,8 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
 
 
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
-                release: str, namespace: str, kube: str | None,
-                lint: bool = True) -> tuple[str, tuple[LintMessage, ...], list[str]]:
+                release: str, namespace: str, kube: str | None, lint: bool = True,
+                extra: Sequence[str] = ()) -> tuple[str, tuple[LintMessage, ...], list[str]]:
     """In this process's render process (chart/sandbox.py), bounded in time, memory and size."""
     sdk()  # no backend: said here, not by the render process
     values: dict[str, Any] = {}
@@ -265,7 +273,7 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
         values = merge_values(values, check_depth(parse_set(expr), f"--set {key}"))
     sandbox = shared()
     rendered, warnings = sandbox.call("render", str(chart), None, values, release, namespace,
-                                      kube, where=str(chart))
+                                      kube, tuple(extra), where=str(chart))
     text = _layout(rendered, chart)
     return text, sandbox.call("lint", str(chart), values, namespace, kube,
                               where=str(chart)) if lint else (), warnings
@@ -376,18 +384,33 @@ def check_dependencies(loaded: Any, chart: Path, values: Mapping[str, Any]) -> l
 
 
 def render_values(loaded: Any, chart: Path, values: Mapping[str, Any], release: str,
-                  namespace: str, kube: str | None = None,
-                  max_bytes: int | None = None) -> dict[str, str]:
+                  namespace: str, kube: str | None = None, max_bytes: int | None = None,
+                  apis: Sequence[str] = ()) -> dict[str, str]:
     """The engine's output for one merged values mapping: {template path: text} (after
     check_renderable); a RenderError when it is larger than `max_bytes` (before it is decoded).
 
     helm-python-sdk 0.2.2's Chart.render() has no kube-version option, but the C ABI it wraps
     (helm-c-sdk `helm_render`) reads `kube_version` from its options JSON, so we call that entry
-    point directly: .Capabilities.KubeVersion then follows --kube-version."""
+    point directly: .Capabilities.KubeVersion then follows --kube-version. It reads
+    `api_versions` there too (added to Helm's own list): `apis`, plus the CRDs this render
+    prints, for which the chart is rendered once more when they are new (as installing it would
+    serve them)."""
+    files = _render_once(loaded, chart, values, release, namespace, kube, max_bytes, apis)
+    more = rendered_crd_versions(files) - set(apis)
+    if more:
+        files = _render_once(loaded, chart, values, release, namespace, kube, max_bytes,
+                             sorted({*apis, *more}))
+    return files
+
+
+def _render_once(loaded: Any, chart: Path, values: Mapping[str, Any], release: str,
+                 namespace: str, kube: str | None, max_bytes: int | None,
+                 apis: Sequence[str]) -> dict[str, str]:
     helm = sdk()
     from helm_python import _native
 
-    options = {"name": release, "namespace": namespace, **({"kube_version": kube} if kube else {})}
+    options = {"name": release, "namespace": namespace, "api_versions": list(apis),
+               **({"kube_version": kube} if kube else {})}
     try:
         text = _native.call_string("helm_render", loaded._raw(), json.dumps(values),
                                    json.dumps(options))

@@ -16,6 +16,7 @@ from toolman_kit.analysis import Analysis
 from toolman_kit.chart.render import load_chart
 from toolman_kit.commands.options import (
     RELEASE,
+    add_api_versions,
     add_chart,
     add_fail_on,
     add_format,
@@ -48,6 +49,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p)
     add_profile(p)
     add_kube_version(p)
+    add_api_versions(p)
     add_render_bounds(p)
     add_format(p, sorted(FORMATS), "table")
     p.add_argument("--only-failed", action="store_true",
@@ -94,7 +96,8 @@ def manifests_from(args: argparse.Namespace, paths: Sequence[str],
         try:
             rendered, _ = load_chart(args.chart, values, args.set_values,
                                      release=args.release or RELEASE, namespace=args.namespace,
-                                     kube_version=kube_version_for(args))
+                                     kube_version=kube_version_for(args),
+                                     api_versions=args.api_versions)
         except RenderError as exc:
             manifests.errors.insert(0, LoadError(exc.file or args.chart, exc.line,
                                                  exc.message, exc.column))

@@ -12,6 +12,7 @@ from typing import Any
 
 from toolman_kit.commands.options import (
     RELEASE,
+    add_api_versions,
     add_chart,
     add_exploration,
     add_format,
@@ -39,6 +40,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p, required=True, value_sets=True)
     add_profile(p)
     add_kube_version(p)
+    add_api_versions(p)
     add_render_bounds(p)
     add_format(p, sorted(FORMATS), "table")
     add_output(p)
@@ -53,7 +55,7 @@ def _compare(args: argparse.Namespace) -> int:
     comparison = compare_values(
         args.chart, parse_value_sets(args.value_sets), args.values, args.set_values,
         release=args.release or RELEASE, namespace=args.namespace, profile=args.profile,
-        kube_version=args.kube_version,
+        kube_version=args.kube_version, api_versions=args.api_versions,
         max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None else args.max_renders,
         jobs=args.jobs, progress=sys.stderr)
     emit(FORMATS[args.format](document(comparison)), args.output)

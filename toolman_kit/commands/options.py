@@ -71,6 +71,23 @@ def add_kube_version(p: argparse.ArgumentParser) -> None:
                         f"(default: the profile's, else {DEFAULT_KUBE_VERSION})")
 
 
+def add_api_versions(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-a", "--api-versions", metavar="GROUP/VERSION[/KIND]", action="extend",
+                   type=_api_versions, default=[],
+                   help="an API the target cluster serves besides the built-ins of "
+                        "--kube-version and the chart's CRDs, for .Capabilities.APIVersions, "
+                        "as Helm's -a (repeatable, or comma-separated; default: none)")
+
+
+def _api_versions(text: str) -> list[str]:
+    from toolman_kit.chart.capabilities import api_version
+
+    try:
+        return [api_version(a) for a in text.split(",") if a.strip()]
+    except ToolmanKitError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_format(p: argparse.ArgumentParser, choices: Sequence[str], default: str) -> None:
     p.add_argument("--format", choices=choices, default=default,
                    help="output format: %(choices)s (default: %(default)s)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from toolman_kit.commands.options import (
     RELEASE,
+    add_api_versions,
     add_chart,
     add_exploration,
     add_format,
@@ -38,6 +39,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p, required=True)
     add_profile(p)
     add_kube_version(p)
+    add_api_versions(p)
     add_render_bounds(p)
     add_format(p, tuple(FORMATS), "yaml")
     add_output(p)
@@ -53,7 +55,8 @@ def _suggest(args: argparse.Namespace) -> int:
     s = suggest(args.chart, args.values, args.set_values, release=args.release or RELEASE,
                 namespace=args.namespace, profile=args.profile, kube_version=args.kube_version,
                 max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None
-                else args.max_renders, jobs=args.jobs, progress=sys.stderr)
+                else args.max_renders, jobs=args.jobs, progress=sys.stderr,
+                api_versions=args.api_versions)
     emit(FORMATS[args.format](s), args.output)
     print(f"suggest: {failure_counts(s)} ({s.renders} renders, {s.seconds:.1f}s)", file=sys.stderr)
     return EXIT_OK

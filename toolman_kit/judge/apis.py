@@ -74,3 +74,17 @@ def removals() -> dict[tuple[str, str], Removal]:
 def source() -> str:
     """Where the table comes from (a URL)."""
     return _data()["source"]
+
+
+@cache
+def served(target: str) -> tuple[str, ...]:
+    """The built-in `group/version` and `group/version/kind` strings Kubernetes `target` serves
+    (as .Capabilities.APIVersions holds them): the `served` table from each entry's release on,
+    and every API of `removals` before its removal."""
+    version = kube_version(target)
+    kinds: set[tuple[str, str]] = set()
+    for e in _data()["served"]:
+        if not e["since"] or version >= kube_version(e["since"]):
+            kinds.update((e["api_version"], k) for k in e["kinds"])
+    kinds.update(key for key, r in removals().items() if not r.removed(target))
+    return tuple(sorted({gv for gv, _ in kinds} | {f"{gv}/{k}" for gv, k in kinds}))

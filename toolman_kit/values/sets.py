@@ -109,7 +109,8 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
                    profile: Any = "production", kube_version: str | None = None,
                    max_renders: int = DEFAULT_MAX_RENDERS, jobs: int | None = None,
                    progress: TextIO | None = None,
-                   reference: Named = (DEFAULTS, ())) -> ValuesComparison:
+                   reference: Named = (DEFAULTS, ()),
+                   api_versions: Sequence[str] = ()) -> ValuesComparison:
     """The chart's defaults (named `defaults`) and each named set, side by side: what each
     changes, which of its values do nothing, unknown keys, schema errors, what the templates
     read that the defaults leave unset, and which values keys control each failing field.
@@ -127,6 +128,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
         max_renders: bound on exploratory renders; what it leaves out is listed.
         jobs: render processes (None: the CPU count).
         progress: a stream for progress.
+        api_versions: served besides the built-ins and the chart's CRDs (`--api-versions`).
         reference: replaces the chart defaults as the first set, which every other is
             compared with.
 
@@ -150,7 +152,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
     budget = Budget(max_renders)
     results: list[SetResult] = []
     with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
-                  jobs=jobs, progress=progress) as renderer:
+                  jobs=jobs, progress=progress, api_versions=api_versions) as renderer:
         bases: list[Output | None] = []
         merged: list[dict[str, Any]] = []
         for vs in value_sets:

@@ -123,7 +123,8 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
             set_values: Sequence[str] = (), release: str = "release-name",
             namespace: str | None = None, profile: str | Path | Profile = "production",
             kube_version: str | None = None, max_renders: int = DEFAULT_MAX_RENDERS,
-            jobs: int | None = None, progress: TextIO | None = None) -> Suggestion:
+            jobs: int | None = None, progress: TextIO | None = None,
+            api_versions: Sequence[str] = ()) -> Suggestion:
     """The values override that makes as many failing checks pass as values alone can, each
     value proven by a render, for `chart` rendered with `files` and `set_values`.
 
@@ -141,6 +142,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
             `not_tried`.
         jobs: render processes (None: the CPU count).
         progress: a stream for progress (a bar on a terminal, a line per batch otherwise).
+        api_versions: served besides the built-ins and the chart's CRDs (`--api-versions`).
 
     Returns:
         A `Suggestion`: `.values` (the override), `.text` (the values file with a comment above
@@ -171,7 +173,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         sets = merge_values(sets, parse_set(expr))
     budget = Budget(max_renders)
     with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
-                  jobs=jobs, progress=progress) as renderer:
+                  jobs=jobs, progress=progress, api_versions=api_versions) as renderer:
         prover = _Prover(facts, prof, start.overrides, sets, renderer, budget, namespace,
                          progress)
         first = prover.render({})
