@@ -49,6 +49,8 @@ def test_an_option_reads_the_same_in_every_command() -> None:
             "--kube-version", "--format", "--output", "--fail-on", "--max-renders",
             "--jobs"} <= set(shared)
     for flag, by_command in shared.items():
+        if flag == "--baseline":  # what came before, as each command reads it: report's
+            continue  # manifests to compare with, check's findings that are known
         assert len({tuple(a.option_strings) for a in by_command.values()}) == 1, flag
         assert len({a.metavar for a in by_command.values()}) == 1, flag
         if flag != "--jobs":  # -j says, per command, what runs in parallel

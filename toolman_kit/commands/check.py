@@ -17,6 +17,7 @@ from toolman_kit.chart.render import load_chart
 from toolman_kit.commands.options import (
     RELEASE,
     add_api_versions,
+    add_baseline,
     add_chart,
     add_fail_on,
     add_format,
@@ -30,6 +31,7 @@ from toolman_kit.commands.options import (
 )
 from toolman_kit.errors import RenderError, ToolmanKitError
 from toolman_kit.exits import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, FAIL_ON
+from toolman_kit.judge import baseline as baselines
 from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import load_profile
 from toolman_kit.present.formats import FORMATS
@@ -56,22 +58,25 @@ def add_parser(subparsers: Any) -> None:
                    help="leave out pass and skip rows (json, csv, junit; sarif and the "
                         "tables show only failures anyway)")
     add_fail_on(p)
+    add_baseline(p)
     add_output(p)
     p.set_defaults(run=_check)
 
 
 def _check(args: argparse.Namespace) -> int:
     need_chart(args)
+    baseline = baselines.load(args.baseline) if args.baseline else None  # before any work
     manifests = manifests_from(args, args.paths, args.values)
     analysis = args.analysis = Analysis.of(manifests, profile=args.profile, errors="ignore",
                                            kube_version=args.kube_version)  # see commands.run()
+    marks = baselines.mark(baseline, analysis.rows) if baseline else None
     write = FORMATS[args.format]
     with gc_paused():  # the formats make one small object after another: see gc_paused
         if args.output:
             with output_file(args.output) as out:
-                write(analysis, out, args.only_failed)
+                write(analysis, out, args.only_failed, baseline=marks)
         else:
-            write(analysis, sys.stdout, args.only_failed)
+            write(analysis, sys.stdout, args.only_failed, baseline=marks)
             sys.stdout.flush()
     for warning in analysis.warnings:
         print(terminal_safe(f"{warning.file}{f':{warning.line}' if warning.line else ''}: "
@@ -80,7 +85,8 @@ def _check(args: argparse.Namespace) -> int:
         print(terminal_safe(str(error)), file=sys.stderr)
     if analysis.errors:
         return EXIT_INPUT
-    worst = next(analysis.rows.failed(), None)  # the failures come most severe first
+    failed = marks.new(analysis.rows.failed()) if marks else analysis.rows.failed()
+    worst = next(iter(failed), None)  # the failures come most severe first
     return EXIT_FINDINGS if worst and Row._make(worst).severity in FAIL_ON[args.fail_on] \
         else EXIT_OK
 

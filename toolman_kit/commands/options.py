@@ -112,6 +112,14 @@ def add_fail_on(p: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
+def add_baseline(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--baseline", metavar="FILE",
+                   help="a previous `check --format json` output, a report's findings.json or "
+                        "the kit's SARIF: findings in it are known and do not fail the run "
+                        "(--fail-on applies to the new ones); matched by check, object and "
+                        "container, not by line")
+
+
 def add_max_renders(p: argparse.ArgumentParser) -> None:
     """The default is chart.values.DEFAULT_MAX_RENDERS, written out: the chart's values machinery
     is imported on first use, not to build the parser (a test keeps the two the same)."""

@@ -11,6 +11,12 @@ that a spreadsheet would run as formulas are neutralised, and when nothing could
 typo'd path, a chart that does not render) no format looks like a clean result: the table and
 CSV write nothing, the others say that the input failed (JSON's `errors`, SARIF's
 `executionSuccessful: false`, JUnit's `<error>` cases, Markdown's "Input errors").
+
+With a baseline (`check --baseline`, judge/baseline.py) each format marks its findings: JSON a
+`baseline` field ("new", "known"; null on passes and skips) and a head `baseline` object, CSV a
+last `baseline` column, SARIF the standard `baselineState` ("new", "unchanged"), JUnit known
+failures as skipped; the table and Markdown list the new failures and say how many known ones
+remain. Without one, every output is as it was.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from xml.sax.saxutils import quoteattr
 
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis
+from toolman_kit.judge.baseline import Marks, target
 from toolman_kit.judge.checklist import COMPONENT, CURRENT_STATE, SYMBOL, WORKLOAD
 from toolman_kit.judge.findings import (
     CHECK_ID,
@@ -42,6 +49,7 @@ from toolman_kit.judge.findings import (
     NAME,
     SEVERITY,
     STATUS,
+    Findings,
 )
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.text import md_cell, plural, terminal_lines, terminal_safe
@@ -98,12 +106,17 @@ def _json_array(out: TextIO, items: Iterable[Any], encoded: Callable[[list[Any]]
     out.write("]")
 
 
-def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+def write_json(a: Analysis, out: TextIO, only_failed: bool = False,
+               baseline: Marks | None = None) -> None:
     head = {"tool": {"name": TOOL["name"], "version": TOOL["version"], "profile": a.profile.name},
             "inputs": a.manifests.inputs,
             "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in a.errors]}
+    if baseline:
+        known = baseline.known_failures(a.rows)
+        head["baseline"] = {"file": baseline.file, "known": known,
+                            "new": sum(1 for _ in a.rows.failed()) - known}
     out.write(_encode(head)[:-1] + ',"findings":')
-    _json_array(out, _rows(a, only_failed), _json_findings())
+    _json_array(out, _rows(a, only_failed), _json_findings(baseline))
     out.write(',"checklist":')
     e = encode_basestring
     _json_array(out, a.checklist_rows, lambda chunk: ",".join([
@@ -115,24 +128,31 @@ def write_json(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     out.write(f',"pod_security":{_encode(pss)}}}\n')
 
 
-def _json_findings() -> Callable[[list[tuple]], str]:
+def _json_findings(baseline: Marks | None = None) -> Callable[[list[tuple]], str]:
     """Findings rows → their JSON objects, comma-separated; the repeated runs of columns are
-    remembered for one output."""
+    remembered for one output. With a baseline, each object ends with its `baseline` state."""
     head, middle, tail = (_Encoded(COLUMNS[:NAME]), _Encoded(COLUMNS[_OWN:LINE]),
                           _Encoded(COLUMNS[LINE + 1:]))
     e = encode_basestring
 
     def rows(chunk: list[tuple]) -> str:
         try:
-            return ",".join([
+            objects = [
                 f'{{{head[r[:NAME]]},"name":{e(r[NAME])},"container":{e(r[CONTAINER])},'
                 f'"message":{e(r[MESSAGE])},{middle[r[_OWN:LINE]]},"line":'
                 f'{"null" if r[LINE] is None else int(r[LINE])},{tail[r[LINE + 1:]]}}}'
-                for r in chunk])
+                for r in chunk]
         except TypeError:  # a value that is not a string after all: let json say it
-            return ",".join(_encode(dict(zip(COLUMNS, r, strict=True))) for r in chunk)
+            objects = [_encode(dict(zip(COLUMNS, r, strict=True))) for r in chunk]
+        if baseline:
+            objects = [o[:-1] + _BASELINE_FIELD[baseline.state(r)]
+                       for o, r in zip(objects, chunk, strict=True)]
+        return ",".join(objects)
 
     return rows
+
+
+_BASELINE_FIELD = {state: f',"baseline":{_encode(state)}}}' for state in ("new", "known", None)}
 
 
 # A cell that spreadsheets run as a formula starts with one of these (OWASP, "CSV Injection").
@@ -151,13 +171,16 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def write_csv(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+def write_csv(a: Analysis, out: TextIO, only_failed: bool = False,
+              baseline: Marks | None = None) -> None:
     if nothing_read(a):
         return
-    csv.writer(out, lineterminator="\n").writerow(COLUMNS)
+    csv.writer(out, lineterminator="\n").writerow(COLUMNS + (("baseline",) if baseline else ()))
     text = io.StringIO()  # a chunk's rows, looked at before they are written
     writer = csv.writer(text, lineterminator="\n")
     for chunk in _chunks(_rows(a, only_failed)):
+        if baseline:
+            chunk = [(*r, baseline.state(r) or "") for r in chunk]
         writer.writerows(chunk)
         if _MAYBE_FORMULA.search(text.getvalue()):
             text.seek(0)
@@ -224,7 +247,8 @@ FAILED_COLUMNS = {"severity": "Severity", "check_id": "Check", "kind": "Kind", "
 _FAILED = itemgetter(*(COLUMNS.index(c) for c in FAILED_COLUMNS))
 
 
-def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False,
+                   baseline: Marks | None = None) -> None:
     if nothing_read(a):
         out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n"
                   "Nothing was checked: the input could not be read.\n\n## Input errors\n\n"
@@ -234,19 +258,22 @@ def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
               "## Production Readiness Checklist\n\n"
               f"{checklist_markdown(a.checklist_rows)}\n\n## Findings\n\n")
     failed, cells = 0, _Cells()
-    for chunk in _chunks(a.rows.failed()):
+    if baseline:
+        out.write(md_cell(_known_line(a, baseline)) + "\n\n")
+    for chunk in _chunks(_failed(a, baseline)):
         if not failed:
             out.write(_md_header(FAILED_COLUMNS.values()))
         out.write("".join(["\n" + cells.row(_FAILED(r)) for r in chunk]))
         failed += len(chunk)
     if not failed:
-        out.write("No failures.")
+        out.write("No new failures." if baseline else "No failures.")
     if a.errors:
         out.write("\n\n## Input errors\n\n" + "\n".join(f"- {md_cell(e)}" for e in a.errors))
     out.write("\n")
 
 
-def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False,
+                baseline: Marks | None = None) -> None:
     """SARIF 2.1.0: every check as a rule; failures as results, exempt failures as results with
     a suppression (what code-scanning consumers expect); passes and skips are not results."""
     checks = catalogue()
@@ -265,7 +292,6 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     def result(r: tuple) -> dict[str, Any]:
         (check_id, _, severity, status, kind, namespace, name, container, message, _, path,
          file, line, template, _, exempt_reason, *_) = r
-        target = f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
         location = {"artifactLocation": {"uri": file}}
         if line is not None:
             location["region"] = {"startLine": line}
@@ -273,11 +299,13 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
             "ruleId": check_id, "ruleIndex": index_of[check_id], "level": SARIF_LEVEL[severity],
             "message": {"text": message},
             "locations": [{"physicalLocation": location, "logicalLocations": [{
-                "fullyQualifiedName": target + (f"/{container}" if container else ""),
+                "fullyQualifiedName": target(kind, namespace, name, container),
                 "kind": "resource"}]}],
             "properties": {"path": path, "template": template}}
         if status == "exempt":
             found["suppressions"] = [{"kind": "external", "justification": exempt_reason}]
+        if baseline:
+            found["baselineState"] = "unchanged" if baseline.state(r) == "known" else "new"
         return found
 
     invocation = {"executionSuccessful": not a.errors, "toolExecutionNotifications": [
@@ -294,7 +322,8 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
     out.write(f',"invocations":[{_encode(invocation)}]}}]}}\n')
 
 
-def write_table(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+def write_table(a: Analysis, out: TextIO, only_failed: bool = False,
+                baseline: Marks | None = None) -> None:
     """What a person reads in a terminal: the checklist per workload, then what failed, every
     line terminal_safe; nothing when nothing could be read (the errors are on stderr)."""
     if nothing_read(a):
@@ -309,9 +338,9 @@ def write_table(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
             lines.append(f"  {SYMBOL[status]} {component:<{width}}  {state:<{state_width}}  "
                          f"{'' if action == '—' else action}".rstrip())
         out.write(terminal_lines(lines) + "\n\n")
-    for chunk in _chunks(a.rows.failed()):
+    for chunk in _chunks(_failed(a, baseline)):
         out.write(terminal_lines(list(map(_failure_line, chunk))) + "\n")
-    out.write(f"\n{terminal_safe(_summary(a))}\n")
+    out.write(f"\n{terminal_safe(_summary(a, baseline))}\n")
 
 
 def _failure_line(r: tuple) -> str:
@@ -320,23 +349,42 @@ def _failure_line(r: tuple) -> str:
     return f"{r[SEVERITY].upper():<7} {r[CHECK_ID]:<34} {target}: {r[MESSAGE]}  ({where})"
 
 
-def _summary(a: Analysis) -> str:
+def _failed(a: Analysis, baseline: Marks | None) -> Iterable[tuple]:
+    """The failures to list: with a baseline, the new ones."""
+    return baseline.new(a.rows.failed()) if baseline else a.rows.failed()
+
+
+def _known_line(a: Analysis, baseline: Marks) -> str:
+    known = baseline.known_failures(a.rows)
+    return (f"{plural(known, 'known failure')} from the baseline {baseline.file} "
+            f"{'is' if known == 1 else 'are'} not listed.")
+
+
+def _summary(a: Analysis, baseline: Marks | None = None) -> str:
     """The last line, e.g. "6 objects, 1 workload: 3 errors, 5 warnings, 2 info; profile
-    production", which never reads as clean when an input could not be read."""
-    counts = a.rows.counts()
+    production", which never reads as clean when an input could not be read. With a baseline
+    the counts are of new failures, and the known ones are counted after them."""
+    counts = (Findings(baseline.new(a.rows.failed())) if baseline else a.rows).counts()
+    new = "new " if baseline else ""
+    known = (f"; {baseline.known_failures(a.rows)} known from the baseline {baseline.file}"
+             if baseline else "")
     unread = (f"; {plural(len(a.errors), 'input error')}: not everything was checked"
               if a.errors else "")
     return (f"{plural(len(a.manifests), 'object')}, "
             f"{plural(len(a.index.workloads), 'workload')}: "
-            f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
-            f"{counts['info']} info; profile {a.profile.name}{unread}")
+            f"{plural(counts['error'], new + 'error')}, "
+            f"{plural(counts['warning'], new + 'warning')}, "
+            f"{counts['info']} {new}info{known}; profile {a.profile.name}{unread}")
 
 
-def write_junit(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
+def write_junit(a: Analysis, out: TextIO, only_failed: bool = False,
+                baseline: Marks | None = None) -> None:
     """One test case per finding, and one in error per input that could not be read (what CI
-    shows red: a suite of nothing that passed would read as clean)."""
+    shows red: a suite of nothing that passed would read as clean). With a baseline, a known
+    failure is a skipped case ("known from the baseline: …"): it does not fail the run."""
     rows = a.rows if not only_failed else list(a.rows.problems())
-    failures = sum(1 for r in rows if r[STATUS] == "fail")
+    known = baseline.known if baseline else frozenset()
+    failures = sum(1 for r in rows if r[STATUS] == "fail" and id(r) not in known)
     errors = "".join(
         f'    <testcase classname="input" name={quoteattr(_where(e))}>'
         f'<error message={quoteattr(e.message)} type="input"/></testcase>\n' for e in a.errors)
@@ -351,7 +399,9 @@ def write_junit(a: Analysis, out: TextIO, only_failed: bool = False) -> None:
             title = quoteattr(f"{check_id} {kind}/{name}" + (f"[{container}]" if container
                                                              else ""))
             body = ""
-            if status == "fail":
+            if status == "fail" and id(r) in known:
+                body = f"<skipped message={quoteattr('known from the baseline: ' + message)}/>"
+            elif status == "fail":
                 body = f"<failure message={quoteattr(message)} type={quoteattr(severity)}/>"
             elif status in ("skip", "exempt"):
                 body = f"<skipped message={quoteattr(message or r[EXEMPT_REASON])}/>"
@@ -365,7 +415,7 @@ def _where(e: Any) -> str:
     return str(e.file) if e.line is None else f"{e.file}:{e.line}"
 
 
-Writer = Callable[[Analysis, TextIO, bool], None]
+Writer = Callable[..., None]  # (analysis, stream, only_failed, baseline=Marks | None)
 FORMATS: dict[str, Writer] = {
     "table": write_table, "json": write_json, "csv": write_csv, "markdown": write_markdown,
     "sarif": write_sarif, "junit": write_junit,
