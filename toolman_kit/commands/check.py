@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from toolman_kit.analysis import Analysis
@@ -22,6 +23,7 @@ from toolman_kit.commands.options import (
     add_kube_version,
     add_output,
     add_paths,
+    add_peer_exemptions,
     add_profile,
     add_render_bounds,
     need_chart,
@@ -47,6 +49,7 @@ def add_parser(subparsers: Any) -> None:
     add_paths(p, stdin=True)
     add_chart(p)
     add_profile(p)
+    add_peer_exemptions(p)
     add_kube_version(p)
     add_render_bounds(p)
     add_format(p, sorted(FORMATS), "table")
@@ -61,7 +64,10 @@ def add_parser(subparsers: Any) -> None:
 def _check(args: argparse.Namespace) -> int:
     need_chart(args)
     manifests = manifests_from(args, args.paths, args.values)
-    analysis = args.analysis = Analysis.of(manifests, profile=args.profile, errors="ignore",
+    profile = load_profile(args.profile)
+    if args.peer_exemptions:
+        profile = replace(profile, peer_exemptions=True)
+    analysis = args.analysis = Analysis.of(manifests, profile=profile, errors="ignore",
                                            kube_version=args.kube_version)  # see commands.run()
     write = FORMATS[args.format]
     with gc_paused():  # the formats make one small object after another: see gc_paused
