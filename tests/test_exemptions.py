@@ -4,11 +4,15 @@ kube-linter's annotations as ours for the checks that mean the same."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.commands import main
+from toolman_kit.commands.report import peer_exempting
 from toolman_kit.errors import ProfileError
 from toolman_kit.judge.engine import NOT_ALLOWED
 from toolman_kit.judge.peer_exemptions import mapping
@@ -153,3 +157,33 @@ def test_the_profile_keys_are_booleans(tmp_path, key):
         load_profile(str(path))
     path.write_text(f"{key}: true\n")
     assert getattr(load_profile(str(path)), key) is True
+
+
+@pytest.mark.parametrize("spec", ["production", "examples/toolman/profile.yaml"])
+def test_report_s_flag_judges_with_the_same_profile_honouring_peers(spec):
+    from dataclasses import replace
+
+    original = load_profile(spec)
+    with peer_exempting(spec, True) as derived:
+        profile = load_profile(derived)
+    assert not Path(derived).exists()  # removed once the report is written
+    assert profile.peer_exemptions and not original.peer_exemptions
+    assert replace(profile, peer_exemptions=False, source=original.source) == original
+    with peer_exempting(spec, False) as same:
+        assert same == spec
+
+
+@pytest.mark.slow
+def test_report_with_peer_exemptions(tmp_path, capsys):
+    manifest = tmp_path / "api.yaml"
+    manifest.write_text(DEPLOYMENT.format(
+        annotations="{ignore-check.kube-linter.io/privileged-container: reviewed}"))
+    out = tmp_path / "report"
+    assert main(["report", str(manifest), "--out", str(out), "--peer-exemptions",
+                 "--no-baseline", "--jobs", "1"]) == 0
+    rows = json.loads((out / "findings.json").read_text())
+    rows = rows.get("findings", rows) if isinstance(rows, dict) else rows
+    row = next(r for r in rows if r["check_id"] == "privileged-container")
+    assert row["status"] == "exempt"
+    assert row["exempt_reason"] == ("kube-linter annotation "
+                                    "ignore-check.kube-linter.io/privileged-container: reviewed")
