@@ -118,6 +118,7 @@ def test_peers_annotations_exempt_the_checks_that_mean_the_same(tmp_path, annota
 @pytest.mark.parametrize("annotation", [
     '{polaris.fairwinds.com/runAsPrivileged-exempt: "false"}',
     '{polaris.fairwinds.com/pullPolicyNotAlways-exempt: "true"}',  # the opposite of ours
+    '{polaris.fairwinds.com/runAsPrivilegedexempt: "true"}',
     "{checkov.io/skip1: CKV_K8S_15}", "{checkov.io/skipx: CKV_K8S_16}",
     "{kube-score/ignore: container-image-pull-policy}",
     "{ignore-check.kube-linter.io/privileged-ports: x}",

@@ -5,7 +5,7 @@ The mapping is data (peer_exemptions.yaml), listed in docs/checks.md."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 
@@ -28,10 +28,13 @@ def exempted(annotations: Mapping[str, str]) -> Iterator[tuple[str, str]]:
     """(our check id, the peer's annotation that exempts it) for each annotation of a peer."""
     for key, value in annotations.items():
         value = str(value)
-        if key.startswith(POLARIS) and key.endswith("exempt") and value.lower() == "true":
-            peer_id = key[len(POLARIS):].removesuffix("exempt").removesuffix("-")
-            checks = mapping()["polaris"]["checks"]
-            for peer in (checks if not peer_id else (peer_id,)):
+        if key.startswith(POLARIS) and value.lower() == "true":
+            name = key[len(POLARIS):]
+            if name == "exempt":  # every Polaris check
+                peers: Iterable[str] = mapping()["polaris"]["checks"]
+            else:
+                peers = (name.removesuffix("-exempt"),) if name.endswith("-exempt") else ()
+            for peer in peers:
                 yield from _ours("polaris", peer, f"{key}: {value}")
         elif key == KUBE_SCORE:
             for peer in value.split(","):
