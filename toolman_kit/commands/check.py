@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from toolman_kit.analysis import Analysis
@@ -24,6 +25,7 @@ from toolman_kit.commands.options import (
     add_kube_version,
     add_output,
     add_paths,
+    add_peer_exemptions,
     add_profile,
     add_render_bounds,
     need_chart,
@@ -50,6 +52,7 @@ def add_parser(subparsers: Any) -> None:
     add_paths(p, stdin=True)
     add_chart(p)
     add_profile(p)
+    add_peer_exemptions(p)
     add_kube_version(p)
     add_api_versions(p)
     add_render_bounds(p)
@@ -67,7 +70,10 @@ def _check(args: argparse.Namespace) -> int:
     need_chart(args)
     baseline = baselines.load(args.baseline) if args.baseline else None  # before any work
     manifests = manifests_from(args, args.paths, args.values)
-    analysis = args.analysis = Analysis.of(manifests, profile=args.profile, errors="ignore",
+    profile = load_profile(args.profile)
+    if args.peer_exemptions:
+        profile = replace(profile, peer_exemptions=True)
+    analysis = args.analysis = Analysis.of(manifests, profile=profile, errors="ignore",
                                            kube_version=args.kube_version)  # see commands.run()
     marks = baselines.mark(baseline, analysis.rows) if baseline else None
     write = FORMATS[args.format]

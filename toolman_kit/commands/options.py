@@ -64,6 +64,13 @@ def add_profile(p: argparse.ArgumentParser) -> None:
                    help=f"built-in profile name or profile YAML file (default: {PROFILE})")
 
 
+def add_peer_exemptions(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--peer-exemptions", action="store_true",
+                   help="also honour Polaris', kube-score's, checkov's and kube-linter's exemption "
+                        "annotations for the checks that mean the same (docs/checks.md; profile "
+                        "key peer_exemptions)")
+
+
 def add_kube_version(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kube-version", metavar="V",
                    help="target Kubernetes version, e.g. 1.29: apiVersions it no longer serves "

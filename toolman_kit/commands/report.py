@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from toolman_kit.commands.options import (
     add_kube_version,
     add_out_dir,
     add_paths,
+    add_peer_exemptions,
     add_profile,
     add_render_bounds,
     need_chart,
@@ -38,6 +43,7 @@ def add_parser(subparsers: Any) -> None:
     add_paths(p, stdin=False)
     add_chart(p, value_sets=True)
     add_profile(p)
+    add_peer_exemptions(p)
     add_kube_version(p)
     add_render_bounds(p)
     p.add_argument("--baseline", nargs="+", metavar="PATH",
@@ -77,6 +83,32 @@ def _named_sets(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _report(args: argparse.Namespace) -> int:
+    example = not args.paths and not args.chart
+    profile = args.profile or str(EXAMPLE / "profile.yaml" if example else PROFILE)
+    with peer_exempting(profile, args.peer_exemptions) as args.profile:
+        return _report_with(args)
+
+
+@contextmanager
+def peer_exempting(profile: str, on: bool) -> Iterator[str]:
+    """The profile to judge with: with --peer-exemptions, a file that extends `profile` under
+    its name and honours peers' annotations (a file: the notebooks' kernels load profiles by
+    path), for the report's duration."""
+    if not on:
+        yield profile
+        return
+    from toolman_kit.judge.profiles import BUILT_IN, load_profile
+
+    name = load_profile(profile).name  # a missing or bad profile: its own error, here
+    spec = profile if profile in BUILT_IN else str(Path(profile).resolve())
+    with tempfile.TemporaryDirectory(prefix="toolman-kit-profile-") as tmp:
+        path = Path(tmp) / "profile.yaml"
+        path.write_text(f"name: {json.dumps(name)}\nextends: {json.dumps(spec)}\n"
+                        "peer_exemptions: true\n", encoding="utf-8")
+        yield str(path)
+
+
+def _report_with(args: argparse.Namespace) -> int:
     if "-" in args.paths:
         raise ToolmanKitError("report reads files: save standard input to a file first")
     if args.paths and args.chart:
@@ -89,7 +121,7 @@ def _report(args: argparse.Namespace) -> int:
     name = "toolman" if example else Path(chart or args.paths[0]).resolve().stem or "report"
     common = {
         "out": args.out or Path("reports") / name, "chart": chart,
-        "profile": args.profile or str(EXAMPLE / "profile.yaml" if example else PROFILE),
+        "profile": args.profile,
         "namespace": args.namespace or ("toolman" if example else None),
         "release": "toolman" if example else args.release or RELEASE,
         "title": args.title or ("Toolman Deployment Analysis" if example else None),

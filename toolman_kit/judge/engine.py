@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from toolman_kit.judge import peer_exemptions
 from toolman_kit.judge.findings import RANKS, Findings, Status, rank
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import (
@@ -27,6 +28,7 @@ from toolman_kit.read.manifests import LoadError, Resource
 from toolman_kit.read.model import Workload
 
 IGNORE_ANNOTATION = "toolman-kit.io/ignore"
+NOT_ALLOWED = "exemption by annotation not allowed here"
 
 
 def run(index: Index, profile: Profile,
@@ -42,7 +44,7 @@ def run(index: Index, profile: Profile,
     custom_kind = by_scope[Scope.OBJECT][CUSTOM_KINDS]
     for resource in index.manifests.resources:
         w = index.workload_of.get(resource)
-        target = _Target(resource, w)
+        target = _Target(resource, w, profile.peer_exemptions)
         own: Iterable[Check] = by_scope[Scope.OBJECT].get(resource.kind, ())
         if w is not None and w.spec_kind.custom:
             own = ()  # a custom workload named like a core kind (Knative's Service) is not one
@@ -51,7 +53,7 @@ def run(index: Index, profile: Profile,
         for c in (*own, *every_kind):
             runner.run(c, target, "", None, c.fn(resource, index, profile))
     for w in index.workloads:
-        target = _Target(w.resource, w)
+        target = _Target(w.resource, w, profile.peer_exemptions)
         # a custom kind (an Argo Rollout) gets the checks of the built-in kind it behaves like
         for c in by_scope[Scope.WORKLOAD].get(w.like, ()):
             runner.run(c, target, "", None, c.fn(w, index, profile))
@@ -65,20 +67,27 @@ def run(index: Index, profile: Profile,
 
 
 class _Target:
-    """An object as the rows about it need it: its columns and its ignore annotations."""
+    """An object as the rows about it need it: its columns and its exemption annotations (ours,
+    and with `peers` those of Polaris, kube-score, checkov and kube-linter)."""
 
     __slots__ = ("resource", "columns", "source", "ignored")
 
-    def __init__(self, resource: Resource, w: Workload | None):
+    def __init__(self, resource: Resource, w: Workload | None, peers: bool = False):
         self.resource = resource
         self.columns = (resource.kind, resource.namespace, resource.name)
         self.source = resource.source
-        self.ignored: set[tuple[str, str]] = set()  # (check id, container or "")
+        self.ignored: dict[tuple[str, str], str] = {}  # (check id, container or "") → annotation
         for where in (resource.annotations, w.pod_annotations if w else {}):
+            if not where:
+                continue
             for entry in where.get(IGNORE_ANNOTATION, "").split(","):
                 check_id, _, container = entry.strip().partition("/")
                 if check_id:
-                    self.ignored.add((check_id, container))
+                    self.ignored[(check_id, container)] = \
+                        f"annotation {IGNORE_ANNOTATION}: {entry.strip()}"
+            if peers:
+                for check_id, annotation in peer_exemptions.exempted(where):
+                    self.ignored.setdefault((check_id, ""), annotation)
 
 
 class _Runner:
@@ -105,10 +114,11 @@ class _Runner:
                 self._row(c, target, container, Status.SKIP, message=result.reason)
                 continue
             blamed = result.container or container
-            reason = self._exempt_reason(c, target, blamed)
+            reason, refused = self._exempt_reason(c, target, blamed)
             path = result.path or container_path or ""
             self._row(c, target, blamed, Status.EXEMPT if reason else Status.FAIL,
-                      message=result.message,
+                      message=f"{result.message} ({NOT_ALLOWED}: {refused})" if refused
+                      else result.message,
                       remediation=result.remediation or self._metadata(c)[1], path=path,
                       line=result.line or (target.resource.line_of(path) if path else None),
                       exempt_reason=reason, severity=result.severity)
@@ -120,16 +130,21 @@ class _Runner:
                                 c.fix(self.profile))
         return self._meta[c.id]
 
-    def _exempt_reason(self, c: Check, target: _Target, container: str) -> str:
-        for only in (container, ""):
-            if (c.id, only) in target.ignored:
-                entry = f"{c.id}/{only}" if only else c.id
-                return f"annotation {IGNORE_ANNOTATION}: {entry}"
-        if not self.profile.exemptions:
-            return ""
-        kind, namespace, name = target.columns
-        exemption = self.profile.exemption(c.id, kind, namespace, name, container)
-        return f"profile {self.profile.name}: {exemption.reason}" if exemption else ""
+    def _exempt_reason(self, c: Check, target: _Target, container: str) -> tuple[str, str]:
+        """(why the failure is exempt, or ""; the annotation a profile that allows none refused,
+        or ""). The profile's own exemptions hold either way."""
+        annotation = ""
+        if target.ignored:
+            annotation = (target.ignored.get((c.id, container))
+                          or target.ignored.get((c.id, ""), ""))
+            if annotation and self.profile.allow_annotation_exemptions:
+                return annotation, ""
+        if self.profile.exemptions:
+            kind, namespace, name = target.columns
+            exemption = self.profile.exemption(c.id, kind, namespace, name, container)
+            if exemption:
+                return f"profile {self.profile.name}: {exemption.reason}", ""
+        return "", annotation
 
     def _row(self, c: Check, target: _Target, container: str, status: Status, *,
              message: str = "", remediation: str = "", path: str = "", line: int | None = None,

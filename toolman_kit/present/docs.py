@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from toolman_kit.judge.peer_exemptions import mapping as peer_mapping
 from toolman_kit.judge.profiles import Profile, load_profile
 from toolman_kit.judge.registry import Check, catalogue
 
@@ -76,7 +77,23 @@ def catalogue_markdown() -> str:
                       ""]
             if r["differs"]:
                 lines += [f"**Differs from peers:** {r['differs']}", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + peer_exemptions_markdown())
+
+
+def peer_exemptions_markdown() -> list[str]:
+    """The peers' exemption annotations that `--peer-exemptions` honours, and for which checks."""
+    lines = ["## Peers' exemption annotations", "",
+             "With `--peer-exemptions` (or `peer_exemptions: true` in the profile) these peers' "
+             "annotations exempt the checks that mean the same; the row names the annotation in "
+             "exempt_reason. Checks a peer judges otherwise are not mapped. "
+             "`allow_annotation_exemptions: false` refuses them as it refuses ours.", ""]
+    for peer, data in peer_mapping().items():
+        lines += [f"### {peer}", "", f"Annotations: `{data['annotations']}`", "",
+                  "| Peer check | Exempts |", "|---|---|"]
+        lines += [f"| `{peer_id}` | {', '.join(f'[`{c}`](#{c})' for c in ours)} |"
+                  for peer_id, ours in data["checks"].items()]
+        lines.append("")
+    return lines
 
 
 def api_pages(out: Path) -> None:

@@ -78,6 +78,8 @@ class Profile:
     source: str = "built-in"
     kube_version: str = DEFAULT_KUBE_VERSION  # the Kubernetes minor the manifests target
     workload_kinds: tuple[WorkloadKind, ...] = ()  # custom kinds beyond the package's table
+    allow_annotation_exemptions: bool = True  # False: workloads cannot exempt themselves
+    peer_exemptions: bool = False  # honour Polaris', kube-score's, checkov's, kube-linter's too
 
     def enabled(self, check_id: str) -> bool:
         """Whether the check runs (profiles may disable checks)."""
@@ -224,6 +226,8 @@ def _build(data: dict[str, Any]) -> Profile:
         kube_version=str(data.get("kube_version", DEFAULT_KUBE_VERSION)),
         workload_kinds=tuple(_workload_kind(e, data["source"])
                              for e in data.get("workload_kinds") or ()),
+        allow_annotation_exemptions=data.get("allow_annotation_exemptions", True),
+        peer_exemptions=data.get("peer_exemptions", False),
     )
 
 
