@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "toolman_kit"
 # In the order of the flow of data; a name is a module or a package and everything below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "atomic", "progress", "text", "exits", "__version__"),  # base
-    ("read",),
+    ("read", "config"),  # config: the configuration file, read and validated
     ("judge",),
     ("chart",),  # rendering only
     ("analysis", "comparison"),  # the public API: computed once

@@ -88,3 +88,7 @@ class ToolmanKitWarning(UserWarning):
         >>> print(caught[0].message)
         README.md:...: invalid YAML: ...
     """
+
+
+class ConfigError(ToolmanKitError):
+    """A `.toolman-kit.yaml` that cannot be read or does not validate (toolman_kit/config.py)."""

@@ -25,7 +25,7 @@ from typing import NoReturn
 
 from toolman_kit import __version__
 from toolman_kit.commands import batch, check, checks, compare, report, suggest
-from toolman_kit.commands.options import render_limits
+from toolman_kit.commands.options import add_config, apply_config, render_limits
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import EXIT_BROKEN_PIPE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED
 from toolman_kit.text import terminal_safe
@@ -68,7 +68,7 @@ def _main(args: argparse.Namespace) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        with render_limits(args):
+        with apply_config(args), render_limits(args):
             return args.run(args)
     except ToolmanKitError as exc:
         return _error(str(exc))
@@ -107,4 +107,6 @@ def _parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.add_parser(subparsers)
+    for command_parser in subparsers.choices.values():
+        add_config(command_parser)
     return parser

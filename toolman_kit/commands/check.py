@@ -80,9 +80,10 @@ def _check(args: argparse.Namespace) -> int:
     with gc_paused():  # the formats make one small object after another: see gc_paused
         if args.output:
             with output_file(args.output) as out:
-                write(analysis, out, args.only_failed, baseline=marks)
+                write(analysis, out, args.only_failed, baseline=marks, config=args.config_path)
         else:
-            write(analysis, sys.stdout, args.only_failed, baseline=marks)
+            write(analysis, sys.stdout, args.only_failed, baseline=marks,
+                  config=args.config_path)
             sys.stdout.flush()
     for warning in analysis.warnings:
         print(terminal_safe(f"{warning.file}{f':{warning.line}' if warning.line else ''}: "

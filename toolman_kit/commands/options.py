@@ -6,8 +6,10 @@ them so). `-j` is the one whose help differs by design: each command says what r
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any, TextIO
 
 from toolman_kit.atomic import open_atomic
 from toolman_kit.chart.sandbox import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, limits_set
+from toolman_kit.config import NAME as CONFIG_NAME
+from toolman_kit.config import Config, discover, load_config
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import FAIL_ON
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
@@ -59,8 +63,13 @@ def add_chart(p: argparse.ArgumentParser, *, required: bool = False,
                         "namespace they name, else `(release)`)")
 
 
+class Default(str):
+    """A default that argparse filled in, not a value given on the command line: the
+    configuration file may replace it (apply_config). Help texts read it as the plain string."""
+
+
 def add_profile(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default=PROFILE,
+    p.add_argument("--profile", default=Default(PROFILE),
                    help=f"built-in profile name or profile YAML file (default: {PROFILE})")
 
 
@@ -69,6 +78,75 @@ def add_peer_exemptions(p: argparse.ArgumentParser) -> None:
                    help="also honour Polaris', kube-score's, checkov's and kube-linter's exemption "
                         "annotations for the checks that mean the same (docs/checks.md; profile "
                         "key peer_exemptions)")
+
+
+def add_config(p: argparse.ArgumentParser) -> None:
+    """--config FILE and --no-config: every command has both (commands/__init__.py)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--config", metavar="FILE",
+                       help=f"the configuration file (default: the nearest {CONFIG_NAME} from "
+                            "the working directory up to the repository root); flags given "
+                            "here win over it")
+    group.add_argument("--no-config", action="store_true",
+                       help="read no configuration file")
+
+
+# What a configuration file's profile keys add to the named profile (see apply_config).
+PROFILE_KEYS = ("peer_exemptions", "allow_annotation_exemptions", "exemptions")
+
+
+@contextmanager
+def apply_config(args: argparse.Namespace) -> Iterator[None]:
+    """The configuration file's defaults into `args`, once, for the command's duration: what the
+    command line gave wins. `format` and `fail_on` are check's (--fail-on is batch's too); the
+    profile keys make a profile derived from the named one (a file: report's kernels load
+    profiles by path), as report --peer-exemptions does. The file in use is named on stderr."""
+    path = None if args.no_config else args.config or discover()
+    config = load_config(path) if path else None
+    args.config_path = str(path) if path else None
+    values = config.values if config else {}
+    if config:
+        print(f"toolman-kit: configuration: {path}", file=sys.stderr)
+    if getattr(args, "kube_version", "") is None:
+        args.kube_version = values.get("kube_version")
+    if getattr(args, "api_versions", None) == []:
+        args.api_versions = list(values.get("api_versions", ()))
+    if isinstance(getattr(args, "fail_on", None), Default):
+        args.fail_on = values.get("fail_on", args.fail_on)
+    if args.command == "check" and isinstance(args.format, Default):  # other commands'
+        args.format = values.get("format", args.format)  # formats are not check's
+    if not hasattr(args, "profile"):
+        yield
+        return
+    if isinstance(args.profile, Default):
+        args.profile = (_relative_to(config, values["profile"]) if "profile" in values  # type: ignore[arg-type]
+                        else getattr(args, "default_profile", lambda _: PROFILE)(args))
+    derived = {k: values[k] for k in PROFILE_KEYS if k in values}
+    if not derived:
+        yield
+        return
+    with derived_profile(args.profile, derived) as args.profile:
+        yield
+
+
+def _relative_to(config: Config, profile: str) -> str:
+    from toolman_kit.judge.profiles import BUILT_IN
+
+    return profile if profile in BUILT_IN else str(config.path.parent / profile)
+
+
+@contextmanager
+def derived_profile(profile: str, keys: dict[str, Any]) -> Iterator[str]:
+    """A profile file that extends `profile` under its name with `keys` (its exemptions are
+    added to the named profile's), for the duration."""
+    from toolman_kit.judge.profiles import BUILT_IN, load_profile
+
+    name = load_profile(profile).name  # a missing or bad profile: its own error, here
+    spec = profile if profile in BUILT_IN else str(Path(profile).resolve())
+    with tempfile.TemporaryDirectory(prefix="toolman-kit-profile-") as tmp:
+        path = Path(tmp) / "profile.yaml"
+        path.write_text(json.dumps({"name": name, "extends": spec, **keys}), encoding="utf-8")
+        yield str(path)
 
 
 def add_kube_version(p: argparse.ArgumentParser) -> None:
@@ -96,7 +174,7 @@ def _api_versions(text: str) -> list[str]:
 
 
 def add_format(p: argparse.ArgumentParser, choices: Sequence[str], default: str) -> None:
-    p.add_argument("--format", choices=choices, default=default,
+    p.add_argument("--format", choices=choices, default=Default(default),
                    help="output format: %(choices)s (default: %(default)s)")
 
 
@@ -114,7 +192,7 @@ def add_out_dir(p: argparse.ArgumentParser) -> None:
 
 
 def add_fail_on(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fail-on", choices=tuple(FAIL_ON), default="error",
+    p.add_argument("--fail-on", choices=tuple(FAIL_ON), default=Default("error"),
                    help="exit 1 when a finding has this severity or worse: %(choices)s "
                         "(default: %(default)s)")
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ from toolman_kit.commands.options import (
     add_peer_exemptions,
     add_profile,
     add_render_bounds,
+    derived_profile,
     need_chart,
     parse_value_sets,
 )
@@ -64,7 +63,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--title", help="report title (default: NAME Deployment Analysis)")
     p.add_argument("--with-code", action="store_true", help="show the notebooks' code cells")
     add_jobs(p, "notebook kernels")
-    p.set_defaults(run=_report, profile=None)  # None: the example's own profile, else PROFILE
+    p.set_defaults(run=_report, default_profile=_default_profile)
 
 
 def _named_sets(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -82,6 +81,11 @@ def _named_sets(args: argparse.Namespace) -> list[dict[str, Any]]:
               for name, files in parse_value_sets(args.value_sets))]
 
 
+def _default_profile(args: argparse.Namespace) -> str:
+    """Without --profile or a configured one: the example's own profile, else PROFILE."""
+    return str(EXAMPLE / "profile.yaml") if not args.paths and not args.chart else PROFILE
+
+
 def _report(args: argparse.Namespace) -> int:
     example = not args.paths and not args.chart
     profile = args.profile or str(EXAMPLE / "profile.yaml" if example else PROFILE)
@@ -97,15 +101,8 @@ def peer_exempting(profile: str, on: bool) -> Iterator[str]:
     if not on:
         yield profile
         return
-    from toolman_kit.judge.profiles import BUILT_IN, load_profile
-
-    name = load_profile(profile).name  # a missing or bad profile: its own error, here
-    spec = profile if profile in BUILT_IN else str(Path(profile).resolve())
-    with tempfile.TemporaryDirectory(prefix="toolman-kit-profile-") as tmp:
-        path = Path(tmp) / "profile.yaml"
-        path.write_text(f"name: {json.dumps(name)}\nextends: {json.dumps(spec)}\n"
-                        "peer_exemptions: true\n", encoding="utf-8")
-        yield str(path)
+    with derived_profile(profile, {"peer_exemptions": True}) as path:
+        yield path
 
 
 def _report_with(args: argparse.Namespace) -> int:

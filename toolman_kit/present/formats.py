@@ -107,10 +107,12 @@ def _json_array(out: TextIO, items: Iterable[Any], encoded: Callable[[list[Any]]
 
 
 def write_json(a: Analysis, out: TextIO, only_failed: bool = False,
-               baseline: Marks | None = None) -> None:
+               baseline: Marks | None = None, config: str | None = None) -> None:
     head = {"tool": {"name": TOOL["name"], "version": TOOL["version"], "profile": a.profile.name},
             "inputs": a.manifests.inputs,
             "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in a.errors]}
+    if config:
+        head["config"] = config
     if baseline:
         known = baseline.known_failures(a.rows)
         head["baseline"] = {"file": baseline.file, "known": known,
@@ -172,7 +174,7 @@ def csv_cell(value: Any) -> Any:
 
 
 def write_csv(a: Analysis, out: TextIO, only_failed: bool = False,
-              baseline: Marks | None = None) -> None:
+              baseline: Marks | None = None, config: str | None = None) -> None:
     if nothing_read(a):
         return
     csv.writer(out, lineterminator="\n").writerow(COLUMNS + (("baseline",) if baseline else ()))
@@ -248,13 +250,13 @@ _FAILED = itemgetter(*(COLUMNS.index(c) for c in FAILED_COLUMNS))
 
 
 def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False,
-                   baseline: Marks | None = None) -> None:
+                   baseline: Marks | None = None, config: str | None = None) -> None:
     if nothing_read(a):
-        out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n"
+        out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n{_md_config(config)}"
                   "Nothing was checked: the input could not be read.\n\n## Input errors\n\n"
                   + "\n".join(f"- {md_cell(e)}" for e in a.errors) + "\n")
         return
-    out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n"
+    out.write(f"# Production readiness ({md_cell(a.profile.name)})\n\n{_md_config(config)}"
               "## Production Readiness Checklist\n\n"
               f"{checklist_markdown(a.checklist_rows)}\n\n## Findings\n\n")
     failed, cells = 0, _Cells()
@@ -272,8 +274,12 @@ def write_markdown(a: Analysis, out: TextIO, only_failed: bool = False,
     out.write("\n")
 
 
+def _md_config(config: str | None) -> str:
+    return f"Configuration: {md_cell(config)}\n\n" if config else ""
+
+
 def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False,
-                baseline: Marks | None = None) -> None:
+                baseline: Marks | None = None, config: str | None = None) -> None:
     """SARIF 2.1.0: every check as a rule; failures as results, exempt failures as results with
     a suppression (what code-scanning consumers expect); passes and skips are not results."""
     checks = catalogue()
@@ -315,15 +321,16 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False,
                                                 if e.line else {})}}]}
         for e in a.errors]}
     head = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0"}
+    properties = f',"properties":{_encode({"config": config})}' if config else ""
     out.write(_encode(head)[:-1] + ',"runs":[{"tool":'
-              + _encode({"driver": {**TOOL, "rules": rules}}) + ',"results":')
+              + _encode({"driver": {**TOOL, "rules": rules}}) + properties + ',"results":')
     _json_array(out, a.rows.problems(),
                 lambda chunk: ",".join([_encode(result(r)) for r in chunk]))
     out.write(f',"invocations":[{_encode(invocation)}]}}]}}\n')
 
 
 def write_table(a: Analysis, out: TextIO, only_failed: bool = False,
-                baseline: Marks | None = None) -> None:
+                baseline: Marks | None = None, config: str | None = None) -> None:
     """What a person reads in a terminal: the checklist per workload, then what failed, every
     line terminal_safe; nothing when nothing could be read (the errors are on stderr)."""
     if nothing_read(a):
@@ -340,7 +347,8 @@ def write_table(a: Analysis, out: TextIO, only_failed: bool = False,
         out.write(terminal_lines(lines) + "\n\n")
     for chunk in _chunks(_failed(a, baseline)):
         out.write(terminal_lines(list(map(_failure_line, chunk))) + "\n")
-    out.write(f"\n{terminal_safe(_summary(a, baseline))}\n")
+    configured = f"; configuration {config}" if config else ""
+    out.write(f"\n{terminal_safe(_summary(a, baseline) + configured)}\n")
 
 
 def _failure_line(r: tuple) -> str:
@@ -378,7 +386,7 @@ def _summary(a: Analysis, baseline: Marks | None = None) -> str:
 
 
 def write_junit(a: Analysis, out: TextIO, only_failed: bool = False,
-                baseline: Marks | None = None) -> None:
+                baseline: Marks | None = None, config: str | None = None) -> None:
     """One test case per finding, and one in error per input that could not be read (what CI
     shows red: a suite of nothing that passed would read as clean). With a baseline, a known
     failure is a skipped case ("known from the baseline: …"): it does not fail the run."""

@@ -1,0 +1,146 @@
+"""The configuration file: found up to the repository root and not beyond, the command line wins
+over it, its errors are one line with file:line, and every output names it."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from toolman_kit.chart.capabilities import _API_VERSION
+from toolman_kit.commands import _parser, main
+from toolman_kit.commands.options import apply_config
+from toolman_kit.config import ConfigError, discover, load_config, schema
+from toolman_kit.exits import FAIL_ON
+from toolman_kit.present.formats import FORMATS
+from toolman_kit.text import md_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+RENDERED = ROOT / "examples/toolman/rendered/default.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository (a `.git` directory) with the example manifests in sub/, the cwd."""
+    (tmp_path / "repo/.git").mkdir(parents=True)
+    (tmp_path / "repo/sub").mkdir()
+    shutil.copy(RENDERED, tmp_path / "repo/sub/default.yaml")
+    monkeypatch.chdir(tmp_path / "repo/sub")
+    return tmp_path / "repo"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def check(capsys, *argv):
+    code = main(["check", "default.yaml", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_discovery_goes_up_to_the_repository_root_and_not_beyond(repo):
+    assert discover() is None
+    above = write(repo.parent / ".toolman-kit.yaml", "fail_on: never\n")
+    assert discover() is None  # outside the checkout: not this repository's
+    config = write(repo / ".toolman-kit.yaml", "")
+    assert discover() == config
+    nearer = write(repo / "sub/.toolman-kit.yaml", "")
+    assert discover() == nearer
+    (repo / ".git").rmdir()
+    (repo / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git is a file
+    nearer.unlink()
+    config.unlink()
+    assert discover() is None
+    (repo / ".git").unlink()  # no repository: up to the filesystem root
+    assert discover() == above
+
+
+def test_the_file_sets_checks_defaults_and_flags_win(repo, capsys):
+    code, out, err = check(capsys)
+    assert code == 1 and "configuration" not in out + err
+    write(repo / ".toolman-kit.yaml", "fail_on: never\nformat: json\n")
+    code, out, err = check(capsys)
+    assert code == 0 and json.loads(out)["config"] == str(repo / ".toolman-kit.yaml")
+    assert err.count(f"toolman-kit: configuration: {repo / '.toolman-kit.yaml'}\n") == 1
+    code, out, _ = check(capsys, "--fail-on", "error", "--format", "table")
+    assert code == 1 and out.rstrip().endswith(f"; configuration {repo / '.toolman-kit.yaml'}")
+    code, out, err = check(capsys, "--no-config")
+    assert code == 1 and "configuration" not in out + err
+
+
+def test_profile_is_relative_to_the_file_and_its_keys_derive_a_profile(repo, capsys):
+    shutil.copy(ROOT / "examples/toolman/profile.yaml", repo / "team.yaml")
+    write(repo / ".toolman-kit.yaml",
+          "profile: team.yaml\nformat: json\nexemptions:\n"
+          "  - {check: pdb-missing, reason: drained by hand}\n")
+    _, out, _ = check(capsys)
+    data = json.loads(out)
+    assert data["tool"]["profile"] == "toolman-production"  # the named profile's name
+    pdb = [f for f in data["findings"] if f["check_id"] == "pdb-missing"]
+    assert pdb and all(f["status"] == "exempt" for f in pdb)
+    assert pdb[0]["exempt_reason"].endswith("drained by hand")
+    _, out, _ = check(capsys, "--profile", "production")
+    data = json.loads(out)
+    assert data["tool"]["profile"] == "production"
+    assert all(f["status"] == "exempt" for f in data["findings"]
+               if f["check_id"] == "pdb-missing")  # the exemptions go with any profile
+
+
+def test_an_explicit_file_and_every_command_takes_the_options(repo, capsys):
+    config = write(repo / "ci.yaml", "format: sarif\n")
+    _, out, _ = check(capsys, "--config", str(config))
+    assert json.loads(out)["runs"][0]["properties"] == {"config": str(config)}
+    _, out, _ = check(capsys, "--config", str(config), "--format", "markdown")
+    assert out.splitlines()[2] == f"Configuration: {md_cell(config)}"  # escaped, as every cell
+    for command in ("check", "checks", "report", "compare", "suggest", "batch"):
+        help_text = _parser()._subparsers._group_actions[0].choices[command].format_help()
+        assert "--config FILE" in help_text and "--no-config" in help_text
+
+
+def test_kube_version_and_api_versions_apply_unless_given(repo):
+    write(repo / ".toolman-kit.yaml",
+          'kube_version: "1.29"\napi_versions: [monitoring.coreos.com/v1]\n')
+    args = _parser().parse_args(["check", "x.yaml"])
+    with apply_config(args):
+        assert (args.kube_version, args.api_versions) == ("1.29", ["monitoring.coreos.com/v1"])
+        assert (args.profile, args.format, args.fail_on) == ("production", "table", "error")
+    args = _parser().parse_args(["check", "x.yaml", "--kube-version", "1.31", "-a", "a.io/v1"])
+    with apply_config(args):
+        assert (args.kube_version, args.api_versions) == ("1.31", ["a.io/v1"])
+
+
+@pytest.mark.parametrize("text, error", [
+    ("profil: production\n", "1: profil: unknown key; did you mean 'profile'?"),
+    ("fail_on: never\nkube_version: 1.30\n",
+     '2: kube_version: must be a quoted version such as "1.31"'),
+    ("exemptions:\n  - check: pdb-missing\n    reason: r\n    nmae: x\n",
+     "4: exemptions[0].nmae: unknown key; did you mean 'name'?"),
+    ("format: html\n", "1: format: must be one of"),
+    ("fail_on: never\nfail_on: error\n", "2: fail_on: key given twice"),
+    ("profile: [\n", "invalid YAML"),
+    ("- a\n", "1: (top level): must be object"),
+])
+def test_errors_are_one_line_with_file_and_line(repo, capsys, text, error):
+    path = write(repo / ".toolman-kit.yaml", text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}:") and error in str(raised.value)
+    code, out, err = check(capsys)
+    assert code == 2 and not out
+    assert err == f"toolman-kit: error: {raised.value}\n"
+
+
+def test_a_missing_explicit_file_is_an_error(repo, capsys):
+    code, _, err = check(capsys, "--config", "nope.yaml")
+    assert code == 2 and err.startswith("toolman-kit: error: nope.yaml: cannot read")
+
+
+def test_the_schema_says_what_the_kit_accepts():
+    properties = schema()["properties"]
+    assert set(properties["format"]["enum"]) == set(FORMATS)
+    assert set(properties["fail_on"]["enum"]) == set(FAIL_ON)
+    assert properties["api_versions"]["items"]["pattern"] == f"^{_API_VERSION.pattern}$"
+    profile_schema = json.loads((ROOT / "toolman_kit/judge/profiles/schema.json").read_text())
+    assert properties["exemptions"]["items"] == profile_schema["properties"]["exemptions"]["items"]
