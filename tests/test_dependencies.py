@@ -4,6 +4,7 @@ Helm decides) are skipped with one warning, enabled ones are a one-line error na
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,61 @@ def test_the_values_analysis_renders_a_chart_with_a_disabled_missing_subchart(
     c = tk.compare_values(chart)
     assert c.set("defaults").errors == []
     assert c.set("defaults").analysis is not None
+    assert c.warnings == [{"file": str(chart / "Chart.yaml"),
+                           "message": "chart 'app': skipped disabled dependencies missing from "
+                                      "charts/ (redis, disabled by condition redis.enabled)"}]
+
+
+SKIPPED = "warning: chart 'app': skipped disabled dependencies missing from charts/"
+
+
+def _valid(doc: dict, schema: str) -> None:
+    import jsonschema
+
+    path = Path(tk.__file__).parent / "schemas" / schema
+    jsonschema.Draft202012Validator(json.loads(path.read_text())).validate(doc)
+
+
+def test_the_api_analysis_keeps_the_render_warning(tmp_path: Path) -> None:
+    chart = _chart(tmp_path / "app", "redis:\n  enabled: false\n")
+    a = tk.Analysis.of(tk.render(chart), errors="ignore")
+    assert [(w.file, w.message) for w in a.warnings] == [
+        (str(chart / "Chart.yaml"), SKIPPED.removeprefix("warning: ")
+         + " (redis, disabled by condition redis.enabled)")]
+    with pytest.warns(tk.ToolmanKitWarning, match="skipped disabled dependencies") as said:
+        tk.analyze(tk.render(chart))
+    assert len(said) == 1
+    (tmp_path / "app" / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    assert tk.Analysis.of(tk.render(chart), errors="ignore").warnings == []
+
+
+def test_compare_shows_the_warning_once_on_stderr_json_table_and_markdown(
+        tmp_path: Path) -> None:
+    chart = _chart(tmp_path / "app", "redis:\n  enabled: false\n")
+    prod = tmp_path / "prod.yaml"
+    prod.write_text("a: 1\n")
+    args = ("compare", "--chart", str(chart), "--value-set", f"prod={prod}", "-j", "1")
+    done = _cli(*args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count(SKIPPED) == 1  # many renders, one warning
+    assert f"{chart}/Chart.yaml: {SKIPPED}" in done.stderr
+    doc = json.loads(done.stdout)
+    _valid(doc, "comparison.schema.json")
+    assert [w["file"] for w in doc["warnings"]] == [str(chart / "Chart.yaml")]
+    table = _cli(*args).stdout
+    assert table.count(SKIPPED) == 1 and table.index(SKIPPED) < table.index("Checklist")
+    markdown = _cli(*args, "--format", "markdown").stdout
+    assert markdown.count("skipped disabled dependencies") == 1
+    assert "> **Warning:** chart 'app': skipped" in markdown
+
+
+def test_suggest_shows_the_warning_once_on_stderr_and_in_json(tmp_path: Path) -> None:
+    chart = _chart(tmp_path / "app", "redis:\n  enabled: false\n")
+    done = _cli("suggest", "--chart", str(chart), "--format", "json", "-j", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count(SKIPPED) == 1
+    doc = json.loads(done.stdout)
+    _valid(doc, "suggestion.schema.json")
+    assert doc["warnings"] == [{"file": str(chart / "Chart.yaml"),
+                                "message": SKIPPED.removeprefix("warning: ")
+                                + " (redis, disabled by condition redis.enabled)"}]

@@ -317,6 +317,10 @@ def test_fleet_page_from_a_static_web_server(fleet: SimpleNamespace) -> None:
     ("targets: []\n", ":1:", "targets: [] should be non-empty"),
     ("targets:\n  - name: a\n    paths: [x]\n    name: b\n", ":4:", "name: key given twice"),
     ("targets: [\n", ":2:", "invalid YAML"),
+    ("targets:\n  - name: a\n    chart: c\n    render_timeout: 0\n", ":4:",
+     "targets[0].render_timeout: must be a number of seconds greater than 0"),
+    ("defaults:\n  render_timeout: 10s\ntargets:\n  - {name: a, chart: c}\n", ":2:",
+     "defaults.render_timeout: must be a number of seconds greater than 0"),
 ])
 def test_bad_fleet_file_is_one_error_naming_line_and_key(tmp_path: Path, text: str, where: str,
                                                          words: str) -> None:
@@ -343,6 +347,16 @@ def test_fleet_file_paths_are_relative_to_it(tmp_path: Path) -> None:
     assert a.profile == str(tmp_path / "sub" / "mine.yaml") and a.namespace == "web"
     assert b.paths == (str(tmp_path / "sub" / "x"),) and b.profile == "production"
     assert b.baseline == (str(tmp_path / "sub" / "old.yaml"),) and b.namespace == "web"
+
+
+def test_render_timeout_from_defaults_or_the_target(tmp_path: Path) -> None:
+    (tmp_path / "fleet.yaml").write_text(
+        "defaults: {render_timeout: 30}\ntargets:\n  - {name: a, chart: c}\n"
+        "  - {name: b, chart: c, render_timeout: 0.5}\n")
+    a, b = load_fleet(tmp_path / "fleet.yaml").targets
+    assert (a.render_timeout, b.render_timeout) == (30, 0.5)
+    (tmp_path / "fleet.yaml").write_text("targets:\n  - {name: a, chart: c}\n")
+    assert load_fleet(tmp_path / "fleet.yaml").targets[0].render_timeout is None
 
 
 def test_unknown_target_in_only(tmp_path: Path) -> None:

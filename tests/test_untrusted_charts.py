@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -194,6 +195,73 @@ def test_in_a_batch_a_runaway_chart_is_one_failed_target_among_the_others(tmp_pa
     assert "render took longer than 2 s" in rows["spin"]
     assert (out / "index.html").is_file() and (out / "fine" / "latest").exists()
     assert "render took longer than 2 s" in (out / "summary.json").read_text()
+
+
+def test_a_timeout_set_for_a_thread_holds_in_that_thread_only():
+    """A fleet target's render_timeout: a Dask worker may run other targets in other threads."""
+    seen = {}
+
+    def target() -> None:
+        with sandbox.timeout_set(1, "the fleet file's render_timeout"):
+            seen["inside"] = sandbox.limits()
+        seen["after"] = sandbox.limits()
+
+    main_limits = sandbox.limits()
+    with sandbox.limits_set(timeout=7):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+        assert sandbox.limits().timeout == 7  # this thread's bound never moved
+    assert seen["inside"].timeout == 1
+    assert seen["inside"].timeout_from == "the fleet file's render_timeout"
+    assert seen["after"].timeout == 7 and seen["after"].timeout_from == "--render-timeout"
+    assert main_limits.timeout == sandbox.DEFAULT_TIMEOUT
+    with sandbox.timeout_set(None, "unused"):  # no render_timeout: the bound in force
+        assert sandbox.limits() == main_limits
+
+
+def test_a_fleet_target_with_render_timeout_fails_alone_at_its_bound(tmp_path):
+    """The worker's task for a looping chart whose fleet entry says `render_timeout: 1`: one
+    line, within seconds, under the 60 s default that every other target keeps."""
+    from toolman_kit.fleet.fleetfile import load_fleet
+    from toolman_kit.fleet.task import MARKER, Job, run_target
+
+    make_chart(tmp_path / "loop", {"cm.yaml": LOOP})
+    (tmp_path / "fleet.yaml").write_text(
+        "targets:\n  - {name: spin, chart: loop, render_timeout: 1}\n"
+        "  - {name: fine, chart: good}\n")
+    spin, fine = load_fleet(tmp_path / "fleet.yaml").targets
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MARKER).write_text("token")
+    started = time.monotonic()
+    outcome = run_target(Job(spin, str(out), "r1", "token"))
+    assert time.monotonic() - started < 5
+    assert outcome.status == "failed" and "\n" not in outcome.error
+    assert outcome.error == (f"{tmp_path / 'loop'}: render took longer than 1 s "
+                             "(the fleet file's render_timeout)")
+    assert fine.render_timeout is None
+    assert sandbox.limits().timeout == sandbox.DEFAULT_TIMEOUT  # the others' bound, unchanged
+
+
+@pytest.mark.slow
+def test_in_a_batch_a_target_render_timeout_fails_that_target_only(tmp_path):
+    make_chart(tmp_path / "loop", {"cm.yaml": LOOP})
+    make_chart(tmp_path / "good", {"cm.yaml": CM % "good"})
+    (tmp_path / "fleet.yaml").write_text(
+        "targets:\n  - {name: spin, chart: loop, render_timeout: 1}\n"
+        "  - {name: fine, chart: good}\n")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "toolman_kit", "batch",
+                           str(tmp_path / "fleet.yaml"), "--out", str(out), "-j", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert time.monotonic() - started < 120  # not the 60 s default for the looping chart
+    rows = {r.split(",")[1]: r for r in (out / "history.csv").read_text().splitlines()[1:]}
+    assert rows["fine"].split(",")[2] == "ok" and rows["spin"].split(",")[2] == "failed"
+    assert "render took longer than 1 s (the fleet file's render_timeout)" in rows["spin"]
+    assert (out / "fine" / "latest").exists()
 
 
 # --- reading outside the chart -------------------------------------------------------------------

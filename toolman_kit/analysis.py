@@ -147,7 +147,8 @@ class Analysis:
 
     @property
     def warnings(self) -> list[LoadError]:
-        """Suspect input that was still analyzed, e.g. an object defined twice."""
+        """Suspect input that was still analyzed, e.g. an object defined twice, and a chart's
+        render warnings (a disabled subchart missing from charts/, skipped)."""
         return self.manifests.warnings
 
     def summary(self) -> str:
@@ -299,18 +300,23 @@ def _text(rendered: Rendered) -> Text:
 def _manifests(sources: tuple, namespace: str | None, errors: Errors) -> Manifests:
     """Manifests from any mix of inputs. Input problems are judged by `errors` for what is loaded
     here; Manifests and Analyses were loaded (and judged) before, and are taken as they are."""
-    given, rest = [], []
+    given, rest, said = [], [], []
     for source in sources:
         source = source.manifests if isinstance(source, Analysis) else source
         if isinstance(source, Manifests):
             given.append(source)
+        elif isinstance(source, Rendered):
+            rest.append(_text(source))
+            said += [LoadError(str(Path(source.chart) / "Chart.yaml"), None, w)
+                     for w in source.warnings]  # the render's own, e.g. skipped subcharts
         else:
-            rest.append(_text(source) if isinstance(source, Rendered) else source)
+            rest.append(source)
     if not rest:
         if not given:
             raise ManifestError("nothing to analyze: give paths, text, Manifests or objects")
         return given[0] if len(given) == 1 else read.merge(*given)
     loaded = read.load(*rest, namespace=namespace)
+    loaded.warnings += said
     _judge_input(loaded, errors)
     return read.merge(*given, loaded) if given else loaded
 

@@ -18,6 +18,8 @@ handle) and dies with its parent (PR_SET_PDEATHSIG).
 The bounds come from the environment (TOOLMAN_KIT_RENDER_TIMEOUT, TOOLMAN_KIT_RENDER_MAX_BYTES),
 which the command line sets from its flags for the command's duration: they then reach every
 process the command starts (report kernels, fleet workers) without being passed down each call.
+A fleet target's own `render_timeout` holds for the thread that runs it only (timeout_set): a Dask
+worker may run several targets at once, in threads of one process.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 class Limits:
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
+    timeout_from: str = "--render-timeout"  # what set it, for the message past it
 
     @property
     def memory(self) -> int:
@@ -66,8 +69,12 @@ class Limits:
         return f"{self.timeout:g} s, {_size(self.max_bytes)} output, {_size(self.memory)} memory"
 
 
+_thread = threading.local()  # .timeout: this thread's own bound, set by timeout_set
+
+
 def limits() -> Limits:
-    """The bounds in force: the environment's, else the defaults."""
+    """The bounds in force: this thread's timeout (timeout_set), the environment's, else the
+    defaults."""
     def number(name: str, default: float) -> float:
         try:
             value = float(os.environ.get(name, default))
@@ -75,8 +82,24 @@ def limits() -> Limits:
             return default
         return value if value > 0 else default
 
-    return Limits(number(ENV_TIMEOUT, DEFAULT_TIMEOUT),
-                  int(number(ENV_MAX_BYTES, DEFAULT_MAX_BYTES)))
+    max_bytes = int(number(ENV_MAX_BYTES, DEFAULT_MAX_BYTES))
+    own = getattr(_thread, "timeout", None)
+    if own is not None:
+        return Limits(own[0], max_bytes, own[1])
+    return Limits(number(ENV_TIMEOUT, DEFAULT_TIMEOUT), max_bytes)
+
+
+@contextlib.contextmanager
+def timeout_set(seconds: float | None, source: str) -> Iterator[None]:
+    """Renders started in this thread inside the block take `seconds` at most (None: the bound
+    in force), past it an error naming `source`, e.g. a fleet file's `render_timeout`."""
+    saved = getattr(_thread, "timeout", None)
+    if seconds is not None:
+        _thread.timeout = (float(seconds), source)
+    try:
+        yield
+    finally:
+        _thread.timeout = saved
 
 
 @contextlib.contextmanager
@@ -301,7 +324,8 @@ class Sandbox:
                     child.kill()
                     i = busy.pop(child)
                     results[i] = RenderError(
-                        f"render took longer than {self.bounds.timeout:g} s (--render-timeout)",
+                        f"render took longer than {self.bounds.timeout:g} s "
+                        f"({self.bounds.timeout_from})",
                         file=where or None)
                     if done:
                         done(i, results[i])

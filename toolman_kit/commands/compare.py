@@ -59,6 +59,8 @@ def _compare(args: argparse.Namespace) -> int:
         max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None else args.max_renders,
         jobs=args.jobs, progress=sys.stderr)
     emit(FORMATS[args.format](document(comparison)), args.output)
+    for w in comparison.warnings:
+        print(terminal_safe(f"{w['file']}: warning: {w['message']}"), file=sys.stderr)
     for error in comparison.errors:
         print(f"toolman-kit: error: {terminal_safe(str(error))}", file=sys.stderr)
     return EXIT_INPUT if comparison.errors else EXIT_OK

@@ -24,6 +24,7 @@ from toolman_kit.commands.options import (
 )
 from toolman_kit.exits import EXIT_OK
 from toolman_kit.present.suggestion_doc import FORMATS
+from toolman_kit.text import terminal_safe
 
 
 def add_parser(subparsers: Any) -> None:
@@ -58,5 +59,7 @@ def _suggest(args: argparse.Namespace) -> int:
                 else args.max_renders, jobs=args.jobs, progress=sys.stderr,
                 api_versions=args.api_versions)
     emit(FORMATS[args.format](s), args.output)
+    for w in s.warnings:
+        print(terminal_safe(f"{w['file']}: warning: {w['message']}"), file=sys.stderr)
     print(f"suggest: {failure_counts(s)} ({s.renders} renders, {s.seconds:.1f}s)", file=sys.stderr)
     return EXIT_OK

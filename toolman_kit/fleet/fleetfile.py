@@ -10,6 +10,9 @@ line and the key (e.g. `fleet.yaml:7: targets[1].name: must be lowercase …`).
       - name: payments
         paths: [rendered/payments/]    # rendered manifests instead of a chart
         profile: profiles/payments.yaml
+      - name: vendor
+        chart: charts/vendor
+        render_timeout: 10             # seconds per render, this target only
 
 Paths (chart, values, paths, baseline, a profile that is not built in) are relative to the fleet
 file and come out absolute. The file holds data only: there is nothing to execute in it.
@@ -40,6 +43,7 @@ class Target:
     kube_version: str | None = None
     baseline: tuple[str, ...] = ()  # what the first run compares against
     title: str | None = None
+    render_timeout: float | None = None  # seconds per render (None: --render-timeout's)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ def load_fleet(path: str | Path) -> Fleet:
             paths=_paths(base, options.get("paths")), namespace=options.get("namespace"),
             profile=_profile(base, options.get("profile", "production")),
             kube_version=options.get("kube_version"),
-            baseline=_paths(base, options.get("baseline")), title=options.get("title")))
+            baseline=_paths(base, options.get("baseline")), title=options.get("title"),
+            render_timeout=options.get("render_timeout")))
     return Fleet(path, tuple(targets))
 
 

@@ -37,6 +37,7 @@ from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import write_atomic
 from toolman_kit.chart.redact import mask_secrets
 from toolman_kit.chart.render import render
+from toolman_kit.chart.sandbox import timeout_set
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
 from toolman_kit.fleet.fleetfile import Target
 from toolman_kit.judge.findings import COLUMNS
@@ -87,6 +88,12 @@ class Outcome:
 
 
 def run_target(job: Job) -> Outcome:
+    # The target's render_timeout holds for its renders only: this thread's, not the process's.
+    with timeout_set(job.target.render_timeout, "the fleet file's render_timeout"):
+        return _run_target(job)
+
+
+def _run_target(job: Job) -> Outcome:
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     t = job.target

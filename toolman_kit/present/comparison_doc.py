@@ -44,6 +44,7 @@ def document(c: ValuesComparison) -> dict[str, Any]:
         "unset_reads": [unset_read_record(u) for u in c.unset],
         "hardcoded": [hardcoded_record(h) for h in c.hardcoded],
         "renders": {"count": c.renders, "max": c.max_renders, "not_explored": c.not_explored},
+        "warnings": c.warnings,
     }
 
 
@@ -184,8 +185,8 @@ def to_table(doc: dict[str, Any]) -> str:
     names = vv.names(doc)
     matrix = vv.sets_matrix(doc)
     width = max([len("Checklist"), *(len(c) for c in matrix["component"])]) + 3
-    lines = [_header(doc), "", f"{'Checklist':<{width}}" + "  ".join(
-        f"{n:<{CELL}}" for n in names).rstrip()]
+    lines = [_header(doc), *(f"warning: {w['message']}" for w in doc["warnings"]), "",
+             f"{'Checklist':<{width}}" + "  ".join(f"{n:<{CELL}}" for n in names).rstrip()]
     for workload, part in matrix.groupby("workload", sort=False):
         lines.append(str(workload))
         for _, component, *cells in part.itertuples(index=False, name=None):
@@ -237,6 +238,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     parts = [f"# Value sets of {md_cell(chart['name'])} {md_cell(chart['version'])}", "",
              f"Profile **{md_cell(doc['profile'])}**, Kubernetes {md_cell(doc['kube_version'])}, "
              f"{doc['renders']['count']} renders. {md_cell(vv.verdict_sets(doc))}", "",
+             *(f"> **Warning:** {md_cell(w['message'])}\n" for w in doc["warnings"]),
              "## Checklist", "",
              markdown_table(vv.sets_matrix(doc), {"workload": "Workload",
                                                   "component": "Component",

@@ -161,6 +161,7 @@ def document(s: Suggestion) -> dict[str, Any]:
         "checklist_before": checklist_records(s.before),
         "checklist_after": checklist_records(s.after),
         "renders": {"count": s.renders, "max": s.max_renders, "not_tried": s.not_tried},
+        "warnings": s.warnings,
     }
 
 

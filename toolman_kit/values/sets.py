@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
@@ -80,6 +81,7 @@ class ValuesComparison:
     max_renders: int = DEFAULT_MAX_RENDERS
     not_explored: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # {file, message}, each once
 
     def set(self, name: str) -> SetResult:
         return next(s for s in self.sets if s.name == name)
@@ -174,11 +176,16 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
                 result.analysis = with_values(result.analysis, result.provenance)
                 found += hardcoded(result.provenance, result.analysis, base, facts.path)
                 budget.skipped += result.provenance.unexplored
-        renders = renderer.renders
+        renders, warnings = renderer.renders, render_warnings(facts.path, renderer)
     _against_defaults(results)
     return ValuesComparison(facts, prof.name, prof.kube_version, release, namespace, results,
                       unset_reads(facts), _hard_everywhere(found, results), renders, max_renders,
-                      budget.skipped, time.perf_counter() - started)
+                      budget.skipped, time.perf_counter() - started, warnings)
+
+
+def render_warnings(chart: Path, renderer: Renderer) -> list[dict[str, Any]]:
+    """What the renders warned of (each once, however many renders said it), on Chart.yaml."""
+    return [{"file": str(chart / "Chart.yaml"), "message": w} for w in renderer.warnings]
 
 
 def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, release: str,

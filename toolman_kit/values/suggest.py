@@ -56,6 +56,7 @@ from toolman_kit.values.candidates import (
 )
 from toolman_kit.values.provenance import Field, Hardcoded, Provenance, hardcoded, provenance
 from toolman_kit.values.recipes import candidates
+from toolman_kit.values.sets import render_warnings
 
 MAX_ROUNDS = 50  # each keeps something; a safety net, never reached in practice
 
@@ -110,6 +111,7 @@ class Suggestion:
     not_tried: list[str] = field(default_factory=list)
     seconds: float = 0.0
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # values.yaml's key lines
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # {file, message}, each once
 
     @property
     def text(self) -> str:
@@ -196,6 +198,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         result = _summary(facts, prof, release, namespace, files, set_values, prover, first,
                           after, budget)
         result.renders = renderer.renders
+        result.warnings = render_warnings(facts.path, renderer)
     result.seconds = time.perf_counter() - started
     return result
 
