@@ -80,6 +80,7 @@ class ValuesComparison:
     max_renders: int = DEFAULT_MAX_RENDERS
     not_explored: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    api_versions: list[str] = field(default_factory=list)  # served besides built-ins and CRDs
 
     def set(self, name: str) -> SetResult:
         return next(s for s in self.sets if s.name == name)
@@ -152,7 +153,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
     budget = Budget(max_renders)
     results: list[SetResult] = []
     with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
-                  jobs=jobs, progress=progress, api_versions=api_versions) as renderer:
+                  jobs=jobs, progress=progress, api_versions=prof.served(api_versions)) as renderer:
         bases: list[Output | None] = []
         merged: list[dict[str, Any]] = []
         for vs in value_sets:
@@ -178,7 +179,8 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
     _against_defaults(results)
     return ValuesComparison(facts, prof.name, prof.kube_version, release, namespace, results,
                       unset_reads(facts), _hard_everywhere(found, results), renders, max_renders,
-                      budget.skipped, time.perf_counter() - started)
+                      budget.skipped, time.perf_counter() - started,
+                      prof.served(api_versions))
 
 
 def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, release: str,
