@@ -177,3 +177,132 @@ def test_compare_and_suggest_take_api_versions(sdk, capsys, tmp_path: Path,
     assert code == 0, err
     assert "monitoring.coreos.com/v1 first" not in out + err
     assert yaml.safe_load(out)["renders"]["count"] >= 1
+
+
+# --- the profile, the records, the report's inputs, the fleet ---------------------------------
+
+def profile_file(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_profile_names_api_versions_added_to_its_parents(tmp_path: Path) -> None:
+    from toolman_kit.errors import ProfileError
+    from toolman_kit.judge.profiles import load_profile
+
+    profile_file(tmp_path, "extends: production\napi_versions: [example.com/v1]\n", "base.yaml")
+    child = profile_file(tmp_path, "extends: base.yaml\n"
+                                   "api_versions: [monitoring.coreos.com/v1, example.com/v1]\n")
+    p = load_profile(str(child))
+    assert p.api_versions == ("example.com/v1", "monitoring.coreos.com/v1")
+    assert p.served(["x.io/v2", "example.com/v1"]) == [
+        "example.com/v1", "monitoring.coreos.com/v1", "x.io/v2"]
+    assert load_profile().api_versions == ()
+    bad = profile_file(tmp_path, "api_versions: [monitoring]\n", "bad.yaml")
+    with pytest.raises(ProfileError, match=r"bad.yaml.*api_versions"):
+        load_profile(str(bad))
+
+
+def test_check_renders_with_the_profile_api_versions(sdk, capsys, tmp_path: Path) -> None:
+    chart = make_chart(tmp_path / "c", {"sm.yaml": SERVICE_MONITOR})
+    prof = profile_file(tmp_path, "api_versions: [monitoring.coreos.com/v1]\n")
+    code, out, err = run(capsys, "check", "--chart", str(chart), "--profile", str(prof),
+                         "--format", "json")
+    assert code in (0, 1), err
+    assert "ServiceMonitor" in {r["kind"] for r in yaml.safe_load(out)["findings"]}
+
+
+@pytest.mark.parametrize("command", ["compare", "suggest"])
+def test_the_documents_record_them(sdk, capsys, tmp_path: Path, command: str) -> None:
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    chart = make_chart(tmp_path / "c", {"sm.yaml": SERVICE_MONITOR, "pdb.yaml": PDB})
+    prof = profile_file(tmp_path, "api_versions: [monitoring.coreos.com/v1]\n")
+    argv = [command, "--chart", str(chart), "--format", "json", "-j", "1",
+            "--profile", str(prof), "-a", "example.com/v1"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["api_versions"] == ["monitoring.coreos.com/v1", "example.com/v1"]
+    name = "comparison" if command == "compare" else "suggestion"
+    schema = json.loads(resources.files("toolman_kit").joinpath(
+        f"schemas/{name}.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    if command == "suggest":
+        use = " ".join(line.removeprefix("# ") for line in doc["file"].splitlines()
+                       if line.startswith("# "))
+        assert "Use: helm upgrade --install" in use
+        assert "--api-versions monitoring.coreos.com/v1,example.com/v1" in use
+
+
+def test_the_report_inputs_render_with_them_and_key_their_cache(sdk, tmp_path: Path) -> None:
+    from toolman_kit.errors import RenderError
+    from toolman_kit.present.inputs import inputs
+
+    chart = make_chart(tmp_path / "c", {"sm.yaml": SERVICE_MONITOR})
+    sets = [{"name": "defaults", "values": []}]
+    ins = inputs(chart=str(chart), sets=sets, api_versions=["monitoring.coreos.com/v1"])
+    manifests = ins.analysis.manifests
+    assert manifests.inputs[0].endswith(" --api-versions monitoring.coreos.com/v1")
+    with pytest.raises(RenderError, match="monitoring.coreos.com/v1 first"):
+        inputs(chart=str(chart), sets=sets)  # not the cached analyses: another render
+    prof = profile_file(tmp_path, "extends: production\n"
+                                  "api_versions: [monitoring.coreos.com/v1]\n")
+    ins = inputs(chart=str(chart), sets=sets, profile=str(prof), api_versions=["x.io/v1"])
+    assert ins.analysis.manifests.inputs[0].endswith(
+        " --api-versions monitoring.coreos.com/v1 --api-versions x.io/v1")
+
+
+def test_a_fleet_file_names_them(tmp_path: Path) -> None:
+    from toolman_kit.errors import FleetError
+    from toolman_kit.fleet.fleetfile import load_fleet
+    from toolman_kit.fleet.task import input_hash
+
+    fleet = profile_file(tmp_path, """\
+defaults: {api_versions: [monitoring.coreos.com/v1]}
+targets:
+  - {name: a, paths: [x.yaml]}
+  - {name: b, paths: [x.yaml], api_versions: [example.com/v1/Widget]}
+""", "fleet.yaml")
+    a, b = load_fleet(fleet).targets
+    assert a.api_versions == ("monitoring.coreos.com/v1",)
+    assert b.api_versions == ("example.com/v1/Widget",)  # a target's list replaces the defaults
+    assert input_hash(a, "text") != input_hash(b, "text")
+    fleet.write_text("targets:\n  - {name: a, paths: [x.yaml], api_versions: [nope]}\n")
+    with pytest.raises(FleetError, match=r"fleet.yaml:2: targets\[0\]\.api_versions\[0\]: "
+                                         "must be GROUP/VERSION"):
+        load_fleet(fleet)
+
+
+def test_a_fleet_target_renders_with_them(sdk, tmp_path: Path) -> None:
+    from toolman_kit.fleet.fleetfile import Target
+    from toolman_kit.fleet.task import _manifests
+
+    chart = make_chart(tmp_path / "c", {"sm.yaml": SERVICE_MONITOR})
+    with pytest.raises(ToolmanKitError, match="monitoring.coreos.com/v1 first"):
+        _manifests(Target("t", chart=str(chart)))
+    text = _manifests(Target("t", chart=str(chart), api_versions=("monitoring.coreos.com/v1",)))
+    assert kinds(text) == [("monitoring.coreos.com/v1", "ServiceMonitor")]
+
+
+@pytest.mark.slow
+def test_report_takes_api_versions(sdk, capsys, tmp_path: Path) -> None:
+    """One report: its pages render the chart with -a, its input line and comparison.json and
+    suggestion.json name them."""
+    import json
+
+    chart = make_chart(tmp_path / "c", {"sm.yaml": SERVICE_MONITOR, "pdb.yaml": PDB})
+    out = tmp_path / "report"
+    code, _, err = run(capsys, "report", "--chart", str(chart), "-a", "monitoring.coreos.com/v1",
+                       "--suggest", "--out", str(out), "-j", "2")
+    assert code == 0, err
+    assert json.loads((out / "comparison.json").read_text())["api_versions"] == [
+        "monitoring.coreos.com/v1"]
+    assert json.loads((out / "suggestion.json").read_text())["api_versions"] == [
+        "monitoring.coreos.com/v1"]
+    assert "--api-versions monitoring.coreos.com/v1" in (out / "00_summary.html").read_text()
+    assert "ServiceMonitor" in (out / "findings.json").read_text()

@@ -314,14 +314,15 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
                     if isinstance(node, ast.Assign) for t in node.targets}
         if name == "05_values":
             assert set(defaults) == {"chart", "sets", "release", "profile", "namespace",
-                                     "kube_version", "comparison", "suggestion", "suggest",
-                                     "title"}
+                                     "kube_version", "api_versions", "comparison",
+                                     "suggestion", "suggest", "title"}
             paths = [p for spec in defaults["sets"] for p in spec["values"]]
             assert (DIRECTORY / defaults["chart"] / "Chart.yaml").is_file()
         else:
             assert set(defaults) == {"manifests", "baseline", "chart", "values",
                                      "baseline_values", "set_values", "sets", "release",
-                                     "profile", "namespace", "kube_version", "title"}
+                                     "profile", "namespace", "kube_version", "api_versions",
+                                     "title"}
             paths = [*defaults["manifests"], *defaults["baseline"]]
         for path in [*paths, defaults["profile"]]:
             assert (DIRECTORY / path).is_file(), (name, path)  # relative to notebooks/

@@ -110,7 +110,7 @@ def manifests_from(args: argparse.Namespace, paths: Sequence[str],
             rendered, _ = load_chart(args.chart, values, args.set_values,
                                      release=args.release or RELEASE, namespace=args.namespace,
                                      kube_version=kube_version_for(args),
-                                     api_versions=args.api_versions)
+                                     api_versions=api_versions_for(args))
         except RenderError as exc:
             manifests.errors.insert(0, LoadError(exc.file or args.chart, exc.line,
                                                  exc.message, exc.column))
@@ -122,3 +122,8 @@ def manifests_from(args: argparse.Namespace, paths: Sequence[str],
 def kube_version_for(args: argparse.Namespace) -> str:
     """--kube-version, else the profile's target: a chart renders for what it is checked against."""
     return args.kube_version or load_profile(args.profile).kube_version
+
+
+def api_versions_for(args: argparse.Namespace) -> list[str]:
+    """The profile's `api_versions`, then --api-versions: what the target cluster serves."""
+    return load_profile(args.profile).served(args.api_versions)

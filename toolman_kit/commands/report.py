@@ -12,6 +12,7 @@ from typing import Any
 from toolman_kit.commands.options import (
     PROFILE,
     RELEASE,
+    add_api_versions,
     add_chart,
     add_jobs,
     add_kube_version,
@@ -44,6 +45,7 @@ def add_parser(subparsers: Any) -> None:
     add_profile(p)
     add_peer_exemptions(p)
     add_kube_version(p)
+    add_api_versions(p)
     add_render_bounds(p)
     p.add_argument("--baseline", nargs="+", metavar="PATH",
                    help="manifests to compare against (e.g. the default values rendering)")
@@ -123,7 +125,8 @@ def _report_with(args: argparse.Namespace) -> int:
         "release": "toolman" if example else args.release or RELEASE,
         "title": args.title or ("Toolman Deployment Analysis" if example else None),
         "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
-        "kube_version": args.kube_version, "force": args.force_out,
+        "kube_version": args.kube_version, "api_versions": args.api_versions,
+        "force": args.force_out,
         "suggest": example if args.suggest is None else args.suggest}
     if args.value_sets:
         return _print_report(build_report(sets=_named_sets(args), **common))

@@ -7,6 +7,7 @@ line and the key (e.g. `fleet.yaml:7: targets[1].name: must be lowercase …`).
       - name: toolman                  # unique, used in paths: [a-z0-9-]
         chart: charts/toolman
         values: [charts/toolman/values-production.yaml]
+        api_versions: [monitoring.coreos.com/v1]  # served besides the built-ins (helm -a)
       - name: payments
         paths: [rendered/payments/]    # rendered manifests instead of a chart
         profile: profiles/payments.yaml
@@ -41,6 +42,7 @@ class Target:
     namespace: str | None = None
     profile: str = "production"
     kube_version: str | None = None
+    api_versions: tuple[str, ...] = ()  # served besides the built-ins and the chart's CRDs
     baseline: tuple[str, ...] = ()  # what the first run compares against
     title: str | None = None
     render_timeout: float | None = None  # seconds per render (None: --render-timeout's)
@@ -95,6 +97,7 @@ def load_fleet(path: str | Path) -> Fleet:
             paths=_paths(base, options.get("paths")), namespace=options.get("namespace"),
             profile=_profile(base, options.get("profile", "production")),
             kube_version=options.get("kube_version"),
+            api_versions=tuple(options.get("api_versions") or ()),
             baseline=_paths(base, options.get("baseline")), title=options.get("title"),
             render_timeout=options.get("render_timeout")))
     return Fleet(path, tuple(targets))

@@ -122,10 +122,12 @@ def _run_target(job: Job) -> Outcome:
 
 def input_hash(target: Target, manifests: str) -> str:
     """What decides a report: the manifests analyzed (after rendering), the profile's content,
-    the Kubernetes version, the release namespace, the title and this kit's version."""
+    the Kubernetes version and API versions, the release namespace, the title and this kit's
+    version."""
     profile = replace(load_profile(target.profile), source="")  # content, not where it lives
     h = hashlib.sha256()
-    for part in (__version__, target.kube_version, target.namespace, target.title,
+    for part in (__version__, target.kube_version, target.api_versions, target.namespace,
+                 target.title,
                  repr(profile), manifests):
         h.update(f"{part}".encode() + b"\0")
     return h.hexdigest()[:16]
@@ -180,7 +182,7 @@ def _manifests(t: Target) -> str:
     if t.chart:
         return render(t.chart, t.values, release=t.release or t.name,
                       namespace=t.namespace or "default", kube_version=t.kube_version,
-                      lint=False).text
+                      lint=False, api_versions=load_profile(t.profile).served(t.api_versions)).text
 
     parts = []
     for given in map(Path, t.paths):
@@ -217,7 +219,7 @@ def _report(job: Job, text: str, digest: str, previous: Outcome | None, started:
             out, sets=_sets(job, previous), chart=t.chart, profile=t.profile,
             namespace=t.namespace, release=t.release or t.name,
             title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels(),
-            kube_version=t.kube_version)
+            kube_version=t.kube_version, api_versions=t.api_versions)
         (out / INPUTS).mkdir(mode=0o700)
         write_atomic(out / INPUTS / f"{t.name}-{job.run_id}.yaml", text, mode=0o600)
         findings, checklist = _read_findings(out)

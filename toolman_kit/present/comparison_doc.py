@@ -38,7 +38,7 @@ def document(c: ValuesComparison) -> dict[str, Any]:
         "chart": {"path": str(c.facts.path), "name": c.facts.name, "version": c.facts.version,
                   "lint": [{"severity": m.severity, "path": m.path, "message": m.message}
                            for m in c.sets[0].lint]},
-        "profile": c.profile, "kube_version": c.kube_version,
+        "profile": c.profile, "kube_version": c.kube_version, "api_versions": c.api_versions,
         "release": c.release, "namespace": c.namespace,
         "sets": [set_record(s) for s in c.sets],
         "unset_reads": [unset_read_record(u) for u in c.unset],

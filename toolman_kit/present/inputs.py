@@ -175,12 +175,13 @@ def inputs(manifests: Sequence[Any] = (), baseline: Sequence[Any] | None = None,
            baseline_values: Sequence[Any] | None = (), set_values: Sequence[Any] = (),
            profile: Any = "production", namespace: str | None = None,
            release: str = "release-name", sets: Sequence[Any] | None = None,
-           kube_version: str | None = None) -> Inputs:
+           kube_version: str | None = None, api_versions: Sequence[str] = ()) -> Inputs:
     """The analyses to show, from the notebook parameters.
 
     `sets` (a list of set dicts, or of (name, Analysis) pairs already made) wins over the
     baseline/candidate parameters, which mean the same as `named_sets`. `kube_version` ("1.29",
-    None: the profile's) is the version checked against and, for charts, rendered for. The
+    None: the profile's) is the version checked against and, for charts, rendered for, with
+    `api_versions` (--api-versions, after the profile's) served besides its built-ins. The
     report runs several notebooks in one kernel: the same arguments over unchanged files (path,
     size and mtime of every input) return the analyses already made."""
     if sets and all(isinstance(s, tuple | list) and len(s) == 2
@@ -192,11 +193,12 @@ def inputs(manifests: Sequence[Any] = (), baseline: Sequence[Any] | None = None,
     files = [p for s in specs for p in (*s.get("manifests", ()), *s.get("values", ()))]
     files += [chart] if chart else []
     files += [profile] if isinstance(profile, str) and Path(profile).is_file() else []
-    key = (repr((specs, chart, str(profile), namespace, release, kube_version)),
+    key = (repr((specs, chart, str(profile), namespace, release, kube_version,
+                 list(api_versions))),
            _stamp(files))
     if _LAST and _LAST[0][0] == key:
         return _LAST[0][1]
-    result = _analyses(specs, chart, profile, namespace, release, kube_version)
+    result = _analyses(specs, chart, profile, namespace, release, kube_version, api_versions)
     result.key = key
     _LAST[:], _RECEIVED[:] = [(key, result)], []
     return result
@@ -232,7 +234,8 @@ def _stamp(paths: Sequence[str]) -> tuple:
 
 
 def _analyses(specs: list[dict[str, Any]], chart: str | None, profile: Any,
-              namespace: str | None, release: str, kube_version: str | None = None) -> Inputs:
+              namespace: str | None, release: str, kube_version: str | None = None,
+              api_versions: Sequence[str] = ()) -> Inputs:
     profile = with_kube_version(load_profile(profile), kube_version)  # charts render for it
     loaded: list[tuple[str, Manifests, Any]] = []
     for spec in specs:
@@ -241,7 +244,8 @@ def _analyses(specs: list[dict[str, Any]], chart: str | None, profile: Any,
                                               namespace=namespace), None))
         else:
             m, r = load_chart(chart, spec["values"], spec["set"], release=release,
-                              namespace=namespace, kube_version=profile.kube_version)
+                              namespace=namespace, kube_version=profile.kube_version,
+                              api_versions=profile.served(api_versions))
             loaded.append((spec["name"], m, r))
     if namespace is None:  # renderings of one release: one release namespace, or nothing lines up
         named = [m.namespace for _, m, _ in loaded if m.namespace != RELEASE_NAMESPACE]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,10 @@ def to_yaml(s: Suggestion) -> str:
                         *(f"--set {redact_set(e)}" for e in s.set_values)])
     head = [f"Suggested values for {s.name} {s.version}, written by toolman-kit and proven by "
             f"rendering and checking the chart with them (profile {s.profile}, Kubernetes "
-            f"{s.kube_version}), after {starting}: {failure_counts(s)}.", f"Use: {install}"]
+            f"{s.kube_version}), after {starting}: {failure_counts(s)}.", f"Use: {install}"
+            # helm install asks the cluster what it serves (only `helm template` takes -a)
+            + (f" (rendered with --api-versions {','.join(s.api_versions)}: the cluster "
+               "must serve them)" if s.api_versions else "")]
     if s.remaining:
         head.append("What values cannot fix: toolman-kit suggest --format markdown (or json).")
     lines = [f"# {line}" for text in head
@@ -144,7 +147,8 @@ def document(s: Suggestion) -> dict[str, Any]:
     return {
         "tool": {"name": "toolman-kit", "version": __version__},
         "chart": {"path": str(s.chart), "name": s.name, "version": s.version},
-        "profile": s.profile, "kube_version": s.kube_version, "release": s.release,
+        "profile": s.profile, "kube_version": s.kube_version, "api_versions": s.api_versions,
+        "release": s.release,
         "namespace": s.namespace,
         "start": {"files": s.files, "set": [redact_set(e) for e in s.set_values]},
         "values": s.values, "file": s.text,
@@ -274,7 +278,7 @@ def section(report: str, doc: dict[str, Any], comparison: dict[str, Any] | None 
 def load(chart: Any, sets: list[dict[str, Any]], release: str = "release-name",
          namespace: str | None = None, profile: Any = "production",
          kube_version: str | None = None, path: str | None = None,
-         compute: bool = False) -> dict[str, Any] | None:
+         compute: bool = False, api_versions: Sequence[str] = ()) -> dict[str, Any] | None:
     """The suggestion document of a report's first chart-rendered set: read from `path` when
     the report wrote it; else computed when `compute`; else None."""
     if path and Path(path).is_file():
@@ -288,7 +292,7 @@ def load(chart: Any, sets: list[dict[str, Any]], release: str = "release-name",
     start = next((s for s in specs if "values" in s), {"values": [], "set": []})
     return document(suggest(chart, start["values"], start["set"], release=release,
                             namespace=namespace, profile=profile, kube_version=kube_version,
-                            jobs=1))
+                            jobs=1, api_versions=api_versions))
 
 
 def to_markdown(s: Suggestion) -> str:

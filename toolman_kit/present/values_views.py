@@ -32,7 +32,8 @@ REASONS = {"not-read": "no template reads it", "condition-off": "switched off",
 def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
                release: str = "release-name", namespace: str | None = None,
                profile: Any = "production", kube_version: str | None = None,
-               path: str | None = None, max_renders: int | None = None) -> dict[str, Any]:
+               path: str | None = None, max_renders: int | None = None,
+               api_versions: Sequence[str] = ()) -> dict[str, Any]:
     """The comparison document of a report's `sets` (present/inputs.py): read from `path` when
     the report wrote it, else computed (paths resolved as the other notebooks resolve them)."""
     if path and Path(path).is_file():
@@ -42,6 +43,7 @@ def comparison(chart: str | os.PathLike[str], sets: Sequence[Mapping[str, Any]],
     specs, chart, profile = validate(sets, chart, profile)
     return document(compare_sets(chart, specs, release=release, namespace=namespace,
                                  profile=profile, kube_version=kube_version, jobs=1,
+                                 api_versions=api_versions,
                                  max_renders=max_renders or DEFAULT_MAX_RENDERS))
 
 

@@ -82,6 +82,7 @@ class ValuesComparison:
     not_explored: list[str] = field(default_factory=list)
     seconds: float = 0.0
     warnings: list[dict[str, Any]] = field(default_factory=list)  # {file, message}, each once
+    api_versions: list[str] = field(default_factory=list)  # served besides built-ins and CRDs
 
     def set(self, name: str) -> SetResult:
         return next(s for s in self.sets if s.name == name)
@@ -154,7 +155,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
     budget = Budget(max_renders)
     results: list[SetResult] = []
     with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
-                  jobs=jobs, progress=progress, api_versions=api_versions) as renderer:
+                  jobs=jobs, progress=progress, api_versions=prof.served(api_versions)) as renderer:
         bases: list[Output | None] = []
         merged: list[dict[str, Any]] = []
         for vs in value_sets:
@@ -180,7 +181,8 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
     _against_defaults(results)
     return ValuesComparison(facts, prof.name, prof.kube_version, release, namespace, results,
                       unset_reads(facts), _hard_everywhere(found, results), renders, max_renders,
-                      budget.skipped, time.perf_counter() - started, warnings)
+                      budget.skipped, time.perf_counter() - started, warnings,
+                      prof.served(api_versions))
 
 
 def render_warnings(chart: Path, renderer: Renderer) -> list[dict[str, Any]]:

@@ -112,6 +112,7 @@ class Suggestion:
     seconds: float = 0.0
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # values.yaml's key lines
     warnings: list[dict[str, Any]] = field(default_factory=list)  # {file, message}, each once
+    api_versions: list[str] = field(default_factory=list)  # served besides built-ins and CRDs
 
     @property
     def text(self) -> str:
@@ -175,7 +176,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         sets = merge_values(sets, parse_set(expr))
     budget = Budget(max_renders)
     with Renderer(facts.path, release, namespace, helm_kube_version(prof.kube_version),
-                  jobs=jobs, progress=progress, api_versions=api_versions) as renderer:
+                  jobs=jobs, progress=progress, api_versions=prof.served(api_versions)) as renderer:
         prover = _Prover(facts, prof, start.overrides, sets, renderer, budget, namespace,
                          progress)
         first = prover.render({})
@@ -197,7 +198,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         after = _load(final.output.text, prof, namespace, facts.path)
         result = _summary(facts, prof, release, namespace, files, set_values, prover, first,
                           after, budget)
-        result.renders = renderer.renders
+        result.renders, result.api_versions = renderer.renders, list(renderer.api_versions)
         result.warnings = render_warnings(facts.path, renderer)
     result.seconds = time.perf_counter() - started
     return result

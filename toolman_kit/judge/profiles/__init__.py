@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, cached_property
@@ -77,9 +78,15 @@ class Profile:
     exemptions: tuple[Exemption, ...] = ()
     source: str = "built-in"
     kube_version: str = DEFAULT_KUBE_VERSION  # the Kubernetes minor the manifests target
+    api_versions: tuple[str, ...] = ()  # served besides kube_version's built-ins (renders)
     workload_kinds: tuple[WorkloadKind, ...] = ()  # custom kinds beyond the package's table
     allow_annotation_exemptions: bool = True  # False: workloads cannot exempt themselves
     peer_exemptions: bool = False  # honour Polaris', kube-score's, checkov's, kube-linter's too
+
+    def served(self, extra: Sequence[str] = ()) -> list[str]:
+        """What renders get besides the built-ins and the chart's CRDs: this profile's
+        `api_versions`, then `extra` (--api-versions), each once."""
+        return list(dict.fromkeys([*self.api_versions, *extra]))
 
     def enabled(self, check_id: str) -> bool:
         """Whether the check runs (profiles may disable checks)."""
@@ -187,7 +194,7 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in child.items():
-        if key in ("exemptions", "workload_kinds"):
+        if key in ("exemptions", "workload_kinds", "api_versions"):
             merged[key] = [*base.get(key, []), *value]
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
             merged[key] = _merge(base[key], value)
@@ -224,6 +231,7 @@ def _build(data: dict[str, Any]) -> Profile:
         exemptions=tuple(Exemption(**e) for e in data.get("exemptions") or ()),
         source=data["source"],
         kube_version=str(data.get("kube_version", DEFAULT_KUBE_VERSION)),
+        api_versions=tuple(dict.fromkeys(map(str, data.get("api_versions") or ()))),
         workload_kinds=tuple(_workload_kind(e, data["source"])
                              for e in data.get("workload_kinds") or ()),
         allow_annotation_exemptions=data.get("allow_annotation_exemptions", True),

@@ -71,7 +71,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  progress: TextIO | None = None,
                  sets: Sequence[dict[str, Any]] | None = None,
                  kernels: Kernels | None = None, kube_version: str | None = None,
-                 suggest: bool = False, force: bool = False) -> Report:
+                 suggest: bool = False, force: bool = False,
+                 api_versions: Sequence[str] = ()) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
@@ -80,7 +81,9 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     "values": ["prod.yaml"]}]` with `chart`, or `{"name": ..., "manifests": [paths]}`; it
     replaces `manifests`, `baseline` and the values arguments. With a chart the values page
     compares the chart-rendered sets (comparison.json). `kube_version` ("1.29"; None: the
-    profile's) is checked against and rendered for. `suggest` adds the proven values override
+    profile's) is checked against and rendered for; charts render with `api_versions`
+    (GROUP/VERSION[/KIND], `--api-versions`) served besides its built-ins, the chart's CRDs and
+    the profile's `api_versions`. `suggest` adds the proven values override
     for the first chart-rendered set (values/suggest.py): suggested-values.yaml, suggestion.json,
     a column of the values comparison and a section of the values page and of the Markdown. A
     line per notebook goes to `progress` (the CLI passes stderr). `kernels` lends started
@@ -93,6 +96,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     cannot take the report, is one ToolmanKitError. Raises ReportError, leaving any previous
     report in `out` intact, when a notebook or an output fails.
     """
+    from toolman_kit.chart.capabilities import api_version
     from toolman_kit.present.inputs import checked_sets, validate  # analysis: not for `check`
 
     started = time.perf_counter()
@@ -103,7 +107,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     first = specs[-1].get("manifests", [""])[0]
     params = {"sets": specs, "chart": chart, "profile": profile, "namespace": namespace,
               "release": release, "title": title or _default_title(first, chart),
-              "kube_version": kube_version, "suggest": suggest}
+              "kube_version": kube_version, "suggest": suggest,
+              "api_versions": [api_version(a) for a in api_versions]}
     if suggest and not _charted(params):
         raise ToolmanKitError("--suggest needs --chart DIR: it renders the chart's values")
     existed = out.exists()

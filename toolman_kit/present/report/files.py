@@ -35,7 +35,8 @@ def analyse(params: dict[str, Any]) -> Inputs:
 
     return inputs(sets=params["sets"], chart=params["chart"], profile=params["profile"],
                   namespace=params["namespace"], release=params["release"],
-                  kube_version=params["kube_version"])
+                  kube_version=params["kube_version"],
+                  api_versions=params.get("api_versions", ()))
 
 
 def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Report:
@@ -57,7 +58,8 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
 
         comparison = compare_sets(
             params["chart"], sets, release=params["release"], namespace=params["namespace"],
-            profile=params["profile"], kube_version=params["kube_version"], jobs=1)
+            profile=params["profile"], kube_version=params["kube_version"], jobs=1,
+            api_versions=params.get("api_versions", ()))
         comparison_doc = document(comparison)
         (staging / "comparison.json").write_text(to_json(comparison_doc), encoding="utf-8")
     a, base = ins.analysis, ins.baseline
@@ -98,7 +100,8 @@ def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dic
     start = next(s for s in params["sets"] if "values" in s)
     s = suggest(params["chart"], start["values"], start["set"], release=params["release"],
                 namespace=params["namespace"], profile=params["profile"],
-                kube_version=params["kube_version"], jobs=1)
+                kube_version=params["kube_version"], jobs=1,
+                api_versions=params.get("api_versions", ()))
     doc = document(s)
     (staging / SUGGESTED).write_text(s.text, encoding="utf-8")
     (staging / SUGGESTION).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
