@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from toolman_kit.errors import ConfigError
-from toolman_kit.read.yamlsafe import Parsed, YAMLInputError, parse
+from toolman_kit.read.yamlsafe import Parsed, parse_file
 
 NAME = ".toolman-kit.yaml"
 
@@ -54,19 +54,7 @@ def discover(start: Path | None = None) -> Path | None:
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the configuration file: "
-                          f"{getattr(exc, 'strerror', None) or exc}", str(path)) from None
-    try:
-        parsed = parse(text)
-    except YAMLInputError as exc:
-        raise ConfigError(f"invalid YAML: {exc.message}", str(path),
-                          None if exc.line is None else exc.line + 1) from None
-    if parsed.duplicates:
-        dup = parsed.duplicates[0]
-        raise ConfigError(f"{dup.key}: key given twice", str(path), dup.line + 1)
+    parsed = parse_file(path, "configuration file", ConfigError)
     data = {} if parsed.data is None else parsed.data  # an empty file configures nothing
     _validate(data, parsed, path)
     lines = parsed.lines.get(id(data)) or {}

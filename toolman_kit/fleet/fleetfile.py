@@ -29,7 +29,7 @@ from typing import Any
 
 from toolman_kit.errors import FleetError
 from toolman_kit.judge.profiles import BUILT_IN
-from toolman_kit.read.yamlsafe import Parsed, YAMLInputError, parse
+from toolman_kit.read.yamlsafe import Parsed, parse_file
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,7 @@ class Fleet:
 
 def load_fleet(path: str | Path) -> Fleet:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FleetError(f"cannot read the fleet file: {getattr(exc, 'strerror', None) or exc}",
-                         str(path)) from None
-    try:
-        parsed = parse(text)
-    except YAMLInputError as exc:
-        raise FleetError(f"invalid YAML: {exc.message}", str(path),
-                         None if exc.line is None else exc.line + 1) from None
-    if parsed.duplicates:
-        dup = parsed.duplicates[0]
-        raise FleetError(f"{dup.key}: key given twice", str(path), dup.line + 1)
+    parsed = parse_file(path, "fleet file", FleetError)
     data = parsed.data
     _validate(data, parsed, path)
     defaults = data.get("defaults") or {}

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from toolman_kit.errors import ToolmanKitError
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
 
@@ -209,6 +212,25 @@ def parse(chunk: str) -> Parsed:
     finally:
         loader.dispose()
 
+
+
+def parse_file(path: Path, what: str, error: type[ToolmanKitError]) -> Parsed:
+    """A user's YAML file (the fleet file, the configuration file) parsed, or `error` in one line
+    naming the file and, 1-based, the line: unreadable, invalid YAML, or a key given twice."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read the {what}: {getattr(exc, 'strerror', None) or exc}",
+                    str(path)) from None
+    try:
+        parsed = parse(text)
+    except YAMLInputError as exc:
+        raise error(f"invalid YAML: {exc.message}", str(path),
+                    None if exc.line is None else exc.line + 1) from None
+    if parsed.duplicates:
+        dup = parsed.duplicates[0]
+        raise error(f"{dup.key}: key given twice", str(path), dup.line + 1)
+    return parsed
 
 def _could_be_deep(chunk: str) -> bool:
     """Cheap (C-speed) necessary conditions for nesting past MAX_DEPTH: enough brackets, dashes
