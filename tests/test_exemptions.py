@@ -12,7 +12,7 @@ import pytest
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.commands import main
-from toolman_kit.commands.report import peer_exempting
+from toolman_kit.commands.options import derived_profile, profile_flags
 from toolman_kit.errors import ProfileError
 from toolman_kit.judge.engine import NOT_ALLOWED
 from toolman_kit.judge.peer_exemptions import mapping
@@ -161,17 +161,21 @@ def test_the_profile_keys_are_booleans(tmp_path, key):
 
 
 @pytest.mark.parametrize("spec", ["production", "examples/toolman/profile.yaml"])
-def test_report_s_flag_judges_with_the_same_profile_honouring_peers(spec):
+def test_profile_flags_judge_with_the_same_profile_plus_the_flags(spec):
+    from argparse import Namespace
     from dataclasses import replace
 
     original = load_profile(spec)
-    with peer_exempting(spec, True) as derived:
+    flags = profile_flags(Namespace(peer_exemptions=True,
+                                    namespace_labels=[("team", "a"), ("env", "prod")]))
+    with derived_profile(spec, flags) as derived:
         profile = load_profile(derived)
-    assert not Path(derived).exists()  # removed once the report is written
+    assert not Path(derived).exists()  # removed once the command is done
     assert profile.peer_exemptions and not original.peer_exemptions
-    assert replace(profile, peer_exemptions=False, source=original.source) == original
-    with peer_exempting(spec, False) as same:
-        assert same == spec
+    assert profile.namespace_labels == {"team": "a", "env": "prod"}
+    assert replace(profile, peer_exemptions=False, namespace_labels={},
+                   source=original.source) == original
+    assert profile_flags(Namespace(peer_exemptions=False, namespace_labels=[])) == {}
 
 
 @pytest.mark.slow

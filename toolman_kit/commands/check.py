@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from toolman_kit.analysis import Analysis
@@ -23,6 +22,7 @@ from toolman_kit.commands.options import (
     add_fail_on,
     add_format,
     add_kube_version,
+    add_namespace_labels,
     add_output,
     add_paths,
     add_peer_exemptions,
@@ -53,6 +53,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p)
     add_profile(p)
     add_peer_exemptions(p)
+    add_namespace_labels(p)
     add_kube_version(p)
     add_api_versions(p)
     add_render_bounds(p)
@@ -70,9 +71,7 @@ def _check(args: argparse.Namespace) -> int:
     need_chart(args)
     baseline = baselines.load(args.baseline) if args.baseline else None  # before any work
     manifests = manifests_from(args, args.paths, args.values)
-    profile = load_profile(args.profile)
-    if args.peer_exemptions:
-        profile = replace(profile, peer_exemptions=True)
+    profile = load_profile(args.profile)  # with the flags that set profile keys: apply_config
     analysis = args.analysis = Analysis.of(manifests, profile=profile, errors="ignore",
                                            kube_version=args.kube_version)  # see commands.run()
     marks = baselines.mark(baseline, analysis.rows) if baseline else None

@@ -92,7 +92,36 @@ def add_config(p: argparse.ArgumentParser) -> None:
 
 
 # What a configuration file's profile keys add to the named profile (see apply_config).
-PROFILE_KEYS = ("peer_exemptions", "allow_annotation_exemptions", "exemptions")
+PROFILE_KEYS = ("peer_exemptions", "allow_annotation_exemptions", "exemptions",
+                "namespace_labels")
+
+
+def profile_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags that set a profile key (--peer-exemptions, --namespace-labels): like the
+    configuration file's keys they make a derived profile, so every command — and a report's
+    kernels, which load profiles by path — judges with them."""
+    flags: dict[str, Any] = {}
+    if getattr(args, "peer_exemptions", False):
+        flags["peer_exemptions"] = True
+    if getattr(args, "namespace_labels", None):
+        flags["namespace_labels"] = dict(args.namespace_labels)
+    return flags
+
+
+def add_namespace_labels(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--namespace-labels", metavar="KEY=VALUE", nargs="+", action="extend",
+                   type=_label, default=[],
+                   help="a label every namespace of the target cluster carries besides those "
+                        "of the Namespaces in the manifests, e.g. pod-security.kubernetes.io/"
+                        "enforce=restricted, for Pod Security admission and policies' "
+                        "namespaceSelector (profile key namespace_labels; default: none)")
+
+
+def _label(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"not KEY=VALUE: {text!r}")
+    return key.strip(), value.strip()
 
 
 @contextmanager
@@ -121,7 +150,7 @@ def apply_config(args: argparse.Namespace) -> Iterator[None]:
     if isinstance(args.profile, Default):
         args.profile = (_relative_to(config, values["profile"]) if "profile" in values  # type: ignore[arg-type]
                         else getattr(args, "default_profile", lambda _: PROFILE)(args))
-    derived = {k: values[k] for k in PROFILE_KEYS if k in values}
+    derived = {**{k: values[k] for k in PROFILE_KEYS if k in values}, **profile_flags(args)}
     if not derived:
         yield
         return

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +14,12 @@ from toolman_kit.commands.options import (
     add_chart,
     add_jobs,
     add_kube_version,
+    add_namespace_labels,
     add_out_dir,
     add_paths,
     add_peer_exemptions,
     add_profile,
     add_render_bounds,
-    derived_profile,
     need_chart,
     parse_value_sets,
 )
@@ -44,6 +42,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p, value_sets=True)
     add_profile(p)
     add_peer_exemptions(p)
+    add_namespace_labels(p)
     add_kube_version(p)
     add_api_versions(p)
     add_render_bounds(p)
@@ -89,25 +88,6 @@ def _default_profile(args: argparse.Namespace) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    example = not args.paths and not args.chart
-    profile = args.profile or str(EXAMPLE / "profile.yaml" if example else PROFILE)
-    with peer_exempting(profile, args.peer_exemptions) as args.profile:
-        return _report_with(args)
-
-
-@contextmanager
-def peer_exempting(profile: str, on: bool) -> Iterator[str]:
-    """The profile to judge with: with --peer-exemptions, a file that extends `profile` under
-    its name and honours peers' annotations (a file: the notebooks' kernels load profiles by
-    path), for the report's duration."""
-    if not on:
-        yield profile
-        return
-    with derived_profile(profile, {"peer_exemptions": True}) as path:
-        yield path
-
-
-def _report_with(args: argparse.Namespace) -> int:
     if "-" in args.paths:
         raise ToolmanKitError("report reads files: save standard input to a file first")
     if args.paths and args.chart:

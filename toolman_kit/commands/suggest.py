@@ -17,6 +17,7 @@ from toolman_kit.commands.options import (
     add_exploration,
     add_format,
     add_kube_version,
+    add_namespace_labels,
     add_output,
     add_profile,
     add_render_bounds,
@@ -39,6 +40,7 @@ def add_parser(subparsers: Any) -> None:
                     "override, as in helm.")
     add_chart(p, required=True)
     add_profile(p)
+    add_namespace_labels(p)
     add_kube_version(p)
     add_api_versions(p)
     add_render_bounds(p)

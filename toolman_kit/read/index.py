@@ -198,6 +198,10 @@ class Index:
             return f"{w.kind}/{w.namespace}/{w.name}"
         return f"{w.kind}/{w.name}"
 
+    def of_kind(self, kind: str) -> list[Resource]:
+        """Every object of `kind` (a custom kind named like a core one: "group/Kind")."""
+        return self._by_kind.get(kind, [])
+
     def named(self, kind: str, namespace: str, name: str) -> Resource | None:
         """The object of `kind` called `name` in `namespace` ("" for cluster-scoped kinds)."""
         table = self._named.get(kind)

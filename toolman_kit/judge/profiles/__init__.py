@@ -82,6 +82,9 @@ class Profile:
     workload_kinds: tuple[WorkloadKind, ...] = ()  # custom kinds beyond the package's table
     allow_annotation_exemptions: bool = True  # False: workloads cannot exempt themselves
     peer_exemptions: bool = False  # honour Polaris', kube-score's, checkov's, kube-linter's too
+    # labels the cluster's namespaces carry besides those in the manifests (Pod Security
+    # admission's, policies' namespaceSelector): `--namespace-labels`, read/namespaces.py
+    namespace_labels: dict[str, str] = field(default_factory=dict)
 
     def served(self, extra: Sequence[str] = ()) -> list[str]:
         """What renders get besides the built-ins and the chart's CRDs: this profile's
@@ -236,6 +239,7 @@ def _build(data: dict[str, Any]) -> Profile:
                              for e in data.get("workload_kinds") or ()),
         allow_annotation_exemptions=data.get("allow_annotation_exemptions", True),
         peer_exemptions=data.get("peer_exemptions", False),
+        namespace_labels={str(k): str(v) for k, v in (data.get("namespace_labels") or {}).items()},
     )
 
 
