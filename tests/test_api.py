@@ -154,7 +154,8 @@ def test_checklist_dtypes_and_status_vocabulary():
                                                      ordered=True)
     assert set(cl["status"]) <= {"n/a", "pass", "warning", "fail"}
     pss_row = cl[cl["component"] == "Pod Security Level"]
-    assert pss_row["checks"].isna().all()  # the row names no check: NA, not ""
+    assert (pss_row["checks"] == "pod-security-admission").all()
+    assert not (cl.select_dtypes("string") == "").any().any()  # empty values are NA, not ""
     assert cl.sort_values("status", ascending=False)["status"].iloc[0] == "fail"
 
 

@@ -175,7 +175,8 @@ ROWS = (
     ChecklistRow("Update Strategy", ("update-strategy-unspecified",), _strategy),
     ChecklistRow("Topology Spread", ("topology-spread-missing", "topology-spread-invalid"),
                  _spread),
-    ChecklistRow("Pod Security Level", (), lambda w, idx: ""),  # filled from pss below
+    # the state is filled from pss below; the check says whether the namespace admits it
+    ChecklistRow("Pod Security Level", ("pod-security-admission",), lambda w, idx: ""),
     ChecklistRow("Privileged Containers", ("privileged-container",
                                            "container-runtime-socket-exposed"), _privileged),
     ChecklistRow("Storage vs Replicas", ("rwo-volume-shared-by-replicas",), _storage),
@@ -202,10 +203,14 @@ def build(findings: Iterable[tuple], index: Index,
                 pss = levels[key]
                 controls = sorted({v["control"] for v in pss.violations})
                 state = pss.level + (f" (violates: {', '.join(controls)})" if controls else "")
-                action = "—" if pss.level == "restricted" else \
-                    "Meet the restricted Pod Security Standard: " + ", ".join(controls)
-                records.append((label, w.namespace, row.component, state,
-                                PSS_STATUS[pss.level], action, ""))
+                # below restricted is a warning, privileged a failure; the namespace's Pod
+                # Security admission rejecting the pods (an error) fails it whatever the level
+                status = max(status, PSS_STATUS[pss.level], key=STATUSES.index)
+                actions = [a for a in (action, "" if pss.level == "restricted" else
+                                       "Meet the restricted Pod Security Standard: "
+                                       + ", ".join(controls)) if a and a != "—"]
+                records.append((label, w.namespace, row.component, state, status,
+                                " ".join(actions) or "—", ",".join(row.checks)))
                 continue
             records.append((label, w.namespace, row.component, row.state(w, index), status,
                             action, ",".join(row.checks)))
