@@ -1,7 +1,6 @@
 """The check modules, imported explicitly (not discovered) so the catalogue is plain to read."""
 
 from toolman_kit.judge.checks import (  # noqa: F401 - importing registers the checks
-    admission,
     apis,
     availability,
     credentials,
@@ -10,6 +9,7 @@ from toolman_kit.judge.checks import (  # noqa: F401 - importing registers the c
     kinds,
     monitoring,
     network,
+    pod_admission,
     probes,
     rbac,
     references,
