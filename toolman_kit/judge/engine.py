@@ -119,6 +119,9 @@ class _Target:
                 continue
             for entry in where.get(IGNORE_ANNOTATION, "").split(","):
                 check_id, _, container = entry.strip().partition("/")
+                if check_id == "policy":  # policy/<name>[/<container>]: the id has a slash
+                    name, _, container = container.partition("/")
+                    check_id = f"policy/{name}"
                 if check_id:
                     self.ignored[(check_id, container)] = \
                         f"annotation {IGNORE_ANNOTATION}: {entry.strip()}"

@@ -47,7 +47,6 @@ def compile_expr(text: str, kube_version: str, line: int | None,
     roots = {m[1] for m in _ROOT.finditer(code)}
     uses = frozenset(a or b for a, b in _VARIABLE.findall(code))
     extra = tuple(CLUSTER_LIBRARIES) if kyverno else ()
-    program = cel.compile_expression(text, kube_version, (*VARIABLES, *extra))
     offline = ""
     if re.search(r"(?<![\w.])authorizer\b", code):
         offline = "authorizer cannot be evaluated offline (it asks the cluster's RBAC)"
@@ -56,6 +55,13 @@ def compile_expr(text: str, kube_version: str, line: int | None,
         offline = f"Kyverno's {library} library needs a cluster or the network"
     elif kyverno and re.search(r"(?<![\w.])image\s*\.\s*GetMetadata\b", code):
         offline = "Kyverno's imagedata library (image.GetMetadata) needs the registry"
+    try:
+        program = cel.compile_expression(text, kube_version, (*VARIABLES, *extra))
+    except cel.CelCompileError as exc:
+        # The functions of those libraries are not declared here: only a syntax error counts.
+        if not offline or "undeclared reference" not in exc.reason:
+            raise
+        program = None
     return Expr(text, program, line, offline, uses)
 
 

@@ -19,7 +19,7 @@ from toolman_kit.judge.policy.pods import controller_pod
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import Area, Check, Scope, Severity, Skip, Violation
 from toolman_kit.read.index import Index, selector_matches
-from toolman_kit.read.manifests import LoadError, Resource
+from toolman_kit.read.manifests import RELEASE_NAMESPACE, LoadError, Resource
 from toolman_kit.read.model import as_dict
 from toolman_kit.read.namespaces import namespace_object
 
@@ -88,6 +88,9 @@ class _Context:
         resource, guessed = resource_of(kind, self.crds)
         namespace = "" if kind in self.cluster_kinds else namespace
         meta = as_dict(obj.get("metadata"))
+        if namespace and namespace != RELEASE_NAMESPACE and not meta.get("namespace"):
+            meta = {**meta, "namespace": namespace}  # the API server sets it from the request
+            obj = {**obj, "metadata": meta}
         return Target(obj, group, version, kind, resource, namespace,
                       str(meta.get("name") or meta.get("generateName") or ""),
                       self.namespace(namespace), guessed)

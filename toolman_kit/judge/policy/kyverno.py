@@ -97,8 +97,8 @@ def cluster_policy(r: Resource, shipped: bool, compile_at: Compile) -> list[Poli
                     exclude_any=_blocks(exclude, "any"), exclude_all=_blocks(exclude, "all"),
                     param_kind=as_dict(cel.get("paramKind")) or None)
         if not cel:
-            parts.append(Policy(r.name, match_any=_blocks(match, "any"), unsupported=f"rule "
-                                f"{name!r}: the kit evaluates only validate.cel rules", **base))
+            parts.append(Policy(r.name, match_any=_blocks(match, "any"),
+                                unsupported="the kit evaluates only validate.cel rules", **base))
             continue
         parts.append(_cel_rule(r, rule, at, _blocks(match, "any"), base, compile_at, spec=None))
         kinds = _controllers(r, None)

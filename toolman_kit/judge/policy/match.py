@@ -62,13 +62,15 @@ class Target:
                                                    .get("labels")).items()}
 
     def request(self) -> dict[str, Any]:
-        """The admission request's attributes a CEL expression sees as `request`."""
+        """The admission request's attributes a CEL expression sees as `request` (who sends it
+        is unknown offline: userInfo is empty, groups an empty list)."""
         kind = {"group": self.group, "version": self.version, "kind": self.kind}
         resource = {"group": self.group, "version": self.version, "resource": self.resource}
         return {"uid": "", "kind": kind, "resource": resource, "subResource": "",
                 "requestKind": kind, "requestResource": resource, "requestSubResource": "",
                 "name": self.name, "namespace": self.namespace, "operation": "CREATE",
-                "userInfo": {}, "dryRun": False,
+                "userInfo": {"username": "", "uid": "", "groups": [], "extra": {}},
+                "dryRun": False,
                 "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}}
 
 

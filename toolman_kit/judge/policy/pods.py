@@ -26,7 +26,7 @@ def controller_pod(w: Workload) -> dict[str, Any] | None:
         "labels": dict(w.pod_labels), "annotations": dict(w.pod_annotations),
         "ownerReferences": [{"apiVersion": api_version, "kind": kind, "name": owner,
                              "controller": True, "blockOwnerDeletion": True}]}
-    if w.kind == "StatefulSet":
-        metadata["name"] = f"{w.name}-0"
+    # The API server generates the name before validating admission sees the pod.
+    metadata["name"] = f"{w.name}-0" if w.kind == "StatefulSet" else f"{w.name}-00000"
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
             "spec": as_dict(template.get("spec"))}
