@@ -307,3 +307,19 @@ def test_without_the_policy_extra_one_line_says_what_to_install(monkeypatch):
     with pytest.raises(ToolmanKitError, match=r"pip install 'toolman-kit\[policy\]'"):
         tk.Analysis.of(DEPLOYMENTS, profile=_profile_with(
             policies=(str(POLICIES / "demo-policy.yaml"),)))
+
+
+def test_checklist_row_admission_policies(tmp_path):
+    manifests = write(tmp_path, "apiVersion: v1\nkind: Namespace\nmetadata: {name: test, "
+                      "labels: {environment: test}}\n", deployment("big", "test", replicas=9),
+                      deployment("small", "test", replicas=3),
+                      deployment("other", "other", replicas=3))
+    profile = _profile_with(policies=(str(POLICIES / "demo-policy.yaml"),))
+    checklist = tk.Analysis.of(manifests, profile=profile).checklist
+    rows = checklist[checklist["component"] == "Admission Policies"].set_index("workload")
+    assert rows.loc["Deployment/big", "status"] == "fail"
+    assert rows.loc["Deployment/big", "current_state"] == f"rejected by {DEMO}"
+    assert rows.loc["Deployment/small", "status"] == "pass"
+    assert rows.loc["Deployment/other", "status"] == "n/a"  # not bound in its namespace
+    without = tk.Analysis.of(manifests).checklist
+    assert "Admission Policies" not in set(without["component"])
