@@ -116,7 +116,7 @@ def add_policy(p: argparse.ArgumentParser) -> None:
                         "ValidatingAdmissionPolicy (with its bindings and params), Kyverno "
                         "ValidatingPolicy or ClusterPolicy/Policy CEL rules, evaluated as "
                         "checks policy/<name> on the objects and their controllers' pods "
-                        "(profile key policies; needs toolman-kit[policy])")
+                        "(profile key policies; needs toolman-kit[policy]; default: none)")
 
 
 def add_namespace_labels(p: argparse.ArgumentParser) -> None:
