@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from toolman_kit.chart.render import Rendered
-from toolman_kit.errors import ManifestError, ToolmanKitWarning
+from toolman_kit.errors import ManifestError, PolicyError, ToolmanKitWarning
 from toolman_kit.judge import checklist as checklist_table
 from toolman_kit.judge import engine
 from toolman_kit.judge.apis import kube_version as kube_version_of
@@ -32,6 +32,7 @@ from toolman_kit.judge.findings import Findings
 from toolman_kit.judge.profiles import Profile, load_profile
 from toolman_kit.judge.pss import PodSecurity, pod_security_frame
 from toolman_kit.judge.pss import pod_security as pss_levels
+from toolman_kit.judge.registry import Check, catalogue
 from toolman_kit.read import manifests as read
 from toolman_kit.read.index import Index
 from toolman_kit.read.manifests import LoadError, Manifests, Text, gc_paused
@@ -56,6 +57,8 @@ class Analysis:
         rows: the findings as row tuples (`Findings`), what the output formats stream.
         errors: input problems, then checks that failed, as `LoadError`s (file, line, message).
         values_set: the label every findings row carries in `values_set` (e.g. "production").
+        policies: the checks of the admission policies evaluated (`policy/<name>`: the
+            profile's `policies` and those shipped in the manifests), by id.
 
     `findings` and `checklist` are DataFrames built on first use (pandas is imported then).
 
@@ -76,6 +79,7 @@ class Analysis:
     rows: Findings
     errors: list[LoadError] = field(default_factory=list)  # load errors, then check errors
     values_set: str = ""
+    policies: dict[str, Check] = field(default_factory=dict)
 
     @classmethod
     def of(cls, *sources: Input, profile: str | Path | Profile = "production",
@@ -115,11 +119,21 @@ class Analysis:
         with gc_paused():  # one pause for the whole run: each resume re-scans what it built
             manifests = _manifests(sources, namespace, errors)
             index = Index(manifests, prof.workload_kinds)
-            findings, check_errors = engine.run(index, prof, values_set)
+            policies, policy_errors = engine.policy_checks(index, prof)
+            findings, check_errors = engine.run(index, prof, values_set, policies)
         if check_errors and errors != "ignore":  # a bug of ours, not the input's: never raised
             _warn("; ".join(map(str, check_errors)))
-        return cls(manifests, index, prof, findings, [*manifests.errors, *check_errors],
-                   values_set)
+        for e in policy_errors if errors != "ignore" else ():
+            if errors == "raise":
+                raise PolicyError(e.message, e.file, e.line, e.column)
+            _warn(str(e))
+        return cls(manifests, index, prof, findings,
+                   [*manifests.errors, *policy_errors, *check_errors], values_set, policies)
+
+    @property
+    def checks(self) -> dict[str, Check]:
+        """Every check of this analysis by id: the catalogue, then its policies' checks."""
+        return {**catalogue(), **self.policies}
 
     @cached_property
     def findings(self) -> pd.DataFrame:

@@ -65,6 +65,12 @@ class ProfileError(ToolmanKitError):
     """
 
 
+class PolicyError(ToolmanKitError):
+    """An admission policy that cannot be loaded: a document of another kind in a policy file,
+    or an expression that does not compile (file, line and column named); the other policies
+    are still evaluated."""
+
+
 class ReportError(ToolmanKitError):
     """A notebook or export step that failed while building a report (`toolman-kit report`);
     the message names the notebook and the failing cell, and the previous report is kept."""

@@ -19,6 +19,7 @@ from toolman_kit.commands.options import (
     add_kube_version,
     add_namespace_labels,
     add_output,
+    add_policy,
     add_profile,
     add_render_bounds,
     emit,
@@ -41,6 +42,7 @@ def add_parser(subparsers: Any) -> None:
     add_chart(p, required=True, value_sets=True)
     add_profile(p)
     add_namespace_labels(p)
+    add_policy(p)
     add_kube_version(p)
     add_api_versions(p)
     add_render_bounds(p)

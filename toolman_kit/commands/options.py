@@ -93,7 +93,7 @@ def add_config(p: argparse.ArgumentParser) -> None:
 
 # What a configuration file's profile keys add to the named profile (see apply_config).
 PROFILE_KEYS = ("peer_exemptions", "allow_annotation_exemptions", "exemptions",
-                "namespace_labels")
+                "namespace_labels", "policies")
 
 
 def profile_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -105,7 +105,18 @@ def profile_flags(args: argparse.Namespace) -> dict[str, Any]:
         flags["peer_exemptions"] = True
     if getattr(args, "namespace_labels", None):
         flags["namespace_labels"] = dict(args.namespace_labels)
+    if getattr(args, "policies", None):  # absolute: the derived profile lives elsewhere
+        flags["policies"] = [str(Path(p).resolve()) for p in args.policies]
     return flags
+
+
+def add_policy(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", metavar="PATH", dest="policies", action="append", default=[],
+                   help="an admission policy file or directory, repeatable: "
+                        "ValidatingAdmissionPolicy (with its bindings and params), Kyverno "
+                        "ValidatingPolicy or ClusterPolicy/Policy CEL rules, evaluated as "
+                        "checks policy/<name> on the objects and their controllers' pods "
+                        "(profile key policies; needs toolman-kit[policy]; default: none)")
 
 
 def add_namespace_labels(p: argparse.ArgumentParser) -> None:
@@ -151,6 +162,10 @@ def apply_config(args: argparse.Namespace) -> Iterator[None]:
         args.profile = (_relative_to(config, values["profile"]) if "profile" in values  # type: ignore[arg-type]
                         else getattr(args, "default_profile", lambda _: PROFILE)(args))
     derived = {**{k: values[k] for k in PROFILE_KEYS if k in values}, **profile_flags(args)}
+    if config and "policies" in values:  # relative to the configuration file, flags' added
+        derived["policies"] = [*(str((config.path.parent / p).resolve())
+                                 for p in values["policies"]),
+                               *profile_flags(args).get("policies", ())]
     if not derived:
         yield
         return

@@ -18,6 +18,7 @@ from toolman_kit.commands.options import (
     add_out_dir,
     add_paths,
     add_peer_exemptions,
+    add_policy,
     add_profile,
     add_render_bounds,
     need_chart,
@@ -43,6 +44,7 @@ def add_parser(subparsers: Any) -> None:
     add_profile(p)
     add_peer_exemptions(p)
     add_namespace_labels(p)
+    add_policy(p)
     add_kube_version(p)
     add_api_versions(p)
     add_render_bounds(p)

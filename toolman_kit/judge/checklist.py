@@ -185,6 +185,7 @@ ROWS = (
                                     "configmap-not-in-manifests"), _volume_types),
 )
 SEED_ROWS = tuple(r.component for r in ROWS[:10])
+POLICY = "policy/"  # the checks of admission policies (judge/policy/checks.py)
 PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}
 
 
@@ -195,10 +196,17 @@ def build(findings: Iterable[tuple], index: Index,
     when the caller has it already."""
     seen = _Seen(findings, index)
     levels = {(p.kind, p.namespace, p.name): p for p in pss or pod_security(index)}
+    policies = _policies(seen)
+    rows = (*ROWS, ChecklistRow("Admission Policies", policies, lambda w, idx: "")) \
+        if policies else ROWS
     records = []
     for w in index.workloads:
         key, label = (w.kind, w.namespace, w.name), index.label(w)
-        for row, (status, action) in zip(ROWS, seen.judge(key, ROWS), strict=True):
+        for row, (status, action) in zip(rows, seen.judge(key, rows), strict=True):
+            if row.component == "Admission Policies":
+                records.append((label, w.namespace, row.component, _admission(seen, key),
+                                status, action, ",".join(row.checks)))
+                continue
             if row.component == "Pod Security Level":
                 pss = levels[key]
                 controls = sorted({v["control"] for v in pss.violations})
@@ -215,6 +223,28 @@ def build(findings: Iterable[tuple], index: Index,
             records.append((label, w.namespace, row.component, row.state(w, index), status,
                             action, ",".join(row.checks)))
     return records
+
+
+def _policies(seen: _Seen) -> tuple[str, ...]:
+    """The admission policies' checks (policy/<name>) that judged a workload: the row "Admission
+    Policies" is there only when policies were given (or shipped), so a checklist without any
+    is the seed's as it was."""
+    ids = {c for checks in seen.problems.values() for c in checks}
+    ids.update(c for checks in seen.passed.values() for c in checks if isinstance(c, str))
+    return tuple(sorted(c for c in ids if c.startswith(POLICY)))
+
+
+def _admission(seen: _Seen, key: tuple) -> str:
+    """What admission does with the workload and its pods: the policies that reject them."""
+    rejected = [c for c, found in seen.problems.get(key, {}).items() if c.startswith(POLICY)
+                and any(f[finding.STATUS] == "fail" and f[finding.SEVERITY] == "error"
+                        for _, f in found)]
+    if rejected:
+        return "rejected by " + ", ".join(rejected)
+    judged = {c for c in (*seen.problems.get(key, {}), *seen.passed.get(key, ()))
+              if isinstance(c, str) and c.startswith(POLICY)}
+    return f"admitted by {len(judged)} polic{'y' if len(judged) == 1 else 'ies'}" if judged \
+        else "no policy matches"
 
 
 def frame(records: list[tuple]) -> pd.DataFrame:

@@ -8,8 +8,9 @@ worked out once per check and once per object, not once per row: runs have 100,0
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from toolman_kit.errors import ToolmanKitError
 from toolman_kit.judge import peer_exemptions
 from toolman_kit.judge.findings import RANKS, Findings, Status, rank
 from toolman_kit.judge.profiles import Profile
@@ -29,11 +30,44 @@ from toolman_kit.read.model import Workload
 
 IGNORE_ANNOTATION = "toolman-kit.io/ignore"
 NOT_ALLOWED = "exemption by annotation not allowed here"
+# The admission policies the kit evaluates, by API group prefix and kind: found among the
+# manifests, they are evaluated too (judge/policy, imported only when there are policies).
+POLICY_KINDS = (("admissionregistration.k8s.io/", ("ValidatingAdmissionPolicy",
+                                                   "ValidatingAdmissionPolicyBinding")),
+                ("policies.kyverno.io/", ("ValidatingPolicy",)),
+                ("kyverno.io/", ("ClusterPolicy", "Policy")))
+POLICY_EXTRA = "policies need the CEL engine: pip install 'toolman-kit[policy]'"
 
 
-def run(index: Index, profile: Profile,
-        values_set: str = "") -> tuple[Findings, list[LoadError]]:
-    """Every enabled check over every object it applies to: (findings, check errors)."""
+def is_policy(resource: Resource) -> bool:
+    """A policy or binding the kit evaluates (judge/policy/load.py reads it)."""
+    return any(resource.api_version.startswith(group) and resource.kind in kinds
+               for group, kinds in POLICY_KINDS)
+
+
+def policy_checks(index: Index, profile: Profile) -> tuple[dict[str, Check], list[LoadError]]:
+    """The checks of the profile's policies and of the policies shipped in the manifests, and
+    the errors of those that could not be loaded; ({}, []) without any, importing nothing of
+    judge/policy (its CEL engine is the optional extra `policy`)."""
+    shipped = [r for r in index.manifests.resources if is_policy(r)]
+    if not profile.policies and not shipped:
+        return {}, []
+    try:
+        from toolman_kit.judge.policy.checks import policy_checks as checks_of
+    except ImportError as exc:
+        if profile.policies:
+            raise ToolmanKitError(f"{POLICY_EXTRA} ({exc})") from None
+        index.manifests.warnings.append(LoadError(
+            shipped[0].source.file, shipped[0].source.line,
+            f"the policies in the manifests are not evaluated: {POLICY_EXTRA}"))
+        return {}, []
+    return checks_of(index, profile, shipped)
+
+
+def run(index: Index, profile: Profile, values_set: str = "",
+        policies: Mapping[str, Check] | None = None) -> tuple[Findings, list[LoadError]]:
+    """Every enabled check over every object it applies to: (findings, check errors).
+    `policies`: the checks of admission policies (policy_checks), run on every object."""
     by_scope: dict[Scope, dict[str, list[Check]]] = {s: defaultdict(list) for s in Scope}
     for c in catalogue().values():
         if profile.enabled(c.id):
@@ -42,6 +76,7 @@ def run(index: Index, profile: Profile,
     runner = _Runner(profile, values_set)
     every_kind = by_scope[Scope.OBJECT]["*"]
     custom_kind = by_scope[Scope.OBJECT][CUSTOM_KINDS]
+    admission = [c for c in (policies or {}).values() if profile.enabled(c.id)]
     for resource in index.manifests.resources:
         w = index.workload_of.get(resource)
         target = _Target(resource, w, profile.peer_exemptions)
@@ -52,6 +87,8 @@ def run(index: Index, profile: Profile,
             own = (*own, *custom_kind)
         for c in (*own, *every_kind):
             runner.run(c, target, "", None, c.fn(resource, index, profile))
+        for c in admission:
+            runner.admission(c, target, index)
     for w in index.workloads:
         target = _Target(w.resource, w, profile.peer_exemptions)
         # a custom kind (an Argo Rollout) gets the checks of the built-in kind it behaves like
@@ -82,6 +119,9 @@ class _Target:
                 continue
             for entry in where.get(IGNORE_ANNOTATION, "").split(","):
                 check_id, _, container = entry.strip().partition("/")
+                if check_id == "policy":  # policy/<name>[/<container>]: the id has a slash
+                    name, _, container = container.partition("/")
+                    check_id = f"policy/{name}"
                 if check_id:
                     self.ignored[(check_id, container)] = \
                         f"annotation {IGNORE_ANNOTATION}: {entry.strip()}"
@@ -122,6 +162,18 @@ class _Runner:
                       remediation=result.remediation or self._metadata(c)[1], path=path,
                       line=result.line or (target.resource.line_of(path) if path else None),
                       exempt_reason=reason, severity=result.severity)
+
+    def admission(self, c: Check, target: _Target, index: Index) -> None:
+        """A policy's check: no row where the policy does not match the object (fn → None)."""
+        try:
+            outcomes = c.fn(target.resource, index, self.profile)
+        except Exception as exc:  # as in run: a bug of ours costs one policy, not the run
+            source = target.source
+            self.errors.append(LoadError(source.file, source.line,
+                                         f"check {c.id} failed on {target.resource.ref}: {exc!r}"))
+            return
+        if outcomes is not None:
+            self.run(c, target, "", None, outcomes)
 
     def _metadata(self, c: Check) -> tuple[tuple[str, str, str], str]:
         """(id, area, severity) as the profile grades it, and the remediation it words."""

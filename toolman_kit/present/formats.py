@@ -51,7 +51,6 @@ from toolman_kit.judge.findings import (
     STATUS,
     Findings,
 )
-from toolman_kit.judge.registry import catalogue
 from toolman_kit.text import md_cell, plural, terminal_lines, terminal_safe
 
 TOOL = {"name": "toolman-kit", "version": __version__,
@@ -282,7 +281,7 @@ def write_sarif(a: Analysis, out: TextIO, only_failed: bool = False,
                 baseline: Marks | None = None, config: str | None = None) -> None:
     """SARIF 2.1.0: every check as a rule; failures as results, exempt failures as results with
     a suppression (what code-scanning consumers expect); passes and skips are not results."""
-    checks = catalogue()
+    checks = a.checks
     rule_ids = sorted(set(checks) | {r[CHECK_ID] for r in a.rows})
     rules = []
     for rule_id in rule_ids:

@@ -85,6 +85,9 @@ class Profile:
     # labels the cluster's namespaces carry besides those in the manifests (Pod Security
     # admission's, policies' namespaceSelector): `--namespace-labels`, read/namespaces.py
     namespace_labels: dict[str, str] = field(default_factory=dict)
+    # admission policy files and directories (ValidatingAdmissionPolicy, Kyverno), as absolute
+    # paths or relative to the working directory (`--policy`; a profile's are made absolute)
+    policies: tuple[str, ...] = ()
 
     def served(self, extra: Sequence[str] = ()) -> list[str]:
         """What renders get besides the built-ins and the chart's CRDs: this profile's
@@ -185,6 +188,8 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
     if where not in BUILT_IN:  # the built-in ones are validated by the tests
         _validate(data, where)
     data["source"] = where
+    if data.get("policies") and where not in BUILT_IN:  # relative to the profile file
+        data["policies"] = [str((Path(where).parent / p).resolve()) for p in data["policies"]]
     data.setdefault("name", Path(where).stem)  # its own name, not the one it extends
     parent = data.pop("extends", None)
     if parent:
@@ -197,7 +202,7 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in child.items():
-        if key in ("exemptions", "workload_kinds", "api_versions"):
+        if key in ("exemptions", "workload_kinds", "api_versions", "policies"):
             merged[key] = [*base.get(key, []), *value]
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
             merged[key] = _merge(base[key], value)
@@ -240,6 +245,7 @@ def _build(data: dict[str, Any]) -> Profile:
         allow_annotation_exemptions=data.get("allow_annotation_exemptions", True),
         peer_exemptions=data.get("peer_exemptions", False),
         namespace_labels={str(k): str(v) for k, v in (data.get("namespace_labels") or {}).items()},
+        policies=tuple(dict.fromkeys(map(str, data.get("policies") or ()))),
     )
 
 

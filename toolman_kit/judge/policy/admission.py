@@ -1,0 +1,262 @@
+"""One policy on one CREATE request, as the API server evaluates a ValidatingAdmissionPolicy
+(and Kyverno a ValidatingPolicy): matchConditions, variables, validations, messageExpression,
+validationActions and failurePolicy.
+
+`admit` returns what the engine makes rows of: nothing (admitted), `Violation`s (graded by the
+binding's actions: Deny → error, Warn → warning, Audit → info) or `Skip`s that say why an
+expression could not be evaluated here (the authorizer, a Kyverno library that needs a cluster,
+an error under failurePolicy Ignore). Nothing is ever a silent pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from toolman_kit.judge.policy import cel
+from toolman_kit.judge.policy.match import Target, matches
+from toolman_kit.judge.registry import Severity, Skip, Violation
+from toolman_kit.read.model import as_dict, as_list
+
+VARIABLES = ("object", "oldObject", "params", "namespaceObject", "request", "variables",
+             "authorizer")
+# Kyverno's CEL libraries that need a cluster or the network: the variable each is reached by.
+CLUSTER_LIBRARIES = {"resource": "resource", "http": "http", "globalContext": "globalContext",
+                     "imagedata": "imagedata", "generator": "generator"}
+SEVERITY = {"Deny": Severity.ERROR, "Warn": Severity.WARNING, "Audit": Severity.INFO}
+_STRINGS = re.compile(r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"", re.S)
+_ROOT = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)?")
+_VARIABLE = re.compile(r"(?<![\w.])variables\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\])")
+
+
+@dataclass(frozen=True)
+class Expr:
+    text: str
+    program: cel.Program | None  # None: it cannot be evaluated here (`offline` says why)
+    line: int | None
+    offline: str = ""
+    uses: frozenset[str] = frozenset()  # the variables.<name> it reads
+
+
+def compile_expr(text: str, kube_version: str, line: int | None,
+                 kyverno: bool = False) -> Expr:
+    """Compile once per run; CelCompileError when it does not compile."""
+    code = _STRINGS.sub("''", text)
+    roots = {m[1] for m in _ROOT.finditer(code)}
+    uses = frozenset(a or b for a, b in _VARIABLE.findall(code))
+    extra = tuple(CLUSTER_LIBRARIES) if kyverno else ()
+    offline = ""
+    if re.search(r"(?<![\w.])authorizer\b", code):
+        offline = "authorizer cannot be evaluated offline (it asks the cluster's RBAC)"
+    elif library := next((lib for root, lib in CLUSTER_LIBRARIES.items()
+                          if kyverno and root in roots), ""):
+        offline = f"Kyverno's {library} library needs a cluster or the network"
+    elif kyverno and re.search(r"(?<![\w.])image\s*\.\s*GetMetadata\b", code):
+        offline = "Kyverno's imagedata library (image.GetMetadata) needs the registry"
+    try:
+        program = cel.compile_expression(text, kube_version, (*VARIABLES, *extra))
+    except cel.CelCompileError as exc:
+        # The functions of those libraries are not declared here: only a syntax error counts.
+        if not offline or "undeclared reference" not in exc.reason:
+            raise
+        program = None
+    return Expr(text, program, line, offline, uses)
+
+
+@dataclass(frozen=True)
+class Validation:
+    expr: Expr
+    message: str = ""
+    message_expr: Expr | None = None
+    reason: str = ""
+
+
+@dataclass
+class Policy:
+    """A policy as evaluated: a VAP, a Kyverno ValidatingPolicy, or one CEL rule of a Kyverno
+    ClusterPolicy/Policy (or its autogen rule for pod controllers), all in VAP terms."""
+
+    name: str  # metadata.name: the check id is policy/<name>
+    kind: str
+    file: str
+    line: int | None
+    match_any: tuple[dict[str, Any], ...]  # matchConstraints (Kyverno: any of the blocks…)
+    match_all: tuple[dict[str, Any], ...] = ()
+    exclude_any: tuple[dict[str, Any], ...] = ()
+    exclude_all: tuple[dict[str, Any], ...] = ()
+    conditions: tuple[tuple[str, Expr], ...] = ()
+    variables: tuple[tuple[str, Expr], ...] = ()
+    validations: tuple[Validation, ...] = ()
+    failure_policy: str = "Fail"
+    param_kind: dict[str, Any] | None = None
+    actions: tuple[str, ...] = ("Deny",)  # Kyverno's own; a VAP's come from its bindings
+    shipped: bool = False  # found among the analyzed manifests
+    title: str = ""
+    unsupported: str = ""  # matched objects get a skip with this reason
+    rule: str = ""  # a Kyverno rule's name, or "autogen" of which controllers
+    autogen: tuple[str, ...] = ()  # Kyverno: the controller kinds its pod rules also apply to
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def selects(self, t: Target) -> bool:
+        if self.match_all and not all(matches(m, t) for m in self.match_all):
+            return False
+        if self.match_any and not any(matches(m, t) for m in self.match_any):
+            return False
+        if any(matches(m, t) for m in self.exclude_any):
+            return False
+        return not (self.exclude_all and all(matches(m, t) for m in self.exclude_all))
+
+
+@dataclass(frozen=True)
+class Binding:
+    name: str
+    policy: str
+    match: dict[str, Any] | None
+    param_ref: dict[str, Any] | None
+    actions: tuple[str, ...]
+    file: str
+    line: int | None
+
+
+Compile = Callable[[str, str], Expr]  # (expression, its path in the object) → Expr
+
+
+def spec_expressions(spec: dict[str, Any], at: str, compile_at: Compile) -> tuple[
+        tuple[tuple[str, Expr], ...], tuple[tuple[str, Expr], ...], tuple[Validation, ...]]:
+    """matchConditions, variables and validations of a VAP-shaped spec (at path `at`)."""
+    conditions = tuple(
+        (str(c.get("name", i)), compile_at(c.get("expression", ""),
+                                           f"{at}.matchConditions[{i}].expression"))
+        for i, c in enumerate(map(as_dict, as_list(spec.get("matchConditions")))))
+    variables = tuple(
+        (str(v.get("name", i)), compile_at(v.get("expression", ""),
+                                           f"{at}.variables[{i}].expression"))
+        for i, v in enumerate(map(as_dict, as_list(spec.get("variables")))))
+    validations = []
+    for i, v in enumerate(map(as_dict, as_list(spec.get("validations")))):
+        path = f"{at}.validations[{i}]"
+        message_expr = compile_at(v["messageExpression"], f"{path}.messageExpression") \
+            if v.get("messageExpression") else None
+        validations.append(Validation(compile_at(v.get("expression", ""), f"{path}.expression"),
+                                      str(v.get("message") or ""), message_expr,
+                                      str(v.get("reason") or "")))
+    return conditions, variables, tuple(validations)
+
+
+class _Failed(Exception):
+    """An expression that failed: its error, for failurePolicy to judge."""
+
+
+def admit(policy: Policy, t: Target, params: Any, actions: tuple[str, ...],
+          who: str) -> list[Violation | Skip]:
+    """The outcomes of one policy (under one binding: `who` names them) on one request."""
+    context = {"object": t.obj, "oldObject": None, "params": params,
+               "namespaceObject": t.namespace_object, "request": t.request()}
+    values = _Variables(policy, context)
+    try:
+        for name, expr in policy.conditions:  # any false: not evaluated, errors or not
+            if expr.offline:
+                return [Skip(f"{who}: matchCondition {name!r}: {expr.offline}")]
+        results = [_run(expr, values) for _, expr in policy.conditions]
+    except _Failed as exc:
+        return [_failure(policy, who, f"matchCondition: {exc}", actions)]
+    for (name, _), result in zip(policy.conditions, results, strict=True):
+        if result is False:
+            return [Skip(f"{who}: not evaluated: matchCondition {name!r} is false")]
+    outcomes: list[Violation | Skip] = []
+    for v in policy.validations:
+        offline = v.expr.offline or next((values.exprs[n].offline for n in values.closure(
+            v.expr.uses) if values.exprs[n].offline), "")
+        if offline:
+            outcomes.append(Skip(f"{who}: {offline}: {v.expr.text}"))
+            continue
+        try:
+            ok = _run(v.expr, values)
+            if not isinstance(ok, bool):
+                raise _Failed(f"{v.expr.text!r} must evaluate to a bool, not {ok!r}")
+        except _Failed as exc:
+            outcomes.append(_failure(policy, who, str(exc), actions))
+            continue
+        if not ok:
+            outcomes.append(_denied(policy, who, _message(v, values), actions))
+    return outcomes
+
+
+def _run(expr: Expr, values: _Variables) -> Any:
+    assert expr.program is not None
+    try:
+        return cel.evaluate(expr.program, values.activation(expr.uses))
+    except cel.CelEvaluationError as exc:
+        raise _Failed(str(exc)) from None
+
+
+def _message(v: Validation, values: _Variables) -> str:
+    # As the API server: messageExpression wins when it yields a non-empty string; an error or
+    # anything else falls back to message, then to "failed expression: …".
+    if v.message_expr is not None and not v.message_expr.offline:
+        try:
+            text = _run(v.message_expr, values)
+            if isinstance(text, str) and text.strip():
+                return text.strip()
+        except _Failed:
+            pass
+    text = v.message or f"failed expression: {v.expr.text}"
+    return f"{text} (reason {v.reason})" if v.reason and v.reason != "Invalid" else text
+
+
+def _severity(actions: tuple[str, ...]) -> Severity:
+    graded = [SEVERITY[a] for a in actions if a in SEVERITY] or [Severity.ERROR]
+    return min(graded, key=[Severity.ERROR, Severity.WARNING, Severity.INFO].index)
+
+
+def _denied(policy: Policy, who: str, message: str, actions: tuple[str, ...]) -> Violation:
+    verb = "denied" if "Deny" in actions else "warns" if "Warn" in actions else "audits"
+    return Violation(f"{who} {verb}: {message}", severity=_severity(actions))
+
+
+def _failure(policy: Policy, who: str, error: str, actions: tuple[str, ...]) -> Violation | Skip:
+    if policy.failure_policy == "Ignore":
+        return Skip(f"{who}: evaluation error ignored (failurePolicy Ignore): {error}")
+    return _denied(policy, who, f"evaluation error (failurePolicy Fail): {error}", actions)
+
+
+class _Variables:
+    """`variables`, composited as the API server does: each evaluated once, only when an
+    expression reads it (a later one may read an earlier one); an error surfaces where read."""
+
+    def __init__(self, policy: Policy, context: Mapping[str, Any]):
+        self.context = context
+        self.exprs = dict(policy.variables)
+        self.order = [name for name, _ in policy.variables]
+        self.done: dict[str, Any] = {}
+        self.failed: dict[str, str] = {}
+
+    def closure(self, names: frozenset[str]) -> list[str]:
+        """The variables `names` read, with those they read, in declaration order."""
+        wanted, todo = set(), [n for n in names if n in self.exprs]
+        while todo:
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo.extend(n for n in self.exprs[name].uses if n in self.exprs)
+        return [n for n in self.order if n in wanted]
+
+    def activation(self, uses: frozenset[str]) -> dict[str, Any]:
+        for name in self.closure(uses):
+            if name in self.done or name in self.failed:
+                continue
+            expr = self.exprs[name]
+            self.failed[name] = "the variables read each other in a cycle"  # until it is done
+            try:
+                value = _run(expr, self) if not expr.offline else None
+            except _Failed as exc:
+                self.failed[name] = str(exc)
+            else:
+                del self.failed[name]
+                self.done[name] = value
+        errors = [f"variable {n!r}: {self.failed[n]}" for n in uses if n in self.failed]
+        if errors:
+            raise _Failed("; ".join(errors))
+        return {**self.context, "variables": dict(self.done)}
