@@ -10,11 +10,12 @@ from toolman_kit.judge.policy.cel import (
     compile_expression,
     evaluate,
     libraries,
+    plain,
 )
 
 
 def run(expression, kube_version="1.33", obj=None):
-    return evaluate(compile_expression(expression, kube_version), {"object": obj or {}})
+    return plain(evaluate(compile_expression(expression, kube_version), {"object": obj or {}}))
 
 
 def expect(cases):
@@ -405,3 +406,13 @@ def test_a_manifest_map_cannot_pose_as_a_library_value():
     # the tag of a library value carries a per-process token
     with pytest.raises(CelEvaluationError, match="no such overload"):
         run("object.spec.isLessThan(quantity('1'))", obj={"spec": {"kubernetes.Quantity": "0"}})
+
+
+def test_a_library_value_can_be_the_value_of_a_variable():
+    # as admission evaluates a VAP's variables: each result goes into the next activation
+    variables = ("object", "variables")
+    limit = evaluate(compile_expression("quantity('1.5Gi')", "1.33", variables), {})
+    check = compile_expression("variables.limit.isLessThan(quantity('2Gi')) && "
+                               "variables.limit == quantity('1536Mi')", "1.33", variables)
+    assert evaluate(check, {"object": {}, "variables": {"limit": limit}}) is True
+    assert plain(limit) == "1610612736" and plain({"a": [limit]}) == {"a": ["1610612736"]}

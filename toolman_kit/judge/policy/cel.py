@@ -4,7 +4,8 @@
 server of that version offers (standard macros, has(), the strings extension at its version,
 optional types from 1.28, and the Kubernetes libraries this package implements); `evaluate` runs
 it over plain dicts and lists (the manifests as loaded) and turns CEL error values into
-`CelEvaluationError`; a value of a library type comes back as its canonical form (opaque.py).
+`CelEvaluationError`. A value of a library type (a quantity…) comes back as CEL holds it, so it
+can be the value of a variable of the next evaluation; `plain` shows it as its canonical form.
 Evaluation is bounded by the engine: more than 10,000 comprehension iterations in one evaluation
 stop it with a clear error instead of hanging the check.
 """
@@ -123,7 +124,8 @@ def compile_expression(expression: str, kube_version: str,
 
 
 def evaluate(program: Program, variables: Mapping[str, Any]) -> Any:
-    """The expression's value as plain Python (bool, int, str, list, dict…)."""
+    """The expression's value as plain Python (bool, int, str, list, dict…); values of library
+    types as opaque.py holds them (pass them to `plain` to show them)."""
     try:
         value = program.compiled.eval(data=dict(variables))
     except RuntimeError as exc:
@@ -134,7 +136,13 @@ def evaluate(program: Program, variables: Mapping[str, Any]) -> Any:
         raise CelEvaluationError(f"{program.expression!r}: {exc}") from None
     if value.type() == cel.Type.ERROR:
         raise CelEvaluationError(f"{program.expression!r}: {_reason(value.value())}")
-    return opaque.plain(value.plain_value())
+    return value.plain_value()
+
+
+def plain(value: Any) -> Any:
+    """A value `evaluate` returned, library values shown as their canonical form ('1500m' is
+    '1.5', a URL its text, an optional its value or None)."""
+    return opaque.plain(value)
 
 
 def _reason(status: str) -> str:
