@@ -137,7 +137,7 @@ def test_a_compile_error_carries_the_expression_and_the_column(expression, line,
 
 
 def test_the_kube_version_decides_what_exists():
-    assert libraries("1.25") == ["lists", "regex"]
+    assert libraries("1.25") == ["lists", "regex", "urls"]
     # optional types from 1.28; the strings extension's format/join from 1.29 (version 2)
     with pytest.raises(CelCompileError, match=r"unsupported syntax '\.\?'"):
         compile_expression("object.?metadata.orValue({})", "1.27")

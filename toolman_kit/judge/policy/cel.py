@@ -4,8 +4,10 @@
 server of that version offers (standard macros, has(), the strings extension at its version,
 optional types from 1.28, and the Kubernetes libraries this package implements); `evaluate` runs
 it over plain dicts and lists (the manifests as loaded) and turns CEL error values into
-`CelEvaluationError`. Evaluation is bounded by the engine: more than 10,000 comprehension
-iterations in one evaluation stop it with a clear error instead of hanging the check.
+`CelEvaluationError`. A value of a library type (a quantity…) comes back as CEL holds it, so it
+can be the value of a variable of the next evaluation; `plain` shows it as its canonical form.
+Evaluation is bounded by the engine: more than 10,000 comprehension iterations in one evaluation
+stop it with a clear error instead of hanging the check.
 """
 
 from __future__ import annotations
@@ -19,18 +21,35 @@ from typing import Any
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_optional, ext_strings
 
-from toolman_kit.judge.policy import lists, regex
+from toolman_kit.judge.policy import (
+    formats,
+    lists,
+    net,
+    opaque,
+    quantities,
+    regex,
+    semver,
+    sets,
+    urls,
+)
 
 # Which parts exist from which Kubernetes minor version, as in apiserver's
-# staging/src/k8s.io/apiserver/pkg/cel/environment/base.go. Libraries not yet implemented here
-# (urls, quantity, ip/cidr, format, semver, authz, sets) are absent: using one is a compile error.
+# staging/src/k8s.io/apiserver/pkg/cel/environment/base.go: its first entry (1.0, so all versions
+# modelled here) has ext.Strings(0), library.URLs(), Regex(), Lists(); 1.27 library.Authz() (not
+# implemented here: it asks the cluster); 1.28 cel.OptionalTypes(); 1.29 ext.Sets(),
+# library.Quantity() and ext.Strings(2); 1.30 library.IP() and library.CIDR() ("net"); 1.31
+# library.Format(); 1.33 library.SemverLib(). A library the version lacks is undeclared: using
+# it is a compile error.
 OLDEST = (1, 25)
-LIBRARIES: dict[str, tuple[int, int]] = {"lists": (1, 25), "regex": (1, 25)}
+LIBRARIES: dict[str, tuple[int, int]] = {
+    "lists": (1, 25), "regex": (1, 25), "urls": (1, 25), "quantity": (1, 29), "sets": (1, 29),
+    "net": (1, 30), "format": (1, 31), "semver": (1, 33)}
 OPTIONAL_TYPES_FROM = (1, 28)
 STRINGS_V2_FROM = (1, 29)  # before it the strings extension is version 0 (no format, join...)
 ITERATION_BUDGET = 10_000  # cel-cpp's comprehension budget per evaluation, fixed in the binding
 
-_DECLARATIONS = {"lists": lists.declarations, "regex": regex.declarations}
+_MODULES = {"lists": lists, "regex": regex, "urls": urls, "quantity": quantities, "sets": sets,
+            "net": net, "format": formats, "semver": semver}
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 
 
@@ -76,9 +95,19 @@ def environment(kube_version: str, variables: tuple[str, ...] = ("object",)) -> 
     extensions = [ext_strings.ExtStrings(version=2 if version >= STRINGS_V2_FROM else 0)]
     if version >= OPTIONAL_TYPES_FROM:
         extensions.append(ext_optional.ExtOptional())
-    functions = [decl for name in libraries(kube_version) for decl in _DECLARATIONS[name]()]
+    modules = [_MODULES[name] for name in libraries(kube_version)]
+    functions = [decl for module in modules for decl in module.declarations()]
+    compare = {k: fn for module in modules for k, fn in getattr(module, "COMPARE", {}).items()}
+    strings = {k: fn for module in modules for k, fn in getattr(module, "STRING", {}).items()}
+    functions += (opaque.comparisons(compare) if compare else []) + (
+        opaque.strings(strings) if strings else [])
+    # After the standard extensions, as one extension: cel-cpp then adds our overloads to their
+    # functions (indexOf on lists beside the strings extension's, string() of an IP) where
+    # NewEnv(functions=...) would refuse a name declared twice.
+    extensions.append(cel.CelExtension("kubernetes", functions))
+    typed = [decl for module in modules for decl in getattr(module, "typed_declarations", list)()]
     return cel.NewEnv(variables={name: cel.Type.DYN for name in variables},
-                      extensions=extensions, functions=functions)
+                      extensions=extensions, functions=typed)
 
 
 def compile_expression(expression: str, kube_version: str,
@@ -95,7 +124,8 @@ def compile_expression(expression: str, kube_version: str,
 
 
 def evaluate(program: Program, variables: Mapping[str, Any]) -> Any:
-    """The expression's value as plain Python (bool, int, str, list, dict…)."""
+    """The expression's value as plain Python (bool, int, str, list, dict…); values of library
+    types as opaque.py holds them (pass them to `plain` to show them)."""
     try:
         value = program.compiled.eval(data=dict(variables))
     except RuntimeError as exc:
@@ -107,6 +137,12 @@ def evaluate(program: Program, variables: Mapping[str, Any]) -> Any:
     if value.type() == cel.Type.ERROR:
         raise CelEvaluationError(f"{program.expression!r}: {_reason(value.value())}")
     return value.plain_value()
+
+
+def plain(value: Any) -> Any:
+    """A value `evaluate` returned, library values shown as their canonical form ('1500m' is
+    '1.5', a URL its text, an optional its value or None)."""
+    return opaque.plain(value)
 
 
 def _reason(status: str) -> str:

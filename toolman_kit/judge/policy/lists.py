@@ -1,8 +1,11 @@
-"""The Kubernetes list library: isSorted, sum, min, max (indexOf and lastIndexOf on lists are
-not yet declared: the strings extension owns those names in cel-expr-python 0.1.3).
+"""The Kubernetes list library: isSorted, sum, min, max, indexOf, lastIndexOf.
 
 As in apiserver's library/lists.go: sum only over numbers, the ordering functions
-over comparable elements; min/max of an empty list is an error.
+over comparable elements; min/max of an empty list is an error; indexOf/lastIndexOf use CEL's
+equality (-1 when absent). indexOf and lastIndexOf are also the strings extension's: declared in
+the environment's extension after it (cel.py), cel-cpp adds these list overloads to its string
+ones. Deviation: their element is dyn, so [1].indexOf('a') compiles (-1) where cel-go's list(T), T
+would not.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from cel_expr_python import cel
+
+from toolman_kit.judge.policy.sets import cel_equal
 
 T = cel.Type
 # Durations and timestamps are left out: cel-expr-python 0.1.3 cannot return them from a Python
@@ -74,7 +79,26 @@ def _overloads(name: str, impl: Any, element_types: tuple[Any, ...], returns_ele
     return cel.FunctionDecl(name, overloads)
 
 
+def index_of(items: list[Any], value: Any) -> int:
+    return next((i for i, item in enumerate(items) if cel_equal(item, value)), -1)
+
+
+def last_index_of(items: list[Any], value: Any) -> int:
+    found = index_of(items[::-1], value)
+    return -1 if found < 0 else len(items) - 1 - found
+
+
 def declarations() -> list[cel.FunctionDecl]:
+    """indexOf and lastIndexOf: given to the environment as an extension (see above)."""
+    return [cel.FunctionDecl(name, [cel.Overload(
+        f"list_{name}", T.INT, [T.List(T.DYN), T.DYN], is_member=True, impl=impl)])
+        for name, impl in (("indexOf", index_of), ("lastIndexOf", last_index_of))]
+
+
+def typed_declarations() -> list[cel.FunctionDecl]:
+    """sum, min, max, isSorted: given to the environment as plain functions, where only the first
+    overload of each, the one with an implementation, is registered for evaluation (in an
+    extension cel-cpp would register each overload and refuse the same list kind twice)."""
     return [
         _overloads("sum", list_sum, _SUMMABLE, returns_element=True),
         _overloads("min", list_min, _COMPARABLE, returns_element=True),
