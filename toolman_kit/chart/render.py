@@ -138,7 +138,7 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         'pass'
     """
     files = tuple(str(f) for f in values_files)
-    texts = [_read(f) for f in files]
+    texts = [read_values_file(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
     chart = prepare(chart_dir, repo, version, offline, texts, sets)
     kube = helm_kube_version(kube_version) if kube_version else None
@@ -257,7 +257,7 @@ def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[s
     return out
 
 
-def _read(path: str) -> str:
+def read_values_file(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:

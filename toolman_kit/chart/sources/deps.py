@@ -34,13 +34,14 @@ def complete(chart: Path, values: Mapping[str, Any], offline: bool,
     if not absent:
         return chart
     merged = _merge(_yaml(chart / "values.yaml"), values)
-    enabled = {d.name for d in dependencies.decide(absent, merged) if d.enabled}
-    need = {str(d["name"]): d for d in absent if str(d.get("name")) in enabled}
+    decided = dependencies.decide(absent, merged)
+    need = {str(d["name"]): (d, why) for d, why in zip(absent, decided, strict=True)
+            if why.enabled}
     if not need:
         return chart
     lock = _lock(chart)
-    fetched = {name: _fetch(dep, chart, str(meta.get("name") or chart.name), lock, offline,
-                            env_host) for name, dep in need.items()}
+    fetched = {name: _fetch(dep, why, chart, str(meta.get("name") or chart.name), lock,
+                            offline, env_host) for name, (dep, why) in need.items()}
     key = hashlib.sha256(content_digest(chart).encode())
     for name, (_, digest) in sorted(fetched.items()):
         key.update(f"\0{name}\0{digest}".encode())
@@ -84,8 +85,8 @@ def content_digest(folder: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _fetch(dep: Mapping[str, Any], chart: Path, chart_name: str, lock: dict[str, str],
-           offline: bool, env_host: str | None) -> tuple[Path, str]:
+def _fetch(dep: Mapping[str, Any], why: dependencies.Dependency, chart: Path, chart_name: str,
+           lock: dict[str, str], offline: bool, env_host: str | None) -> tuple[Path, str]:
     """(subchart directory, its digest), or a FetchError naming the dependency and
     `helm dependency build`."""
     name = str(dep["name"])
@@ -110,10 +111,12 @@ def _fetch(dep: Mapping[str, Any], chart: Path, chart_name: str, lock: dict[str,
         raise FetchError("no repository to fetch it from")
     except FetchError as e:
         reason = f"{e.file}: {e.message}" if e.file else e.message
+        missing = dependencies.missing_error(chart_name, str(chart), [why])
+        head, _, command = missing.partition(": run ")
         raise FetchError(
-            f"chart {chart_name!r} needs dependency {name} {version or ''} from "
-            f"{http.redact(where) or '(no repository)'}: {reason}; `helm dependency build "
-            f"{chart}` fetches it into charts/", file=str(chart / "Chart.yaml")) from None
+            f"{head}, and {name} {version or '(any version)'} cannot be fetched from "
+            f"{http.redact(where) or '(no repository)'} ({reason}): run {command}",
+            file=str(chart / "Chart.yaml")) from None
 
 
 def _local(path: Path, name: str) -> tuple[Path, str]:
