@@ -47,7 +47,8 @@ def add_chart(p: argparse.ArgumentParser, *, required: bool = False,
                         "with --repo")
     p.add_argument("--repo", metavar="URL",
                    help="the chart repository (its index.yaml) that --chart NAME is taken "
-                        "from, as helm --repo")
+                        "from, as helm --repo (default: none: --chart names a directory, a "
+                        "file or a URL)")
     p.add_argument("--version", dest="chart_version", metavar="VERSION",
                    help="the chart version for --repo and oci://, or a range as Helm reads it "
                         "(^1.2, ~1.2.3, '>=1.0 <2', 1.2.x): the newest match (default: the "

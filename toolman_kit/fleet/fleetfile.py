@@ -20,7 +20,8 @@ line and the key (e.g. `fleet.yaml:7: targets[1].name: must be lowercase …`).
         version: "4.15.1"              # or a range: "^4.15"
 
 Paths (chart, values, paths, baseline, a profile that is not built in) are relative to the fleet
-file and come out absolute; a `chart` that is a URL, or a name with `repo`, is kept as written. The file holds data only: there is nothing to execute in it.
+file and come out absolute; a `chart` that is a URL, or a name with `repo`, is kept as written.
+The file holds data only: there is nothing to execute in it.
 """
 
 from __future__ import annotations
