@@ -485,3 +485,26 @@ def test_a_registry_401_and_credentials_from_helms_registry_config(
     code, out, err = run(capsys, "check", "--chart", ref, "--version", "0.1.0")
     assert code in (0, 1), err
     assert "reg-pw" not in out + err
+
+
+# --- fleet targets -------------------------------------------------------------------------------
+
+def test_a_fleet_target_names_a_repository_chart_and_its_digest_is_in_the_input_hash(
+        tmp_path: Path) -> None:
+    from toolman_kit.fleet.fleetfile import load_fleet
+    from toolman_kit.fleet.task import input_hash
+
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("targets:\n- name: ingress\n  chart: ingress-nginx\n"
+                     "  repo: https://charts.example.com/ingress-nginx\n  version: ^4.15\n"
+                     "- name: oci\n  chart: oci://registry.example.com/charts/app:1.0.0\n"
+                     "- name: local\n  chart: charts/app\n")
+    ingress, oci, local = load_fleet(fleet).targets
+    assert (ingress.chart, ingress.repo, ingress.version) == (
+        "ingress-nginx", "https://charts.example.com/ingress-nginx", "^4.15")
+    assert oci.chart == "oci://registry.example.com/charts/app:1.0.0"
+    assert local.chart == str(tmp_path / "charts" / "app")
+    assert input_hash(ingress, "x", "sha256:aa") != input_hash(ingress, "x", "sha256:bb")
+    fleet.write_text("targets:\n- name: bad\n  paths: [x]\n  repo: https://r.example.com\n")
+    with pytest.raises(tk.ToolmanKitError, match="`repo` and `version` go with `chart`"):
+        load_fleet(fleet)
