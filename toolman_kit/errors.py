@@ -54,6 +54,12 @@ class RenderError(ToolmanKitError):
     """
 
 
+class FetchError(RenderError):
+    """A chart that cannot be had: a download refused or failing, a digest that does not match,
+    an unsafe or broken archive, or something --offline would have to fetch (the message says
+    the command that fetches it). Never names a credential."""
+
+
 class ProfileError(ToolmanKitError):
     """A profile file that is missing or malformed.
 

@@ -25,13 +25,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 
-from toolman_kit.chart import dependencies
+from toolman_kit.chart import dependencies, sources
 from toolman_kit.chart.capabilities import api_version, api_versions, rendered_crd_versions
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.chart.sandbox import limits, shared
+from toolman_kit.chart.sources import deps
 from toolman_kit.chart.untrusted import check_chart_files
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
@@ -93,7 +95,8 @@ class Rendered:
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
            set_values: Sequence[str] | None = None, release: str = "release-name",
            namespace: str = "default", kube_version: str | None = None,
-           lint: bool = True, api_versions: Sequence[str] = ()) -> Rendered:
+           lint: bool = True, api_versions: Sequence[str] = (), repo: str | None = None,
+           version: str | None = None, offline: bool | None = None) -> Rendered:
     """`helm template RELEASE CHART -n NAMESPACE -f F... --set S... --kube-version V` plus
     `helm lint`.
 
@@ -104,7 +107,9 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     `chart` in the result is `chart_dir` as given; `lint` is `helm lint` with the same values.
 
     Args:
-        chart_dir: the chart directory (holding Chart.yaml).
+        chart_dir: the chart directory (holding Chart.yaml), a packaged chart (.tgz), an
+            http(s) URL of one, `oci://host/path/name[:tag]`, or a chart name with `repo`
+            (chart/sources/: downloads verified and cached by digest).
         values_files: values files, as `-f`, later ones win.
         set_values: `--set` expressions, applied after the files.
         release: the release name (`helm template RELEASE`).
@@ -114,6 +119,10 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         api_versions: `--api-versions` (GROUP/VERSION[/KIND]) served besides the built-ins
             of `kube_version` and the chart's CRDs (chart/capabilities.py).
         lint: also run `helm lint` (the fleet's input hash needs only the render).
+        repo: an HTTP chart repository's URL (`helm --repo`); `chart_dir` is then a name.
+        version: the version or semver range (`^1.2`, `>=1 <2`) for `repo` and oci://.
+        offline: never touch the network (None: TOOLMAN_KIT_OFFLINE); missing dependencies
+            that are enabled are fetched otherwise.
 
     Returns:
         A `Rendered` (text, lint messages, backend, chart, values files).
@@ -128,13 +137,10 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         >>> tk.checklist(r).set_index("component").loc["Replicas", "status"]
         'pass'
     """
-    chart = Path(chart_dir)
-    if not (chart / "Chart.yaml").is_file():
-        raise RenderError("not a Helm chart directory (no Chart.yaml)", file=str(chart))
-    check_chart_files(chart)
     files = tuple(str(f) for f in values_files)
-    texts = [_read(f) for f in files]
+    texts = [read_values_file(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
+    chart = prepare(chart_dir, repo, version, offline, texts, sets)
     kube = helm_kube_version(kube_version) if kube_version else None
     extra = tuple(api_version(a) for a in api_versions)
     try:
@@ -155,6 +161,40 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings))
 
 
+def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
+            version: str | None = None, offline: bool | None = None,
+            texts: Sequence[str] = (), sets: Sequence[str] = ()) -> Path:
+    """The chart directory to render: the chart named (chart/sources/), with the missing
+    subcharts that these values (files' texts, --set expressions) enable fetched."""
+    remote = sources.is_remote(chart_dir, repo) or version
+    chart = sources.resolve(chart_dir, repo, version, offline).path if remote \
+        else Path(chart_dir)
+    if not (chart / "Chart.yaml").is_file():
+        raise RenderError("not a Helm chart directory (no Chart.yaml)", file=str(chart))
+    check_chart_files(chart)
+    offline = sources.offline_default() if offline is None else offline
+    host = urlsplit(str(repo or chart_dir).replace("oci://", "https://")).netloc or None
+    return deps.complete(chart, _user_values(texts, sets), offline, host)
+
+
+def _user_values(texts: Sequence[str], sets: Sequence[str]) -> dict[str, Any]:
+    """The values given, merged, as far as they parse: enough to decide which subcharts are
+    enabled (the render itself says what does not parse)."""
+    values: dict[str, Any] = {}
+    for text in texts:
+        try:
+            data = yamlsafe.parse(text).data
+        except (yaml.YAMLError, yamlsafe.YAMLInputError):
+            continue
+        values = merge_values(values, data if isinstance(data, dict) else {})
+    for expr in sets:
+        try:
+            values = merge_values(values, parse_set(expr))
+        except RenderError:
+            continue
+    return values
+
+
 def _given(texts: Sequence[str], sets: Sequence[str]) -> list[str]:
     """The strings given in values files and --set expressions: never to be echoed."""
     out = [s for e in sets for s in set_strings(e)]
@@ -173,11 +213,13 @@ def _masked(e: RenderError, given: Sequence[str]) -> RenderError:
 def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
                set_values: Sequence[str] = (), release: str = "release-name",
                namespace: str | None = None, kube_version: str | None = None,
-               api_versions: Sequence[str] = ()) -> tuple[Manifests, Rendered]:
+               api_versions: Sequence[str] = (), repo: str | None = None,
+               version: str | None = None) -> tuple[Manifests, Rendered]:
     """Render a chart (helm template) and load the result; rows name it `<rendered CHART>`."""
     namespace = namespace or "default"  # helm's own default release namespace
     rendered = render(chart, list(values), list(set_values), release=release,
-                      namespace=namespace, kube_version=kube_version, api_versions=api_versions)
+                      namespace=namespace, kube_version=kube_version, api_versions=api_versions,
+                      repo=repo, version=version)
     manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
     manifests.warnings += [LoadError(str(Path(chart) / "Chart.yaml"), None, w)
                            for w in rendered.warnings]
@@ -215,7 +257,7 @@ def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[s
     return out
 
 
-def _read(path: str) -> str:
+def read_values_file(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:

@@ -25,7 +25,7 @@ from typing import NoReturn
 
 from toolman_kit import __version__
 from toolman_kit.commands import batch, check, checks, compare, report, suggest
-from toolman_kit.commands.options import add_config, apply_config, render_limits
+from toolman_kit.commands.options import add_config, apply_config, chart_source, render_limits
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.exits import EXIT_BROKEN_PIPE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED
 from toolman_kit.text import terminal_safe
@@ -68,7 +68,7 @@ def _main(args: argparse.Namespace) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        with apply_config(args), render_limits(args):
+        with apply_config(args), render_limits(args), chart_source(args):
             return args.run(args)
     except ToolmanKitError as exc:
         return _error(str(exc))

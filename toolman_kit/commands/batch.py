@@ -13,6 +13,7 @@ from typing import Any
 from toolman_kit.commands.options import (
     add_fail_on,
     add_jobs,
+    add_offline,
     add_out_dir,
     add_render_bounds,
 )
@@ -28,6 +29,7 @@ def add_parser(subparsers: Any) -> None:
     add_out_dir(p)
     add_jobs(p, "targets (each in its own worker process)")
     add_render_bounds(p)
+    add_offline(p)
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this target (repeatable; default: all); the page still shows "
                         "them all")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -40,8 +41,19 @@ def add_chart(p: argparse.ArgumentParser, *, required: bool = False,
               value_sets: bool = False) -> None:
     """--chart and what its rendering takes: -f/--values, --set, --release, -n/--namespace; with
     `value_sets`, --value-set too (and --values NAME=FILE, its old spelling, still works)."""
-    p.add_argument("--chart", metavar="DIR", required=required,
-                   help="the Helm chart directory to render")
+    p.add_argument("--chart", metavar="CHART", required=required,
+                   help="the Helm chart to render: a directory, a packaged chart (.tgz), an "
+                        "http(s) URL of one, oci://REGISTRY/PATH/NAME[:TAG], or a chart NAME "
+                        "with --repo")
+    p.add_argument("--repo", metavar="URL",
+                   help="the chart repository (its index.yaml) that --chart NAME is taken "
+                        "from, as helm --repo (default: none: --chart names a directory, a "
+                        "file or a URL)")
+    p.add_argument("--version", dest="chart_version", metavar="VERSION",
+                   help="the chart version for --repo and oci://, or a range as Helm reads it "
+                        "(^1.2, ~1.2.3, '>=1.0 <2', 1.2.x): the newest match (default: the "
+                        "newest release)")
+    add_offline(p)
     p.add_argument("-f", "--values", action=_ValuesFile if value_sets else "append", default=[],
                    metavar="FILE",
                    help="a values file for --chart, as helm -f (repeatable, later wins)")
@@ -61,6 +73,46 @@ def add_chart(p: argparse.ArgumentParser, *, required: bool = False,
                    help="the release namespace, where objects that name none are placed "
                         "(default: a chart renders into helm's `default`; manifests: the one "
                         "namespace they name, else `(release)`)")
+
+
+def add_offline(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--offline", action="store_true",
+                   help="never touch the network: charts and their dependencies come from the "
+                        "cache ($XDG_CACHE_HOME/toolman-kit/charts) or fail saying what is "
+                        "missing")
+
+
+@contextmanager
+def chart_source(args: argparse.Namespace) -> Iterator[None]:
+    """--offline for the command's duration (in the environment: it reaches the processes the
+    command starts), and --chart made a local directory (chart/sources/): a packaged, downloaded
+    or registry chart is fetched and verified once, with the subcharts that -f/--set enable.
+    `check` fetches subcharts as it renders: a chart that cannot render is an input error there,
+    reported beside the other inputs (check.manifests_from)."""
+    from toolman_kit.chart.sources import ENV_OFFLINE
+
+    saved = os.environ.get(ENV_OFFLINE)
+    if getattr(args, "offline", False):
+        os.environ[ENV_OFFLINE] = "1"
+    try:
+        if getattr(args, "chart", None):
+            from toolman_kit.chart import sources
+            from toolman_kit.chart.render import prepare, read_values_file
+
+            if args.command == "check":
+                if sources.is_remote(args.chart, args.repo) or args.chart_version:
+                    args.chart = str(sources.resolve(args.chart, args.repo,
+                                                     args.chart_version).path)
+            else:
+                texts = [read_values_file(str(f)) for f in getattr(args, "values", None) or ()]
+                args.chart = str(prepare(args.chart, args.repo, args.chart_version, None,
+                                         texts, getattr(args, "set_values", None) or ()))
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(ENV_OFFLINE, None)
+        else:
+            os.environ[ENV_OFFLINE] = saved
 
 
 class Default(str):
@@ -318,7 +370,8 @@ def need_chart(args: argparse.Namespace) -> None:
     if args.chart:
         return
     for flag, given in (("-f/--values", args.values), ("--set", args.set_values),
-                        ("--release", args.release)):
+                        ("--release", args.release), ("--repo", args.repo),
+                        ("--version", args.chart_version)):
         if given:
             raise ToolmanKitError(f"{flag} needs --chart DIR: it applies to rendering a chart")
 

@@ -14,9 +14,14 @@ line and the key (e.g. `fleet.yaml:7: targets[1].name: must be lowercase …`).
       - name: vendor
         chart: charts/vendor
         render_timeout: 10             # seconds per render, this target only
+      - name: ingress
+        chart: ingress-nginx           # a chart name with `repo`, or oci://…, or a .tgz or URL
+        repo: https://charts.example.com/ingress-nginx
+        version: "4.15.1"              # or a range: "^4.15"
 
 Paths (chart, values, paths, baseline, a profile that is not built in) are relative to the fleet
-file and come out absolute. The file holds data only: there is nothing to execute in it.
+file and come out absolute; a `chart` that is a URL, or a name with `repo`, is kept as written.
+The file holds data only: there is nothing to execute in it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class Target:
     paths: tuple[str, ...] = ()
     namespace: str | None = None
     profile: str = "production"
+    repo: str | None = None  # an HTTP chart repository: `chart` is a chart name in it
+    version: str | None = None  # the version or range for `repo` and oci:// charts
     kube_version: str | None = None
     api_versions: tuple[str, ...] = ()  # served besides the built-ins and the chart's CRDs
     baseline: tuple[str, ...] = ()  # what the first run compares against
@@ -80,7 +87,9 @@ def load_fleet(path: str | Path) -> Fleet:
         seen[entry["name"]] = i
         options = {**defaults, **entry}
         targets.append(Target(
-            name=entry["name"], chart=_path(base, options.get("chart")),
+            name=entry["name"], repo=options.get("repo"), version=options.get("version"),
+            chart=options.get("chart") if "://" in str(options.get("chart")) or
+            options.get("repo") else _path(base, options.get("chart")),
             values=_paths(base, options.get("values")), release=options.get("release"),
             paths=_paths(base, options.get("paths")), namespace=options.get("namespace"),
             profile=_profile(base, options.get("profile", "production")),

@@ -35,6 +35,7 @@ from typing import Any, Literal
 from toolman_kit import __version__
 from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import write_atomic
+from toolman_kit.chart import sources
 from toolman_kit.chart.redact import mask_secrets
 from toolman_kit.chart.render import render
 from toolman_kit.chart.sandbox import timeout_set
@@ -100,8 +101,14 @@ def _run_target(job: Job) -> Outcome:
     try:
         _check_shared(job.out, job.token)
         target_dir(job.out, t.name)
+        source = None
+        if t.chart and (sources.is_remote(t.chart, t.repo) or t.version):
+            fetched = sources.resolve(t.chart, t.repo, t.version)  # verified, cached
+            t, source = replace(t, chart=str(fetched.path), repo=None, version=None), \
+                fetched.digest
+            job = replace(job, target=t)
         text = mask_secrets(_manifests(t), load_profile(t.profile).secret_env)  # kept on disk
-        digest = input_hash(t, text)
+        digest = input_hash(t, text, source)
         previous = _previous(job)
         if (previous and previous.status == "ok" and previous.input_hash == digest
                 and not job.force):
@@ -120,14 +127,15 @@ def _run_target(job: Job) -> Outcome:
     return outcome
 
 
-def input_hash(target: Target, manifests: str) -> str:
-    """What decides a report: the manifests analyzed (after rendering), the profile's content,
-    the Kubernetes version and API versions, the release namespace, the title and this kit's
+def input_hash(target: Target, manifests: str, source: str | None = None) -> str:
+    """What decides a report: the manifests analyzed (after rendering), the digest of the chart
+    archive they came from (a repository or registry chart), the profile's content, the
+    Kubernetes version and API versions, the release namespace, the title and this kit's
     version."""
     profile = replace(load_profile(target.profile), source="")  # content, not where it lives
     h = hashlib.sha256()
     for part in (__version__, target.kube_version, target.api_versions, target.namespace,
-                 target.title,
+                 target.title, source or "",
                  repr(profile), manifests):
         h.update(f"{part}".encode() + b"\0")
     return h.hexdigest()[:16]

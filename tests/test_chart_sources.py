@@ -1,0 +1,510 @@
+"""Charts from anywhere (chart/sources/): packaged charts, HTTP chart repositories, archive URLs
+and OCI registries, against real servers the tests start on 127.0.0.1 — a small http.server
+repository and Debian's docker-registry (the CNCF Distribution registry) — and bad archives,
+each one line."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import io
+import json
+import shutil
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import make_chart, run
+
+import toolman_kit as tk
+from toolman_kit.chart.sources import archive, semver
+from toolman_kit.errors import FetchError
+
+CM = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Chart.Name }}-{{ .Chart.Version | replace "." "-" }}
+data: {a: b}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache and Helm configuration of this test's own (none of the user's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HELM_REPOSITORY_CONFIG", str(tmp_path / "helm" / "repositories.yaml"))
+    monkeypatch.setenv("HELM_REGISTRY_CONFIG", str(tmp_path / "helm" / "config.json"))
+    for name in ("TOOLMAN_KIT_REPO_USERNAME", "TOOLMAN_KIT_REPO_PASSWORD", "TOOLMAN_KIT_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def package(root: Path, name: str = "demo", version: str = "0.1.0",
+            chart_yaml: str | None = None) -> bytes:
+    """A chart packaged as `helm package` does (a .tgz with NAME/ at the top)."""
+    chart = make_chart(root / f"{name}-{version}" / name, {"cm.yaml": CM},
+                       chart_yaml=chart_yaml or f"apiVersion: v2\nname: {name}\n"
+                                                f"version: {version}\n")
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        tar.add(chart, arcname=name)
+    return out.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Repo:
+    """An HTTP chart repository on 127.0.0.1: index.yaml and archives in a directory; with
+    `login`, Basic authentication is required."""
+
+    def __init__(self, root: Path, login: tuple[str, str] | None = None):
+        self.root, self.entries = root, {}
+        expected = "Basic " + base64.b64encode(":".join(login).encode()).decode() \
+            if login else None
+        directory = str(root)
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **k):  # type: ignore[no-untyped-def]
+                super().__init__(*a, directory=directory, **k)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if expected and self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="charts"')
+                    self.end_headers()
+                    return
+                super().do_GET()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add(self, data: bytes, name: str, version: str, digest: str | None = None) -> None:
+        (self.root / f"{name}-{version}.tgz").write_bytes(data)
+        self.entries.setdefault(name, []).append(
+            {"name": name, "version": version, "urls": [f"{name}-{version}.tgz"],
+             "digest": digest or sha256(data), "apiVersion": "v2"})
+        (self.root / "index.yaml").write_text(json.dumps({"apiVersion": "v1",
+                                                          "entries": self.entries}))
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repo]:
+    (tmp_path / "repo").mkdir()
+    server = Repo(tmp_path / "repo")
+    for version in ("1.0.0", "1.2.0", "1.3.1", "2.0.0", "2.1.0-rc.1"):
+        server.add(package(tmp_path / "src", "demo", version), "demo", version)
+    yield server
+    server.stop()
+
+
+def names(rendered: tk.Rendered) -> list[str]:
+    return [line.split(": ", 1)[1] for line in rendered.text.splitlines()
+            if line.startswith("  name: ")]
+
+
+# --- versions --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("range_text", "chosen"), [
+    ("^1.2", "1.3.1"), ("~1.2.0", "1.2.0"), (">=1.0 <2", "1.3.1"), ("1.2.x", "1.2.0"),
+    ("1.x", "1.3.1"), ("*", "2.0.0"), ("2.0.0", "2.0.0"), (">=2.1.0-rc.0", "2.1.0-rc.1"),
+    (">1.2", "2.0.0"), ("<=1.2", "1.2.0"), ("1.0 - 1.2", "1.2.0"), ("^1.2 || ^2", "2.0.0"),
+    ("^3", None), ("^0.1", None),
+])
+def test_a_range_picks_the_newest_match_and_prereleases_only_when_named(
+        range_text: str, chosen: str | None) -> None:
+    versions = [semver.Version.parse(v) for v in ("1.0.0", "1.2.0", "1.3.1", "2.0.0",
+                                                   "2.1.0-rc.1")]
+    found = semver.newest([v for v in versions if v], range_text)
+    assert (found.text if found else None) == chosen
+
+
+def test_caret_on_zero_versions_keeps_the_leftmost_nonzero_part() -> None:
+    versions = [v for t in ("0.1.0", "0.1.9", "0.2.0", "0.0.3", "0.0.4")
+                if (v := semver.Version.parse(t))]
+    assert semver.newest(versions, "^0.1.0").text == "0.1.9"  # type: ignore[union-attr]
+    assert semver.newest(versions, "^0.0.3").text == "0.0.3"  # type: ignore[union-attr]
+    with pytest.raises(semver.RangeError):
+        semver.matches(">=banana")
+
+
+# --- an HTTP chart repository -----------------------------------------------------------------
+
+def test_repo_and_a_range_render_the_newest_match(repo: Repo, sdk: object) -> None:
+    assert names(tk.render("demo", repo=repo.url, version="^1.2")) == ["demo-1-3-1"]
+    assert names(tk.render("demo", repo=repo.url, version="1.2.0")) == ["demo-1-2-0"]
+    assert names(tk.render("demo", repo=repo.url)) == ["demo-2-0-0"]  # no prerelease
+
+
+def test_cli_repo_version_and_a_url_to_an_archive(repo: Repo, sdk: object,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", "--chart", "demo", "--repo", repo.url, "--version",
+                         "~1.2", "--format", "json")
+    assert code in (0, 1), err
+    assert {f["name"] for f in json.loads(out)["findings"]} == {"demo-1-2-0"}
+    rendered = tk.render(f"{repo.url}/demo-1.3.1.tgz")
+    assert names(rendered) == ["demo-1-3-1"]
+    assert rendered.chart == f"{repo.url}/demo-1.3.1.tgz"  # as given
+
+
+def test_a_wrong_digest_and_a_404_are_one_line_each(tmp_path: Path, repo: Repo, sdk: object,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    repo.add(package(tmp_path / "bad", "demo", "3.0.0"), "demo", "3.0.0", digest="0" * 64)
+    code, _, err = run(capsys, "check", "--chart", "demo", "--repo", repo.url, "--version",
+                       "3.0.0")
+    assert code == 2
+    assert err.count("\n") == 1 and "digest mismatch: expected sha256:000" in err
+    code, _, err = run(capsys, "check", "--chart", f"{repo.url}/nope-1.0.0.tgz")
+    assert code == 2
+    assert err == (f"toolman-kit: error: {repo.url}/nope-1.0.0.tgz: chart download failed: "
+                   "HTTP 404 File not found (no such chart or version)\n")
+    code, _, err = run(capsys, "check", "--chart", "nope", "--repo", repo.url)
+    assert code == 2 and "no chart 'nope' in the repository's index.yaml" in err
+    code, _, err = run(capsys, "check", "--chart", "demo", "--repo", repo.url, "--version",
+                       "^9")
+    assert code == 2 and "no version of 'demo' matches '^9' (newest: " in err
+
+
+def test_basic_auth_from_helms_repositories_yaml(tmp_path: Path, sdk: object,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "private").mkdir()
+    private = Repo(tmp_path / "private", login=("alice", "s3cret-pw"))
+    try:
+        private.add(package(tmp_path / "src", "demo", "1.0.0"), "demo", "1.0.0")
+        code, _, err = run(capsys, "check", "--chart", "demo", "--repo", private.url)
+        assert code == 2 and "HTTP 401" in err and "credentials" in err
+        config = tmp_path / "helm" / "repositories.yaml"
+        config.parent.mkdir()
+        config.write_text(f"apiVersion: v1\nrepositories:\n- name: private\n  url: "
+                          f"{private.url}\n  username: alice\n  password: s3cret-pw\n")
+        code, out, err = run(capsys, "check", "--chart", "demo", "--repo", private.url)
+        assert code in (0, 1), err
+        assert "s3cret-pw" not in out + err
+        # userinfo in a URL is used, and never shown
+        url = private.url.replace("http://", "http://alice:wrong-pw@")
+        code, _, err = run(capsys, "check", "--chart", f"{url}/demo-9.tgz")
+        assert code == 2 and "HTTP 401" in err
+        assert "wrong-pw" not in err and f"{private.url}/demo-9.tgz: " in err
+    finally:
+        private.stop()
+
+
+def test_the_environment_credentials_go_to_the_named_host(
+        tmp_path: Path, sdk: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "private").mkdir()
+    private = Repo(tmp_path / "private", login=("bob", "env-pw"))
+    try:
+        private.add(package(tmp_path / "src", "demo", "1.0.0"), "demo", "1.0.0")
+        monkeypatch.setenv("TOOLMAN_KIT_REPO_USERNAME", "bob")
+        monkeypatch.setenv("TOOLMAN_KIT_REPO_PASSWORD", "env-pw")
+        assert names(tk.render("demo", repo=private.url)) == ["demo-1-0-0"]
+    finally:
+        private.stop()
+
+
+def test_offline_reuses_the_cache_and_names_what_is_missing(
+        repo: Repo, sdk: object, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "--chart", "demo", "--repo", repo.url, "--version",
+                       "^1", "--offline")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "the repository's index.yaml is not in the cache" in err and "--offline" in err
+    assert names(tk.render("demo", repo=repo.url, version="^1")) == ["demo-1-3-1"]
+    assert names(tk.render(f"{repo.url}/demo-1.0.0.tgz")) == ["demo-1-0-0"]
+    repo.stop()  # nothing answers any more
+    assert names(tk.render("demo", repo=repo.url, version="^1", offline=True)) == ["demo-1-3-1"]
+    assert names(tk.render(f"{repo.url}/demo-1.0.0.tgz", offline=True)) == ["demo-1-0-0"]
+    code, _, err = run(capsys, "check", "--chart", "demo", "--repo", repo.url, "--version",
+                       "1.2.0", "--offline")
+    assert code == 2 and "demo 1.2.0: not in the cache" in err
+    with pytest.raises(FetchError, match="repository index failed"):
+        tk.render("demo", repo=repo.url, version="^1")  # online, and the server is gone
+
+
+def test_a_packaged_chart_file(tmp_path: Path, sdk: object) -> None:
+    tgz = tmp_path / "demo-0.3.0.tgz"
+    tgz.write_bytes(package(tmp_path / "src", "demo", "0.3.0"))
+    assert names(tk.render(tgz)) == ["demo-0-3-0"]
+    with pytest.raises(FetchError, match="--version applies to --repo and oci://"):
+        tk.render(tgz, version="1.0.0")
+
+
+# --- bad archives ------------------------------------------------------------------------------
+
+def _tar(tmp_path: Path, *members: tuple[tarfile.TarInfo, bytes | None]) -> Path:
+    out = tmp_path / "bad.tgz"
+    with tarfile.open(out, "w:gz") as tar:
+        info = tarfile.TarInfo("demo/Chart.yaml")
+        body = b"apiVersion: v2\nname: demo\nversion: 0.1.0\n"
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return out
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, target: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+@pytest.mark.parametrize(("member", "data", "message"), [
+    (_member("demo/../../x"), b"x", "archive entry 'demo/../../x' points outside the chart"),
+    (_member("/etc/cron.d/x"), b"x", "archive entry '/etc/cron.d/x' has an absolute path"),
+    (_member("demo/link", tarfile.SYMTYPE, "/etc/passwd"), None,
+     "archive entry 'demo/link' is a symlink"),
+    (_member("demo/hard", tarfile.LNKTYPE, "demo/Chart.yaml"), None,
+     "archive entry 'demo/hard' is a hard link"),
+    (_member("demo/dev", tarfile.CHRTYPE), None, "archive entry 'demo/dev' is a device file"),
+    (_member("demo/fifo", tarfile.FIFOTYPE), None, "archive entry 'demo/fifo' is a FIFO"),
+])
+def test_an_unsafe_entry_is_one_error_naming_it(tmp_path: Path, member: tarfile.TarInfo,
+                                                data: bytes | None, message: str) -> None:
+    bad = _tar(tmp_path, (member, data))
+    with pytest.raises(FetchError) as caught:
+        tk.render(bad)
+    assert str(caught.value) == f"{bad}: {message}: refused"
+    assert not (tmp_path / "x").exists() and list((tmp_path / "cache").rglob("link")) == []
+
+
+def test_a_bomb_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "MAX_FILES", 50)
+    many = _tar(tmp_path, *((_member(f"demo/f{i}"), b"") for i in range(60)))
+    with pytest.raises(FetchError, match=r"more than 50 entries \(refused at 'demo/f49'\)"):
+        tk.render(many)
+    monkeypatch.setattr(archive, "MAX_BYTES", 2**20)
+    (tmp_path / "big").mkdir()
+    big = _tar(tmp_path / "big", (_member("demo/zeros"), bytes(2**20 + 1)))
+    with pytest.raises(FetchError, match=r"unpacks to more than 1 MiB \(refused at "
+                                         r"'demo/zeros'\)"):
+        tk.render(big)
+    (tmp_path / "junk.tgz").write_bytes(b"not gzip at all")
+    with pytest.raises(FetchError, match="not a readable .tgz archive"):
+        tk.render(tmp_path / "junk.tgz")
+    assert not any(p.name.startswith(".unpack-") for p in (tmp_path / "cache").rglob("*"))
+
+
+# --- dependencies ----------------------------------------------------------------------------
+
+APP = """apiVersion: v2
+name: app
+version: 0.1.0
+dependencies:
+  - name: demo
+    version: "{range}"
+    repository: "{repository}"
+    condition: demo.enabled
+"""
+
+
+def _app(root: Path, repository: str, range_text: str = "^1") -> Path:
+    return make_chart(root, {"app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                                         "  name: app\n"},
+                      values="demo:\n  enabled: true\n",
+                      chart_yaml=APP.format(range=range_text, repository=repository))
+
+
+def test_an_enabled_missing_dependency_is_fetched_from_a_file_repository(
+        tmp_path: Path, sdk: object) -> None:
+    make_chart(tmp_path / "demo", {"cm.yaml": CM})
+    app = _app(tmp_path / "app", "file://../demo", "0.1.0")
+    assert sorted(names(tk.render(app))) == ["app", "demo-0-1-0"]
+    assert not (app / "charts").exists()  # the chart directory is not written to
+    assert names(tk.render(app, set_values=["demo.enabled=false"])) == ["app"]
+
+
+def test_an_enabled_missing_dependency_is_fetched_from_the_http_repository(
+        tmp_path: Path, repo: Repo, sdk: object, capsys: pytest.CaptureFixture[str]) -> None:
+    app = _app(tmp_path / "app", repo.url)
+    (app / "Chart.lock").write_text(f"dependencies:\n- name: demo\n  repository: {repo.url}\n"
+                                    "  version: 1.2.0\n")
+    code, _, err = run(capsys, "check", "--chart", str(app), "--offline")
+    assert code == 2
+    (line,) = err.splitlines()
+    assert "needs dependencies missing from charts/ (demo, enabled by condition demo.enabled)" \
+        ", and demo 1.2.0 cannot be fetched from" in line
+    assert line.endswith(f"run `helm dependency build {app}`")
+    assert sorted(names(tk.render(app))) == ["app", "demo-1-2-0"]  # as Chart.lock pins
+    (app / "Chart.lock").unlink()
+    assert sorted(names(tk.render(app))) == ["app", "demo-1-3-1"]  # the newest of ^1
+    repo.stop()
+    assert sorted(names(tk.render(app, offline=True))) == ["app", "demo-1-3-1"]
+
+
+# --- an OCI registry ---------------------------------------------------------------------------
+
+REGISTRY = shutil.which("docker-registry")
+needs_registry = pytest.mark.skipif(
+    REGISTRY is None, reason="Debian's docker-registry package is not installed (.ci/run "
+                             "installs it)")
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    """docker-registry on 127.0.0.1:<port>, storage in tmp: host:port."""
+    yield from _registry(tmp_path)
+
+
+@pytest.fixture
+def private_registry(tmp_path: Path) -> Iterator[str]:
+    """The same, with Basic authentication (user carol, password reg-pw)."""
+    bcrypt = pytest.importorskip("bcrypt", reason="bcrypt makes the registry's htpasswd file")
+    path = tmp_path / "htpasswd"
+    path.write_bytes(b"carol:" + bcrypt.hashpw(b"reg-pw", bcrypt.gensalt(rounds=4)) + b"\n")
+    yield from _registry(tmp_path, path)
+
+
+def _registry(tmp_path: Path, htpasswd: Path | None = None) -> Iterator[str]:
+    port = _free_port()
+    auth = (f"auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd}\n"
+            if htpasswd else "")
+    config = tmp_path / "registry.yml"
+    config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                      f"    rootdirectory: {tmp_path / 'registry'}\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\n{auth}")
+    proc = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("docker-registry did not start")
+                time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _call(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
+          login: tuple[str, str] | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    if login:
+        req.add_header("Authorization",
+                       "Basic " + base64.b64encode(":".join(login).encode()).decode())
+    with urllib.request.urlopen(req, timeout=10) as answer:
+        return answer.status, dict(answer.headers.items())
+
+
+def push(host: str, name: str, tag: str, chart: bytes,
+         login: tuple[str, str] | None = None) -> None:
+    """A chart pushed as `helm push` does: config and layer blobs, then the manifest."""
+    base = f"http://{host}"
+    config = json.dumps({"name": name.rsplit("/", 1)[-1], "version": tag}).encode()
+    described = []
+    for blob, media in ((config, "application/vnd.cncf.helm.config.v1+json"),
+                        (chart, "application/vnd.cncf.helm.chart.content.v1.tar+gzip")):
+        digest = "sha256:" + sha256(blob)
+        _, headers = _call("POST", f"{base}/v2/{name}/blobs/uploads/", b"", login=login)
+        location = headers["Location"]
+        location = location if location.startswith("http") else base + location
+        joiner = "&" if "?" in location else "?"
+        _call("PUT", f"{location}{joiner}digest={digest}", blob,
+              {"Content-Type": "application/octet-stream"}, login)
+        described.append({"mediaType": media, "digest": digest, "size": len(blob)})
+    manifest = {"schemaVersion": 2, "mediaType": MANIFEST, "config": described[0],
+                "layers": [described[1]]}
+    _call("PUT", f"{base}/v2/{name}/manifests/{tag}", json.dumps(manifest).encode(),
+          {"Content-Type": MANIFEST}, login)
+
+
+@needs_registry
+def test_an_oci_chart_renders_by_version_tag_and_range(tmp_path: Path, registry: str,
+                                                       sdk: object,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    for version in ("0.1.0", "0.2.0"):
+        push(registry, "charts/demo", version, package(tmp_path / "src", "demo", version))
+    ref = f"oci://{registry}/charts/demo"
+    code, out, err = run(capsys, "check", "--chart", ref, "--version", "0.1.0", "--format", "json")
+    assert code in (0, 1), err
+    assert names(tk.render(f"{ref}:0.2.0")) == ["demo-0-2-0"]
+    assert names(tk.render(ref, version="^0.1")) == ["demo-0-1-0"]
+    assert names(tk.render(ref)) == ["demo-0-2-0"]
+    code, _, err = run(capsys, "check", "--chart", ref, "--version", "9.9.9")
+    assert code == 2 and err.count("\n") == 1 and "HTTP 404" in err
+
+
+@needs_registry
+def test_an_oci_chart_is_reused_offline(tmp_path: Path, sdk: object,
+                                        request: pytest.FixtureRequest) -> None:
+    host = request.getfixturevalue("registry")
+    push(host, "charts/demo", "0.1.0", package(tmp_path / "src", "demo", "0.1.0"))
+    assert names(tk.render(f"oci://{host}/charts/demo", version="0.1.0")) == ["demo-0-1-0"]
+    with pytest.raises(FetchError, match="not in the cache"):
+        tk.render(f"oci://{host}/charts/other", version="0.1.0", offline=True)
+    assert names(tk.render(f"oci://{host}/charts/demo", version="0.1.0",
+                           offline=True)) == ["demo-0-1-0"]
+
+
+@needs_registry
+def test_a_registry_401_and_credentials_from_helms_registry_config(
+        tmp_path: Path, private_registry: str, sdk: object,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    registry = private_registry
+    push(registry, "charts/demo", "0.1.0", package(tmp_path / "src", "demo", "0.1.0"),
+         login=("carol", "reg-pw"))
+    ref = f"oci://{registry}/charts/demo"
+    code, _, err = run(capsys, "check", "--chart", ref, "--version", "0.1.0")
+    assert code == 2
+    assert err == (f"toolman-kit: error: {ref}:0.1.0: registry answered HTTP 401 Unauthorized "
+                   "(no credentials for this registry: see README, Charts from anywhere)\n")
+    config = tmp_path / "helm" / "config.json"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(json.dumps({"auths": {registry: {
+        "auth": base64.b64encode(b"carol:reg-pw").decode()}}}))
+    code, out, err = run(capsys, "check", "--chart", ref, "--version", "0.1.0")
+    assert code in (0, 1), err
+    assert "reg-pw" not in out + err
+
+
+# --- fleet targets -------------------------------------------------------------------------------
+
+def test_a_fleet_target_names_a_repository_chart_and_its_digest_is_in_the_input_hash(
+        tmp_path: Path) -> None:
+    from toolman_kit.fleet.fleetfile import load_fleet
+    from toolman_kit.fleet.task import input_hash
+
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("targets:\n- name: ingress\n  chart: ingress-nginx\n"
+                     "  repo: https://charts.example.com/ingress-nginx\n  version: ^4.15\n"
+                     "- name: oci\n  chart: oci://registry.example.com/charts/app:1.0.0\n"
+                     "- name: local\n  chart: charts/app\n")
+    ingress, oci, local = load_fleet(fleet).targets
+    assert (ingress.chart, ingress.repo, ingress.version) == (
+        "ingress-nginx", "https://charts.example.com/ingress-nginx", "^4.15")
+    assert oci.chart == "oci://registry.example.com/charts/app:1.0.0"
+    assert local.chart == str(tmp_path / "charts" / "app")
+    assert input_hash(ingress, "x", "sha256:aa") != input_hash(ingress, "x", "sha256:bb")
+    fleet.write_text("targets:\n- name: bad\n  paths: [x]\n  repo: https://r.example.com\n")
+    with pytest.raises(tk.ToolmanKitError, match="`repo` and `version` go with `chart`"):
+        load_fleet(fleet)

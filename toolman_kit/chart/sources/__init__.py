@@ -1,0 +1,81 @@
+"""Charts from anywhere: what `--chart` (with `--repo`, `--version`), `tk.render` and a fleet
+target's `chart:` may name, made into a chart directory to render.
+
+  a directory                          as it is
+  a packaged chart (a .tgz file)       unpacked into the cache
+  http(s)://…/name-1.2.3.tgz           downloaded, cached by digest
+  --repo URL NAME --version RANGE      the newest match in URL's index.yaml (repo.py)
+  oci://host/path/name[:tag]           from an OCI registry (oci.py)
+Downloads are verified (index digest, manifest layer digest), cached by digest (cache.py) and
+unpacked safely (archive.py). With `offline` (--offline, TOOLMAN_KIT_OFFLINE=1) nothing touches
+the network: what the cache lacks is one error saying so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from toolman_kit.chart.sources import cache, http, oci, repo
+from toolman_kit.errors import FetchError
+
+ENV_OFFLINE = "TOOLMAN_KIT_OFFLINE"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A chart made local: the directory to render, what was named, and the archive's digest."""
+
+    path: Path
+    ref: str  # as named, credentials removed (e.g. "oci://r.example/charts/app:1.2.3")
+    digest: str | None = None  # sha256:… of the archive (None: a directory as it is)
+    version: str | None = None  # the version chosen
+
+
+def offline_default() -> bool:
+    return os.environ.get(ENV_OFFLINE, "") not in ("", "0")
+
+
+def is_remote(chart: str | os.PathLike[str], repo_url: str | None = None) -> bool:
+    """Whether `chart` names something other than a directory (so resolve() has work to do)."""
+    text = str(chart)
+    return bool(repo_url) or "://" in text or Path(text).is_file()
+
+
+def resolve(chart: str | os.PathLike[str], repo_url: str | None = None,
+            version: str | None = None, offline: bool | None = None) -> Source:
+    """The chart named, as a local directory; a FetchError when it cannot be had."""
+    text = str(chart)
+    offline = offline_default() if offline is None else offline
+    if repo_url:
+        if repo_url.startswith("oci://"):
+            return resolve(f"{repo_url.rstrip('/')}/{text}", None, version, offline)
+        if "://" in text or "/" in text:
+            raise FetchError(f"--repo takes a chart name, not {http.redact(text)!r}")
+        path, digest, chosen = repo.fetch(repo_url, text, version, offline,
+                                          urlsplit(repo_url).netloc)
+        return Source(path, f"{http.redact(repo_url.rstrip('/'))} {text} {chosen}", digest,
+                      chosen)
+    if text.startswith("oci://"):
+        path, digest, chosen = oci.fetch(text, version, offline,
+                                         urlsplit(text.replace("oci://", "https://")).netloc)
+        host, name, _ = oci.split(text)
+        return Source(path, f"oci://{host}/{name}:{chosen}", digest, chosen)
+    if version:
+        raise FetchError("--version applies to --repo and oci:// charts: "
+                         f"{http.redact(text)} names one version already", file=None)
+    if text.startswith(("http://", "https://")):
+        path = repo.archive_url(text, offline, urlsplit(text).netloc)
+        recalled = cache.recall(http.redact(text)) or {}
+        return Source(path, http.redact(text), recalled.get("digest"))
+    local = Path(text)
+    if local.is_file():
+        try:
+            data = local.read_bytes()
+        except OSError as e:
+            raise FetchError(f"cannot read the chart archive: {e.strerror}", file=text) from None
+        digest = cache.store(data, None, text)
+        return Source(cache.unpacked(digest, text), text, digest)
+    return Source(local, text)

@@ -1,0 +1,153 @@
+"""Subcharts a chart declares, lacks in charts/ and needs (enabled by their condition/tags under
+the values, chart/dependencies.py): fetched from their `repository` — `file://` (relative to the
+chart), an HTTP chart repository, `oci://`, or `@name`/`alias:name` from Helm's repositories.yaml
+— at the version Chart.lock pins, else the newest matching Chart.yaml's range.
+
+The chart directory is never written to: the chart is copied into the cache with the fetched
+subcharts in its charts/ (deps/<key>/<name>, the key digesting the chart's files and each
+subchart's digest), and that copy is rendered. Disabled missing subcharts are left alone: the
+render skips them with one warning, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from toolman_kit.chart import dependencies
+from toolman_kit.chart.sources import archive, cache, credentials, http, oci, repo
+from toolman_kit.errors import FetchError
+from toolman_kit.read import yamlsafe
+
+
+def complete(chart: Path, values: Mapping[str, Any], offline: bool,
+             env_host: str | None = None) -> Path:
+    """`chart`, or its copy with the enabled missing subcharts fetched into charts/."""
+    meta = _yaml(chart / "Chart.yaml")
+    declared = [d for d in meta.get("dependencies") or () if isinstance(d, dict)]
+    absent = [d for d in declared if str(d.get("name")) not in present(chart / "charts")]
+    if not absent:
+        return chart
+    merged = _merge(_yaml(chart / "values.yaml"), values)
+    decided = dependencies.decide(absent, merged)
+    need = {str(d["name"]): (d, why) for d, why in zip(absent, decided, strict=True)
+            if why.enabled}
+    if not need:
+        return chart
+    lock = _lock(chart)
+    fetched = {name: _fetch(dep, why, chart, str(meta.get("name") or chart.name), lock,
+                            offline, env_host) for name, (dep, why) in need.items()}
+    key = hashlib.sha256(content_digest(chart).encode())
+    for name, (_, digest) in sorted(fetched.items()):
+        key.update(f"\0{name}\0{digest}".encode())
+    target = cache.root() / "deps" / key.hexdigest()
+    if not target.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".deps-", dir=target.parent))
+        try:
+            shutil.copytree(chart, work / chart.name, symlinks=True)
+            for name, (folder, _) in fetched.items():
+                shutil.copytree(folder, work / chart.name / "charts" / name, symlinks=False)
+            try:
+                os.rename(work, target)
+            except OSError:  # another process built it first
+                if not target.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return target / chart.name
+
+
+def present(charts: Path) -> set[str]:
+    """The names of the subcharts in charts/ (directories and packaged ones), as Helm loads."""
+    names: set[str] = set()
+    if not charts.is_dir():
+        return names
+    for entry in charts.iterdir():
+        if entry.is_dir() and (entry / "Chart.yaml").is_file():
+            names.add(str(_yaml(entry / "Chart.yaml").get("name") or entry.name))
+        elif entry.suffix == ".tgz" and (name := archive.top_name(entry)):
+            names.add(name)
+    return names
+
+
+def content_digest(folder: Path) -> str:
+    """A digest of a directory's files (paths and bytes), for cache keys."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return "sha256:" + h.hexdigest()
+
+
+def _fetch(dep: Mapping[str, Any], why: dependencies.Dependency, chart: Path, chart_name: str,
+           lock: dict[str, str], offline: bool, env_host: str | None) -> tuple[Path, str]:
+    """(subchart directory, its digest), or a FetchError naming the dependency and
+    `helm dependency build`."""
+    name = str(dep["name"])
+    where = str(dep.get("repository") or "")
+    version = lock.get(name) or str(dep.get("version") or "") or None
+    try:
+        if where.startswith("file://"):
+            return _local(chart / where.removeprefix("file://"), name)
+        if where.startswith(("@", "alias:")):
+            named = where.removeprefix("alias:").removeprefix("@")
+            url = credentials.repository_named(named)
+            if not url:
+                raise FetchError(f"no repository {named!r} in {credentials.repositories_file()}")
+            where = url
+        if where.startswith("oci://"):
+            folder, digest, _ = oci.fetch(f"{where.rstrip('/')}/{name}", version, offline,
+                                          env_host)
+            return folder, digest
+        if where.startswith(("http://", "https://")):
+            folder, digest, _ = repo.fetch(where, name, version, offline, env_host)
+            return folder, digest
+        raise FetchError("no repository to fetch it from")
+    except FetchError as e:
+        reason = f"{e.file}: {e.message}" if e.file else e.message
+        missing = dependencies.missing_error(chart_name, str(chart), [why])
+        head, _, command = missing.partition(": run ")
+        raise FetchError(
+            f"{head}, and {name} {version or '(any version)'} cannot be fetched from "
+            f"{http.redact(where) or '(no repository)'} ({reason}): run {command}",
+            file=str(chart / "Chart.yaml")) from None
+
+
+def _local(path: Path, name: str) -> tuple[Path, str]:
+    if path.is_dir() and (path / "Chart.yaml").is_file():
+        return path, content_digest(path)
+    if path.is_file():
+        digest = cache.store(path.read_bytes(), None, str(path))
+        return cache.unpacked(digest, str(path)), digest
+    raise FetchError(f"{path}: no chart {name!r} there")
+
+
+def _lock(chart: Path) -> dict[str, str]:
+    """Chart.lock's pinned versions by dependency name."""
+    data = _yaml(chart / "Chart.lock")
+    return {str(d["name"]): str(d["version"]) for d in data.get("dependencies") or ()
+            if isinstance(d, dict) and d.get("name") and d.get("version")}
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yamlsafe.parse(path.read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError, yamlsafe.YAMLInputError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
