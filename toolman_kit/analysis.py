@@ -147,7 +147,9 @@ class Analysis:
         """The checklist as row tuples (workload, namespace, component, current_state, status,
         action, checks)."""
         with gc_paused():  # 100,000s of small objects among millions: see gc_paused
-            return checklist_table.build(self.rows, self.index, self.pod_security)
+            return checklist_table.build(self.rows, self.index, self.pod_security,
+                                         {c.id: c.checklist for c in self.policies.values()
+                                          if c.checklist})
 
     @cached_property
     def pod_security(self) -> list[PodSecurity]:
