@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import line_of, run
+from helpers import ROOT, line_of, run
 
 import toolman_kit as tk
 from toolman_kit.errors import ProfileError
@@ -289,3 +289,14 @@ def test_a_remediation_with_braces_is_quoted_as_written(capsys, tmp_path):
     profile, manifests = files(tmp_path, rules, workload("web", "a"))
     _, rows = findings(capsys, profile, manifests, ids=("braces",))
     assert [f["remediation"] for f in rows] == ["Set labels: {team: <name>}."]
+
+
+def test_the_readme_example_is_a_profile_that_works(capsys, tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### A team's own rules"):]
+    example = section[section.index("```yaml\n") + 8:section.index("```\n", 10)]
+    profile, manifests = files(tmp_path, example,
+                               workload("web", "prod-a", images=("docker.io/a:1",)))
+    _, rows = findings(capsys, profile, manifests)
+    assert {(f["check_id"], f["status"]) for f in rows} == {("team-label", "fail"),
+                                                            ("our-registry", "fail")}
