@@ -38,7 +38,7 @@ def rule_checks(profile: Profile, target_of: TargetOf) -> dict[str, Check]:
         per_container = rule.scope == "container"
         compile_at = _compiler(rule, profile.kube_version, per_container)
         policy = Policy(
-            rule.id, "rule", rule.source, rule_line(rule),
+            rule.id, "rule", rule.source, None,  # rule_line reads the file: for errors only
             ({"objectSelector": rule.labels,
               "kyverno": {"kinds": list(rule.kinds), "namespaces": list(rule.namespaces)}},),
             validations=(Validation(
@@ -91,8 +91,12 @@ class _Evaluate:
 class _EvaluateContainer(_Evaluate):
     """The same, once per container of a workload, with `container` bound."""
 
+    _last: tuple[Workload | None, bool] = (None, False)  # the engine asks container by container
+
     def __call__(self, c: Container, w: Workload, index: Index,  # type: ignore[override]
                  profile: Profile) -> list[Violation | Skip] | None:
         t = self.target_of(w.resource)
+        if self._last[0] is not w:
+            self._last = (w, self.policy.selects(t))
         return admit(self.policy, t, None, self.actions, f"{self.who} on container {c.name!r}",
-                     {"container": c.raw}) if self.policy.selects(t) else None
+                     {"container": c.raw}) if self._last[1] else None
