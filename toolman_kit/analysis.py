@@ -58,7 +58,8 @@ class Analysis:
         errors: input problems, then checks that failed, as `LoadError`s (file, line, message).
         values_set: the label every findings row carries in `values_set` (e.g. "production").
         policies: the checks of the admission policies evaluated (`policy/<name>`: the
-            profile's `policies` and those shipped in the manifests), by id.
+            profile's `policies` and those shipped in the manifests) and of the profile's
+            `rules` (their own ids), by id.
 
     `findings` and `checklist` are DataFrames built on first use (pandas is imported then).
 
@@ -132,7 +133,7 @@ class Analysis:
 
     @property
     def checks(self) -> dict[str, Check]:
-        """Every check of this analysis by id: the catalogue, then its policies' checks."""
+        """Every check of this analysis by id: the catalogue, then its policies' and rules'."""
         return {**catalogue(), **self.policies}
 
     @cached_property
@@ -147,7 +148,9 @@ class Analysis:
         """The checklist as row tuples (workload, namespace, component, current_state, status,
         action, checks)."""
         with gc_paused():  # 100,000s of small objects among millions: see gc_paused
-            return checklist_table.build(self.rows, self.index, self.pod_security)
+            return checklist_table.build(self.rows, self.index, self.pod_security,
+                                         {c.id: c.checklist for c in self.policies.values()
+                                          if c.checklist})
 
     @cached_property
     def pod_security(self) -> list[PodSecurity]:

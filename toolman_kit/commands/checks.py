@@ -50,7 +50,8 @@ def _checks(args: argparse.Namespace) -> int:
         if args.format == "json":
             sys.stdout.write(json.dumps(record(c, profile), indent=2, ensure_ascii=False) + "\n")
         else:
-            sys.stdout.write(check_text(c, profile))
+            sys.stdout.write("".join(terminal_safe(line) + "\n"  # a rule's or policy's text
+                                     for line in check_text(c, profile).splitlines()))
     elif args.format == "markdown":
         sys.stdout.write(catalogue_markdown())
     elif args.format == "json":
@@ -60,6 +61,7 @@ def _checks(args: argparse.Namespace) -> int:
     else:
         for c in checks.values():
             severity = profile.severity(c.id, c.severity.value)
-            print(f"{c.id:<36} {severity:<8} {c.area.value:<13} {c.title}")
+            source = f"  (rule of profile {c.source})" if c.source else ""
+            print(terminal_safe(f"{c.id:<36} {severity:<8} {c.area.value:<13} {c.title}{source}"))
         print(f"\n{plural(len(checks), 'check')}; `toolman-kit checks ID` describes one in full")
     return EXIT_INPUT if errors else EXIT_OK

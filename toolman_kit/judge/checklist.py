@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +21,7 @@ from toolman_kit.judge.pss import PodSecurity, pod_security
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Image, Workload, as_dict, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory
+from toolman_kit.text import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -189,20 +190,26 @@ POLICY = "policy/"  # the checks of admission policies (judge/policy/checks.py)
 PSS_STATUS = {"restricted": "pass", "baseline": "warning", "privileged": "fail"}
 
 
-def build(findings: Iterable[tuple], index: Index,
-          pss: list[PodSecurity] | None = None) -> list[tuple]:
+def build(findings: Iterable[tuple], index: Index, pss: list[PodSecurity] | None = None,
+          rules: Mapping[str, str] | None = None) -> list[tuple]:
     """One block of rows per workload, in the order of the manifests: tuples in COLUMNS order,
     from the findings' row tuples (see `frame` for the DataFrame); `pss`: pod_security(index),
-    when the caller has it already."""
+    when the caller has it already; `rules`: a profile's rules by id → the checklist row each
+    names (Check.checklist)."""
     seen = _Seen(findings, index)
     levels = {(p.kind, p.namespace, p.name): p for p in pss or pod_security(index)}
     policies = _policies(seen)
     rows = (*ROWS, ChecklistRow("Admission Policies", policies, lambda w, idx: "")) \
         if policies else ROWS
+    rows, own = _with_rules(rows, rules or {})
     records = []
     for w in index.workloads:
         key, label = (w.kind, w.namespace, w.name), index.label(w)
         for row, (status, action) in zip(rows, seen.judge(key, rows), strict=True):
+            if row.component in own:
+                records.append((label, w.namespace, row.component, _rules(seen, key, row),
+                                status, action, ",".join(row.checks)))
+                continue
             if row.component == "Admission Policies":
                 records.append((label, w.namespace, row.component, _admission(seen, key),
                                 status, action, ",".join(row.checks)))
@@ -223,6 +230,36 @@ def build(findings: Iterable[tuple], index: Index,
             records.append((label, w.namespace, row.component, row.state(w, index), status,
                             action, ",".join(row.checks)))
     return records
+
+
+def _with_rules(rows: tuple[ChecklistRow, ...], rules: Mapping[str, str]) -> tuple[
+        tuple[ChecklistRow, ...], set[str]]:
+    """The rows with each rule counted in the row it names (an existing row's name, in any
+    case: the row's status is then the worst of its checks' and the rule's), or in a row of its
+    own after them; and the names of those own rows."""
+    by_name = {r.component.casefold(): i for i, r in enumerate(rows)}
+    joined: dict[int, list[str]] = defaultdict(list)
+    own: dict[str, list[str]] = defaultdict(list)
+    for check_id, name in rules.items():
+        if name.casefold() in by_name:
+            joined[by_name[name.casefold()]].append(check_id)
+        else:
+            own[name].append(check_id)
+    rows = tuple(replace(r, checks=(*r.checks, *joined[i])) if i in joined else r
+                 for i, r in enumerate(rows))
+    return (*rows, *(ChecklistRow(name, tuple(ids), lambda w, idx: "")
+                     for name, ids in own.items())), set(own)
+
+
+def _rules(seen: _Seen, key: tuple, row: ChecklistRow) -> str:
+    """A rules' row's current state: the rules the workload fails, else how many it meets."""
+    problems = seen.problems.get(key, {})
+    failed = [c for c in row.checks if any(f[finding.STATUS] == "fail" for _, f in
+                                           problems.get(c, ()))]
+    if failed:
+        return "fails " + ", ".join(failed)
+    met = [c for c in row.checks if c in problems or c in seen.passed.get(key, ())]
+    return f"meets {plural(len(met), 'rule')}" if met else "no rule applies"
 
 
 def _policies(seen: _Seen) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from toolman_kit.judge.registry import (
 )
 from toolman_kit.read.index import Index
 from toolman_kit.read.manifests import LoadError, Resource
-from toolman_kit.read.model import Workload
+from toolman_kit.read.model import Container, Workload
 
 IGNORE_ANNOTATION = "toolman-kit.io/ignore"
 NOT_ALLOWED = "exemption by annotation not allowed here"
@@ -36,7 +36,7 @@ POLICY_KINDS = (("admissionregistration.k8s.io/", ("ValidatingAdmissionPolicy",
                                                    "ValidatingAdmissionPolicyBinding")),
                 ("policies.kyverno.io/", ("ValidatingPolicy",)),
                 ("kyverno.io/", ("ClusterPolicy", "Policy")))
-POLICY_EXTRA = "policies need the CEL engine: pip install 'toolman-kit[policy]'"
+POLICY_EXTRA = "policies and rules need the CEL engine: pip install 'toolman-kit[policy]'"
 
 
 def is_policy(resource: Resource) -> bool:
@@ -46,16 +46,16 @@ def is_policy(resource: Resource) -> bool:
 
 
 def policy_checks(index: Index, profile: Profile) -> tuple[dict[str, Check], list[LoadError]]:
-    """The checks of the profile's policies and of the policies shipped in the manifests, and
-    the errors of those that could not be loaded; ({}, []) without any, importing nothing of
-    judge/policy (its CEL engine is the optional extra `policy`)."""
+    """The checks of the profile's policies and rules and of the policies shipped in the
+    manifests, and the errors of those that could not be loaded; ({}, []) without any, importing
+    nothing of judge/policy (its CEL engine is the optional extra `policy`)."""
     shipped = [r for r in index.manifests.resources if is_policy(r)]
-    if not profile.policies and not shipped:
+    if not profile.policies and not profile.rules and not shipped:
         return {}, []
     try:
         from toolman_kit.judge.policy.checks import policy_checks as checks_of
     except ImportError as exc:
-        if profile.policies:
+        if profile.policies or profile.rules:
             raise ToolmanKitError(f"{POLICY_EXTRA} ({exc})") from None
         index.manifests.warnings.append(LoadError(
             shipped[0].source.file, shipped[0].source.line,
@@ -67,7 +67,8 @@ def policy_checks(index: Index, profile: Profile) -> tuple[dict[str, Check], lis
 def run(index: Index, profile: Profile, values_set: str = "",
         policies: Mapping[str, Check] | None = None) -> tuple[Findings, list[LoadError]]:
     """Every enabled check over every object it applies to: (findings, check errors).
-    `policies`: the checks of admission policies (policy_checks), run on every object."""
+    `policies`: the checks of admission policies and rules (policy_checks), run on every object
+    (a rule of scope container on every container of a workload)."""
     by_scope: dict[Scope, dict[str, list[Check]]] = {s: defaultdict(list) for s in Scope}
     for c in catalogue().values():
         if profile.enabled(c.id):
@@ -76,7 +77,11 @@ def run(index: Index, profile: Profile, values_set: str = "",
     runner = _Runner(profile, values_set)
     every_kind = by_scope[Scope.OBJECT]["*"]
     custom_kind = by_scope[Scope.OBJECT][CUSTOM_KINDS]
-    admission = [c for c in (policies or {}).values() if profile.enabled(c.id)]
+    admission: list[Check] = []
+    container_rules: list[Check] = []
+    for c in (policies or {}).values():
+        if profile.enabled(c.id):
+            (container_rules if c.scope == Scope.CONTAINER else admission).append(c)
     for resource in index.manifests.resources:
         w = index.workload_of.get(resource)
         target = _Target(resource, w, profile.peer_exemptions)
@@ -100,6 +105,8 @@ def run(index: Index, profile: Profile, values_set: str = "",
                 if container.role in c.roles:
                     runner.run(c, target, container.name, container.path,
                                c.fn(container, w, index, profile))
+            for c in container_rules:
+                runner.admission(c, target, index, container, w)
     return Findings(row for part in runner.ranked for row in part), runner.errors
 
 
@@ -163,17 +170,21 @@ class _Runner:
                       line=result.line or (target.resource.line_of(path) if path else None),
                       exempt_reason=reason, severity=result.severity)
 
-    def admission(self, c: Check, target: _Target, index: Index) -> None:
-        """A policy's check: no row where the policy does not match the object (fn → None)."""
+    def admission(self, c: Check, target: _Target, index: Index,
+                  container: Container | None = None, w: Workload | None = None) -> None:
+        """A policy's or rule's check: no row where it does not match the object (fn → None);
+        with `container`, a rule of scope container on that container of the workload `w`."""
         try:
-            outcomes = c.fn(target.resource, index, self.profile)
+            outcomes = c.fn(target.resource, index, self.profile) if container is None \
+                else c.fn(container, w, index, self.profile)
         except Exception as exc:  # as in run: a bug of ours costs one policy, not the run
             source = target.source
             self.errors.append(LoadError(source.file, source.line,
                                          f"check {c.id} failed on {target.resource.ref}: {exc!r}"))
             return
         if outcomes is not None:
-            self.run(c, target, "", None, outcomes)
+            self.run(c, target, container.name if container else "",
+                     container.path if container else None, outcomes)
 
     def _metadata(self, c: Check) -> tuple[tuple[str, str, str], str]:
         """(id, area, severity) as the profile grades it, and the remediation it words."""

@@ -24,7 +24,8 @@ def record(c: Check, profile: Profile) -> dict[str, Any]:
     """A check as plain data (what `checks --format json` prints)."""
     return {"id": c.id, "area": c.area.value, "severity": profile.severity(c.id, c.severity.value),
             "scope": c.scope.value, "kinds": ", ".join(c.kinds), "title": c.title,
-            "description": c.description, "remediation": c.fix(profile), "differs": c.differs}
+            "description": c.description, "remediation": c.fix(profile), "differs": c.differs,
+            **({"source": c.source} if c.source else {})}
 
 
 def catalogue_records(profile: Profile | None = None) -> list[dict[str, Any]]:
@@ -44,6 +45,8 @@ def check_text(c: Check, profile: Profile) -> str:
     lines = [f"{c.id}  ({r['severity']}, {r['area']}; {r['scope']} check of {r['kinds']})", "",
              f"What:  {c.title}", f"Why:   {c.description or '—'}", f"Fix:   {r['remediation']}",
              f"Peers: {c.differs or '(no difference recorded)'}"]
+    if c.source:
+        lines.append(f"From:  {c.source} (the profile's rules)")
     if examples:
         lines += ["", "Examples (fixtures):"] + [f"  {_shown(p)}" for p in examples]
     return "\n".join(lines) + "\n"

@@ -41,12 +41,13 @@ class Expr:
 
 
 def compile_expr(text: str, kube_version: str, line: int | None,
-                 kyverno: bool = False) -> Expr:
-    """Compile once per run; CelCompileError when it does not compile."""
+                 kyverno: bool = False, bound: tuple[str, ...] = ()) -> Expr:
+    """Compile once per run; CelCompileError when it does not compile. `bound`: variables
+    besides admission's (a profile rule's `container`)."""
     code = _STRINGS.sub("''", text)
     roots = {m[1] for m in _ROOT.finditer(code)}
     uses = frozenset(a or b for a, b in _VARIABLE.findall(code))
-    extra = tuple(CLUSTER_LIBRARIES) if kyverno else ()
+    extra = (*bound, *CLUSTER_LIBRARIES) if kyverno else bound
     offline = ""
     if re.search(r"(?<![\w.])authorizer\b", code):
         offline = "authorizer cannot be evaluated offline (it asks the cluster's RBAC)"
@@ -96,6 +97,7 @@ class Policy:
     title: str = ""
     unsupported: str = ""  # matched objects get a skip with this reason
     rule: str = ""  # a Kyverno rule's name, or "autogen" of which controllers
+    terse: bool = False  # a profile's rule: a denial is its message alone (the check names it)
     autogen: tuple[str, ...] = ()  # Kyverno: the controller kinds its pod rules also apply to
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -150,10 +152,11 @@ class _Failed(Exception):
 
 
 def admit(policy: Policy, t: Target, params: Any, actions: tuple[str, ...],
-          who: str) -> list[Violation | Skip]:
-    """The outcomes of one policy (under one binding: `who` names them) on one request."""
+          who: str, bound: Mapping[str, Any] | None = None) -> list[Violation | Skip]:
+    """The outcomes of one policy (under one binding: `who` names them) on one request;
+    `bound`: variables besides admission's (a profile rule's `container`)."""
     context = {"object": t.obj, "oldObject": None, "params": params,
-               "namespaceObject": t.namespace_object, "request": t.request()}
+               "namespaceObject": t.namespace_object, "request": t.request(), **(bound or {})}
     values = _Variables(policy, context)
     try:
         for name, expr in policy.conditions:  # any false: not evaluated, errors or not
@@ -212,6 +215,8 @@ def _severity(actions: tuple[str, ...]) -> Severity:
 
 
 def _denied(policy: Policy, who: str, message: str, actions: tuple[str, ...]) -> Violation:
+    if policy.terse:
+        return Violation(message, severity=_severity(actions))
     verb = "denied" if "Deny" in actions else "warns" if "Warn" in actions else "audits"
     return Violation(f"{who} {verb}: {message}", severity=_severity(actions))
 
@@ -219,6 +224,8 @@ def _denied(policy: Policy, who: str, message: str, actions: tuple[str, ...]) ->
 def _failure(policy: Policy, who: str, error: str, actions: tuple[str, ...]) -> Violation | Skip:
     if policy.failure_policy == "Ignore":
         return Skip(f"{who}: evaluation error ignored (failurePolicy Ignore): {error}")
+    if policy.terse:
+        return _denied(policy, who, f"{who} could not be evaluated: {error}", actions)
     return _denied(policy, who, f"evaluation error (failurePolicy Fail): {error}", actions)
 
 

@@ -16,6 +16,7 @@ from toolman_kit.judge.policy.admission import Binding, Policy, admit
 from toolman_kit.judge.policy.load import VAP, PolicySet, load_policies
 from toolman_kit.judge.policy.match import Target, matches, resource_of
 from toolman_kit.judge.policy.pods import controller_pod
+from toolman_kit.judge.policy.rules import rule_checks
 from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import Area, Check, Scope, Severity, Skip, Violation
 from toolman_kit.read.index import Index, selector_matches
@@ -32,8 +33,8 @@ _ORDER = [Severity.ERROR, Severity.WARNING, Severity.INFO]
 
 def policy_checks(index: Index, profile: Profile,
                   shipped: list[Resource]) -> tuple[dict[str, Check], list[LoadError]]:
-    """The checks of the profile's policy files and of the policies `shipped` in the manifests
-    (with the errors of those that could not be loaded)."""
+    """The checks of the profile's policy files, of the policies `shipped` in the manifests (with
+    the errors of those that could not be loaded) and of the profile's own rules (rules.py)."""
     found = load_policies(profile.policies, shipped, profile.kube_version)
     context = _Context(index, profile, found)
     checks = {}
@@ -55,7 +56,7 @@ def policy_checks(index: Index, profile: Profile,
                             f"{f' ({SHIPPED})' if first.shipped else ''}, evaluated as admission "
                             "would on every object it matches and on the pods their controllers "
                             "will create.")
-    return checks, found.errors
+    return {**checks, **rule_checks(profile, context.of)}, found.errors
 
 
 class _Context:

@@ -86,9 +86,11 @@ def matches(match: dict[str, Any], t: Target, *, binding: bool = False) -> bool:
     """Whether a matchConstraints (a binding's matchResources: `binding`, where no
     resourceRules means every resource the policy matches) selects the object's CREATE."""
     match = as_dict(match)
-    if not _namespace_selected(as_dict(match.get("namespaceSelector")), t):
+    selector = as_dict(match.get("namespaceSelector"))  # {} selects all: not worth a look
+    if selector and not _namespace_selected(selector, t):
         return False
-    if not selector_matches(as_dict(match.get("objectSelector")), t.labels):
+    selector = as_dict(match.get("objectSelector"))
+    if selector and not selector_matches(selector, t.labels):
         return False
     if "kyverno" in match:  # a Kyverno rule's match block (kinds, names, namespaces)
         return _kyverno(as_dict(match["kyverno"]), t)

@@ -56,6 +56,65 @@ class Exemption:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A team's own rule (a profile's `rules:`): a CEL expression over `object` (and `container`
+    with scope container), true = compliant, checked under `id` like a built-in check. Kept as
+    text here: judge/policy/rules.py compiles it, only when a profile has rules."""
+
+    id: str
+    title: str
+    expression: str
+    severity: str = "error"
+    area: str = "security"
+    scope: str = "object"  # or "container": once per container, `container` bound
+    kinds: tuple[str, ...] = ("*",)  # Kind names or globs, as Kyverno's match block
+    namespaces: tuple[str, ...] = ()  # globs; none: every namespace (and no namespace)
+    labels: dict[str, Any] = field(default_factory=dict)  # a label selector on the object
+    message: str = ""
+    message_expression: str = ""
+    remediation: str = ""
+    checklist: str = ""  # a checklist row of its own, or an existing row it counts in
+    source: str = ""  # the profile file that defines it
+    position: int = 0  # its index in that file's `rules` (rule_line finds its line)
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Rule:
+        match = entry.get("match") or {}
+        return cls(
+            id=entry["id"], title=entry["title"], expression=entry["expression"],
+            severity=entry.get("severity", "error"), area=entry.get("area", "security"),
+            scope=entry.get("scope", "object"),
+            kinds=tuple(map(str, match.get("kinds") or ("*",))),
+            namespaces=tuple(map(str, match.get("namespaces") or ())),
+            labels=dict(match.get("labels") or {}), message=entry.get("message", ""),
+            message_expression=entry.get("messageExpression", ""),
+            remediation=entry.get("remediation", ""), checklist=entry.get("checklist", ""),
+            source=entry["source"], position=entry["position"])
+
+
+def rule_line(rule: Rule, key: str = "") -> int | None:
+    """The line of the rule (of its `key`, e.g. "expression") in its profile file, for an error
+    about it: the file is read again, only then."""
+    try:
+        node = yaml.compose(Path(rule.source).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    for step in ("rules", rule.position, key):
+        if step == "":
+            break
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) \
+                and step < len(node.value):
+            node = node.value[step]
+        else:
+            node = None
+        if node is None:
+            return None
+    return node.start_mark.line + 1
+
+
+@dataclass(frozen=True)
 class Profile:
     """What "production ready" means: thresholds, sizing floors, re-graded or disabled checks
     and exemptions (see `load_profile`; the built-in one is `production`).
@@ -88,6 +147,8 @@ class Profile:
     # admission policy files and directories (ValidatingAdmissionPolicy, Kyverno), as absolute
     # paths or relative to the working directory (`--policy`; a profile's are made absolute)
     policies: tuple[str, ...] = ()
+    # a team's own rules in CEL (judge/policy/rules.py): checks of their own ids
+    rules: tuple[Rule, ...] = ()
 
     def served(self, extra: Sequence[str] = ()) -> list[str]:
         """What renders get besides the built-ins and the chart's CRDs: this profile's
@@ -190,6 +251,8 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
     data["source"] = where
     if data.get("policies") and where not in BUILT_IN:  # relative to the profile file
         data["policies"] = [str((Path(where).parent / p).resolve()) for p in data["policies"]]
+    for i, rule in enumerate(data.get("rules") or ()):  # where each rule comes from
+        rule.update(source=where, position=i)
     data.setdefault("name", Path(where).stem)  # its own name, not the one it extends
     parent = data.pop("extends", None)
     if parent:
@@ -202,7 +265,7 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in child.items():
-        if key in ("exemptions", "workload_kinds", "api_versions", "policies"):
+        if key in ("exemptions", "workload_kinds", "api_versions", "policies", "rules"):
             merged[key] = [*base.get(key, []), *value]
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
             merged[key] = _merge(base[key], value)
@@ -246,7 +309,32 @@ def _build(data: dict[str, Any]) -> Profile:
         peer_exemptions=data.get("peer_exemptions", False),
         namespace_labels={str(k): str(v) for k, v in (data.get("namespace_labels") or {}).items()},
         policies=tuple(dict.fromkeys(map(str, data.get("policies") or ()))),
+        rules=_rules(data.get("rules") or ()),
     )
+
+
+def _rules(entries: Sequence[dict[str, Any]]) -> tuple[Rule, ...]:
+    """The rules, each id once and none a built-in check's (the catalogue is imported only
+    when there are rules)."""
+    rules = tuple(map(Rule.of, entries))
+    if not rules:
+        return rules
+    from toolman_kit.judge.registry import catalogue
+
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in catalogue():
+            raise ProfileError(f"rules: rule {rule.id!r} has the id of a built-in check "
+                               "(toolman-kit checks lists them): rename it", rule.source,
+                               rule_line(rule, "id"))
+        if rule.id in seen:
+            first = seen[rule.id]
+            line = rule_line(first, "id")
+            raise ProfileError(f"rules: a second rule {rule.id!r} (the first is in "
+                               f"{first.source}{f':{line}' if line else ''})", rule.source,
+                               rule_line(rule, "id"))
+        seen[rule.id] = rule
+    return rules
 
 
 def _workload_kind(entry: dict[str, Any], source: str) -> WorkloadKind:
