@@ -98,3 +98,63 @@ def test_suggest_and_compare_are_the_same_in_every_process(tmp_path: Path) -> No
                "--format", "json", "-j", "1"]
     outs = {cli(*compare, seed=seed)[0] for seed in ("0", "42")}
     assert len(outs) == 1
+
+
+# --- 2. the suggestion starts from the user's values ---------------------------------------------
+
+def test_report_suggest_starts_from_the_values_files(tmp_path: Path) -> None:
+    """`report -f values-production.yaml --suggest`: the suggestion goes after production, so
+    its column is never worse than production (the network policy stays, requests stay)."""
+    from toolman_kit.present.inputs import named_sets, validate
+    from toolman_kit.present.report.files import _suggest
+    from toolman_kit.values.sets import compare_sets
+
+    sets, _, _ = validate(named_sets(chart=CHART, values=[str(PRODUCTION)]), CHART, PROFILE)
+    assert [len(s["values"]) for s in sets] == [0, 1]  # the chart defaults, then production
+    params = {"sets": sets, "chart": str(CHART), "release": "toolman", "namespace": "toolman",
+              "profile": PROFILE, "kube_version": None}
+    doc, extra = _suggest(tmp_path, params)
+    assert doc["start"]["files"] == sets[1]["values"]
+    c = compare_sets(CHART, [*sets, extra], release="toolman", namespace="toolman",
+                     profile=PROFILE, jobs=1)
+    production, suggested = (c.set(s["name"]).analysis for s in (sets[1], extra))
+    rows = {a: {r.component: r.status for r in a.checklist.itertuples()}
+            for a in (production, suggested)}
+    order = {"pass": 3, "info": 2, "warning": 1, "fail": 0}
+    worse = [row for row, status in rows[production].items()
+             if order[rows[suggested][row]] < order[status]]
+    assert worse == [] and rows[suggested]["Network Policy"] == rows[production]["Network Policy"]
+    main = next(w for w in suggested.index.workloads if w.kind == "Deployment")
+    app = next(c for c in main.containers if c.name == "toolman")
+    assert app.raw["resources"]["requests"] == {"cpu": "500m", "memory": "512Mi"}
+
+
+# --- 6. hard-coded holds when some keys cannot be probed ---------------------------------------
+
+def test_hard_coded_dind_when_unrelated_keys_cannot_be_probed(tmp_path: Path) -> None:
+    """The Toolman chart with a template that refuses every value of `localTools.mode` but its
+    own (as real charts `fail` on values they do not accept): that key cannot be probed, yet
+    the DinD sidecar's resources, `privileged: true` and `docker:dind` are still reported as
+    hard-coded (the seed's "DinD Resources Hardcoded"), since no action of deployment.yaml or
+    of the helpers it includes reads it; the fields of the template that reads it are not."""
+    from toolman_kit.values.sets import compare_values
+
+    chart = tmp_path / "toolman"
+    shutil.copytree(CHART, chart)
+    with (chart / "values.yaml").open("a") as f:
+        f.write("\nlocalTools:\n  mode: npx\n")
+    (chart / "templates" / "localtools.yaml").write_text(
+        '{{- if ne .Values.localTools.mode "npx" }}{{ fail "localTools.mode: only npx" }}'
+        "{{- end }}\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: local-tools}\n"
+        "spec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n"
+        "    spec:\n      containers:\n        - name: tools\n          image: busybox:latest\n"
+        "          args: ['--mode={{ .Values.localTools.mode }}']\n")
+    c = compare_values(chart, [("production", [str(PRODUCTION)])], release="toolman",
+                       namespace="toolman", profile=PROFILE, jobs=1)
+    assert any("localTools.mode: its probe does not render" in n for n in c.not_explored)
+    hard = {(h.field.container, h.field.path.rsplit("].", 1)[-1]): h for h in c.hardcoded}
+    assert hard[("docker-daemon", "image")].value == "docker:dind"
+    assert hard[("docker-daemon", "securityContext.privileged")].value == "true"
+    assert hard[("docker-daemon", "resources.requests")].value == "cpu: 100m, memory: 128Mi"
+    assert hard[("docker-daemon", "resources.limits")].template == "templates/deployment.yaml"
+    assert not [h for h in c.hardcoded if h.template == "templates/localtools.yaml"]
