@@ -158,3 +158,42 @@ def test_hard_coded_dind_when_unrelated_keys_cannot_be_probed(tmp_path: Path) ->
     assert hard[("docker-daemon", "resources.requests")].value == "cpu: 100m, memory: 128Mi"
     assert hard[("docker-daemon", "resources.limits")].template == "templates/deployment.yaml"
     assert not [h for h in c.hardcoded if h.template == "templates/localtools.yaml"]
+
+
+# --- 7. probes keep the shape the template expects ---------------------------------------------
+
+def test_a_list_of_maps_is_probed_with_a_modified_element(tmp_path: Path) -> None:
+    """A template that needs a server, ranges over a list of maps and does arithmetic on
+    `.port`: the probe (once an empty list) changes a leaf of the first element (an int stays an int), so it
+    renders and the key is explored instead of "its probe does not render"."""
+    from toolman_kit.values.provenance import probe_value
+    from toolman_kit.values.sets import compare_values
+
+    assert probe_value([{"name": "a", "port": 80}, {"name": "b"}]) == [
+        {"name": "a-tk-probe", "port": 80}, {"name": "b"}]
+    assert probe_value([{"port": 80, "tls": True}]) == [{"port": 87, "tls": True}]
+    assert probe_value([{"sub": {"on": True}}]) == [{"sub": {"on": False}}]
+    chart = make_chart(tmp_path / "servers", {"deployment.yaml": """\
+        {{- if not .Values.servers }}{{ fail "servers: at least one" }}{{ end }}
+        {{- $first := first .Values.servers }}
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: servers}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: servers}}
+          template:
+            metadata: {labels: {app: servers}}
+            spec:
+              containers:
+                - name: main
+                  image: "nginx:1.27.0"
+                  args: ["--first={{ $first.port }}"]
+                  ports:
+                    {{- range .Values.servers }}
+                    - containerPort: {{ add .port 1 }}
+                    {{- end }}
+        """}, "servers:\n  - port: 8080\n    name: web\n  - port: 9090\n    name: admin\n")
+    c = compare_values(chart)
+    assert not [n for n in c.not_explored if "servers" in n], c.not_explored
+    assert c.set("defaults").provenance.explored >= 1

@@ -132,7 +132,8 @@ def value_at(obj: Any, path: str) -> Any:
 
 
 def probe_value(value: Any, entered: bool = False) -> Any:
-    """A value distinct from `value` that renders wherever it does."""
+    """A value distinct from `value` that renders wherever it does: of its type (an int
+    another int, a bool its negation), a list with its first element modified."""
     if value is MISSING:
         return {MARK: MARK} if entered else MARK
     if isinstance(value, bool):
@@ -143,11 +144,24 @@ def probe_value(value: Any, entered: bool = False) -> Any:
         return value + 0.5
     if isinstance(value, str):
         return f"{value}-{MARK}" if value else MARK
-    if isinstance(value, list):
-        return [] if value else [{MARK: MARK}]
+    if isinstance(value, list):  # a modified first element: the shape the template expects
+        return [_modified(value[0]), *value[1:]] if value else [{MARK: MARK}]
     if isinstance(value, dict):
         return {MARK: MARK}
     return MARK
+
+
+def _modified(item: Any) -> Any:
+    """A copy of a list element with one leaf changed, each value keeping its type (a map's
+    first scalar, else its first map or list, changed in turn)."""
+    if isinstance(item, dict) and item:
+        for k, v in item.items():
+            if not isinstance(v, dict | list) or not v:
+                return {**item, k: probe_value(v)}
+        k = next(iter(item))
+        return {**item, k: _modified(item[k]) if isinstance(item[k], dict)
+                else probe_value(item[k])}
+    return probe_value(item)
 
 
 def candidates(facts: ChartFacts, merged: dict[str, Any]) -> list[tuple[Key, Any]]:
