@@ -164,8 +164,8 @@ def test_hard_coded_dind_when_unrelated_keys_cannot_be_probed(tmp_path: Path) ->
 
 def test_a_list_of_maps_is_probed_with_a_modified_element(tmp_path: Path) -> None:
     """A template that needs a server, ranges over a list of maps and does arithmetic on
-    `.port`: the probe (once an empty list) changes a leaf of the first element (an int stays an int), so it
-    renders and the key is explored instead of "its probe does not render"."""
+    `.port`: the probe (once an empty list) changes a leaf of the first element (an int stays
+    an int), so it renders and the key is explored, not "its probe does not render"."""
     from toolman_kit.values.provenance import probe_value
     from toolman_kit.values.sets import compare_values
 
