@@ -422,7 +422,7 @@ def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
     """`report --chart DIR --value-set NAME=FILE … --suggest`: the chart defaults first, then each
     named set (NAME repeated: a set of two files, the later wins), -f and --set applied to every
     set; each section draws the same three columns, comparison.json and the values page compare
-    the same sets, and the suggested values for the first set as a fourth."""
+    the same sets, and the suggested values for the first named set as a fourth."""
     chart = EXAMPLE / "chart"
     staging, eu, shared = (tmp_path / f for f in ("values-staging.yaml", "eu.yaml", "shared.yaml"))
     staging.write_text(STAGING)
@@ -453,18 +453,19 @@ def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
     assert [s["files"] for s in doc["sets"]] == [
         [str(shared)], [str(staging), str(eu), str(shared)],
         [str(chart / "values-production.yaml"), str(shared)],
-        [str(shared), "suggested-values.yaml"]]
+        [str(staging), str(eu), str(shared), "suggested-values.yaml"]]
     assert all(s["errors"] == [] for s in doc["sets"])
     overridden = {(i["key"], i["reason"]) for i in doc["sets"][1]["ineffective_values"]}
     assert ("replicaCount", "overridden") in overridden  # staging's 2, overridden by eu.yaml
     values = Page((out / "05_values.html").read_text())
     assert values.tables[0][0] == ["Workload", "Component", *names, "suggested"]
-    # The suggestion starts from the first set: the shared file, then --set (which still wins).
+    # The suggestion starts from the first named set (not the defaults it is compared with):
+    # its files, the shared file, then --set (which still wins).
     suggestion = json.loads((out / "suggestion.json").read_text())
-    assert suggestion["start"] == {"files": [str(shared)],
+    assert suggestion["start"] == {"files": [str(staging), str(eu), str(shared)],
                                    "set": ["serviceAccount.automount=<redacted>"]}
     assert (out / "suggested-values.yaml").read_text() == suggestion["file"]
-    assert suggestion["values"]["replicaCount"] == 3
+    assert "replicaCount" not in suggestion["values"]  # staging's 3 already: kept, not redone
     assert all(i["keys"] and i["resolve"] for i in suggestion["introduced"])  # trade-offs, said
     assert "Suggested Production Values" in values.headings
     assert ["Workload", "Component", "Before", "With the suggested values"] in [
@@ -472,8 +473,7 @@ def test_three_named_sets_from_the_command_line(tmp_path: Path) -> None:
     markdown = (out / "deployment-analysis.md").read_text()
     assert markdown.index("## Suggested Production Values") < markdown.index(
         "## Identified Issues")
-    assert "**suggested** (" in markdown and "| Deployment/toolman | Replicas | ❌ 1 | ✅ 3 |" \
-        in markdown
+    assert "**suggested** (" in markdown and "| Deployment/toolman | PDB | ❌" in markdown
     meta = " ".join(Page((out / "00_summary.html").read_text()).headings)
     assert "Chart Values" not in meta  # a link in the navigation, not a heading
     assert 'href="05_values.html"' in (out / "index.html").read_text()

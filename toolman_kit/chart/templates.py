@@ -33,6 +33,8 @@ _ASSIGN = re.compile(r"^\$([A-Za-z_]\w*)\s*:?=\s*(.+)$", re.S)
 _INDEX = re.compile(r"index\s+(\$?\.Values(?:\.[A-Za-z_]\w*)*)((?:\s+\"[^\"]*\")+)")
 _HASKEY = re.compile(r"hasKey\s+(\$?\.Values(?:\.[A-Za-z_]\w*)*)\s+\"([^\"]+)\"")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
+_INCLUDE = re.compile(r'\b(?:include|template)\s+(?:"([^"]+)"|\(print\s+\$?\.Template\.BasePath\s+'
+                      r'"(/[^"]+)"\)|(\S+))')
 BUILTINS = frozenset({"Values", "Release", "Chart", "Capabilities", "Template", "Files",
                       "Subcharts"})
 
@@ -56,6 +58,8 @@ class Reads:
     reads: list[Read] = field(default_factory=list)
     dynamic: list[str] = field(default_factory=list)  # "file:line" where .Values escapes us
     files: dict[str, str] = field(default_factory=dict)  # template source by chart-relative path
+    defines: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # name → file, lines
+    includes: list[Include] = field(default_factory=list)
 
     def of(self, key: Key) -> list[Read]:
         """Reads of `key`, of a part of it, or of a map holding it."""
@@ -65,10 +69,49 @@ class Reads:
         """Whether some template reads a key strictly inside `key`."""
         return any(len(r.key) > len(key) and r.key[:len(key)] == key for r in self.reads)
 
+    def reaching(self, file: str) -> set[Key] | None:
+        """The keys whose values can reach what `file` writes: read by its actions or by the
+        named templates it includes, transitively (a define's reads count only where it is
+        included; an include whose output is hashed, `checksum/config`, writes a digest, not
+        a field). None when that cannot be read: a computed include or `.Values` escaping."""
+        keys: set[Key] = set()
+        todo, seen = [(file, 0, 1 << 30)], set()
+        while todo:
+            where = todo.pop()
+            if where in seen:
+                continue
+            seen.add(where)
+            name, first, last = where
+            if any(d.rpartition(":")[0] == name and first <= int(d.rpartition(":")[2]) <= last
+                   for d in self.dynamic):
+                return None
+            keys |= {r.key for r in self.reads if r.file == name and first <= r.line <= last}
+            for inc in self.includes:
+                if inc.file != name or not first <= inc.line <= last or inc.hashed:
+                    continue
+                if inc.target is None:
+                    return None
+                if inc.target.startswith("/"):  # a whole template file
+                    todo.append((f"templates{inc.target}", 0, 1 << 30))
+                elif inc.target in self.defines:
+                    todo.append(self.defines[inc.target])
+        return keys
+
     def known(self, key: Key) -> bool:
         """Read by a template: the key, a part of it, or a map that is used whole."""
         return any(r.key[:len(key)] == key or (r.whole and key[:len(r.key)] == r.key)
                    for r in self.reads)
+
+
+@dataclass(frozen=True)
+class Include:
+    """`include "name"` (or `template`) in an action: what it runs, where, and whether its
+    output is hashed (`| sha256sum`)."""
+
+    file: str
+    line: int
+    target: str | None  # a define's name, "/x.yaml" for a template file, None: computed
+    hashed: bool = False
 
 
 def _related(a: Key, b: Key) -> bool:
@@ -101,6 +144,8 @@ class _Block:
     dot: Key
     conditions: tuple[Condition, ...]
     own: tuple[Condition, ...] = ()  # what this block's own test required
+    name: str = ""  # a define's
+    line: int = 0  # where it opens
 
 
 def _scan(text: str, file: str, out: Reads) -> None:
@@ -114,9 +159,14 @@ def _scan(text: str, file: str, out: Reads) -> None:
         word, _, rest = body.partition(" ")
         rest = rest.strip()
         top = stack[-1]
+        for inc in _INCLUDE.finditer(body):
+            out.includes.append(Include(file, line, inc.group(1) or inc.group(2),
+                                        re.search(r"\|\s*sha(1|256)sum", body) is not None))
         if word == "end":
             if len(stack) > 1:
-                stack.pop()
+                done = stack.pop()
+                if done.kind == "define" and done.name:
+                    out.defines.setdefault(done.name, (file, done.line, line))
             continue
         if word == "else":
             negated = tuple((k, not positive) for k, positive in top.own) \
@@ -137,7 +187,9 @@ def _scan(text: str, file: str, out: Reads) -> None:
             continue
         if word in ("define", "block"):
             variables = {}
-            stack.append(_Block("define", ROOT, ()))
+            named = re.match(r'"([^"]+)"', rest)
+            stack.append(_Block("define", ROOT, (), name=named.group(1) if named else "",
+                                line=line))
             continue
         if word in ("if", "with", "range"):
             expr = rest

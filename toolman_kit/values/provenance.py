@@ -23,6 +23,7 @@ from typing import Any
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.chart.batch import Ident, Output, Renderer
+from toolman_kit.chart.templates import Reads
 from toolman_kit.chart.values import Budget, ChartFacts, ValueSet, units, unset_reads
 from toolman_kit.chart.valuesfile import MISSING, Key, get_in, set_in, show
 from toolman_kit.judge.findings import Findings, Row
@@ -69,7 +70,9 @@ class Provenance:
     fixes: dict[tuple[Field, Key], Any] = field(default_factory=dict)  # the probe that fixed it
     explored: int = 0  # keys probed
     unexplored: list[str] = field(default_factory=list)  # "key: why" of probes that failed
-    complete: bool = True  # every candidate key was probed (else "hard-coded" is not claimed)
+    complete: bool = True  # every candidate key was probed
+    unprobed: list[Key] = field(default_factory=list)  # keys the budget or a failed probe left
+    reads: Reads | None = None  # the chart's template reads: what an unprobed key can reach
 
     def field_of(self, check_id: str, kind: str, namespace: str, name: str, container: str,
                  path: str) -> Field | None:
@@ -129,7 +132,8 @@ def value_at(obj: Any, path: str) -> Any:
 
 
 def probe_value(value: Any, entered: bool = False) -> Any:
-    """A value distinct from `value` that renders wherever it does."""
+    """A value distinct from `value` that renders wherever it does: of its type (an int
+    another int, a bool its negation), a list with its first element modified."""
     if value is MISSING:
         return {MARK: MARK} if entered else MARK
     if isinstance(value, bool):
@@ -140,11 +144,24 @@ def probe_value(value: Any, entered: bool = False) -> Any:
         return value + 0.5
     if isinstance(value, str):
         return f"{value}-{MARK}" if value else MARK
-    if isinstance(value, list):
-        return [] if value else [{MARK: MARK}]
+    if isinstance(value, list):  # a modified first element: the shape the template expects
+        return [_modified(value[0]), *value[1:]] if value else [{MARK: MARK}]
     if isinstance(value, dict):
         return {MARK: MARK}
     return MARK
+
+
+def _modified(item: Any) -> Any:
+    """A copy of a list element with one leaf changed, each value keeping its type (a map's
+    first scalar, else its first map or list, changed in turn)."""
+    if isinstance(item, dict) and item:
+        for k, v in item.items():
+            if not isinstance(v, dict | list) or not v:
+                return {**item, k: probe_value(v)}
+        k = next(iter(item))
+        return {**item, k: _modified(item[k]) if isinstance(item[k], dict)
+                else probe_value(item[k])}
+    return probe_value(item)
 
 
 def candidates(facts: ChartFacts, merged: dict[str, Any]) -> list[tuple[Key, Any]]:
@@ -177,12 +194,13 @@ def _relative(template: str) -> str:
 def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analysis,
                base: Output, renderer: Renderer, budget: Budget) -> Provenance:
     """Which keys of the set's values control the fields its failing findings point at."""
-    result = Provenance(tracked=track(a))
+    result = Provenance(tracked=track(a), reads=facts.reads)
     if not result.tracked:
         return result
     probes = candidates(facts, merged)
     todo = budget.take(probes, f"{vs.name}: provenance")
     result.complete = len(todo) == len(probes)
+    result.unprobed = [k for k, _ in probes[len(todo):]]
     outputs = renderer.render_many([set_in(vs.overrides, k, v) for k, v in todo],
                                    f"{vs.name}: provenance")
     result.explored = len(todo)
@@ -194,6 +212,7 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
             result.unexplored.append(f"{vs.name}: {show(key)}: its probe does not render "
                                      f"({out.error.message})")  # the value: maybe a secret
             result.complete = False
+            result.unprobed.append(key)
             continue
         others = {i for i in set(base.objects) | set(out.objects)
                   if (old := base.objects.get(i)) is not (new := out.objects.get(i))
@@ -304,9 +323,9 @@ class Hardcoded:
 
 
 def hardcoded(prov: Provenance, a: Analysis, base: Output, chart: Path) -> list[Hardcoded]:
-    """Tracked fields no probed key moved, with the template line that writes them."""
-    if not prov.complete:
-        return []
+    """Tracked fields no probed key moved, with the template line that writes them; when some
+    keys could not be probed, only the fields of templates none of those keys can reach (no
+    action of the template, or of what it includes, reads them)."""
     resources = {i: r for r, i in identify(a.manifests.resources).items()}
     lines = base.text.splitlines()
     out = []
@@ -314,7 +333,7 @@ def hardcoded(prov: Provenance, a: Analysis, base: Output, chart: Path) -> list[
         if prov.controls.get(f) or not f.path:
             continue
         resource = resources.get(f.ident)
-        if resource is None:
+        if resource is None or not _out_of_reach(prov, f.ident[0]):
             continue
         value = value_at(resource.obj, f.path)
         template = _relative(f.ident[0])
@@ -322,6 +341,17 @@ def hardcoded(prov: Provenance, a: Analysis, base: Output, chart: Path) -> list[
                               _item_name(resource.obj, f.path), f.kind)
         out.append(Hardcoded(f, tuple(t.because), _compact(value), template, line))
     return out
+
+
+def _out_of_reach(prov: Provenance, template: str) -> bool:
+    """Whether no unprobed key can change what `template` (Helm's name) writes."""
+    if not prov.unprobed:
+        return True
+    relative = _relative(template)
+    reaching = prov.reads.reaching(relative) if prov.reads and \
+        relative.startswith("templates/") else None  # a subchart's: its reads are not known
+    return reaching is not None and not any(
+        r[:len(k)] == k or k[:len(r)] == r for r in reaching for k in prov.unprobed)
 
 
 def _item_name(obj: Any, path: str) -> str:

@@ -347,9 +347,12 @@ class _Prover:
                 if self._judge(c, t, self.state, p) == "clean"]
 
     def _keep(self, kept: list[tuple[list[Candidate], Trial]]) -> bool:
-        """Apply what the round proved, together if together it still does what each did."""
+        """Apply what the round proved, together if together it still does what each did.
+        Competing groups (anti-affinity through `affinity` or `topologySpreadConstraints`) are
+        taken in one order whatever the order they were made in: the most severe failure
+        fixed, then the most failures fixed, then the values themselves."""
         chosen, covered, keys = [], set(), set()
-        for group, t in kept:
+        for group, t in sorted(kept, key=lambda gt: self._merit(*gt)):
             fixed = {k for k in self.state.failing if k not in t.failing}
             mine = {k for c in group for k in c.keys}
             if fixed <= covered or mine & keys:
@@ -385,9 +388,14 @@ class _Prover:
                 self.state, progressed = t, True
         return progressed
 
+    def _merit(self, group: list[Candidate], t: Trial) -> tuple[int, int, str]:
+        fixed = [f for k, f in self.state.failing.items() if k not in t.failing]
+        return (-max((rank(f.severity) for f in fixed), default=0), -len(fixed),
+                "|".join(c.digest for c in group))
+
     def _trade_off(self, partial: list[tuple[Candidate, Trial]]) -> bool:
         """Accept the first candidate that fixes something more severe than all it introduces."""
-        for c, t in partial:
+        for c, t in sorted(partial, key=lambda ct: self._merit([ct[0]], ct[1])):
             fixed = [f for k, f in self.state.failing.items() if k not in t.failing]
             introduced = [f for k, f in t.failing.items() if k not in self.state.failing]
             if max(map(lambda f: rank(f.severity), fixed)) > \

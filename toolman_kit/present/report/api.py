@@ -83,8 +83,9 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     compares the chart-rendered sets (comparison.json). `kube_version` ("1.29"; None: the
     profile's) is checked against and rendered for; charts render with `api_versions`
     (GROUP/VERSION[/KIND], `--api-versions`) served besides its built-ins, the chart's CRDs and
-    the profile's `api_versions`. `suggest` adds the proven values override
-    for the first chart-rendered set (values/suggest.py): suggested-values.yaml, suggestion.json,
+    the profile's `api_versions`. `suggest` adds the proven values override for the first
+    chart-rendered set after the reference (with `values` and `set_values`: not the chart
+    defaults it is compared with; values/suggest.py): suggested-values.yaml, suggestion.json,
     a column of the values comparison and a section of the values page and of the Markdown. A
     line per notebook goes to `progress` (the CLI passes stderr). `kernels` lends started
     kernels and gets them back (default: kernels started for this report and shut down after

@@ -89,15 +89,18 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
 
 
 def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The suggestion for the first chart-rendered set: its files written, its document, and
-    the set it adds to the values comparison (that set's values, then the suggested file)."""
+    """The suggestion for the first chart-rendered set compared with the reference (the one
+    rendered with the user's -f files, not the chart defaults before it; the reference only
+    when it is alone): its files written, its document, and the set it adds to the values
+    comparison (that set's values, then the suggested file)."""
     from dataclasses import replace
 
     from toolman_kit.chart.valuesfile import read_values_file
     from toolman_kit.present.suggestion_doc import document
     from toolman_kit.values.suggest import suggest
 
-    start = next(s for s in params["sets"] if "values" in s)
+    sets = params["sets"]
+    start = next((s for s in sets[1:] if "values" in s), sets[0])
     s = suggest(params["chart"], start["values"], start["set"], release=params["release"],
                 namespace=params["namespace"], profile=params["profile"],
                 kube_version=params["kube_version"], jobs=1,

@@ -1,0 +1,199 @@
+"""Values verdicts that hold on real charts (issue 21): the same suggestion in every process, a
+suggestion relative to the user's values, hard-coded fields found when some keys cannot be
+probed, probes that keep the shape a template expects, documented keys not called unknown, and
+renames not taken for control. Fixture charts built here reproduce each failure mode; real
+Helm SDK renders, no mocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import CHART, EXAMPLE, PRODUCTION, ROOT, make_chart
+
+pytest.importorskip("helm_python")
+
+PROFILE = str(EXAMPLE / "profile.yaml")
+
+COMPETING_VALUES = """\
+replicaCount: 1
+image:
+  repository: nginx
+  tag: "1.25.3"
+affinity: {}
+podAntiAffinityPreset: ""
+topologySpreadConstraints: []
+"""
+
+COMPETING = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector:
+    matchLabels: {app: web, release: {{ .Release.Name }}}
+  template:
+    metadata:
+      labels: {app: web, release: {{ .Release.Name }}}
+    spec:
+      {{- if eq .Values.podAntiAffinityPreset "soft" }}
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 1
+              podAffinityTerm:
+                topologyKey: kubernetes.io/hostname
+                labelSelector: {matchLabels: {app: web, release: {{ .Release.Name }}}}
+      {{- else }}
+      {{- with .Values.affinity }}
+      affinity: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- end }}
+      {{- with .Values.topologySpreadConstraints }}
+      topologySpreadConstraints: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: web
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+          ports: [{name: http, containerPort: 8080}]
+"""
+
+
+def competing(root: Path) -> Path:
+    return make_chart(root, {"deployment.yaml": COMPETING}, COMPETING_VALUES)
+
+
+def cli(*argv: str, seed: str = "0") -> tuple[str, str]:
+    """`toolman-kit ARGV` in a fresh process under PYTHONHASHSEED=seed."""
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "toolman_kit", *argv], env=env, text=True,
+                          capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr
+
+
+# --- 1. the same output in every process --------------------------------------------------------
+
+def test_suggest_and_compare_are_the_same_in_every_process(tmp_path: Path) -> None:
+    chart = competing(tmp_path / "web")
+    suggest = ["suggest", "--chart", str(chart), "-j", "1"]
+    yamls = {cli(*suggest, seed=seed)[0] for seed in ("0", "1", "7")}
+    jsons = {cli(*suggest, "--format", "json", seed=seed)[0] for seed in ("2",)}
+    assert len(yamls) == 1
+    doc = json.loads(jsons.pop())
+    assert yaml.safe_load(yamls.pop()) == doc["values"]  # yaml and json agree
+    keys = {f["check_id"]: f["keys"] for f in doc["fixed"]}
+    # anti-affinity: the chart's own preset and an explicit term compete; one order decides
+    assert "anti-affinity-missing" in keys
+    (tmp_path / "three.yaml").write_text("replicaCount: 3\n")
+    compare = ["compare", "--chart", str(chart), "--value-set", f"three={tmp_path / 'three.yaml'}",
+               "--format", "json", "-j", "1"]
+    outs = {cli(*compare, seed=seed)[0] for seed in ("0", "42")}
+    assert len(outs) == 1
+
+
+# --- 2. the suggestion starts from the user's values ---------------------------------------------
+
+def test_report_suggest_starts_from_the_values_files(tmp_path: Path) -> None:
+    """`report -f values-production.yaml --suggest`: the suggestion goes after production, so
+    its column is never worse than production (the network policy stays, requests stay)."""
+    from toolman_kit.present.inputs import named_sets, validate
+    from toolman_kit.present.report.files import _suggest
+    from toolman_kit.values.sets import compare_sets
+
+    sets, _, _ = validate(named_sets(chart=CHART, values=[str(PRODUCTION)]), CHART, PROFILE)
+    assert [len(s["values"]) for s in sets] == [0, 1]  # the chart defaults, then production
+    params = {"sets": sets, "chart": str(CHART), "release": "toolman", "namespace": "toolman",
+              "profile": PROFILE, "kube_version": None}
+    doc, extra = _suggest(tmp_path, params)
+    assert doc["start"]["files"] == sets[1]["values"]
+    c = compare_sets(CHART, [*sets, extra], release="toolman", namespace="toolman",
+                     profile=PROFILE, jobs=1)
+    production, suggested = (c.set(s["name"]).analysis for s in (sets[1], extra))
+    rows = {a: {r.component: r.status for r in a.checklist.itertuples()}
+            for a in (production, suggested)}
+    order = {"pass": 3, "info": 2, "warning": 1, "fail": 0}
+    worse = [row for row, status in rows[production].items()
+             if order[rows[suggested][row]] < order[status]]
+    assert worse == [] and rows[suggested]["Network Policy"] == rows[production]["Network Policy"]
+    main = next(w for w in suggested.index.workloads if w.kind == "Deployment")
+    app = next(c for c in main.containers if c.name == "toolman")
+    assert app.raw["resources"]["requests"] == {"cpu": "500m", "memory": "512Mi"}
+
+
+# --- 6. hard-coded holds when some keys cannot be probed ---------------------------------------
+
+def test_hard_coded_dind_when_unrelated_keys_cannot_be_probed(tmp_path: Path) -> None:
+    """The Toolman chart with a template that refuses every value of `localTools.mode` but its
+    own (as real charts `fail` on values they do not accept): that key cannot be probed, yet
+    the DinD sidecar's resources, `privileged: true` and `docker:dind` are still reported as
+    hard-coded (the seed's "DinD Resources Hardcoded"), since no action of deployment.yaml or
+    of the helpers it includes reads it; the fields of the template that reads it are not."""
+    from toolman_kit.values.sets import compare_values
+
+    chart = tmp_path / "toolman"
+    shutil.copytree(CHART, chart)
+    with (chart / "values.yaml").open("a") as f:
+        f.write("\nlocalTools:\n  mode: npx\n")
+    (chart / "templates" / "localtools.yaml").write_text(
+        '{{- if ne .Values.localTools.mode "npx" }}{{ fail "localTools.mode: only npx" }}'
+        "{{- end }}\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: local-tools}\n"
+        "spec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n"
+        "    spec:\n      containers:\n        - name: tools\n          image: busybox:latest\n"
+        "          args: ['--mode={{ .Values.localTools.mode }}']\n")
+    c = compare_values(chart, [("production", [str(PRODUCTION)])], release="toolman",
+                       namespace="toolman", profile=PROFILE, jobs=1)
+    assert any("localTools.mode: its probe does not render" in n for n in c.not_explored)
+    hard = {(h.field.container, h.field.path.rsplit("].", 1)[-1]): h for h in c.hardcoded}
+    assert hard[("docker-daemon", "image")].value == "docker:dind"
+    assert hard[("docker-daemon", "securityContext.privileged")].value == "true"
+    assert hard[("docker-daemon", "resources.requests")].value == "cpu: 100m, memory: 128Mi"
+    assert hard[("docker-daemon", "resources.limits")].template == "templates/deployment.yaml"
+    assert not [h for h in c.hardcoded if h.template == "templates/localtools.yaml"]
+
+
+# --- 7. probes keep the shape the template expects ---------------------------------------------
+
+def test_a_list_of_maps_is_probed_with_a_modified_element(tmp_path: Path) -> None:
+    """A template that needs a server, ranges over a list of maps and does arithmetic on
+    `.port`: the probe (once an empty list) changes a leaf of the first element (an int stays
+    an int), so it renders and the key is explored, not "its probe does not render"."""
+    from toolman_kit.values.provenance import probe_value
+    from toolman_kit.values.sets import compare_values
+
+    assert probe_value([{"name": "a", "port": 80}, {"name": "b"}]) == [
+        {"name": "a-tk-probe", "port": 80}, {"name": "b"}]
+    assert probe_value([{"port": 80, "tls": True}]) == [{"port": 87, "tls": True}]
+    assert probe_value([{"sub": {"on": True}}]) == [{"sub": {"on": False}}]
+    chart = make_chart(tmp_path / "servers", {"deployment.yaml": """\
+        {{- if not .Values.servers }}{{ fail "servers: at least one" }}{{ end }}
+        {{- $first := first .Values.servers }}
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: servers}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: servers}}
+          template:
+            metadata: {labels: {app: servers}}
+            spec:
+              containers:
+                - name: main
+                  image: "nginx:1.27.0"
+                  args: ["--first={{ $first.port }}"]
+                  ports:
+                    {{- range .Values.servers }}
+                    - containerPort: {{ add .port 1 }}
+                    {{- end }}
+        """}, "servers:\n  - port: 8080\n    name: web\n  - port: 9090\n    name: admin\n")
+    c = compare_values(chart)
+    assert not [n for n in c.not_explored if "servers" in n], c.not_explored
+    assert c.set("defaults").provenance.explored >= 1
