@@ -188,6 +188,9 @@ def test_the_kube_version_selects_the_schema() -> None:
     assert failures(text, "unknown-field", kube_version="1.32").empty
     (row,) = failures(text, "unknown-field", kube_version="1.31").itertuples()
     assert row.path == "spec.template.spec.resources"
+    assert row.message == ("`spec.template.spec.resources` is not in the schema of Kubernetes "
+                           "1.31, only from 1.32: the API server of 1.31 drops it "
+                           "(--kube-version sets the target)")
     assert openapi.schema_version("1.31") == "1.31"
     assert openapi.schema_version("1.20") == openapi.schema_version("1.25") == "1.25"
 

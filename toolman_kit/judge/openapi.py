@@ -30,6 +30,7 @@ from toolman_kit.read.model import as_dict, as_list
 
 SOURCE = "kubernetes-validate"  # the PyPI package whose schemas are used
 _DEFS = "#/$defs/"
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")  # a.b[0].c, as findings' paths name fields
 _SCHEMA_DIR = re.compile(r"v(\d+)\.(\d+)\.0-local-strict")
 # JSON types of the values a YAML parse makes (timestamps are strings once sent as JSON)
 _TYPE = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object",
@@ -426,8 +427,33 @@ class Validator:
             return found
         node = self.node(resource)
         found = validate(resource.obj, node) if node is not None else None
+        if found is not None and found.unknown and node is not self.crds.get(
+                (resource.api_version, resource.kind)):
+            found.unknown = [(path, self._later(resource, path, message))
+                             for path, message in found.unknown]
         self._last = (resource, found)
         return found
+
+    def _later(self, resource: Resource, path: str, message: str) -> str:
+        """The message, saying so when a later Kubernetes has the field: the chart may be
+        right, and --kube-version older than the cluster it is meant for."""
+        target = kube_version(self.target)
+        for major, minor in shipped_versions():
+            if (major, minor) > target and _has(
+                    builtin_node(f"{major}.{minor}", resource.api_version, resource.kind), path):
+                return (f"`{path}` is not in the schema of Kubernetes {self.target}, only from "
+                        f"{major}.{minor}: the API server of {self.target} drops it "
+                        f"(--kube-version sets the target)")
+        return message
+
+
+def _has(node: Node | None, path: str) -> bool:
+    """Whether the schema has a field at `path` (a.b[0].c)."""
+    for key, index in _STEP.findall(path):
+        if node is None:
+            return False
+        node = node.items if index else (node.props.get(key) or node.extra)
+    return node is not None
 
 
 _VALIDATORS: WeakKeyDictionary[Index, dict[str, Validator]] = WeakKeyDictionary()
