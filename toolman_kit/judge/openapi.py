@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -42,24 +41,23 @@ _NAMES = {"string": "a string", "boolean": "a boolean", "integer": "an integer",
 _TOP_IGNORED = frozenset({"apiVersion", "kind", "status"})
 
 
-@dataclass(eq=False)
 class Node:
     """One schema, compiled: the JSON types it accepts (None: any), its properties, what other
     keys may hold (`extra`: a schema for map values; `open`: anything, kept), its items, its
-    required properties and its enum."""
+    required properties and its enum. (A plain class: a dataclass costs start-up time.)"""
 
-    types: frozenset[str] | None = None
-    props: dict[str, Node] = field(default_factory=dict)
-    extra: Node | None = None
-    open: bool = True
-    items: Node | None = None
-    required: tuple[str, ...] = ()
-    enum: frozenset[str] | None = None
-    title: str = ""  # the definition's short name (Container), for messages
-    pytypes: frozenset[type] | None = None  # `types` as the Python types of parsed YAML
-    strings: bool = False  # a map of strings (labels, data): judged in one pass when it is
+    __slots__ = ("types", "props", "extra", "open", "items", "required", "enum", "title",
+                 "pytypes", "strings")
 
-    def __post_init__(self) -> None:
+    def __init__(self, types: frozenset[str] | None = None, props: dict[str, Node] | None = None,
+                 extra: Node | None = None, open: bool = True, items: Node | None = None,
+                 required: tuple[str, ...] = (), enum: frozenset[str] | None = None,
+                 title: str = ""):
+        self.types, self.props, self.extra, self.open = types, props or {}, extra, open
+        self.items, self.required, self.enum = items, required, enum
+        self.title = title  # the definition's short name (Container), for messages
+        self.pytypes: frozenset[type] | None = None  # `types` as Python types of parsed YAML
+        self.strings = False  # a map of strings (labels, data): judged in one pass when it is
         self.seal()
 
     def seal(self) -> None:
@@ -74,12 +72,14 @@ class Node:
 ANY = Node()
 
 
-@dataclass
 class Problems:
     """What one object's walk found: (path, message) pairs."""
 
-    invalid: list[tuple[str, str]] = field(default_factory=list)
-    unknown: list[tuple[str, str]] = field(default_factory=list)
+    __slots__ = ("invalid", "unknown")
+
+    def __init__(self) -> None:
+        self.invalid: list[tuple[str, str]] = []
+        self.unknown: list[tuple[str, str]] = []
 
 
 def _path(trail: list[str | int]) -> str:
@@ -182,7 +182,8 @@ def _with_enum(node: Node, values: list[str]) -> Node:
 
 @cache
 def _schema_root() -> Path | None:
-    """kubernetes-validate's schema folder, found without importing the package."""
+    """kubernetes-validate's schema folder, found without importing the package (its
+    __init__ imports jsonschema)."""
     spec = importlib.util.find_spec("kubernetes_validate")
     for location in (spec.submodule_search_locations or ()) if spec else ():
         root = Path(location) / "kubernetes-json-schema"
