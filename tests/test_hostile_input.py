@@ -127,7 +127,8 @@ def test_wrong_types_become_invalid_field_findings(capsys, tmp_path):
                if f["check_id"] == "invalid-field" and f["status"] == "fail"]
     assert {(f["path"], f["line"]) for f in invalid} == {
         ("spec.replicas", 5), ("spec.template.spec.containers[0].image", 10),
-        ("spec.template.spec.containers[0].resources.limits.cpu", 12)}
+        ("spec.template.spec.containers[0].resources.limits.cpu", 12),
+        ("spec.selector", 4)}  # apps/v1 requires it (the schema); at the line of its parent
     assert all(f["severity"] == "error" for f in invalid) and code == 1
 
 
