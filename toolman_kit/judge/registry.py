@@ -85,6 +85,7 @@ class Check:
     roles: tuple[str, ...]
     fn: Callable[..., Outcome]
     differs: str = ""  # where we deliberately judge otherwise than a peer tool, and why
+    source: str = ""  # where a check not built in comes from: a policy's file:line
 
     @property
     def description(self) -> str:

@@ -51,6 +51,13 @@ class CelEvaluationError(ValueError):
 class Program:
     expression: str
     compiled: cel.Expression
+    kube_version: str = ""
+    variables: tuple[str, ...] = ("object",)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # cel-cpp's compiled expression does not pickle: a report's kernels, which receive the
+        # analyses as a pickle, compile it again (it compiled here, so it compiles there)
+        return compile_expression, (self.expression, self.kube_version, self.variables)
 
 
 def parse_kube_version(text: str) -> tuple[int, int]:
@@ -84,7 +91,8 @@ def environment(kube_version: str, variables: tuple[str, ...] = ("object",)) -> 
 def compile_expression(expression: str, kube_version: str,
                        variables: tuple[str, ...] = ("object",)) -> Program:
     try:
-        return Program(expression, environment(kube_version, variables).compile(expression))
+        return Program(expression, environment(kube_version, variables).compile(expression),
+                       kube_version, variables)
     except RuntimeError as exc:
         # cel-cpp: "INVALID_ARGUMENT: ERROR: <input>:1:4: Syntax error: …\n | expr\n | ...^"
         match = _POSITION.search(str(exc))

@@ -50,7 +50,8 @@ def policy_checks(index: Index, profile: Profile,
         checks[check_id] = Check(
             check_id, Area.SECURITY, min(severities, key=_ORDER.index),
             f"Rejected by {first.kind} {name} ({where})", REMEDIATION.format(id=check_id),
-            Scope.OBJECT, ("*",), (), evaluate)
+            Scope.OBJECT, ("*",), (), evaluate,
+            source=f"{where} ({SHIPPED})" if first.shipped else where)
         evaluate.__doc__ = (f"The {first.kind} {name} from {where}"
                             f"{f' ({SHIPPED})' if first.shipped else ''}, evaluated as admission "
                             "would on every object it matches and on the pods their controllers "
