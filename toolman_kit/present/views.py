@@ -24,6 +24,7 @@ from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_int, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory, pdb_budget
+from toolman_kit.text import plural
 
 REDACTED = "‹redacted›"
 # Values hidden in reports whatever the profile says: wider than what the check calls an error.
@@ -592,8 +593,9 @@ def admission_policies(a: Analysis) -> pd.DataFrame:
 
 def admission_summary(a: Analysis) -> pd.DataFrame:
     """Per admission policy: its title and source, how many objects it rejects (errors), warns
-    or audits about, exempts, skips and admits (an object counts once, by its worst outcome),
-    and those counts as words ("1 rejected, 4 admitted (objects)")."""
+    or audits about, exempts, skips and admits (an object counts once, by its worst outcome:
+    a workload whose pods are rejected is rejected), and those counts in words ("5 objects
+    matched: 1 rejected, 4 admitted")."""
     df = admission_policies(a)
     df = df.assign(outcome=[("rejected" if sev == "error" else "warned") if st == "fail" else
                             {"exempt": "exempt", "skip": "skipped"}.get(st, "admitted")
@@ -609,7 +611,8 @@ def admission_summary(a: Analysis) -> pd.DataFrame:
         n = [int(counts.get(o, 0)) for o in OUTCOMES]
         said = ", ".join(f"{k} {o}" for k, o in zip(n, OUTCOMES, strict=True) if k)
         rows.append((check_id, c.title, c.source, *n,
-                     f"{said} (objects)" if said else "matches no object"))
+                     f"{plural(sum(n), 'object')} matched: {said}" if said
+                     else "matches no object"))
     return pd.DataFrame(rows, columns=["policy", "title", "source", *OUTCOMES, "outcomes"])
 
 
