@@ -102,10 +102,31 @@ def compile_expression(expression: str, kube_version: str,
         raise CelCompileError(expression, int(match[1]), int(match[2]), reason) from None
 
 
-def evaluate(program: Program, variables: Mapping[str, Any]) -> Any:
+class Bindings:
+    """The variables of evaluations that share them (the validations of a policy on one object):
+    handed to the engine as one activation per environment, not converted again each time
+    (that conversion took two thirds of an evaluation)."""
+
+    def __init__(self, variables: Mapping[str, Any]):
+        self.variables = dict(variables)
+        self._activations: dict[tuple[str, tuple[str, ...]], cel.Activation] = {}
+
+    def __getstate__(self) -> dict[str, Any]:  # activations do not pickle: made again
+        return {"variables": self.variables, "_activations": {}}
+
+    def activation(self, program: Program) -> cel.Activation:
+        key = (program.kube_version, program.variables)
+        if key not in self._activations:
+            self._activations[key] = environment(*key).Activation(self.variables)
+        return self._activations[key]
+
+
+def evaluate(program: Program, variables: Mapping[str, Any] | Bindings) -> Any:
     """The expression's value as plain Python (bool, int, str, list, dict…)."""
+    if not isinstance(variables, Bindings):
+        variables = Bindings(variables)
     try:
-        value = program.compiled.eval(data=dict(variables))
+        value = program.compiled.eval(variables.activation(program))
     except RuntimeError as exc:
         if "Iteration budget exceeded" in str(exc):
             raise CelEvaluationError(
