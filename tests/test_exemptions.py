@@ -12,11 +12,11 @@ import pytest
 
 from toolman_kit.analysis import Analysis
 from toolman_kit.commands import main
-from toolman_kit.commands.options import derived_profile, profile_flags
+from toolman_kit.commands.options import profile_flags
 from toolman_kit.errors import ProfileError
 from toolman_kit.judge.engine import NOT_ALLOWED
 from toolman_kit.judge.peer_exemptions import mapping
-from toolman_kit.judge.profiles import load_profile
+from toolman_kit.judge.profiles import derived, load_profile
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.present.docs import catalogue_markdown
 
@@ -168,9 +168,9 @@ def test_profile_flags_judge_with_the_same_profile_plus_the_flags(spec):
     original = load_profile(spec)
     flags = profile_flags(Namespace(peer_exemptions=True,
                                     namespace_labels=[("team", "a"), ("env", "prod")]))
-    with derived_profile(spec, flags) as derived:
-        profile = load_profile(derived)
-    assert not Path(derived).exists()  # removed once the command is done
+    with derived(spec, flags) as derived_path:
+        profile = load_profile(derived_path)
+    assert not Path(derived_path).exists()  # removed once the command is done
     assert profile.peer_exemptions and not original.peer_exemptions
     assert profile.namespace_labels == {"team": "a", "env": "prod"}
     assert replace(profile, peer_exemptions=False, namespace_labels={},

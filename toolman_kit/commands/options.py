@@ -6,11 +6,9 @@ them so). `-j` is the one whose help differs by design: each command says what r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -221,7 +219,9 @@ def apply_config(args: argparse.Namespace) -> Iterator[None]:
     if not derived:
         yield
         return
-    with derived_profile(args.profile, derived) as args.profile:
+    from toolman_kit.judge.profiles import derived as derived_from
+
+    with derived_from(args.profile, derived) as args.profile:
         yield
 
 
@@ -229,20 +229,6 @@ def _relative_to(config: Config, profile: str) -> str:
     from toolman_kit.judge.profiles import BUILT_IN
 
     return profile if profile in BUILT_IN else str(config.path.parent / profile)
-
-
-@contextmanager
-def derived_profile(profile: str, keys: dict[str, Any]) -> Iterator[str]:
-    """A profile file that extends `profile` under its name with `keys` (its exemptions are
-    added to the named profile's), for the duration."""
-    from toolman_kit.judge.profiles import BUILT_IN, load_profile
-
-    name = load_profile(profile).name  # a missing or bad profile: its own error, here
-    spec = profile if profile in BUILT_IN else str(Path(profile).resolve())
-    with tempfile.TemporaryDirectory(prefix="toolman-kit-profile-") as tmp:
-        path = Path(tmp) / "profile.yaml"
-        path.write_text(json.dumps({"name": name, "extends": spec, **keys}), encoding="utf-8")
-        yield str(path)
 
 
 def add_kube_version(p: argparse.ArgumentParser) -> None:

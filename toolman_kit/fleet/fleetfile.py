@@ -18,10 +18,12 @@ line and the key (e.g. `fleet.yaml:7: targets[1].name: must be lowercase …`).
         chart: ingress-nginx           # a chart name with `repo`, or oci://…, or a .tgz or URL
         repo: https://charts.example.com/ingress-nginx
         version: "4.15.1"              # or a range: "^4.15"
+        policies: [policies/prod/]     # admission policies (files or directories), as --policy
 
-Paths (chart, values, paths, baseline, a profile that is not built in) are relative to the fleet
-file and come out absolute; a `chart` that is a URL, or a name with `repo`, is kept as written.
-The file holds data only: there is nothing to execute in it.
+Paths (chart, values, paths, baseline, policies, a profile that is not built in) are relative to
+the fleet file and come out absolute; a `chart` that is a URL, or a name with `repo`, is kept as
+written. A target's `policies` are added to the defaults' (and to its profile's), as --policy adds
+to a profile's. The file holds data only: there is nothing to execute in it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Target:
     baseline: tuple[str, ...] = ()  # what the first run compares against
     title: str | None = None
     render_timeout: float | None = None  # seconds per render (None: --render-timeout's)
+    policies: tuple[str, ...] = ()  # admission policy files and directories (absolute)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,9 @@ def load_fleet(path: str | Path) -> Fleet:
             kube_version=options.get("kube_version"),
             api_versions=tuple(options.get("api_versions") or ()),
             baseline=_paths(base, options.get("baseline")), title=options.get("title"),
-            render_timeout=options.get("render_timeout")))
+            render_timeout=options.get("render_timeout"),
+            policies=tuple(dict.fromkeys(_paths(base, [*defaults.get("policies", ()),
+                                                       *entry.get("policies", ())])))))
     return Fleet(path, tuple(targets))
 
 

@@ -42,7 +42,7 @@ from toolman_kit.chart.sandbox import timeout_set
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
 from toolman_kit.fleet.fleetfile import Target
 from toolman_kit.judge.findings import COLUMNS
-from toolman_kit.judge.profiles import load_profile
+from toolman_kit.judge.profiles import Profile, derived, load_profile
 from toolman_kit.read.manifests import MANIFEST_SUFFIXES
 
 MARKER = ".toolman-fleet"  # in DIR, holding the batch client's token: proves DIR is shared
@@ -130,15 +130,25 @@ def _run_target(job: Job) -> Outcome:
 def input_hash(target: Target, manifests: str, source: str | None = None) -> str:
     """What decides a report: the manifests analyzed (after rendering), the digest of the chart
     archive they came from (a repository or registry chart), the profile's content, the
-    Kubernetes version and API versions, the release namespace, the title and this kit's
-    version."""
-    profile = replace(load_profile(target.profile), source="")  # content, not where it lives
+    admission policies' content (the profile's and the target's), the Kubernetes version and API
+    versions, the release namespace, the title and this kit's version."""
+    profile = target_profile(target)
+    policies = _read_files(profile.policies) if profile.policies else ""
+    profile = replace(profile, source="", policies=())  # content, not where it lives
     h = hashlib.sha256()
     for part in (__version__, target.kube_version, target.api_versions, target.namespace,
                  target.title, source or "",
-                 repr(profile), manifests):
+                 repr(profile), policies, manifests):
         h.update(f"{part}".encode() + b"\0")
     return h.hexdigest()[:16]
+
+
+def target_profile(target: Target) -> Profile:
+    """The target's profile with the fleet file's policies added to its own."""
+    profile = load_profile(target.profile)
+    if not target.policies:
+        return profile
+    return replace(profile, policies=tuple(dict.fromkeys((*profile.policies, *target.policies))))
 
 
 def target_dir(out: str | Path, target: str) -> Path:
@@ -192,8 +202,13 @@ def _manifests(t: Target) -> str:
                       namespace=t.namespace or "default", kube_version=t.kube_version,
                       lint=False, api_versions=load_profile(t.profile).served(t.api_versions)).text
 
+    return _read_files(t.paths)
+
+
+def _read_files(paths: tuple[str, ...]) -> str:
+    """Files, and the manifest files of directories (sorted), one after the other."""
     parts = []
-    for given in map(Path, t.paths):
+    for given in map(Path, paths):
         files = sorted(p for p in given.rglob("*") if p.suffix in MANIFEST_SUFFIXES
                        and p.is_file()) if given.is_dir() else [given]
         if given.is_dir() and not files:
@@ -219,12 +234,21 @@ def _previous(job: Job) -> Outcome | None:
 
 def _report(job: Job, text: str, digest: str, previous: Outcome | None, started: float,
             worker: str) -> Outcome:
+    t = job.target
+    # The report's kernels load the profile by path: the fleet file's policies in a derived one.
+    with derived(t.profile, {"policies": list(t.policies)}) if t.policies \
+            else contextlib.nullcontext(t.profile) as profile:
+        return _report_with(job, profile, text, digest, previous, started, worker)
+
+
+def _report_with(job: Job, profile: str, text: str, digest: str, previous: Outcome | None,
+                 started: float, worker: str) -> Outcome:
     from toolman_kit.present.report import build_report
 
     t, out = job.target, run_dir(job.out, job.target.name, job.run_id)
     try:
         report = build_report(
-            out, sets=_sets(job, previous), chart=t.chart, profile=t.profile,
+            out, sets=_sets(job, previous), chart=t.chart, profile=profile,
             namespace=t.namespace, release=t.release or t.name,
             title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels(),
             kube_version=t.kube_version, api_versions=t.api_versions)
@@ -285,7 +309,7 @@ def _read_findings(directory: Path) -> tuple[Any, dict[str, str]] | None:
 
 
 def _analyze(t: Target) -> Any:
-    return Analysis.of(*t.baseline, profile=t.profile, namespace=t.namespace,
+    return Analysis.of(*t.baseline, profile=target_profile(t), namespace=t.namespace,
                        kube_version=t.kube_version).findings
 
 

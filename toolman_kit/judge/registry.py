@@ -85,7 +85,7 @@ class Check:
     roles: tuple[str, ...]
     fn: Callable[..., Outcome]
     differs: str = ""  # where we deliberately judge otherwise than a peer tool, and why
-    source: str = ""  # where a check that is not the package's comes from (a profile's rule)
+    source: str = ""  # where a check not built in comes from: a policy's file:line, a profile
     checklist: str = ""  # the checklist row a profile's rule counts in (its own or an existing)
 
     @property

@@ -493,8 +493,26 @@ def _security_findings(a: Analysis, where: views.Locations) -> str:
         markdown_table(groups, {"severity": "Severity", "check_id": "Check",
                                 "objects": "Objects", "message": "Finding",
                                 "remediation": "Action", "where": "Source"})
-        if len(groups) else "No security or network check fails."])
+        if len(groups) else "No security or network check fails.",
+        "### Admission Policies", _admission_section(a)])
 
+
+def _admission_section(a: Analysis) -> str:
+    """Per admission policy: where it comes from, what it rejects and warns about and why (the
+    objects, and the pods of workloads), and how many objects it admits."""
+    if not a.policies:
+        return views.NO_POLICY
+    blocks = []
+    for p in views.admission_summary(a).itertuples(index=False):
+        head = f"**{md_cell(p.policy)}** ({md_cell(p.source)}): {p.outcomes}."
+        g = views.admission_outcomes(a, p.policy)
+        if len(g):
+            head += "\n\n" + markdown_table(
+                g.assign(objects=[views.capped(o) for o in g["objects"]]),
+                {"objects": "Objects", "status": "Status", "severity": "Severity",
+                 "message": "Message"})
+        blocks.append(head)
+    return "\n\n".join(blocks)
 
 def _strength(sentence: str) -> str:
     """"Non-root execution (UID 1001): toolman" as the seed writes it: the fact in bold."""

@@ -24,6 +24,7 @@ from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_int, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory, pdb_budget
+from toolman_kit.text import plural
 
 REDACTED = "‹redacted›"
 # Values hidden in reports whatever the profile says: wider than what the check calls an error.
@@ -562,6 +563,73 @@ def checklist_counts(a: Analysis) -> dict[str, Any]:
                                                                     "n/a")}
     result["findings"] = a.rows.counts()
     return result
+
+
+POLICY_COLUMNS = ["policy", "source", "severity", "object", "namespace", "status", "message"]
+NO_POLICY = ("No admission policy was given: `--policy FILE` (repeatable; a file or directory "
+             "of ValidatingAdmissionPolicies with their bindings, or Kyverno policies) checks "
+             "the objects and the pods their controllers will create against them.")
+
+
+def admission_policies(a: Analysis) -> pd.DataFrame:
+    """What each admission policy of the analysis (`policy/<name>`) does with each object it
+    matches: one row per outcome, "pods of Kind/name" where it is the pods a workload's
+    controller will create; `status` pass (admitted), fail (rejected, warned or audited, as
+    `severity` says), exempt or skip (not evaluated here, the message says why; no severity).
+    Messages come
+    from the policies and the manifests: plain data, for the renderer to escape."""
+    from toolman_kit.judge.policy import on_pods  # its package, not its CEL engine
+
+    f = a.findings
+    f = f[f["check_id"].isin(a.policies)]
+    rows = [(check_id, a.policies[check_id].source, severity if status in FAILED else "",
+             f"pods of {kind}/{name}" if on_pods(message) else f"{kind}/{name}",
+             namespace, status, message)
+            for check_id, severity, kind, namespace, name, status, message in zip(
+                f["check_id"], f["severity"], f["kind"], f["namespace"].fillna(""), f["name"],
+                f["status"], f["message"].fillna(""), strict=True)]
+    return pd.DataFrame(rows, columns=POLICY_COLUMNS)
+
+
+def admission_summary(a: Analysis) -> pd.DataFrame:
+    """Per admission policy: its title and source, how many objects it rejects (errors), warns
+    or audits about, exempts, skips and admits (an object counts once, by its worst outcome:
+    a workload whose pods are rejected is rejected), and those counts in words ("5 objects
+    matched: 1 rejected, 4 admitted")."""
+    df = admission_policies(a)
+    df = df.assign(outcome=[("rejected" if sev == "error" else "warned") if st == "fail" else
+                            {"exempt": "exempt", "skip": "skipped"}.get(st, "admitted")
+                            for st, sev in zip(df["status"], df["severity"], strict=True)])
+    rows = []
+    for check_id, c in a.policies.items():
+        part = df[df["policy"] == check_id]
+        # an object's worst outcome counts: its pods rejected make a workload "rejected"
+        worst = part.assign(key=part["object"].str.removeprefix("pods of ") + "\x1f"
+                            + part["namespace"]).groupby("key", sort=False)["outcome"].agg(
+            lambda v: min(v, key=OUTCOMES.index))
+        counts = worst.value_counts()
+        n = [int(counts.get(o, 0)) for o in OUTCOMES]
+        said = ", ".join(f"{k} {o}" for k, o in zip(n, OUTCOMES, strict=True) if k)
+        rows.append((check_id, c.title, c.source, *n,
+                     f"{plural(sum(n), 'object')} matched: {said}" if said
+                     else "matches no object"))
+    return pd.DataFrame(rows, columns=["policy", "title", "source", *OUTCOMES, "outcomes"])
+
+
+OUTCOMES = ("rejected", "warned", "exempt", "skipped", "admitted")  # worst first
+
+
+def admission_outcomes(a: Analysis, check_id: str) -> pd.DataFrame:
+    """What one policy does other than admit, one row per distinct (status, severity, message)
+    with the `objects` that share it and their `count`, worst first."""
+    df = admission_policies(a)
+    df = df[(df["policy"] == check_id) & (df["status"] != "pass")]
+    g = grouped(df, ["status", "severity", "message"], what="object")
+    order = [("fail", "error"), ("fail", "warning"), ("fail", "info"), ("exempt",), ("skip",)]
+    rank = [next(i for i, o in enumerate(order) if (st, sev)[:len(o)] == o)
+            for st, sev in zip(g["status"], g["severity"], strict=True)]
+    return g.assign(rank=rank).sort_values("rank", kind="stable").drop(columns="rank") \
+        .reset_index(drop=True)
 
 
 class Locations:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from toolman_kit.judge.policy import cel
@@ -101,7 +102,22 @@ class Policy:
     autogen: tuple[str, ...] = ()  # Kyverno: the controller kinds its pod rules also apply to
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def resources(self) -> frozenset[str] | None:
+        """The resources its matchConstraints can select (None: any, or a Kyverno block), so
+        that most objects are turned away without matching each rule: a run asks for every
+        (object, policy)."""
+        if not self.match_any or any("kyverno" in m for m in self.match_any):
+            return None
+        names = {str(r) for m in self.match_any for rule in as_list(m.get("resourceRules"))
+                 for r in as_list(as_dict(rule).get("resources"))}
+        if names & {"*", "*/*"}:
+            return None
+        return frozenset(n for n in names if "/" not in n)  # subresources: never a CREATE
+
     def selects(self, t: Target) -> bool:
+        if self.resources is not None and t.resource not in self.resources:
+            return False
         if self.match_all and not all(matches(m, t) for m in self.match_all):
             return False
         if self.match_any and not any(matches(m, t) for m in self.match_any):
@@ -155,9 +171,7 @@ def admit(policy: Policy, t: Target, params: Any, actions: tuple[str, ...],
           who: str, bound: Mapping[str, Any] | None = None) -> list[Violation | Skip]:
     """The outcomes of one policy (under one binding: `who` names them) on one request;
     `bound`: variables besides admission's (a profile rule's `container`)."""
-    context = {"object": t.obj, "oldObject": None, "params": params,
-               "namespaceObject": t.namespace_object, "request": t.request(), **(bound or {})}
-    values = _Variables(policy, context)
+    values = _Variables(policy, t, params, bound)
     try:
         for name, expr in policy.conditions:  # any false: not evaluated, errors or not
             if expr.offline:
@@ -233,12 +247,14 @@ class _Variables:
     """`variables`, composited as the API server does: each evaluated once, only when an
     expression reads it (a later one may read an earlier one); an error surfaces where read."""
 
-    def __init__(self, policy: Policy, context: Mapping[str, Any]):
-        self.context = context
+    def __init__(self, policy: Policy, t: Target, params: Any,
+                 bound: Mapping[str, Any] | None = None):
+        self.t, self.params, self.bound = t, params, bound or {}
         self.exprs = dict(policy.variables)
         self.order = [name for name, _ in policy.variables]
         self.done: dict[str, Any] = {}
         self.failed: dict[str, str] = {}
+        self._bindings: tuple[int, cel.Bindings] | None = None  # for len(done) variables
 
     def closure(self, names: frozenset[str]) -> list[str]:
         """The variables `names` read, with those they read, in declaration order."""
@@ -250,7 +266,7 @@ class _Variables:
                 todo.extend(n for n in self.exprs[name].uses if n in self.exprs)
         return [n for n in self.order if n in wanted]
 
-    def activation(self, uses: frozenset[str]) -> dict[str, Any]:
+    def activation(self, uses: frozenset[str]) -> cel.Bindings:
         for name in self.closure(uses):
             if name in self.done or name in self.failed:
                 continue
@@ -266,4 +282,11 @@ class _Variables:
         errors = [f"variable {n!r}: {self.failed[n]}" for n in uses if n in self.failed]
         if errors:
             raise _Failed("; ".join(errors))
-        return {**self.context, "variables": dict(self.done)}
+        if self._bindings is None or self._bindings[0] != len(self.done):
+            # without variables (most policies), every policy's evaluations of the object
+            # share the target's bindings
+            shared = not self.done and self.params is None and not self.bound
+            bindings = self.t.bindings(self.params) if shared else cel.Bindings(
+                {**self.t.context(self.params), **self.bound, "variables": dict(self.done)})
+            self._bindings = (len(self.done), bindings)
+        return self._bindings[1]

@@ -21,7 +21,7 @@ from toolman_kit.judge.profiles import Profile
 from toolman_kit.judge.registry import Area, Check, Scope, Severity, Skip, Violation
 from toolman_kit.read.index import Index, selector_matches
 from toolman_kit.read.manifests import RELEASE_NAMESPACE, LoadError, Resource
-from toolman_kit.read.model import as_dict
+from toolman_kit.read.model import Workload, as_dict
 from toolman_kit.read.namespaces import namespace_object
 
 SHIPPED = "policy shipped in the manifests"
@@ -51,7 +51,8 @@ def policy_checks(index: Index, profile: Profile,
         checks[check_id] = Check(
             check_id, Area.SECURITY, min(severities, key=_ORDER.index),
             f"Rejected by {first.kind} {name} ({where})", REMEDIATION.format(id=check_id),
-            Scope.OBJECT, ("*",), (), evaluate)
+            Scope.OBJECT, ("*",), (), evaluate,
+            source=f"{where} ({SHIPPED})" if first.shipped else where)
         evaluate.__doc__ = (f"The {first.kind} {name} from {where}"
                             f"{f' ({SHIPPED})' if first.shipped else ''}, evaluated as admission "
                             "would on every object it matches and on the pods their controllers "
@@ -74,6 +75,7 @@ class _Context:
                     self.cluster_kinds.add(str(names["kind"]))
         self._namespaces: dict[str, dict[str, Any]] = {}
         self._targets: dict[int, Target] = {}
+        self._pods: dict[int, Target | None] = {}
 
     def namespace(self, name: str) -> dict[str, Any] | None:
         if not name:
@@ -102,6 +104,14 @@ class _Context:
             self._targets[key] = self.target(resource.obj, resource.namespace)
         return self._targets[key]
 
+    def pod_of(self, w: Workload) -> Target | None:
+        """The pod the workload's controller creates, made once for every policy of the run."""
+        key = id(w)
+        if key not in self._pods:
+            pod = controller_pod(w)
+            self._pods[key] = self.target(pod, w.namespace) if pod is not None else None
+        return self._pods[key]
+
     def params(self, kind: dict[str, Any]) -> list[dict[str, Any]]:
         wanted = (str(kind.get("apiVersion", "")), str(kind.get("kind", "")))
         return [r.obj for r in (*self.found.params, *self.index.manifests.resources)
@@ -115,15 +125,20 @@ class _Evaluate:
     def __init__(self, context: _Context, name: str, parts: list[Policy]):
         self.context, self.name, self.parts = context, name, parts
         self.bindings = [b for b in context.found.bindings if b.policy == name]
+        gates = [p.resources for p in parts]  # what its parts can select (None: anything)
+        self.resources = None if None in gates else frozenset().union(*gates)
 
     def __call__(self, resource: Resource, index: Index,
                  profile: Profile) -> list[Violation | Skip] | None:
         t = self.context.of(resource)
-        outcomes, matched, autogen = self.evaluate(t)
         w = index.workload_of.get(resource)
-        pod = controller_pod(w) if w is not None and not autogen else None
+        if self.resources is not None and t.resource not in self.resources and (
+                w is None or "pods" not in self.resources):
+            return None  # most objects of a run, for most policies
+        outcomes, matched, autogen = self.evaluate(t)
+        pod = self.context.pod_of(w) if w is not None and not autogen else None
         if pod is not None:  # Kyverno's autogen already judged the controller for its pods
-            pod_outcomes, pod_matched, _ = self.evaluate(self.context.target(pod, w.namespace))
+            pod_outcomes, pod_matched, _ = self.evaluate(pod)
             matched = matched or pod_matched
             denied = any(isinstance(o, Violation) and o.severity == Severity.ERROR
                          for o in outcomes)

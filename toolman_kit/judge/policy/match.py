@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -56,10 +56,29 @@ class Target:
     namespace_object: dict[str, Any] | None  # None for cluster-scoped objects
     guessed: bool = False  # the resource name is a guess (an unknown kind)
 
-    @property
+    @cached_property  # every policy of the run asks: once per object
     def labels(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in as_dict(as_dict(self.obj.get("metadata"))
                                                    .get("labels")).items()}
+
+    @cached_property
+    def namespace_labels(self) -> dict[str, str]:
+        meta = as_dict(as_dict(self.namespace_object).get("metadata"))
+        return {str(k): str(v) for k, v in as_dict(meta.get("labels")).items()}
+
+    def context(self, params: Any) -> dict[str, Any]:
+        """The variables every expression on this request sees (`variables` aside)."""
+        return {"object": self.obj, "oldObject": None, "params": params,
+                "namespaceObject": self.namespace_object, "request": self.request()}
+
+    def bindings(self, params: None) -> Any:
+        """context(None) as the CEL engine takes it (cel.Bindings), made once per object for
+        every policy without params and variables."""
+        if "_bindings" not in self.__dict__:
+            from toolman_kit.judge.policy.cel import Bindings  # match.py needs no engine
+
+            object.__setattr__(self, "_bindings", Bindings(self.context(params)))
+        return self.__dict__["_bindings"]
 
     def request(self) -> dict[str, Any]:
         """The admission request's attributes a CEL expression sees as `request` (who sends it
@@ -108,8 +127,7 @@ def _namespace_selected(selector: dict[str, Any], t: Target) -> bool:
         return selector_matches(selector, t.labels)
     if t.namespace_object is None:
         return True
-    labels = as_dict(as_dict(t.namespace_object.get("metadata")).get("labels"))
-    return selector_matches(selector, {str(k): str(v) for k, v in labels.items()})
+    return selector_matches(selector, t.namespace_labels)
 
 
 def _rule(rule: dict[str, Any], t: Target, exact: bool) -> bool:

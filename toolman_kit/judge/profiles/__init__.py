@@ -12,7 +12,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, cached_property
@@ -206,6 +208,19 @@ def load_profile(spec: str | Path | Profile = "production") -> Profile:
     if isinstance(spec, Profile):
         return spec
     return _build(_raw(str(spec), seen=()))
+
+
+@contextmanager
+def derived(profile: str | Path, keys: dict[str, Any]) -> Iterator[str]:
+    """The path of a profile file that extends `profile` under its name with `keys` (lists such
+    as exemptions and policies are added to the named profile's), for the duration: what a
+    report's kernels, which load profiles by path, need for flags and the fleet file's keys."""
+    name = load_profile(profile).name  # a missing or bad profile: its own error, here
+    spec = str(profile) if str(profile) in BUILT_IN else str(Path(profile).resolve())
+    with tempfile.TemporaryDirectory(prefix="toolman-kit-profile-") as tmp:
+        path = Path(tmp) / "profile.yaml"
+        path.write_text(json.dumps({"name": name, "extends": spec, **keys}), encoding="utf-8")
+        yield str(path)
 
 
 def schema() -> dict[str, Any]:
