@@ -90,9 +90,9 @@ def test_the_hooks_run_by_pre_commit(repo, tmp_path_factory):
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
     def hook(hook_id: str, *files: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "pre_commit", "run", hook_id, "--files",
-                               *files], cwd=repo, env=env, capture_output=True, text=True,
-                              timeout=900)
+        return subprocess.run([sys.executable, "-m", "pre_commit", "run", hook_id, "--verbose",
+                               "--files", *files], cwd=repo, env=env, capture_output=True,
+                              text=True, timeout=900)
 
     failed = hook("toolman-kit-check", "deploy/bad.yaml", "bad/values.yaml", "notes.txt")
     assert failed.returncode == 1, failed.stdout + failed.stderr
