@@ -142,7 +142,8 @@ def test_an_unknown_command_and_an_input_error_fail_the_job(tmp_path):
 @pytest.mark.slow
 def test_the_install_step_and_a_report(tmp_path):
     """The install step for real, into a new environment (its dependencies are this one's,
-    through a .pth file: pip sees them installed and builds only the kit), then `report`."""
+    through a .pth file and JUPYTER_PATH: pip sees them installed and builds only the kit),
+    then `report`."""
     env = tmp_path / "env"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
@@ -151,6 +152,7 @@ def test_the_install_step_and_a_report(tmp_path):
     ours = [p for p in sys.path if p.endswith("site-packages")]
     (Path(site.strip()) / "ours.pth").write_text("\n".join(ours) + "\n")
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed kit
+    clean["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")  # nbconvert's templates
     work = tmp_path / "work"
     work.mkdir()
     run = run_action(work, python, install=True, environ=clean, command="report",
