@@ -178,3 +178,17 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait() == 141 and b"Traceback" not in err, err
+
+
+def test_every_format_with_a_head_names_the_configuration():
+    """The "configured" case differs from "default" only by naming its configuration file, in
+    every format but CSV (no head: see present/formats.py), which is byte for byte the same."""
+    config = CASES["configured"][-1]
+    for fmt in FORMATS:
+        named, plain = ((GOLDEN / f"{case}.{fmt}").read_text() for case in ("configured",
+                                                                           "default"))
+        assert (config in named) == (fmt != "csv") and config not in plain, fmt
+        assert EXITS[f"configured.{fmt}"]["stderr"] == f"toolman-kit: configuration: {config}\n"
+    assert (GOLDEN / "configured.csv").read_text() == (GOLDEN / "default.csv").read_text()
+    junit = (GOLDEN / "configured.junit").read_text().splitlines()
+    assert junit[2] == f'    <properties><property name="config" value="{config}"/></properties>'

@@ -1,8 +1,9 @@
 """The render process (`python -m toolman_kit.chart.child`, started by chart/sandbox.py): reads
 requests on standard input, runs them through the Helm SDK, answers on standard output.
 
-Each message is an 8-byte length and a pickle: a request (op, args), an answer ("ok", value) or
-("error", RenderError's arguments). The process limits its own data segment first (RLIMIT_DATA:
+Each message is an 8-byte length and a pickle: a request (op, args, the parent's working
+directory, which relative paths mean), an answer ("ok", value) or ("error", RenderError's
+arguments). The process limits its own data segment first (RLIMIT_DATA:
 Go's heap counts, its address-space reservations do not), so a runaway allocation aborts here,
 and it points its standard output at its standard error, so that nothing the SDK prints can be
 taken for an answer. It ends at the end of its input, or with its parent.
@@ -10,6 +11,7 @@ taken for an answer. It ends at the end of its input, or with its parent.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pickle
@@ -41,7 +43,10 @@ def main() -> None:
     answers.flush()
     while header := requests.read(HEADER.size):
         (size,) = HEADER.unpack(header)
-        op, args = pickle.loads(requests.read(size))  # noqa: S301 - our parent's request
+        op, args, cwd = pickle.loads(requests.read(size))  # noqa: S301 - our parent's request
+        if cwd and cwd != os.getcwd():  # a relative chart path means the parent's, which moves
+            with contextlib.suppress(OSError):
+                os.chdir(cwd)
         answer = serve(op, args)
         body = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         answers.write(HEADER.pack(len(body)) + body)

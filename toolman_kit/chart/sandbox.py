@@ -119,6 +119,14 @@ def limits_set(timeout: float | None = None, max_bytes: int | None = None) -> It
                 os.environ[name] = value
 
 
+def _cwd() -> str | None:
+    """The working directory a request's relative paths mean (None: it was removed)."""
+    try:
+        return os.getcwd()
+    except FileNotFoundError:
+        return None
+
+
 class Child:
     """One render process; started on first use, and again after it was killed or died."""
 
@@ -170,7 +178,7 @@ class Child:
         if not self.ready:
             self._wait_ready()
         assert self.proc is not None and self.proc.stdin is not None
-        body = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
+        body = pickle.dumps((op, args, _cwd()), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             self.proc.stdin.write(HEADER.pack(len(body)) + body)
             self.proc.stdin.flush()

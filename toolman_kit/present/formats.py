@@ -17,6 +17,12 @@ With a baseline (`check --baseline`, judge/baseline.py) each format marks its fi
 last `baseline` column, SARIF the standard `baselineState` ("new", "unchanged"), JUnit known
 failures as skipped; the table and Markdown list the new failures and say how many known ones
 remain. Without one, every output is as it was.
+
+The configuration file in use (`.toolman-kit.yaml`, `--config`) is named where a format has a
+head: JSON's `config`, SARIF's run `properties.config`, JUnit's suite `<properties>`, Markdown's
+"Configuration:" line, the table's summary line. CSV has no head: a comment line would be read
+as a row by spreadsheets and `csv`/pandas readers, and a column would repeat one value on every
+row, so CSV leaves it to stderr, where every command names the file.
 """
 
 from __future__ import annotations
@@ -396,9 +402,11 @@ def write_junit(a: Analysis, out: TextIO, only_failed: bool = False,
         f'    <testcase classname="input" name={quoteattr(_where(e))}>'
         f'<error message={quoteattr(e.message)} type="input"/></testcase>\n' for e in a.errors)
     counts = f' errors="{len(a.errors)}"' if a.errors else ""
+    properties = (f'    <properties><property name="config" value={quoteattr(config)}/>'
+                  '</properties>\n' if config else "")
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n'
               f'<testsuite name="toolman-kit" tests="{len(rows) + len(a.errors)}" '
-              f'failures="{failures}"{counts}>\n{errors}')
+              f'failures="{failures}"{counts}>\n{properties}{errors}')
     for chunk in _chunks(rows):
         cases = []
         for r in chunk:

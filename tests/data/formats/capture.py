@@ -21,6 +21,8 @@ CASES = {  # name: arguments of `toolman-kit check`
     "production": ["examples/toolman/rendered/production.yaml", "--profile", PROFILE],
     "production-builtin": ["examples/toolman/rendered/production.yaml"],
     "mixed": ["tests/data/formats/mixed.yaml"],
+    "configured": ["examples/toolman/rendered/default.yaml", "--profile", PROFILE,
+                   "--config", "tests/data/formats/config.yaml"],
 }
 FORMATS = ("table", "json", "csv", "markdown", "sarif", "junit")
 
