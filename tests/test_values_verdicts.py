@@ -197,3 +197,71 @@ def test_a_list_of_maps_is_probed_with_a_modified_element(tmp_path: Path) -> Non
     c = compare_values(chart)
     assert not [n for n in c.not_explored if "servers" in n], c.not_explored
     assert c.set("defaults").provenance.explored >= 1
+
+
+# --- 3. a suggestion that names the release says so ---------------------------------------------
+
+NAMED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector:
+    matchLabels: {app.kubernetes.io/name: web, app.kubernetes.io/instance: {{ .Release.Name }}}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: web, app.kubernetes.io/instance: {{ .Release.Name }}}
+    spec:
+      {{- with .Values.affinity }}
+      affinity: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: web
+          image: "nginx:1.25.3"
+          ports: [{name: http, containerPort: 8080}]
+"""
+
+
+def test_a_suggestion_naming_the_default_release_says_so(tmp_path: Path) -> None:
+    """Without --release, the anti-affinity term copies `app.kubernetes.io/instance:
+    release-name` from the render: the header, the JSON, the Markdown and stderr say so; with
+    --release the same keys name that release and nothing warns."""
+    from toolman_kit.present.suggestion_doc import document, to_markdown
+    from toolman_kit.values.suggest import suggest
+
+    chart = make_chart(tmp_path / "named", {"deployment.yaml": NAMED},
+                       "replicaCount: 1\naffinity: {}\n")
+    s = suggest(chart, profile=PROFILE, jobs=1)
+    assert s.release == "release-name" and not s.release_given
+    assert s.release_keys == [("affinity",)]
+    term = s.values["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"][0]
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"][
+        "app.kubernetes.io/instance"] == "release-name"
+    header = s.text.split("\n\n")[0]
+    assert "rendered with release name 'release-name': give --release NAME" in \
+        " ".join(line.lstrip("# ") for line in header.splitlines())
+    doc = document(s)
+    assert doc["release_given"] is False and doc["release_keys"] == ["affinity"]
+    assert "give --release NAME" in doc["release_warning"]
+    assert "**Warning**: rendered with release name" in to_markdown(s)
+    given = suggest(chart, release="web", profile=PROFILE, jobs=1)
+    assert given.release_given and given.release_keys == [("affinity",)]
+    assert given.release_warning is None and "Warning" not in given.text
+    _, err = cli("suggest", "--chart", str(chart), "--profile", PROFILE, "-j", "1")
+    assert "suggest: warning: rendered with release name 'release-name': give --release NAME" \
+        in err
+    _, err = cli("suggest", "--chart", str(chart), "--profile", PROFILE, "-j", "1",
+                 "--release", "web")
+    assert "release name" not in err
+
+
+def test_a_suggestion_that_names_no_release_does_not_warn(tmp_path: Path) -> None:
+    from toolman_kit.values.suggest import suggest
+
+    chart = make_chart(tmp_path / "plain", {"deployment.yaml": NAMED.replace(
+        "{{ .Release.Name }}", "web")}, "replicaCount: 1\naffinity: {}\n")
+    s = suggest(chart, profile=PROFILE, jobs=1)
+    assert "affinity" in s.values and s.release_keys == [] and s.release_warning is None
