@@ -265,3 +265,70 @@ def test_a_suggestion_that_names_no_release_does_not_warn(tmp_path: Path) -> Non
         "{{ .Release.Name }}", "web")}, "replicaCount: 1\naffinity: {}\n")
     s = suggest(chart, profile=PROFILE, jobs=1)
     assert "affinity" in s.values and s.release_keys == [] and s.release_warning is None
+
+
+# --- 4. no ReadWriteMany on storage classes that cannot provide it ------------------------------
+
+def rwo_chart(root: Path, storage_class: str, replicas: int = 1, extra: str = "") -> Path:
+    """tests/fixtures/charts/suggest-rwo with a storage class (and extra templates)."""
+    shutil.copytree(ROOT / "tests" / "fixtures" / "charts" / "suggest-rwo", root)
+    values = root / "values.yaml"
+    values.write_text(values.read_text().replace('storageClass: ""',
+                                                 f"storageClass: {storage_class}")
+                      .replace("replicaCount: 1", f"replicaCount: {replicas}"))
+    if extra:
+        (root / "templates" / "storageclass.yaml").write_text(extra)
+    return root
+
+
+def test_rwx_is_not_proposed_on_classes_that_cannot_provide_it(tmp_path: Path) -> None:
+    """local-path, an EBS class by name, and a StorageClass of the chart by its provisioner:
+    3 replicas would share a claim no class of theirs can make ReadWriteMany, so neither the
+    replicas nor ReadWriteMany is proposed, and the reason names the class and the
+    alternatives (a claim per pod: a template change; or one replica, at its cost)."""
+    from toolman_kit.values.storage import Claim, single_node
+    from toolman_kit.values.suggest import suggest
+
+    assert single_node(Claim("x", "gp3")) == "gp3: AWS EBS"
+    assert single_node(Claim("x", "")) is None  # the cluster default: unknown
+    assert single_node(Claim("x", "standard", "nfs.csi.k8s.io")) is None  # by its provisioner
+    assert single_node(Claim("x", "nfs")) is None
+    fast = ("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n"
+            "provisioner: ebs.csi.aws.com\n")
+    for name, cls, extra, named in (("local", "local-path", "", "local-path"),
+                                    ("ebs", "gp3", "", "gp3: AWS EBS"),
+                                    ("fast", "fast", fast, "fast, provisioner ebs.csi.aws.com")):
+        s = suggest(rwo_chart(tmp_path / name, cls, extra=extra), profile=PROFILE, jobs=1)
+        assert "persistence" not in s.values and "replicaCount" not in s.values, name
+        reason = next(u.reason for f, u in s.remaining if f.check_id == "replicas-below-minimum")
+        assert f"storage class ({named}" in reason and "cannot provide ReadWriteMany" in reason
+        assert "a StatefulSet with volumeClaimTemplates (a template change, not a values " \
+               "change)" in reason and "`replicaCount: 1` (one replica" in reason
+    # a class the kit does not know: ReadWriteMany is proposed, with its condition
+    s = suggest(rwo_chart(tmp_path / "nfs", "nfs"), profile=PROFILE, jobs=1)
+    assert s.values["persistence"] == {"accessModes": ["ReadWriteMany"]}
+
+
+def test_the_profile_names_more_rwo_classes_and_one_replica_can_be_the_change(
+        tmp_path: Path) -> None:
+    """A profile's `rwo_storage_classes` (added to its parent's) stops ReadWriteMany on its
+    classes; when the profile accepts one replica and the chart runs two on such a class, one
+    replica is the proposed change, its cost stated."""
+    from toolman_kit.judge.profiles import load_profile
+    from toolman_kit.values.suggest import suggest
+
+    base = tmp_path / "base.yaml"
+    base.write_text(f"extends: {PROFILE}\nname: base\nrwo_storage_classes: [ceph-block]\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nname: child\nrwo_storage_classes: [slow-disk]\n"
+                     "min_replicas: 1\n")
+    assert load_profile(child).rwo_storage_classes == ("ceph-block", "slow-disk")
+    s = suggest(rwo_chart(tmp_path / "ceph", "ceph-block"), profile=str(base), jobs=1)
+    assert "persistence" not in s.values and "replicaCount" not in s.values
+    reason = next(u.reason for f, u in s.remaining if f.check_id == "replicas-below-minimum")
+    assert "ceph-block, listed in the profile's rwo_storage_classes" in reason
+    s = suggest(rwo_chart(tmp_path / "slow", "slow-disk", replicas=2), profile=str(child), jobs=1)
+    assert s.values.get("replicaCount") == 1 and "persistence" not in s.values
+    step = next(st for st in s.steps if st.keys == [("replicaCount",)])
+    assert "one replica: no availability through a node failure" in step.candidates[0].note
+    assert "rwo-volume-shared-by-replicas" in {f.check_id for f in step.fixed}

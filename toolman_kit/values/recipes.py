@@ -28,6 +28,7 @@ from toolman_kit.values.candidates import (
     Unreached,
     schema_allows,
 )
+from toolman_kit.values.storage import claims, single_node
 
 Recipe = Callable[[Failure, Context], "list[Candidate] | Unreached"]
 RECIPES: dict[str, Recipe] = {}
@@ -424,6 +425,12 @@ def _escalation(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
 
 @recipe("rwo-volume-shared-by-replicas")
 def _rwo(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
+    w = ctx.workload(f)
+    stuck = [why for c in (claims(w, ctx.analysis.index, ctx.analysis.manifests.resources)
+                           if w is not None else [])
+             if (why := single_node(c, ctx.profile.rwo_storage_classes))]
+    if stuck:
+        return _one_node(f, ctx, stuck[0])
     out = []
     for key in ctx.keys(f, "accessModes", "accessMode"):
         current = ctx.value(key)
@@ -445,6 +452,24 @@ def _rwo(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
                          "(StatefulSet volumeClaimTemplates): no values key sets the access "
                          "mode", "template")
     return out
+
+
+def _one_node(f: Failure, ctx: Context, why: str) -> list[Candidate] | Unreached:
+    """The claim's class cannot provide ReadWriteMany: a claim per pod (a template change), or
+    one replica, proposed when the profile accepts one and a replicas key exists."""
+    keys = [k for k in ctx.keys(f, "replicaCount|replicas|replica_count")
+            if isinstance(ctx.value(k), int) and not isinstance(ctx.value(k), bool)]
+    per_pod = "a claim per pod: a StatefulSet with volumeClaimTemplates (a template change, " \
+              "not a values change)"
+    cost = "one replica: no availability through a node failure, a drain or a rollout"
+    if keys and ctx.profile.min_replicas <= 1:
+        return [_one(keys[0], 1, f, f"the claim's storage class ({why}) cannot provide "
+                                    "ReadWriteMany, so only one pod can use it",
+                     f"{cost}; to keep several replicas, {per_pod}")]
+    one = f"`{show(keys[0])}: 1` ({cost}; the profile ({ctx.profile.name}) needs " \
+          f"{ctx.profile.min_replicas})" if keys else "one replica (no values key sets it)"
+    return Unreached(f"the claim's storage class ({why}) cannot provide ReadWriteMany: give "
+                     f"{per_pod}, or run {one}", "template")
 
 
 @recipe("priority-class-missing")

@@ -355,8 +355,12 @@ class _Prover:
         pairs: list[tuple[Candidate, Candidate]] = []
         for c, t in partial:
             introduced = [f for k, f in t.failing.items() if k not in self.state.failing]
-            partners, _ = candidates(introduced, self.context(t))
+            partners, unreached = candidates(introduced, self.context(t))
             pairs += [(c, p) for p in partners if not set(p.keys) & set(c.keys)]
+            for f in introduced:  # why no values resolve what it introduces
+                if (u := unreached.get(f.key)) is not None and u.kind == "template":
+                    self._note(c, f"{c.shows()}: values cannot resolve the {f.check_id} it "
+                                  f"introduces ({u.reason})")
         both = [Candidate((*c.values, *p.values), c.targets, c.why) for c, p in pairs]
         both = self._afford(both, f"round {n}, pairs")
         trials = self._try(both, self.state, f"suggest: round {n}, pairs")
