@@ -332,3 +332,64 @@ def test_the_profile_names_more_rwo_classes_and_one_replica_can_be_the_change(
     step = next(st for st in s.steps if st.keys == [("replicaCount",)])
     assert "one replica: no availability through a node failure" in step.candidates[0].note
     assert "rwo-volume-shared-by-replicas" in {f.check_id for f in step.fixed}
+
+
+# --- 5. PDBs suggested with one rule -----------------------------------------------------------
+
+PDB = """\
+{{- if .Values.pdb.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  {{- with .Values.pdb.minAvailable }}
+  minAvailable: {{ . }}
+  {{- end }}
+  {{- with .Values.pdb.maxUnavailable }}
+  maxUnavailable: {{ . }}
+  {{- end }}
+  selector: {matchLabels: {app: web}}
+{{- end }}
+"""
+PDB_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: "nginx:1.25.3"
+"""
+
+
+def test_pdbs_are_suggested_with_one_rule_whatever_the_chart_defaults(tmp_path: Path) -> None:
+    """minAvailable = max(replicas − 1, 1) for the replicas the suggestion sets: the chart
+    that defaults minAvailable 1 and the chart that has no default get the same 4 (5 replicas),
+    or 2 (1 replica raised to the profile's 3); a chart offering only maxUnavailable gets 1."""
+    from toolman_kit.judge.profiles import load_profile, min_available
+    from toolman_kit.values.suggest import suggest
+
+    assert [min_available(n) for n in (1, 2, 3, 5)] == [1, 1, 2, 4]
+    assert load_profile(PROFILE).params["min_available"] == 2
+    only_max = PDB.replace("{{- with .Values.pdb.minAvailable }}\n  minAvailable: {{ . }}\n"
+                           "  {{- end }}\n", "")
+    charts = {"one": "pdb:\n  enabled: false\n  minAvailable: 1\n",
+              "none": "pdb:\n  enabled: false\n",
+              "max": "pdb:\n  enabled: false\n"}
+    for replicas, want in ((5, 4), (1, 2)):
+        got = {}
+        for name, values in charts.items():
+            chart = make_chart(tmp_path / f"{name}{replicas}", {
+                "pdb.yaml": only_max if name == "max" else PDB,
+                "deployment.yaml": PDB_DEPLOYMENT}, f"replicaCount: {replicas}\n{values}")
+            s = suggest(chart, profile=PROFILE, jobs=1)
+            assert "pdb-missing" in {f.check_id for f, _ in s.fixed}, name
+            got[name] = s.values["pdb"]
+        assert got == {"one": {"enabled": True, "minAvailable": want},
+                       "none": {"enabled": True, "minAvailable": want},
+                       "max": {"enabled": True, "maxUnavailable": 1}}, replicas

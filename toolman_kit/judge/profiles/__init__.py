@@ -184,8 +184,15 @@ class Profile:
     def params(self) -> dict[str, Any]:
         """Values check remediations may quote, e.g. "{min_replicas}" (see Check.fix)."""
         return {"min_replicas": self.min_replicas,
-                "min_available": max(self.min_replicas - 1, 1),  # a PDB that allows a drain
+                "min_available": min_available(self.min_replicas),
                 "startup_probe_after_seconds": self.startup_probe_after_seconds}
+
+
+def min_available(replicas: int) -> int:
+    """The PDB rule, stated once (check remediations, `suggest`): a drain may evict one pod of
+    `replicas` at a time, and never the last one: minAvailable = max(replicas − 1, 1), the same
+    budget as maxUnavailable 1 from two replicas up."""
+    return max(replicas - 1, 1)
 
 
 def load_profile(spec: str | Path | Profile = "production") -> Profile:
