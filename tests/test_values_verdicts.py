@@ -393,3 +393,72 @@ def test_pdbs_are_suggested_with_one_rule_whatever_the_chart_defaults(tmp_path: 
         assert got == {"one": {"enabled": True, "minAvailable": want},
                        "none": {"enabled": True, "minAvailable": want},
                        "max": {"enabled": True, "maxUnavailable": 1}}, replicas
+
+
+# --- 8. documented keys are not unknown ---------------------------------------------------------
+
+DOCUMENTED_VALUES = """\
+server:
+  podDisruptionBudget:
+    enabled: false
+    # maxUnavailable: 1
+    # unhealthyPodEvictionPolicy: AlwaysAllow
+  resources: {}
+  # extraFlags:
+  #   - web.enable-lifecycle
+  # priorityClassName: high
+  # podLabels: {}
+"""
+
+DOCUMENTED = """\
+{{- if .Values.server.podDisruptionBudget.enabled }}
+{{- $spec := omit .Values.server.podDisruptionBudget "enabled" "unhealthyPodEvictionPolicy" }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: server}
+spec:
+  selector: {matchLabels: {app: server}}
+  {{- if hasKey .Values.server.podDisruptionBudget "unhealthyPodEvictionPolicy" }}
+  unhealthyPodEvictionPolicy: {{ .Values.server.podDisruptionBudget.unhealthyPodEvictionPolicy }}
+  {{- end }}
+  {{- toYaml $spec | nindent 2 }}
+{{- end }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: server}
+data:
+  flags: {{ join "," (default list .Values.server.extraFlags) | quote }}
+  {{- if hasKey .Values.server "retention" }}
+  retention: {{ .Values.server.retention | quote }}
+  {{- end }}
+  level: {{ .Values.server.log.level | default "info" | quote }}
+  priority: {{ get .Values.server "priorityClassName" | quote }}
+"""
+
+
+def test_keys_documented_in_comments_or_read_by_templates_are_not_unknown(
+        tmp_path: Path) -> None:
+    """prometheus' `server.podDisruptionBudget.maxUnavailable`: commented out in values.yaml
+    and passed on through `omit`; `retention` read through `hasKey`, `log.level` in template
+    text, `extraFlags` in a commented block; `priorityClassName` (read through `get`, which the
+    scan does not follow) and `podLabels.team` only documented in comments: none is unknown,
+    while a typo still is."""
+    from toolman_kit.chart.templates import scan_chart
+    from toolman_kit.values.sets import compare_values
+
+    chart = make_chart(tmp_path / "server", {"server.yaml": DOCUMENTED}, DOCUMENTED_VALUES)
+    reads = scan_chart(chart)
+    assert reads.known(("server", "podDisruptionBudget", "minAvailable"))  # omit: whole
+    given = tmp_path / "given.yaml"
+    given.write_text("server:\n  podDisruptionBudget:\n    enabled: true\n    maxUnavailable: 1\n"
+                     "    unhealthyPodEvictionPolicy: AlwaysAllow\n  retention: 15d\n"
+                     "  log: {level: debug}\n  extraFlags: [web.enable-admin-api]\n"
+                     "  priorityClassName: low\n  podLabels: {team: a}\n  resorces: {}\n")
+    c = compare_values(chart, [("given", [str(given)])], jobs=1)
+    unknown = [".".join(u.key) for u in c.set("given").unknown]
+    assert unknown == ["server.resorces"]
+    assert not reads.known(("server", "priorityClassName"))  # known from the comment alone
+    pdb = next(r for r in c.set("given").analysis.manifests.resources
+               if r.kind == "PodDisruptionBudget")
+    assert pdb.spec["maxUnavailable"] == 1  # the same run shows the key at work
