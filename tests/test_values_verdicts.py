@@ -462,3 +462,58 @@ def test_keys_documented_in_comments_or_read_by_templates_are_not_unknown(
     pdb = next(r for r in c.set("given").analysis.manifests.resources
                if r.kind == "PodDisruptionBudget")
     assert pdb.spec["maxUnavailable"] == 1  # the same run shows the key at work
+
+
+# --- 9. renames do not control a field ---------------------------------------------------------
+
+RENAMED_HELPERS = """\
+{{- define "demo.name" -}}{{ default .Chart.Name .Values.nameOverride | trunc 63 }}{{- end }}
+{{- define "demo.fullname" -}}
+{{- if .Values.fullnameOverride }}{{ .Values.fullnameOverride | trunc 63 }}
+{{- else }}{{ printf "%s-%s" .Release.Name (include "demo.name" .) | trunc 63 }}{{ end }}
+{{- end }}
+"""
+RENAMED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "demo.fullname" . }}
+  labels: {app.kubernetes.io/name: {{ include "demo.name" . }}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: {{ include "demo.name" . }}}}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: {{ include "demo.name" . }}}
+    spec:
+      containers:
+        - name: {{ include "demo.name" . }}
+          image: "nginx:1.25.3"
+          {{- with .Values.resources }}
+          resources: {{- toYaml . | nindent 12 }}
+          {{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: {{ include "demo.fullname" . }}}
+spec:
+  selector: {app.kubernetes.io/name: {{ include "demo.name" . }}}
+  ports: [{port: 80}]
+"""
+
+
+def test_renaming_keys_do_not_control_cpu_requests(tmp_path: Path) -> None:
+    """fullnameOverride renames the Deployment, nameOverride its labels and its container: the
+    findings about the renamed container are gone from the probe's render, but the field's
+    identity moved, not its value: neither key controls `resources.requests.cpu`."""
+    from toolman_kit.values.sets import compare_values
+
+    chart = make_chart(tmp_path / "demo", {"_helpers.tpl": RENAMED_HELPERS,
+                                           "deployment.yaml": RENAMED},
+                       'nameOverride: ""\nfullnameOverride: ""\nresources: {}\n')
+    c = compare_values(chart, jobs=1)
+    prov = c.set("defaults").provenance
+    cpu = next(f for f, t in prov.tracked.items() if "cpu-requests-missing" in t.failing)
+    assert prov.controls.get(cpu) == [("resources",)]
+    every = {k for keys in prov.controls.values() for k in keys}
+    assert ("nameOverride",) not in every and ("fullnameOverride",) not in every
