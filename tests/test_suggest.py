@@ -185,10 +185,11 @@ def test_a_pdb_key_fixes_its_row() -> None:
     chart = CHARTS / "suggest-pdb"
     doc = suggested(chart)
     text = suggested(chart, fmt="yaml")
-    assert doc["values"] == {"podDisruptionBudget": {"enabled": True}}  # minAvailable 1 is fine
+    # one rule (profiles.min_available): 3 replicas → minAvailable 2, not the chart's 1
+    assert doc["values"] == {"podDisruptionBudget": {"enabled": True, "minAvailable": 2}}
     assert [(f["check_id"], f["keys"]) for f in doc["fixed"]] == [
-        ("pdb-missing", ["podDisruptionBudget.enabled"])]
-    assert "  # PDB ❌ → ✅ (pdb-missing).\n" in text
+        ("pdb-missing", ["podDisruptionBudget.enabled", "podDisruptionBudget.minAvailable"])]
+    assert "\n# PDB ❌ → ✅ (pdb-missing).\n" in text  # above podDisruptionBudget: both keys
     after = proven(chart, doc, text)
     assert {r.component: r.status for r in after.checklist.itertuples()}["PDB"] == "pass"
 

@@ -197,3 +197,323 @@ def test_a_list_of_maps_is_probed_with_a_modified_element(tmp_path: Path) -> Non
     c = compare_values(chart)
     assert not [n for n in c.not_explored if "servers" in n], c.not_explored
     assert c.set("defaults").provenance.explored >= 1
+
+
+# --- 3. a suggestion that names the release says so ---------------------------------------------
+
+NAMED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector:
+    matchLabels: {app.kubernetes.io/name: web, app.kubernetes.io/instance: {{ .Release.Name }}}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: web, app.kubernetes.io/instance: {{ .Release.Name }}}
+    spec:
+      {{- with .Values.affinity }}
+      affinity: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: web
+          image: "nginx:1.25.3"
+          ports: [{name: http, containerPort: 8080}]
+"""
+
+
+def test_a_suggestion_naming_the_default_release_says_so(tmp_path: Path) -> None:
+    """Without --release, the anti-affinity term copies `app.kubernetes.io/instance:
+    release-name` from the render: the header, the JSON, the Markdown and stderr say so; with
+    --release the same keys name that release and nothing warns."""
+    from toolman_kit.present.suggestion_doc import document, to_markdown
+    from toolman_kit.values.suggest import suggest
+
+    chart = make_chart(tmp_path / "named", {"deployment.yaml": NAMED},
+                       "replicaCount: 1\naffinity: {}\n")
+    s = suggest(chart, profile=PROFILE, jobs=1)
+    assert s.release == "release-name" and not s.release_given
+    assert s.release_keys == [("affinity",)]
+    term = s.values["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"][0]
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"][
+        "app.kubernetes.io/instance"] == "release-name"
+    header = s.text.split("\n\n")[0]
+    assert "rendered with release name 'release-name': give --release NAME" in \
+        " ".join(line.lstrip("# ") for line in header.splitlines())
+    doc = document(s)
+    assert doc["release_given"] is False and doc["release_keys"] == ["affinity"]
+    assert "give --release NAME" in doc["release_warning"]
+    assert "**Warning**: rendered with release name" in to_markdown(s)
+    given = suggest(chart, release="web", profile=PROFILE, jobs=1)
+    assert given.release_given and given.release_keys == [("affinity",)]
+    assert given.release_warning is None and "Warning" not in given.text
+    _, err = cli("suggest", "--chart", str(chart), "--profile", PROFILE, "-j", "1")
+    assert "suggest: warning: rendered with release name 'release-name': give --release NAME" \
+        in err
+    _, err = cli("suggest", "--chart", str(chart), "--profile", PROFILE, "-j", "1",
+                 "--release", "web")
+    assert "release name" not in err
+
+
+def test_a_suggestion_that_names_no_release_does_not_warn(tmp_path: Path) -> None:
+    from toolman_kit.values.suggest import suggest
+
+    chart = make_chart(tmp_path / "plain", {"deployment.yaml": NAMED.replace(
+        "{{ .Release.Name }}", "web")}, "replicaCount: 1\naffinity: {}\n")
+    s = suggest(chart, profile=PROFILE, jobs=1)
+    assert "affinity" in s.values and s.release_keys == [] and s.release_warning is None
+
+
+# --- 4. no ReadWriteMany on storage classes that cannot provide it ------------------------------
+
+def rwo_chart(root: Path, storage_class: str, replicas: int = 1, extra: str = "") -> Path:
+    """tests/fixtures/charts/suggest-rwo with a storage class (and extra templates)."""
+    shutil.copytree(ROOT / "tests" / "fixtures" / "charts" / "suggest-rwo", root)
+    values = root / "values.yaml"
+    values.write_text(values.read_text().replace('storageClass: ""',
+                                                 f"storageClass: {storage_class}")
+                      .replace("replicaCount: 1", f"replicaCount: {replicas}"))
+    if extra:
+        (root / "templates" / "storageclass.yaml").write_text(extra)
+    return root
+
+
+def test_rwx_is_not_proposed_on_classes_that_cannot_provide_it(tmp_path: Path) -> None:
+    """local-path, an EBS class by name, and a StorageClass of the chart by its provisioner:
+    3 replicas would share a claim no class of theirs can make ReadWriteMany, so neither the
+    replicas nor ReadWriteMany is proposed, and the reason names the class and the
+    alternatives (a claim per pod: a template change; or one replica, at its cost)."""
+    from toolman_kit.values.storage import Claim, single_node
+    from toolman_kit.values.suggest import suggest
+
+    assert single_node(Claim("x", "gp3")) == "gp3: AWS EBS"
+    assert single_node(Claim("x", "")) is None  # the cluster default: unknown
+    assert single_node(Claim("x", "standard", "nfs.csi.k8s.io")) is None  # by its provisioner
+    assert single_node(Claim("x", "nfs")) is None
+    fast = ("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n"
+            "provisioner: ebs.csi.aws.com\n")
+    for name, cls, extra, named in (("local", "local-path", "", "local-path"),
+                                    ("ebs", "gp3", "", "gp3: AWS EBS"),
+                                    ("fast", "fast", fast, "fast, provisioner ebs.csi.aws.com")):
+        s = suggest(rwo_chart(tmp_path / name, cls, extra=extra), profile=PROFILE, jobs=1)
+        assert "persistence" not in s.values and "replicaCount" not in s.values, name
+        reason = next(u.reason for f, u in s.remaining if f.check_id == "replicas-below-minimum")
+        assert f"storage class ({named}" in reason and "cannot provide ReadWriteMany" in reason
+        assert "a StatefulSet with volumeClaimTemplates (a template change, not a values " \
+               "change)" in reason and "`replicaCount: 1` (one replica" in reason
+    # a class the kit does not know: ReadWriteMany is proposed, with its condition
+    s = suggest(rwo_chart(tmp_path / "nfs", "nfs"), profile=PROFILE, jobs=1)
+    assert s.values["persistence"] == {"accessModes": ["ReadWriteMany"]}
+
+
+def test_the_profile_names_more_rwo_classes_and_one_replica_can_be_the_change(
+        tmp_path: Path) -> None:
+    """A profile's `rwo_storage_classes` (added to its parent's) stops ReadWriteMany on its
+    classes; when the profile accepts one replica and the chart runs two on such a class, one
+    replica is the proposed change, its cost stated."""
+    from toolman_kit.judge.profiles import load_profile
+    from toolman_kit.values.suggest import suggest
+
+    base = tmp_path / "base.yaml"
+    base.write_text(f"extends: {PROFILE}\nname: base\nrwo_storage_classes: [ceph-block]\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nname: child\nrwo_storage_classes: [slow-disk]\n"
+                     "min_replicas: 1\n")
+    assert load_profile(child).rwo_storage_classes == ("ceph-block", "slow-disk")
+    s = suggest(rwo_chart(tmp_path / "ceph", "ceph-block"), profile=str(base), jobs=1)
+    assert "persistence" not in s.values and "replicaCount" not in s.values
+    reason = next(u.reason for f, u in s.remaining if f.check_id == "replicas-below-minimum")
+    assert "ceph-block, listed in the profile's rwo_storage_classes" in reason
+    s = suggest(rwo_chart(tmp_path / "slow", "slow-disk", replicas=2), profile=str(child), jobs=1)
+    assert s.values.get("replicaCount") == 1 and "persistence" not in s.values
+    step = next(st for st in s.steps if st.keys == [("replicaCount",)])
+    assert "one replica: no availability through a node failure" in step.candidates[0].note
+    assert "rwo-volume-shared-by-replicas" in {f.check_id for f in step.fixed}
+
+
+# --- 5. PDBs suggested with one rule -----------------------------------------------------------
+
+PDB = """\
+{{- if .Values.pdb.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  {{- with .Values.pdb.minAvailable }}
+  minAvailable: {{ . }}
+  {{- end }}
+  {{- with .Values.pdb.maxUnavailable }}
+  maxUnavailable: {{ . }}
+  {{- end }}
+  selector: {matchLabels: {app: web}}
+{{- end }}
+"""
+PDB_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: "nginx:1.25.3"
+"""
+
+
+def test_pdbs_are_suggested_with_one_rule_whatever_the_chart_defaults(tmp_path: Path) -> None:
+    """minAvailable = max(replicas − 1, 1) for the replicas the suggestion sets: the chart
+    that defaults minAvailable 1 and the chart that has no default get the same 4 (5 replicas),
+    or 2 (1 replica raised to the profile's 3); a chart offering only maxUnavailable gets 1."""
+    from toolman_kit.judge.profiles import load_profile, min_available
+    from toolman_kit.values.suggest import suggest
+
+    assert [min_available(n) for n in (1, 2, 3, 5)] == [1, 1, 2, 4]
+    assert load_profile(PROFILE).params["min_available"] == 2
+    only_max = PDB.replace("{{- with .Values.pdb.minAvailable }}\n  minAvailable: {{ . }}\n"
+                           "  {{- end }}\n", "")
+    charts = {"one": "pdb:\n  enabled: false\n  minAvailable: 1\n",
+              "none": "pdb:\n  enabled: false\n",
+              "max": "pdb:\n  enabled: false\n"}
+    for replicas, want in ((5, 4), (1, 2)):
+        got = {}
+        for name, values in charts.items():
+            chart = make_chart(tmp_path / f"{name}{replicas}", {
+                "pdb.yaml": only_max if name == "max" else PDB,
+                "deployment.yaml": PDB_DEPLOYMENT}, f"replicaCount: {replicas}\n{values}")
+            s = suggest(chart, profile=PROFILE, jobs=1)
+            assert "pdb-missing" in {f.check_id for f, _ in s.fixed}, name
+            got[name] = s.values["pdb"]
+        assert got == {"one": {"enabled": True, "minAvailable": want},
+                       "none": {"enabled": True, "minAvailable": want},
+                       "max": {"enabled": True, "maxUnavailable": 1}}, replicas
+
+
+# --- 8. documented keys are not unknown ---------------------------------------------------------
+
+DOCUMENTED_VALUES = """\
+server:
+  podDisruptionBudget:
+    enabled: false
+    # maxUnavailable: 1
+    # unhealthyPodEvictionPolicy: AlwaysAllow
+  resources: {}
+  # extraFlags:
+  #   - web.enable-lifecycle
+  # priorityClassName: high
+  # podLabels: {}
+"""
+
+DOCUMENTED = """\
+{{- if .Values.server.podDisruptionBudget.enabled }}
+{{- $spec := omit .Values.server.podDisruptionBudget "enabled" "unhealthyPodEvictionPolicy" }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: server}
+spec:
+  selector: {matchLabels: {app: server}}
+  {{- if hasKey .Values.server.podDisruptionBudget "unhealthyPodEvictionPolicy" }}
+  unhealthyPodEvictionPolicy: {{ .Values.server.podDisruptionBudget.unhealthyPodEvictionPolicy }}
+  {{- end }}
+  {{- toYaml $spec | nindent 2 }}
+{{- end }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: server}
+data:
+  flags: {{ join "," (default list .Values.server.extraFlags) | quote }}
+  {{- if hasKey .Values.server "retention" }}
+  retention: {{ .Values.server.retention | quote }}
+  {{- end }}
+  level: {{ .Values.server.log.level | default "info" | quote }}
+  priority: {{ get .Values.server "priorityClassName" | quote }}
+"""
+
+
+def test_keys_documented_in_comments_or_read_by_templates_are_not_unknown(
+        tmp_path: Path) -> None:
+    """prometheus' `server.podDisruptionBudget.maxUnavailable`: commented out in values.yaml
+    and passed on through `omit`; `retention` read through `hasKey`, `log.level` in template
+    text, `extraFlags` in a commented block; `priorityClassName` (read through `get`, which the
+    scan does not follow) and `podLabels.team` only documented in comments: none is unknown,
+    while a typo still is."""
+    from toolman_kit.chart.templates import scan_chart
+    from toolman_kit.values.sets import compare_values
+
+    chart = make_chart(tmp_path / "server", {"server.yaml": DOCUMENTED}, DOCUMENTED_VALUES)
+    reads = scan_chart(chart)
+    assert reads.known(("server", "podDisruptionBudget", "minAvailable"))  # omit: whole
+    given = tmp_path / "given.yaml"
+    given.write_text("server:\n  podDisruptionBudget:\n    enabled: true\n    maxUnavailable: 1\n"
+                     "    unhealthyPodEvictionPolicy: AlwaysAllow\n  retention: 15d\n"
+                     "  log: {level: debug}\n  extraFlags: [web.enable-admin-api]\n"
+                     "  priorityClassName: low\n  podLabels: {team: a}\n  resorces: {}\n")
+    c = compare_values(chart, [("given", [str(given)])], jobs=1)
+    unknown = [".".join(u.key) for u in c.set("given").unknown]
+    assert unknown == ["server.resorces"]
+    assert not reads.known(("server", "priorityClassName"))  # known from the comment alone
+    pdb = next(r for r in c.set("given").analysis.manifests.resources
+               if r.kind == "PodDisruptionBudget")
+    assert pdb.spec["maxUnavailable"] == 1  # the same run shows the key at work
+
+
+# --- 9. renames do not control a field ---------------------------------------------------------
+
+RENAMED_HELPERS = """\
+{{- define "demo.name" -}}{{ default .Chart.Name .Values.nameOverride | trunc 63 }}{{- end }}
+{{- define "demo.fullname" -}}
+{{- if .Values.fullnameOverride }}{{ .Values.fullnameOverride | trunc 63 }}
+{{- else }}{{ printf "%s-%s" .Release.Name (include "demo.name" .) | trunc 63 }}{{ end }}
+{{- end }}
+"""
+RENAMED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "demo.fullname" . }}
+  labels: {app.kubernetes.io/name: {{ include "demo.name" . }}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: {{ include "demo.name" . }}}}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: {{ include "demo.name" . }}}
+    spec:
+      containers:
+        - name: {{ include "demo.name" . }}
+          image: "nginx:1.25.3"
+          {{- with .Values.resources }}
+          resources: {{- toYaml . | nindent 12 }}
+          {{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: {{ include "demo.fullname" . }}}
+spec:
+  selector: {app.kubernetes.io/name: {{ include "demo.name" . }}}
+  ports: [{port: 80}]
+"""
+
+
+def test_renaming_keys_do_not_control_cpu_requests(tmp_path: Path) -> None:
+    """fullnameOverride renames the Deployment, nameOverride its labels and its container: the
+    findings about the renamed container are gone from the probe's render, but the field's
+    identity moved, not its value: neither key controls `resources.requests.cpu`."""
+    from toolman_kit.values.sets import compare_values
+
+    chart = make_chart(tmp_path / "demo", {"_helpers.tpl": RENAMED_HELPERS,
+                                           "deployment.yaml": RENAMED},
+                       'nameOverride: ""\nfullnameOverride: ""\nresources: {}\n')
+    c = compare_values(chart, jobs=1)
+    prov = c.set("defaults").provenance
+    cpu = next(f for f, t in prov.tracked.items() if "cpu-requests-missing" in t.failing)
+    assert prov.controls.get(cpu) == [("resources",)]
+    every = {k for keys in prov.controls.values() for k in keys}
+    assert ("nameOverride",) not in every and ("fullnameOverride",) not in every

@@ -41,6 +41,7 @@ from toolman_kit.judge.findings import SeverityName
 from toolman_kit.read import yamlsafe
 from toolman_kit.read.manifests import LoadError, Manifests, Text, load
 
+RELEASE = "release-name"  # helm template's own default
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
               "or pass rendered manifests")
 

@@ -4,7 +4,8 @@ Go templates are scanned action by action (`{{ … }}`), tracking the blocks the
 `range` change what `.` means (`{{ with .Values.affinity }}{{ toYaml . }}` reads `affinity`
 whole), `if`/`with`/`range` put the reads inside them under a condition (`if
 .Values.autoscaling.enabled`), `$var := .Values.x` names a key. Reads through `default`, `hasKey`,
-`if` and `with` are "guarded" (an unset key is handled), `required` ones are required.
+`if` and `with` are "guarded" (an unset key is handled), `required` ones are required; `omit
+.Values.m "k"` passes the rest of `m` on, whole.
 
 This is a reading aid, not an interpreter: what it cannot see (`.Values` passed whole to a helper
 or to `toYaml`, keys computed at render time) marks the chart `dynamic`, and callers then stop
@@ -32,6 +33,8 @@ _VAR = re.compile(r"\$([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)")
 _ASSIGN = re.compile(r"^\$([A-Za-z_]\w*)\s*:?=\s*(.+)$", re.S)
 _INDEX = re.compile(r"index\s+(\$?\.Values(?:\.[A-Za-z_]\w*)*)((?:\s+\"[^\"]*\")+)")
 _HASKEY = re.compile(r"hasKey\s+(\$?\.Values(?:\.[A-Za-z_]\w*)*)\s+\"([^\"]+)\"")
+# `omit m "a"` passes the rest of m on (every key of it is read); `pick m "a"` only "a"
+_OMIT = re.compile(r"\b(omit|pick)\s+(\$?\.Values(?:\.[A-Za-z_]\w*)*)((?:\s+\"[^\"]*\")+)")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
 _INCLUDE = re.compile(r'\b(?:include|template)\s+(?:"([^"]+)"|\(print\s+\$?\.Template\.BasePath\s+'
                       r'"(/[^"]+)"\)|(\S+))')
@@ -276,6 +279,13 @@ def _reads(body: str, file: str, line: int, dot: Key, conditions: tuple[Conditio
     for m in _INDEX.finditer(body):
         base = _target(m.group(1), dot, variables)
         add((*(() if base == ROOT else base), *re.findall(r'"([^"]*)"', m.group(2))), m.start())
+    for m in _OMIT.finditer(body):
+        base = _target(m.group(2), dot, variables)
+        base = () if base == ROOT else base
+        if m.group(1) == "omit":
+            add(base, m.start(), whole_read=True)
+        for name in re.findall(r'"([^"]*)"', m.group(3)):
+            add((*base, name), m.start())
     for m in _HASKEY.finditer(body):
         base = _target(m.group(1), dot, variables)
         if base != OPAQUE:

@@ -119,7 +119,13 @@ class ChartFacts:
 
     def known(self, key: Key) -> bool:
         return (get_in(self.defaults, key) is not MISSING or self.reads.known(key)
-                or key[0] in self.subcharts or key[0] == "global")
+                or key[0] in self.subcharts or key[0] == "global" or self.documented(key))
+
+    def documented(self, key: Key) -> bool:
+        """In a block values.yaml holds commented out (`# maxUnavailable: 1` under
+        `podDisruptionBudget:`), or inside an empty map such a block documents (`# labels: {}`)."""
+        return any(c[:len(key)] == key or (key[:len(c)] == c and b.value == {})
+                   for c, b in self.commented.items())
 
     def values_path(self) -> str:
         return str(self.path / "values.yaml")

@@ -23,7 +23,7 @@ from toolman_kit.exits import FAIL_ON
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION
 
 PROFILE = "production"
-RELEASE = "release-name"  # helm template's own default
+RELEASE = "release-name"  # helm template's own default (chart/render.py's RELEASE)
 DEPRECATED_VALUES = ("toolman-kit: warning: --values NAME=FILE is deprecated; "
                      "use --value-set NAME=FILE")
 

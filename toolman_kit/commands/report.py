@@ -9,7 +9,6 @@ from typing import Any
 
 from toolman_kit.commands.options import (
     PROFILE,
-    RELEASE,
     add_api_versions,
     add_chart,
     add_jobs,
@@ -104,7 +103,7 @@ def _report(args: argparse.Namespace) -> int:
         "out": args.out or Path("reports") / name, "chart": chart,
         "profile": args.profile,
         "namespace": args.namespace or ("toolman" if example else None),
-        "release": "toolman" if example else args.release or RELEASE,
+        "release": "toolman" if example else args.release,
         "title": args.title or ("Toolman Deployment Analysis" if example else None),
         "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
         "kube_version": args.kube_version, "api_versions": args.api_versions,

@@ -11,7 +11,6 @@ import sys
 from typing import Any
 
 from toolman_kit.commands.options import (
-    RELEASE,
     add_api_versions,
     add_chart,
     add_exploration,
@@ -57,7 +56,7 @@ def _suggest(args: argparse.Namespace) -> int:
     from toolman_kit.present.suggestion_doc import failure_counts
     from toolman_kit.values.suggest import suggest
 
-    s = suggest(args.chart, args.values, args.set_values, release=args.release or RELEASE,
+    s = suggest(args.chart, args.values, args.set_values, release=args.release,
                 namespace=args.namespace, profile=args.profile, kube_version=args.kube_version,
                 max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None
                 else args.max_renders, jobs=args.jobs, progress=sys.stderr,
@@ -65,5 +64,7 @@ def _suggest(args: argparse.Namespace) -> int:
     emit(FORMATS[args.format](s), args.output)
     for w in s.warnings:
         print(terminal_safe(f"{w['file']}: warning: {w['message']}"), file=sys.stderr)
+    if s.release_warning:
+        print(terminal_safe(f"suggest: warning: {s.release_warning}"), file=sys.stderr)
     print(f"suggest: {failure_counts(s)} ({s.renders} renders, {s.seconds:.1f}s)", file=sys.stderr)
     return EXIT_OK

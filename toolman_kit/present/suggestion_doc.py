@@ -55,6 +55,8 @@ def to_yaml(s: Suggestion) -> str:
             # helm install asks the cluster what it serves (only `helm template` takes -a)
             + (f" (rendered with --api-versions {','.join(s.api_versions)}: the cluster "
                "must serve them)" if s.api_versions else "")]
+    if s.release_warning:
+        head.append(f"Warning: {s.release_warning}.")
     if s.remaining:
         head.append("What values cannot fix: toolman-kit suggest --format markdown (or json).")
     lines = [f"# {line}" for text in head
@@ -148,7 +150,8 @@ def document(s: Suggestion) -> dict[str, Any]:
         "tool": {"name": "toolman-kit", "version": __version__},
         "chart": {"path": str(s.chart), "name": s.name, "version": s.version},
         "profile": s.profile, "kube_version": s.kube_version, "api_versions": s.api_versions,
-        "release": s.release,
+        "release": s.release, "release_given": s.release_given,
+        "release_keys": keys(s.release_keys), "release_warning": s.release_warning,
         "namespace": s.namespace,
         "start": {"files": s.files, "set": [redact_set(e) for e in s.set_values]},
         "values": s.values, "file": s.text,
@@ -232,6 +235,8 @@ def markdown(doc: dict[str, Any], level: int = 1) -> str:
         if level == 1 else f"{h} Suggested Production Values"
     parts = [title, "", md_cell(verdict(doc)) + f" Profile **{md_cell(doc['profile'])}**, "
              f"Kubernetes {md_cell(doc['kube_version'])}.", "",
+             *([f"**Warning**: {md_cell(doc['release_warning'])}.", ""]
+               if doc.get("release_warning") else []),
              f"{h}# Checklist before and after", "",
              markdown_table(checklist_change(doc), {
                  "workload": "Workload", "component": "Component", "before": "Before",

@@ -8,10 +8,12 @@ removes the object controls nothing of it),
     `…securityContext.seccompProfile` is missing: the key can set it), or
   * another object changes and the checks, re-run, no longer fail the finding (a PDB that
     `podDisruptionBudget.enabled` creates fixes the Deployment's pdb-missing).
-Objects are matched by (template, kind, n-th of that kind in it), so renaming keys
-(`nameOverride`) do not pass for controlling every field. Fields that failing findings and the
-checklist's container rows depend on, which no key moves, are hard-coded: the template line that
-writes them is found by matching the rendered lines against the template source.
+Objects are matched by (template, kind, n-th of that kind in it) and containers by their place
+in the pod, so renaming keys (`nameOverride`, `fullnameOverride`) do not pass for controlling
+every field, nor for fixing the findings of a container they rename. Fields that failing
+findings and the checklist's container rows depend on, which no key moves, are hard-coded: the
+template line that writes them is found by matching the rendered lines against the template
+source.
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
     failing = {f: t for f, t in result.tracked.items() if t.failing}
     checks = {c for t in failing.values() for c in t.failing}
     near = related(a)
+    slots = _slots(a, identify(a.manifests.resources))
     for (key, value), out in zip(todo, outputs, strict=True):
         if out.error is not None:  # what this key controls cannot be seen
             result.unexplored.append(f"{vs.name}: {show(key)}: its probe does not render "
@@ -226,8 +229,9 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
                 and ((appeared | others & near.get(f.ident, set())) - {f.ident})]
         if rest:
             still = _failing(out, a.profile, a.manifests.namespace, checks)
-            for f in rest:
-                if any((c, f.ident, f.container) not in still for c in failing[f].failing):
+            for f in rest:  # a container compared by its place: a rename is not a fix
+                slot = slots.get((f.ident, f.container), f.container)
+                if any((c, f.ident, slot) not in still for c in failing[f].failing):
                     result.controls.setdefault(f, []).append(key)
                     result.fixes[(f, key)] = value
     return result
@@ -295,9 +299,22 @@ def _failing(out: Output, profile: Profile, namespace: str,
               for r, ident in zip(manifests.resources, out.objects, strict=True)}
     only = replace(profile, checks={**profile.checks, **{
         c: {"enabled": False} for c in catalogue() if c not in checks}})
-    rows = Analysis.of(manifests, profile=only).rows
-    return {(row.check_id, idents.get((row.kind, row.namespace, row.name)), row.container)
-            for row in map(Row._make, rows.failed())}
+    probed = Analysis.of(manifests, profile=only)
+    slots = _slots(probed, {r: ident for r, ident in zip(manifests.resources, out.objects,
+                                                         strict=True)})
+    out_rows = []
+    for row in map(Row._make, probed.rows.failed()):
+        ident = idents.get((row.kind, row.namespace, row.name))
+        out_rows.append((row.check_id, ident, slots.get((ident, row.container), row.container)))
+    return set(out_rows)
+
+
+def _slots(a: Analysis, idents: dict[Resource, Ident]) -> dict[tuple[Ident | None, str], str]:
+    """(object, container name) → the container's path: containers are matched across renders
+    by their place, as objects are, so a key that renames a container (nameOverride) does not
+    pass for fixing the findings that named it."""
+    return {(idents.get(w.resource), c.name): c.path for w in a.index.workloads
+            for c in w.containers}
 
 
 def with_values(a: Analysis, prov: Provenance) -> Analysis:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from toolman_kit.chart.valuesfile import MISSING, Key, get_in, show
+from toolman_kit.judge.profiles import min_available
 from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.model import Container, Workload, as_dict, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory
@@ -28,6 +29,7 @@ from toolman_kit.values.candidates import (
     Unreached,
     schema_allows,
 )
+from toolman_kit.values.storage import claims, single_node
 
 Recipe = Callable[[Failure, Context], "list[Candidate] | Unreached"]
 RECIPES: dict[str, Recipe] = {}
@@ -137,30 +139,32 @@ def _replicas(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
 
 @recipe("pdb-missing")
 def _pdb(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
+    """One rule (profiles.min_available): minAvailable max(replicas − 1, 1) for the replicas
+    the suggestion aims at, whatever the chart's default; maxUnavailable 1 (the same budget)
+    where the chart offers only that, or already sets it and not minAvailable."""
     w = ctx.workload(f)
     if w is None:
         return []
     replicas = ctx.replicas(w)
-    budget = max(replicas - 1, 1)
+    budget = min_available(replicas)
     found = [(k, True) for k in ctx.keys(f, "podDisruptionBudget|pdb|disruptionBudget "
                                             "enabled|create")] + ctx.switches(f)
     out = []
     for key, value in dict.fromkeys(found):
         parent = key[:-1]
+        low, high = (*parent, "minAvailable"), (*parent, "maxUnavailable")
+        offers_min = low in ctx.known and schema_allows(ctx.facts.schema, low)
+        offers_max = high in ctx.known and schema_allows(ctx.facts.schema, high)
         extra: tuple[tuple[Key, Any], ...] = ()
         detail = ""
-        minimum = ctx.value((*parent, "minAvailable"))
-        if isinstance(minimum, int) and 0 < minimum < replicas:
-            detail = f"; its minAvailable {minimum} leaves a drain room to evict a pod of " \
-                     f"{replicas} replicas"
-        elif (*parent, "minAvailable") in ctx.known and schema_allows(
-                ctx.facts.schema, (*parent, "minAvailable")):
-            extra = (((*parent, "minAvailable"), budget),)
-            detail = f"; minAvailable {budget} ({replicas} replicas − 1) lets a drain still " \
-                "evict one pod"
-        elif (*parent, "maxUnavailable") in ctx.known:
-            extra = (((*parent, "maxUnavailable"), 1),)
-            detail = "; maxUnavailable 1: a drain evicts one pod at a time"
+        if offers_min and not (offers_max and ctx.value(high) not in (MISSING, None)
+                               and ctx.value(low) in (MISSING, None)):
+            extra = ((low, budget),)
+            detail = f"; minAvailable {budget} (max({replicas} replicas − 1, 1)) lets a drain " \
+                     "evict one pod at a time"
+        elif offers_max:
+            extra = ((high, 1),)
+            detail = f"; maxUnavailable 1: a drain evicts one of the {replicas} replicas at a time"
         out.append(_one(key, value, f, "a PodDisruptionBudget keeps node drains and upgrades "
                                        "from evicting every replica at once" + detail,
                         extra=extra))
@@ -178,9 +182,13 @@ def _pdb_blocks(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
     replicas = ctx.analysis.index.min_replicas(w) or 1
     out = []
     if replicas >= 2:
-        out += [_one(k, replicas - 1, f, f"minAvailable {replicas - 1}: {replicas} replicas − 1, "
-                                         "so a drain can still evict one pod")
+        budget = min_available(replicas)
+        out += [_one(k, budget, f, f"minAvailable {budget} (max({replicas} replicas − 1, 1)): a "
+                                   "drain can still evict one pod")
                 for k in ctx.keys(f, "podDisruptionBudget|pdb|disruptionBudget minAvailable")]
+        out += [_one(k, 1, f, f"maxUnavailable 1: a drain can still evict one of the {replicas} "
+                              "replicas")
+                for k in ctx.keys(f, "podDisruptionBudget|pdb|disruptionBudget maxUnavailable")]
     out += [_one(k, ctx.profile.min_replicas, f, f"the profile ({ctx.profile.name}) needs "
                                                 f"{ctx.profile.min_replicas} replicas, which "
                                                 "leaves the PDB room to evict one")
@@ -424,6 +432,12 @@ def _escalation(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
 
 @recipe("rwo-volume-shared-by-replicas")
 def _rwo(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
+    w = ctx.workload(f)
+    stuck = [why for c in (claims(w, ctx.analysis.index, ctx.analysis.manifests.resources)
+                           if w is not None else [])
+             if (why := single_node(c, ctx.profile.rwo_storage_classes))]
+    if stuck:
+        return _one_node(f, ctx, stuck[0])
     out = []
     for key in ctx.keys(f, "accessModes", "accessMode"):
         current = ctx.value(key)
@@ -445,6 +459,24 @@ def _rwo(f: Failure, ctx: Context) -> list[Candidate] | Unreached:
                          "(StatefulSet volumeClaimTemplates): no values key sets the access "
                          "mode", "template")
     return out
+
+
+def _one_node(f: Failure, ctx: Context, why: str) -> list[Candidate] | Unreached:
+    """The claim's class cannot provide ReadWriteMany: a claim per pod (a template change), or
+    one replica, proposed when the profile accepts one and a replicas key exists."""
+    keys = [k for k in ctx.keys(f, "replicaCount|replicas|replica_count")
+            if isinstance(ctx.value(k), int) and not isinstance(ctx.value(k), bool)]
+    per_pod = "a claim per pod: a StatefulSet with volumeClaimTemplates (a template change, " \
+              "not a values change)"
+    cost = "one replica: no availability through a node failure, a drain or a rollout"
+    if keys and ctx.profile.min_replicas <= 1:
+        return [_one(keys[0], 1, f, f"the claim's storage class ({why}) cannot provide "
+                                    "ReadWriteMany, so only one pod can use it",
+                     f"{cost}; to keep several replicas, {per_pod}")]
+    one = f"`{show(keys[0])}: 1` ({cost}; the profile ({ctx.profile.name}) needs " \
+          f"{ctx.profile.min_replicas})" if keys else "one replica (no values key sets it)"
+    return Unreached(f"the claim's storage class ({why}) cannot provide ReadWriteMany: give "
+                     f"{per_pod}, or run {one}", "template")
 
 
 @recipe("priority-class-missing")

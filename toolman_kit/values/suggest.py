@@ -29,7 +29,7 @@ from typing import Any, Literal, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer, values_digest
-from toolman_kit.chart.render import merge_values, parse_set, parse_values
+from toolman_kit.chart.render import RELEASE, merge_values, parse_set, parse_values
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,
     Budget,
@@ -113,6 +113,18 @@ class Suggestion:
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # values.yaml's key lines
     warnings: list[dict[str, Any]] = field(default_factory=list)  # {file, message}, each once
     api_versions: list[str] = field(default_factory=list)  # served besides built-ins and CRDs
+    release_given: bool = True  # False: rendered with helm's "release-name"
+    release_keys: list[tuple[str, ...]] = field(default_factory=list)  # values naming `release`
+
+    @property
+    def release_warning(self) -> str | None:
+        """Why the release name matters, when it was not given and the values name it."""
+        if self.release_given or not self.release_keys:
+            return None
+        keys = ", ".join(".".join(k) for k in self.release_keys)
+        return (f"rendered with release name '{self.release}': give --release NAME (the release "
+                f"you install): the values of {keys} name it, so under another release they "
+                "select nothing")
 
     @property
     def text(self) -> str:
@@ -123,7 +135,7 @@ class Suggestion:
 
 
 def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
-            set_values: Sequence[str] = (), release: str = "release-name",
+            set_values: Sequence[str] = (), release: str | None = None,
             namespace: str | None = None, profile: str | Path | Profile = "production",
             kube_version: str | None = None, max_renders: int = DEFAULT_MAX_RENDERS,
             jobs: int | None = None, progress: TextIO | None = None,
@@ -136,7 +148,8 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         files: the starting values files (later wins); the suggestion goes after them.
         set_values: the starting `--set` expressions; they still win over the suggestion, as
             with helm.
-        release: the release name.
+        release: the release name (None: helm's "release-name", and the suggestion says which
+            of its values name it: `.release_keys`, `.release_warning`).
         namespace: the release namespace (default: "default").
         profile: a built-in profile name, a profile YAML path, or a `Profile`.
         kube_version: the Kubernetes version rendered for and checked against (None: the
@@ -166,6 +179,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
     """
     started = time.perf_counter()
     namespace = namespace or "default"
+    release_given, release = release is not None, release or RELEASE
     prof = with_kube_version(load_profile(profile), kube_version)
     facts = chart_facts(chart)
     start = build_sets((), [str(f) for f in files])[0]
@@ -200,6 +214,9 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
                           after, budget)
         result.renders, result.api_versions = renderer.renders, list(renderer.api_versions)
         result.warnings = render_warnings(facts.path, renderer)
+    result.release_given = release_given
+    result.release_keys = [k for step in prover.steps for c in step.candidates
+                           for k, v in c.values if _names(v, release)]
     result.seconds = time.perf_counter() - started
     return result
 
@@ -338,8 +355,12 @@ class _Prover:
         pairs: list[tuple[Candidate, Candidate]] = []
         for c, t in partial:
             introduced = [f for k, f in t.failing.items() if k not in self.state.failing]
-            partners, _ = candidates(introduced, self.context(t))
+            partners, unreached = candidates(introduced, self.context(t))
             pairs += [(c, p) for p in partners if not set(p.keys) & set(c.keys)]
+            for f in introduced:  # why no values resolve what it introduces
+                if (u := unreached.get(f.key)) is not None and u.kind == "template":
+                    self._note(c, f"{c.shows()}: values cannot resolve the {f.check_id} it "
+                                  f"introduces ({u.reason})")
         both = [Candidate((*c.values, *p.values), c.targets, c.why) for c, p in pairs]
         both = self._afford(both, f"round {n}, pairs")
         trials = self._try(both, self.state, f"suggest: round {n}, pairs")
@@ -409,6 +430,16 @@ class _Prover:
               ) -> None:
         self.steps.append(Step(group, [self.state.failing[k] for k in self.state.failing
                                        if k in fixed], introduced))
+
+
+def _names(value: Any, release: str) -> bool:
+    """Whether a value holds the release name (a selector copied from the render names it): the
+    same value rendered under another release would not match it."""
+    if isinstance(value, dict):
+        return any(_names(k, release) or _names(v, release) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_names(v, release) for v in value)
+    return isinstance(value, str) and release in value
 
 
 def _present(a: Analysis) -> set[str]:

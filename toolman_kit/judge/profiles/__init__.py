@@ -140,6 +140,9 @@ class Profile:
     source: str = "built-in"
     kube_version: str = DEFAULT_KUBE_VERSION  # the Kubernetes minor the manifests target
     api_versions: tuple[str, ...] = ()  # served besides kube_version's built-ins (renders)
+    # storage classes (names or provisioners) that cannot provide ReadWriteMany, besides the
+    # well-known ones (values/storage.py): suggest proposes no ReadWriteMany claim on them
+    rwo_storage_classes: tuple[str, ...] = ()
     workload_kinds: tuple[WorkloadKind, ...] = ()  # custom kinds beyond the package's table
     allow_annotation_exemptions: bool = True  # False: workloads cannot exempt themselves
     peer_exemptions: bool = False  # honour Polaris', kube-score's, checkov's, kube-linter's too
@@ -183,8 +186,15 @@ class Profile:
     def params(self) -> dict[str, Any]:
         """Values check remediations may quote, e.g. "{min_replicas}" (see Check.fix)."""
         return {"min_replicas": self.min_replicas,
-                "min_available": max(self.min_replicas - 1, 1),  # a PDB that allows a drain
+                "min_available": min_available(self.min_replicas),
                 "startup_probe_after_seconds": self.startup_probe_after_seconds}
+
+
+def min_available(replicas: int) -> int:
+    """The PDB rule, stated once (check remediations, `suggest`): a drain may evict one pod of
+    `replicas` at a time, and never the last one: minAvailable = max(replicas − 1, 1), the same
+    budget as maxUnavailable 1 from two replicas up."""
+    return max(replicas - 1, 1)
 
 
 def load_profile(spec: str | Path | Profile = "production") -> Profile:
@@ -280,7 +290,8 @@ def _raw(spec: str, seen: tuple[str, ...]) -> dict[str, Any]:
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in child.items():
-        if key in ("exemptions", "workload_kinds", "api_versions", "policies", "rules"):
+        if key in ("exemptions", "workload_kinds", "api_versions", "policies", "rules",
+                   "rwo_storage_classes"):
             merged[key] = [*base.get(key, []), *value]
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
             merged[key] = _merge(base[key], value)
@@ -318,6 +329,7 @@ def _build(data: dict[str, Any]) -> Profile:
         source=data["source"],
         kube_version=str(data.get("kube_version", DEFAULT_KUBE_VERSION)),
         api_versions=tuple(dict.fromkeys(map(str, data.get("api_versions") or ()))),
+        rwo_storage_classes=tuple(dict.fromkeys(map(str, data.get("rwo_storage_classes") or ()))),
         workload_kinds=tuple(_workload_kind(e, data["source"])
                              for e in data.get("workload_kinds") or ()),
         allow_annotation_exemptions=data.get("allow_annotation_exemptions", True),

@@ -66,7 +66,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  baseline: Sequence[str] | None = None, chart: str | None = None,
                  values: Sequence[str] = (), baseline_values: Sequence[str] | None = None,
                  set_values: Sequence[str] = (), profile: str = "production",
-                 namespace: str | None = None, release: str = "release-name",
+                 namespace: str | None = None, release: str | None = None,
                  title: str | None = None, with_code: bool = False, jobs: int | None = None,
                  progress: TextIO | None = None,
                  sets: Sequence[dict[str, Any]] | None = None,
@@ -83,8 +83,9 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     compares the chart-rendered sets (comparison.json). `kube_version` ("1.29"; None: the
     profile's) is checked against and rendered for; charts render with `api_versions`
     (GROUP/VERSION[/KIND], `--api-versions`) served besides its built-ins, the chart's CRDs and
-    the profile's `api_versions`. `suggest` adds the proven values override for the first
-    chart-rendered set after the reference (with `values` and `set_values`: not the chart
+    the profile's `api_versions`. `release` None renders with helm's "release-name" (and a
+    suggestion says when its values name it). `suggest` adds the proven values override for the
+    first chart-rendered set after the reference (with `values` and `set_values`: not the chart
     defaults it is compared with; values/suggest.py): suggested-values.yaml, suggestion.json,
     a column of the values comparison and a section of the values page and of the Markdown. A
     line per notebook goes to `progress` (the CLI passes stderr). `kernels` lends started
@@ -98,6 +99,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     report in `out` intact, when a notebook or an output fails.
     """
     from toolman_kit.chart.capabilities import api_version
+    from toolman_kit.chart.render import RELEASE
     from toolman_kit.present.inputs import checked_sets, validate  # analysis: not for `check`
 
     started = time.perf_counter()
@@ -107,7 +109,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     specs, chart, profile = validate(sets, chart, profile)
     first = specs[-1].get("manifests", [""])[0]
     params = {"sets": specs, "chart": chart, "profile": profile, "namespace": namespace,
-              "release": release, "title": title or _default_title(first, chart),
+              "release": release or RELEASE, "release_given": release is not None,
+              "title": title or _default_title(first, chart),
               "kube_version": kube_version, "suggest": suggest,
               "api_versions": [api_version(a) for a in api_versions]}
     if suggest and not _charted(params):

@@ -101,7 +101,8 @@ def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dic
 
     sets = params["sets"]
     start = next((s for s in sets[1:] if "values" in s), sets[0])
-    s = suggest(params["chart"], start["values"], start["set"], release=params["release"],
+    s = suggest(params["chart"], start["values"], start["set"],
+                release=params["release"] if params.get("release_given", True) else None,
                 namespace=params["namespace"], profile=params["profile"],
                 kube_version=params["kube_version"], jobs=1,
                 api_versions=params.get("api_versions", ()))
