@@ -10,7 +10,7 @@ import yaml
 from helpers import make_chart, run
 
 from toolman_kit.chart.batch import Renderer
-from toolman_kit.chart.capabilities import api_version, api_versions, crd_versions
+from toolman_kit.chart.capabilities import api_version, api_versions, chart_crds, crd_versions
 from toolman_kit.chart.render import load_chart, render
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.judge.apis import served
@@ -118,6 +118,54 @@ def test_a_subchart_crd_counts_and_unserved_versions_do_not(tmp_path: Path) -> N
     assert crd_versions([{"kind": "CustomResourceDefinition", "spec": {
         "group": "g.io", "version": "v1beta1", "names": {"kind": "K"}}}]) == {
         "g.io/v1beta1", "g.io/v1beta1/K"}
+
+
+def package(root: Path, name: str, files: dict[str, str | bytes]) -> Path:
+    """charts/NAME-0.1.0.tgz under `root`, as `helm dependency build` leaves a subchart."""
+    import io
+    import tarfile
+
+    (root / "charts").mkdir(parents=True, exist_ok=True)
+    path = root / "charts" / f"{name}-0.1.0.tgz"
+    files = {"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n", **files}
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in files.items():
+            data = text.encode() if isinstance(text, str) else text
+            info = tarfile.TarInfo(f"{name}/{member}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_packaged_subchart_crd_makes_its_kind_available(sdk, tmp_path: Path) -> None:
+    chart = make_chart(tmp_path / "c", {"widget.yaml": WIDGET})
+    package(chart, "widgets", {"crds/widget.yaml": crd()})
+    assert kinds(render(chart).text) == [("example.com/v1", "Widget")]
+
+
+def test_packaged_crds_are_found_at_any_depth_and_only_in_crds(tmp_path: Path) -> None:
+    inner = package(tmp_path / "inner", "inner", {"crds/sub/gadget.yml": crd(kind="Gadget")})
+    package(tmp_path / "c", "outer", {
+        "templates/thing.yaml": crd(kind="Thing"),  # rendered, not installed from crds/
+        "crds/notes.txt": crd(kind="Note"),  # not a manifest file to Helm
+        "charts/unpacked/crds/part.json": crd(kind="Part"),
+        "charts/inner-0.1.0.tgz": inner.read_bytes(),
+        "charts/broken-0.1.0.tgz": b"not gzip"})
+    found = set(api_versions(tmp_path / "c", "1.36"))
+    assert {"example.com/v1/Gadget", "example.com/v1/Part"} <= found
+    assert not {"example.com/v1/Thing", "example.com/v1/Note"} & found
+    assert [where.split("charts/")[-1] for where, _ in chart_crds(tmp_path / "c")] == [
+        "unpacked/crds/part.json", "inner-0.1.0.tgz/inner/crds/sub/gadget.yml"]
+
+
+def test_a_packaged_subchart_too_big_to_unpack_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from toolman_kit.chart import capabilities
+    from toolman_kit.errors import RenderError
+
+    monkeypatch.setattr(capabilities, "MAX_BYTES", 100)
+    package(tmp_path / "c", "big", {"crds/a.yaml": "x" * 200})
+    with pytest.raises(RenderError, match=r"big-0.1.0.tgz: packaged subchart over .* refused"):
+        chart_crds(tmp_path / "c")
 
 
 def test_the_batch_renderer_gets_them_and_keys_its_cache_by_them(sdk, tmp_path: Path) -> None:
