@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from toolman_kit.chart.capabilities import api_version
-from toolman_kit.chart.render import LintMessage, documents, layout
+from toolman_kit.chart.capabilities import api_version, chart_crds
+from toolman_kit.chart.render import LintMessage, crd_objects, documents, layout
 from toolman_kit.chart.sandbox import Sandbox
 from toolman_kit.chart.untrusted import check_chart_files
 from toolman_kit.errors import RenderError
@@ -84,6 +84,7 @@ class Renderer:
         self.api_versions = tuple(api_version(a) for a in api_versions)  # besides the built-ins
         check_chart_files(self.chart)  # before the digest reads what a symlink points at
         self.digest = chart_digest(self.chart)
+        self.crds = crd_objects(chart_crds(self.chart), namespace)  # for each render's Manifests
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.progress = progress
         self.cache: dict[str, Output] = {}

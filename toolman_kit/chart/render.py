@@ -30,7 +30,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from toolman_kit.chart import dependencies, sources
-from toolman_kit.chart.capabilities import api_version, api_versions, rendered_crd_versions
+from toolman_kit.chart.capabilities import (
+    CRD_KIND,
+    api_version,
+    api_versions,
+    chart_crds,
+    rendered_crd_versions,
+)
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.chart.sandbox import limits, shared
 from toolman_kit.chart.sources import deps
@@ -39,7 +45,7 @@ from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
 from toolman_kit.judge.findings import SeverityName
 from toolman_kit.read import yamlsafe
-from toolman_kit.read.manifests import LoadError, Manifests, Text, load
+from toolman_kit.read.manifests import LoadError, Manifests, Resource, Text, load
 
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
               "or pass rendered manifests")
@@ -90,6 +96,7 @@ class Rendered:
     chart: str  # the chart directory, as given
     values_files: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # e.g. disabled subcharts missing from charts/, skipped
+    crds: tuple[tuple[str, str], ...] = ()  # (file, text) of the chart's crds/ (chart_crds)
 
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
@@ -158,7 +165,18 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         given = _given(texts, sets)
         messages = tuple(LintMessage(m.severity, m.path, mask(helm_message(m.message), given))
                          for m in messages)
-    return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings))
+    return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings),
+                    tuple(chart_crds(chart)))
+
+
+def crd_objects(crds: Sequence[tuple[str, str]], namespace: str | None = None
+                ) -> list[Resource]:
+    """The CustomResourceDefinitions in a chart's crds/ files (Rendered.crds), for
+    Manifests.crds; what does not parse is left out (Helm refuses it at install)."""
+    if not crds:
+        return []
+    loaded = load(*(Text(where, text) for where, text in crds), namespace=namespace)
+    return [r for r in loaded.resources if r.kind == CRD_KIND]
 
 
 def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
@@ -221,6 +239,7 @@ def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
                       namespace=namespace, kube_version=kube_version, api_versions=api_versions,
                       repo=repo, version=version)
     manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
+    manifests.crds = crd_objects(rendered.crds, namespace)
     manifests.warnings += [LoadError(str(Path(chart) / "Chart.yaml"), None, w)
                            for w in rendered.warnings]
     manifests.inputs = [helm_template_command(release, chart, namespace, values, set_values,

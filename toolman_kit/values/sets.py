@@ -206,6 +206,7 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
                       if m.severity == "error"]
     manifests = load(Text(f"<rendered {facts.path} ({vs.name})>", out.text), namespace=namespace)
     manifests.inputs = [helm_template_command(release, facts.path, namespace, vs.files)]
+    manifests.crds = list(renderer.crds)
     result.text = out.text
     result.analysis = Analysis.of(manifests, profile=prof, values_set=vs.name)
     result.errors += [_error(e.file, e.line, e.message) for e in manifests.errors]
