@@ -354,3 +354,63 @@ def test_report_takes_api_versions(sdk, capsys, tmp_path: Path) -> None:
         "monitoring.coreos.com/v1"]
     assert "--api-versions monitoring.coreos.com/v1" in (out / "00_summary.html").read_text()
     assert "ServiceMonitor" in (out / "findings.json").read_text()
+
+
+# --- helm lint judges the render made with these API versions -----------------------------------
+
+# A branch the cluster never takes (Helm lint's default capabilities serve no ServiceMonitor)
+# that fails; `fail` itself is silent in lint mode, a nil value is not.
+GATED = """\
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: web
+  annotations: {query: '{{ "{{ $labels.pod }}" }}'}
+spec:
+  selector:
+    matchLabels: {app: web}
+  endpoints: [{port: http}]
+{{- else }}
+{{- fail (printf "deploy monitoring.coreos.com/v1 first (%s)" .Values.monitoring.enabled) }}
+{{- end }}
+"""
+
+
+def test_lint_sees_the_api_versions_the_render_saw(sdk, tmp_path: Path) -> None:
+    from toolman_kit.chart.render import lint_sdk
+
+    gated = make_chart(tmp_path / "sm", {"sm.yaml": GATED})
+    pdb = make_chart(tmp_path / "pdb", {"pdb.yaml": PDB})
+    # Helm's lint alone renders the else branches: a nil pointer, a deprecated PDB.
+    plain = lint_sdk(gated, {}, "default", "v1.29.0")
+    assert [m.severity for m in plain if "nil pointer" in m.message] == ["error"]
+    plain += lint_sdk(pdb, {}, "default", "v1.29.0")
+    assert any("policy/v1beta1 PodDisruptionBudget is deprecated" in m.message for m in plain)
+    for chart in (gated, pdb):
+        rendered = render(chart, api_versions=["monitoring.coreos.com/v1"], kube_version="1.29")
+        assert [m for m in rendered.lint if m.path.startswith("templates")] == []
+        assert [m.path for m in rendered.lint] == ["Chart.yaml"]  # icon is recommended
+    assert "$labels.pod" in render(gated, api_versions=["monitoring.coreos.com/v1"]).text
+
+
+def test_lint_still_judges_the_rendered_templates(sdk, tmp_path: Path) -> None:
+    """What the templates rule says of the objects rendered is kept, on the template's path."""
+    old_pdb = PDB.split("{{- end }}\n")[1]  # kind: … of a PDB written as policy/v1beta1
+    chart = make_chart(tmp_path / "c", {"pdb.yaml": "apiVersion: policy/v1beta1\n" + old_pdb,
+                                        "sa.yaml": (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: Web_1\n")})
+    (chart / "templates" / "x.ini").write_text("{{ .Release.Name }}")
+    lint = render(chart, kube_version="1.24").lint
+    paths = {(m.path, m.severity) for m in lint}
+    assert {("templates/sa.yaml", "warning"), ("templates/x.ini", "error")} <= paths
+    assert any("policy/v1beta1 PodDisruptionBudget is deprecated" in m.message
+               for m in lint if m.path == "templates/pdb.yaml")
+
+
+def test_compare_lints_with_them(sdk, capsys, tmp_path: Path) -> None:
+    chart = make_chart(tmp_path / "c", {"sm.yaml": GATED})
+    code, out, err = run(capsys, "compare", "--chart", str(chart), "--format", "json", "-j",
+                         "1", "-a", "monitoring.coreos.com/v1")
+    assert code == 0, err
+    assert "nil pointer" not in out + err

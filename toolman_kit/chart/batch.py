@@ -107,10 +107,12 @@ class Renderer:
     def render(self, values: Mapping[str, Any]) -> Output:
         return self.render_many([values])[0]
 
-    def lint(self, values: Mapping[str, Any]) -> tuple[LintMessage, ...]:
-        """`helm lint` with these values, in a render process (lint executes the templates)."""
+    def lint(self, values: Mapping[str, Any], text: str | None = None
+             ) -> tuple[LintMessage, ...]:
+        """`helm lint` with these values, in a render process (lint executes the templates);
+        `text`, their render, is what its templates rule judges (render.as_rendered)."""
         return self.sandbox.call("lint", str(self.chart), dict(values), self.namespace,
-                                 self.kube, where=str(self.chart))
+                                 self.kube, text, where=str(self.chart))
 
     def render_many(self, many: Sequence[Mapping[str, Any]], label: str = "") -> list[Output]:
         """An Output per values mapping, in order; a bar (or a line) on `progress` for big

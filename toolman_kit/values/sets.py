@@ -200,7 +200,7 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
     if out.error is not None:
         result.errors.append(_error(out.error.file, out.error.line, out.error.message))
         return result, None
-    result.lint = list(renderer.lint(vs.overrides))
+    result.lint = list(renderer.lint(vs.overrides, out.text))
     result.errors += [_error(str(facts.path / m.path) if m.path else None, None,
                              f"helm lint: {m.message}") for m in result.lint
                       if m.severity == "error"]
