@@ -10,7 +10,7 @@ import yaml
 from helpers import make_chart, run
 
 from toolman_kit.chart.batch import Renderer
-from toolman_kit.chart.capabilities import api_version, api_versions, crd_versions
+from toolman_kit.chart.capabilities import api_version, api_versions, chart_crds, crd_versions
 from toolman_kit.chart.render import load_chart, render
 from toolman_kit.errors import ToolmanKitError
 from toolman_kit.judge.apis import served
@@ -118,6 +118,54 @@ def test_a_subchart_crd_counts_and_unserved_versions_do_not(tmp_path: Path) -> N
     assert crd_versions([{"kind": "CustomResourceDefinition", "spec": {
         "group": "g.io", "version": "v1beta1", "names": {"kind": "K"}}}]) == {
         "g.io/v1beta1", "g.io/v1beta1/K"}
+
+
+def package(root: Path, name: str, files: dict[str, str | bytes]) -> Path:
+    """charts/NAME-0.1.0.tgz under `root`, as `helm dependency build` leaves a subchart."""
+    import io
+    import tarfile
+
+    (root / "charts").mkdir(parents=True, exist_ok=True)
+    path = root / "charts" / f"{name}-0.1.0.tgz"
+    files = {"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n", **files}
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in files.items():
+            data = text.encode() if isinstance(text, str) else text
+            info = tarfile.TarInfo(f"{name}/{member}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_packaged_subchart_crd_makes_its_kind_available(sdk, tmp_path: Path) -> None:
+    chart = make_chart(tmp_path / "c", {"widget.yaml": WIDGET})
+    package(chart, "widgets", {"crds/widget.yaml": crd()})
+    assert kinds(render(chart).text) == [("example.com/v1", "Widget")]
+
+
+def test_packaged_crds_are_found_at_any_depth_and_only_in_crds(tmp_path: Path) -> None:
+    inner = package(tmp_path / "inner", "inner", {"crds/sub/gadget.yml": crd(kind="Gadget")})
+    package(tmp_path / "c", "outer", {
+        "templates/thing.yaml": crd(kind="Thing"),  # rendered, not installed from crds/
+        "crds/notes.txt": crd(kind="Note"),  # not a manifest file to Helm
+        "charts/unpacked/crds/part.json": crd(kind="Part"),
+        "charts/inner-0.1.0.tgz": inner.read_bytes(),
+        "charts/broken-0.1.0.tgz": b"not gzip"})
+    found = set(api_versions(tmp_path / "c", "1.36"))
+    assert {"example.com/v1/Gadget", "example.com/v1/Part"} <= found
+    assert not {"example.com/v1/Thing", "example.com/v1/Note"} & found
+    assert [where.split("charts/")[-1] for where, _ in chart_crds(tmp_path / "c")] == [
+        "unpacked/crds/part.json", "inner-0.1.0.tgz/inner/crds/sub/gadget.yml"]
+
+
+def test_a_packaged_subchart_too_big_to_unpack_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from toolman_kit.chart import capabilities
+    from toolman_kit.errors import RenderError
+
+    monkeypatch.setattr(capabilities, "MAX_BYTES", 100)
+    package(tmp_path / "c", "big", {"crds/a.yaml": "x" * 200})
+    with pytest.raises(RenderError, match=r"big-0.1.0.tgz: packaged subchart over .* refused"):
+        chart_crds(tmp_path / "c")
 
 
 def test_the_batch_renderer_gets_them_and_keys_its_cache_by_them(sdk, tmp_path: Path) -> None:
@@ -306,3 +354,63 @@ def test_report_takes_api_versions(sdk, capsys, tmp_path: Path) -> None:
         "monitoring.coreos.com/v1"]
     assert "--api-versions monitoring.coreos.com/v1" in (out / "00_summary.html").read_text()
     assert "ServiceMonitor" in (out / "findings.json").read_text()
+
+
+# --- helm lint judges the render made with these API versions -----------------------------------
+
+# A branch the cluster never takes (Helm lint's default capabilities serve no ServiceMonitor)
+# that fails; `fail` itself is silent in lint mode, a nil value is not.
+GATED = """\
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: web
+  annotations: {query: '{{ "{{ $labels.pod }}" }}'}
+spec:
+  selector:
+    matchLabels: {app: web}
+  endpoints: [{port: http}]
+{{- else }}
+{{- fail (printf "deploy monitoring.coreos.com/v1 first (%s)" .Values.monitoring.enabled) }}
+{{- end }}
+"""
+
+
+def test_lint_sees_the_api_versions_the_render_saw(sdk, tmp_path: Path) -> None:
+    from toolman_kit.chart.render import lint_sdk
+
+    gated = make_chart(tmp_path / "sm", {"sm.yaml": GATED})
+    pdb = make_chart(tmp_path / "pdb", {"pdb.yaml": PDB})
+    # Helm's lint alone renders the else branches: a nil pointer, a deprecated PDB.
+    plain = lint_sdk(gated, {}, "default", "v1.29.0")
+    assert [m.severity for m in plain if "nil pointer" in m.message] == ["error"]
+    plain += lint_sdk(pdb, {}, "default", "v1.29.0")
+    assert any("policy/v1beta1 PodDisruptionBudget is deprecated" in m.message for m in plain)
+    for chart in (gated, pdb):
+        rendered = render(chart, api_versions=["monitoring.coreos.com/v1"], kube_version="1.29")
+        assert [m for m in rendered.lint if m.path.startswith("templates")] == []
+        assert [m.path for m in rendered.lint] == ["Chart.yaml"]  # icon is recommended
+    assert "$labels.pod" in render(gated, api_versions=["monitoring.coreos.com/v1"]).text
+
+
+def test_lint_still_judges_the_rendered_templates(sdk, tmp_path: Path) -> None:
+    """What the templates rule says of the objects rendered is kept, on the template's path."""
+    old_pdb = PDB.split("{{- end }}\n")[1]  # kind: … of a PDB written as policy/v1beta1
+    chart = make_chart(tmp_path / "c", {"pdb.yaml": "apiVersion: policy/v1beta1\n" + old_pdb,
+                                        "sa.yaml": (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: Web_1\n")})
+    (chart / "templates" / "x.ini").write_text("{{ .Release.Name }}")
+    lint = render(chart, kube_version="1.24").lint
+    paths = {(m.path, m.severity) for m in lint}
+    assert {("templates/sa.yaml", "warning"), ("templates/x.ini", "error")} <= paths
+    assert any("policy/v1beta1 PodDisruptionBudget is deprecated" in m.message
+               for m in lint if m.path == "templates/pdb.yaml")
+
+
+def test_compare_lints_with_them(sdk, capsys, tmp_path: Path) -> None:
+    chart = make_chart(tmp_path / "c", {"sm.yaml": GATED})
+    code, out, err = run(capsys, "compare", "--chart", str(chart), "--format", "json", "-j",
+                         "1", "-a", "monitoring.coreos.com/v1")
+    assert code == 0, err
+    assert "nil pointer" not in out + err

@@ -229,3 +229,62 @@ def test_every_built_in_kind_compiles(version: str) -> None:
     built = openapi._builtin(version)
     for api_version, kind in built.kinds:
         assert built.node(api_version, kind) is not None
+
+
+# --- a chart's crds/: installed by Helm before the templates, so its CRs are judged by them ----
+
+WIDGET_CR = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  %s\n"
+
+
+def widget_rows(source, **kwargs) -> pd.DataFrame:
+    findings = Analysis.of(source, **kwargs).findings
+    return findings[findings.check_id.isin(["invalid-field", "unknown-field"])
+                    & (findings.kind == "Widget")].set_index("check_id")
+
+
+def test_a_chart_crd_validates_its_custom_resources(sdk, tmp_path: Path) -> None:
+    from toolman_kit.chart.render import load_chart
+
+    chart = make_chart(tmp_path / "c", {"widget.yaml": WIDGET_CR % "{size: 3, sise: 4}"})
+    assert widget_rows(render(chart)).loc["unknown-field", "status"] == "skip"  # no CRD yet
+    (chart / "crds").mkdir()
+    (chart / "crds" / "widgets.yaml").write_text(CRD)
+    rows = widget_rows(render(chart))
+    assert rows.loc["unknown-field", "status"] == "fail"
+    assert rows.loc["unknown-field", "message"].endswith("did you mean `size`?")
+    assert rows.loc["invalid-field", "status"] == "pass"
+    manifests, rendered = load_chart(chart)
+    assert [r.kind for r in manifests.crds] == ["CustomResourceDefinition"]
+    assert manifests.crds[0].source.file == str(chart / "crds" / "widgets.yaml")
+    # Schemas, not objects of their own: no CRD row, and no rendered copy counted twice.
+    findings = Analysis.of(manifests).findings
+    assert "CustomResourceDefinition" not in set(findings.kind)
+    (chart / "templates" / "widget.yaml").write_text(WIDGET_CR % "{size: 3}")
+    assert set(widget_rows(render(chart)).status) == {"pass"}
+
+
+def test_a_packaged_subchart_crd_validates_them_in_every_path(sdk, capsys,
+                                                              tmp_path: Path) -> None:
+    import json
+
+    from helpers import run
+    from test_api_versions import package
+
+    chart = make_chart(tmp_path / "c", {"widget.yaml": WIDGET_CR % "{colour: green}"},
+                       chart_yaml="apiVersion: v2\nname: demo\nversion: 0.1.0\ndependencies:\n"
+                                  "  - {name: widgets, version: 0.1.0, repository: "
+                                  "'https://charts.example.com'}\n")
+    package(chart, "widgets", {"crds/widgets.yaml": CRD})
+    rows = widget_rows(render(chart)).loc[["invalid-field"]]
+    assert set(rows.status) == {"fail"}
+    assert set(rows.message) == {"spec.size: is required",
+                                 "spec.colour: must be one of blue, red, not 'green'"}
+    code, out, err = run(capsys, "check", "--chart", str(chart), "--format", "json")
+    assert code == 1, err
+    failed = {(r["check_id"], r["kind"]) for r in json.loads(out)["findings"]
+              if r["status"] == "fail"}
+    assert ("invalid-field", "Widget") in failed
+    code, out, err = run(capsys, "compare", "--chart", str(chart), "--format", "json",
+                         "-j", "1")
+    assert code == 0, err
+    assert "spec.size: is required" in out

@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from toolman_kit.chart.render import Rendered
+from toolman_kit.chart.render import Rendered, crd_objects
 from toolman_kit.errors import ManifestError, PolicyError, ToolmanKitWarning
 from toolman_kit.judge import checklist as checklist_table
 from toolman_kit.judge import engine
@@ -317,7 +317,7 @@ def _text(rendered: Rendered) -> Text:
 def _manifests(sources: tuple, namespace: str | None, errors: Errors) -> Manifests:
     """Manifests from any mix of inputs. Input problems are judged by `errors` for what is loaded
     here; Manifests and Analyses were loaded (and judged) before, and are taken as they are."""
-    given, rest, said = [], [], []
+    given, rest, said, crds = [], [], [], []
     for source in sources:
         source = source.manifests if isinstance(source, Analysis) else source
         if isinstance(source, Manifests):
@@ -326,6 +326,7 @@ def _manifests(sources: tuple, namespace: str | None, errors: Errors) -> Manifes
             rest.append(_text(source))
             said += [LoadError(str(Path(source.chart) / "Chart.yaml"), None, w)
                      for w in source.warnings]  # the render's own, e.g. skipped subcharts
+            crds += source.crds  # the chart's crds/: schemas for its custom resources
         else:
             rest.append(source)
     if not rest:
@@ -334,6 +335,7 @@ def _manifests(sources: tuple, namespace: str | None, errors: Errors) -> Manifes
         return given[0] if len(given) == 1 else read.merge(*given)
     loaded = read.load(*rest, namespace=namespace)
     loaded.warnings += said
+    loaded.crds += crd_objects(crds, loaded.namespace)
     _judge_input(loaded, errors)
     return read.merge(*given, loaded) if given else loaded
 

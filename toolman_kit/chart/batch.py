@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from toolman_kit.chart.capabilities import api_version
-from toolman_kit.chart.render import LintMessage, documents, layout
+from toolman_kit.chart.capabilities import api_version, chart_crds
+from toolman_kit.chart.render import LintMessage, crd_objects, documents, layout
 from toolman_kit.chart.sandbox import Sandbox
 from toolman_kit.chart.untrusted import check_chart_files
 from toolman_kit.errors import RenderError
@@ -84,6 +84,7 @@ class Renderer:
         self.api_versions = tuple(api_version(a) for a in api_versions)  # besides the built-ins
         check_chart_files(self.chart)  # before the digest reads what a symlink points at
         self.digest = chart_digest(self.chart)
+        self.crds = crd_objects(chart_crds(self.chart), namespace)  # for each render's Manifests
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.progress = progress
         self.cache: dict[str, Output] = {}
@@ -106,10 +107,12 @@ class Renderer:
     def render(self, values: Mapping[str, Any]) -> Output:
         return self.render_many([values])[0]
 
-    def lint(self, values: Mapping[str, Any]) -> tuple[LintMessage, ...]:
-        """`helm lint` with these values, in a render process (lint executes the templates)."""
+    def lint(self, values: Mapping[str, Any], text: str | None = None
+             ) -> tuple[LintMessage, ...]:
+        """`helm lint` with these values, in a render process (lint executes the templates);
+        `text`, their render, is what its templates rule judges (render.as_rendered)."""
         return self.sandbox.call("lint", str(self.chart), dict(values), self.namespace,
-                                 self.kube, where=str(self.chart))
+                                 self.kube, text, where=str(self.chart))
 
     def render_many(self, many: Sequence[Mapping[str, Any]], label: str = "") -> list[Output]:
         """An Output per values mapping, in order; a bar (or a line) on `progress` for big

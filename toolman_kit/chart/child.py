@@ -116,11 +116,11 @@ class _Server:
             if digest is None:
                 loaded.close()
 
-    def lint(self, chart: str, values: dict[str, Any], namespace: str,
-             kube: str | None) -> tuple[Any, ...]:
+    def lint(self, chart: str, values: dict[str, Any], namespace: str, kube: str | None,
+             text: str | None = None) -> tuple[Any, ...]:
         from toolman_kit.chart.render import lint_sdk
 
-        return lint_sdk(Path(chart), values, namespace, kube)
+        return lint_sdk(Path(chart), values, namespace, kube, text)
 
 
 if __name__ == "__main__":

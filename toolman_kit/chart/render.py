@@ -21,7 +21,8 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from toolman_kit.chart import dependencies, sources
-from toolman_kit.chart.capabilities import api_version, api_versions, rendered_crd_versions
+from toolman_kit.chart.capabilities import (
+    CRD_KIND,
+    api_version,
+    api_versions,
+    chart_crds,
+    rendered_crd_versions,
+)
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.chart.sandbox import limits, shared
 from toolman_kit.chart.sources import deps
@@ -39,7 +46,7 @@ from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
 from toolman_kit.judge.findings import SeverityName
 from toolman_kit.read import yamlsafe
-from toolman_kit.read.manifests import LoadError, Manifests, Text, load
+from toolman_kit.read.manifests import LoadError, Manifests, Resource, Text, load
 
 RELEASE = "release-name"  # helm template's own default
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
@@ -60,6 +67,7 @@ _RANK = {kind: i for i, kind in enumerate(INSTALL_ORDER)}
 _SEP = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")  # releaseutil.SplitManifests (Go \s)
 _SEVERITY = {0: "info", 1: "info", 2: "warning", 3: "error"}  # lint/support: Unknown..ErrorSev
 _LINT_LINE = re.compile(r"^\[(INFO|WARNING|ERROR|UNKNOWN)\] (.*?): (.*)$")
+_SOURCE = re.compile(r"(?:^|\n)---\n# Source: ")  # a document `helm template` prints
 _WHERE = re.compile(r"([^\s():]+/templates/[^\s():]+):(\d+)(?::(\d+))?")
 
 
@@ -91,6 +99,7 @@ class Rendered:
     chart: str  # the chart directory, as given
     values_files: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # e.g. disabled subcharts missing from charts/, skipped
+    crds: tuple[tuple[str, str], ...] = ()  # (file, text) of the chart's crds/ (chart_crds)
 
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
@@ -159,7 +168,18 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         given = _given(texts, sets)
         messages = tuple(LintMessage(m.severity, m.path, mask(helm_message(m.message), given))
                          for m in messages)
-    return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings))
+    return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings),
+                    tuple(chart_crds(chart)))
+
+
+def crd_objects(crds: Sequence[tuple[str, str]], namespace: str | None = None
+                ) -> list[Resource]:
+    """The CustomResourceDefinitions in a chart's crds/ files (Rendered.crds), for
+    Manifests.crds; what does not parse is left out (Helm refuses it at install)."""
+    if not crds:
+        return []
+    loaded = load(*(Text(where, text) for where, text in crds), namespace=namespace)
+    return [r for r in loaded.resources if r.kind == CRD_KIND]
 
 
 def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
@@ -222,6 +242,7 @@ def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
                       namespace=namespace, kube_version=kube_version, api_versions=api_versions,
                       repo=repo, version=version)
     manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
+    manifests.crds = crd_objects(rendered.crds, namespace)
     manifests.warnings += [LoadError(str(Path(chart) / "Chart.yaml"), None, w)
                            for w in rendered.warnings]
     manifests.inputs = [helm_template_command(release, chart, namespace, values, set_values,
@@ -288,19 +309,26 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
         raise _error(stderr.partition("Error: ")[2] or stderr or "helm template failed", chart)
     if not lint:
         return done.stdout, ()
+    where = ["--namespace", namespace] + (["--kube-version", kube] if kube else [])
+    messages = _lint_cli(chart, [str(chart), *args], bounds.timeout)
+    return done.stdout, as_rendered(chart, done.stdout, messages,
+                                    lambda static: _lint_cli(chart, [str(static), *where],
+                                                             bounds.timeout))
+
+
+def _lint_cli(chart: Path, args: list[str], timeout: float) -> list[LintMessage]:
     try:
-        linted = subprocess.run(["helm", "lint", str(chart), *args],
-                                capture_output=True, text=True, check=False,
-                                timeout=bounds.timeout)
+        linted = subprocess.run(["helm", "lint", *args], capture_output=True, text=True,
+                                check=False, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise RenderError(f"helm lint took longer than {bounds.timeout:g} s "
+        raise RenderError(f"helm lint took longer than {timeout:g} s "
                           "(--render-timeout)", file=str(chart)) from None
     lint = []
     for line in linted.stdout.splitlines():
         if m := _LINT_LINE.match(line.strip()):
             sev = {"UNKNOWN": "info"}.get(m[1], m[1].lower())
             lint.append(LintMessage(sev, m[2], m[3]))
-    return done.stdout, tuple(lint)
+    return lint
 
 
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
@@ -318,7 +346,7 @@ def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: lis
     rendered, warnings = sandbox.call("render", str(chart), None, values, release, namespace,
                                       kube, tuple(extra), where=str(chart))
     text = _layout(rendered, chart)
-    return text, sandbox.call("lint", str(chart), values, namespace, kube,
+    return text, sandbox.call("lint", str(chart), values, namespace, kube, text,
                               where=str(chart)) if lint else (), warnings
 
 
@@ -339,17 +367,65 @@ def check_depth(values: Any, where: str, limit: int = yamlsafe.MAX_DEPTH) -> Any
 
 
 def lint_sdk(chart: Path, values: Mapping[str, Any], namespace: str,
-             kube: str | None = None) -> tuple[LintMessage, ...]:
-    """`helm lint` with these values, through the SDK."""
+             kube: str | None = None, text: str | None = None) -> tuple[LintMessage, ...]:
+    """`helm lint` with these values, through the SDK; with `text` (what the render printed),
+    its templates rule judges that text (as_rendered)."""
     helm = sdk()
-    try:
-        report = helm.lint(chart, dict(values), namespace=namespace, kube_version=kube)
-    except helm.HelmError as e:
-        raise _error(str(e), chart, values) from None
-    given = given_strings(values)
-    return tuple(LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
-                             mask(_one_line(helm_message(m.get("error", ""))), given))
-                 for m in report.get("messages") or ())
+
+    def run(path: Path, values: Mapping[str, Any]) -> list[LintMessage]:
+        try:
+            report = helm.lint(path, dict(values), namespace=namespace, kube_version=kube)
+        except helm.HelmError as e:
+            raise _error(str(e), chart, values) from None
+        given = given_strings(values)
+        return [LintMessage(_SEVERITY.get(m.get("severity", 0), "error"), m.get("path", ""),
+                            mask(_one_line(helm_message(m.get("error", ""))), given))
+                for m in report.get("messages") or ()]
+
+    messages = run(chart, values)
+    return as_rendered(chart, text, messages, lambda static: run(static, {})) \
+        if text is not None else tuple(messages)
+
+
+def as_rendered(chart: Path, text: str, messages: Sequence[LintMessage],
+                lint: Callable[[Path], Sequence[LintMessage]]) -> tuple[LintMessage, ...]:
+    """Lint `messages`, those of its templates rule replaced by the rule's verdict on `text`.
+
+    Neither `helm lint` nor the SDK's lint takes API versions: their templates rule renders with
+    Helm's default capabilities, so a chart gated on `.Capabilities.APIVersions.Has` lints
+    another branch than the one rendered (a policy/v1beta1 PDB "deprecated", an error from a
+    branch the cluster never takes). `lint` runs on a chart whose templates print what this
+    render printed for each of the chart's own templates (the rule's scope), so its
+    per-template rules (YAML, names, deprecations, selectors) judge the objects analyzed."""
+    with tempfile.TemporaryDirectory(prefix="toolman-lint-") as tmp:
+        again = lint(_static_chart(chart, text, Path(tmp)))
+    return tuple([m for m in messages if not m.path.startswith("templates")]
+                 + [m for m in again if m.path.startswith("templates")])
+
+
+def _static_chart(chart: Path, text: str, into: Path) -> Path:
+    """A chart under `into`: `chart`'s Chart.yaml and template files (the same names), each
+    printing the documents `text` has from it, `{{` escaped; partials and the rest empty."""
+    root = into / "chart"
+    (root / "templates").mkdir(parents=True)
+    shutil.copyfile(chart / "Chart.yaml", root / "Chart.yaml")
+    for path in sorted((chart / "templates").rglob("*")):
+        target = root / path.relative_to(chart)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        elif path.is_file():
+            target.write_text("")
+    docs: dict[str, list[str]] = {}
+    for piece in _SOURCE.split(text)[1:]:
+        source, _, doc = piece.partition("\n")
+        own = source.split("/", 1)
+        if len(own) == 2 and own[1].startswith("templates/"):
+            docs.setdefault(own[1], []).append(doc)
+    for name, texts in docs.items():
+        path = root / name
+        if path.parent.is_dir() and not path.is_dir():
+            path.write_text("---\n".join(texts).replace("{{", '{{"{{"}}'), encoding="utf-8")
+    return root
 
 
 def sdk() -> Any:

@@ -2,9 +2,10 @@
 
 Built-in kinds are checked against the schemas of the target Kubernetes version that the
 `kubernetes-validate` package ships (its data files only: importing it would import jsonschema),
-custom resources against the CRDs in the same manifests. The schemas are compiled on first use
-into small nodes that a hand-written walk checks for what admission checks first: types,
-required fields, enum values and fields the schema does not have (which the API server prunes).
+custom resources against the CRDs in the same manifests or in the chart's `crds/`. The schemas
+are compiled on first use into small nodes that a hand-written walk checks for what admission
+checks first: types, required fields, enum values and fields the schema does not have (which the
+API server prunes).
 The walk reads each value once; a schema is compiled once per process, per version and kind.
 """
 
@@ -409,12 +410,13 @@ def validate(obj: dict[str, Any], node: Node) -> Problems:
 
 
 class Validator:
-    """One run's schemas: the target version's, and those of the CRDs in its manifests. The
-    two validity checks ask about the same object in turn, so the last walk is kept."""
+    """One run's schemas: the target version's, and those of the CRDs in its manifests and its
+    chart's crds/ (a rendered CRD wins: it is the one the objects are analyzed with). The two
+    validity checks ask about the same object in turn, so the last walk is kept."""
 
     def __init__(self, index: Index, target: str):
         self.target = target
-        self.crds = crd_nodes(index.manifests.resources)
+        self.crds = crd_nodes([*index.manifests.crds, *index.manifests.resources])
         self._last: tuple[Resource | None, Problems | None] = (None, None)
 
     def node(self, resource: Resource) -> Node | None:

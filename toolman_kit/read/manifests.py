@@ -145,6 +145,9 @@ class Manifests:
         warnings: what was read but is suspect, e.g. an object defined twice.
         inputs: the inputs as given (paths, `<text>`, `helm template …`).
         namespace: the release namespace objects without one were placed in.
+        crds: CustomResourceDefinitions the cluster will have besides the objects (a chart's
+            `crds/`, which Helm installs before the templates and never upgrades): the schemas
+            of custom resources, not objects analyzed.
 
     Example:
         >>> m = tk.load("examples/toolman/rendered/production.yaml")
@@ -157,6 +160,7 @@ class Manifests:
     inputs: list[str] = field(default_factory=list)
     namespace: str = RELEASE_NAMESPACE
     warnings: list[LoadError] = field(default_factory=list)
+    crds: list[Resource] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.resources)
@@ -204,6 +208,7 @@ def merge(*parts: Manifests) -> Manifests:
         merged.errors += part.errors
         merged.warnings += part.warnings
         merged.inputs += part.inputs
+        merged.crds += part.crds
     return dedupe(merged)
 
 

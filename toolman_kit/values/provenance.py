@@ -228,7 +228,7 @@ def provenance(vs: ValueSet, facts: ChartFacts, merged: dict[str, Any], a: Analy
         rest = [f for f in failing if f not in moved and f.ident in out.objects
                 and ((appeared | others & near.get(f.ident, set())) - {f.ident})]
         if rest:
-            still = _failing(out, a.profile, a.manifests.namespace, checks)
+            still = _failing(out, a.profile, a.manifests.namespace, checks, a.manifests.crds)
             for f in rest:  # a container compared by its place: a rename is not a fix
                 slot = slots.get((f.ident, f.container), f.container)
                 if any((c, f.ident, slot) not in still for c in failing[f].failing):
@@ -288,12 +288,14 @@ def _prefix(path: str, n: int) -> str:
     return path[:steps[n - 1].end()] if n <= len(steps) else path
 
 
-def _failing(out: Output, profile: Profile, namespace: str,
-             checks: set[str]) -> set[tuple[str, Ident, str]]:
+def _failing(out: Output, profile: Profile, namespace: str, checks: set[str],
+             crds: list[Resource]) -> set[tuple[str, Ident, str]]:
     """(check id, object, container) of what fails in a probed render, for `checks` only: the
-    render's parsed objects are checked as they are (no second parse)."""
+    render's parsed objects are checked as they are (no second parse), custom resources
+    against the chart's crds/ as in the analysis probed (`crds`)."""
     manifests = Manifests(resources=[Resource(obj, Source("<probe>", n, 1, ident[0]))
-                                     for n, (ident, obj) in enumerate(out.objects.items())])
+                                     for n, (ident, obj) in enumerate(out.objects.items())],
+                          crds=crds)
     place(manifests, namespace)
     idents = {(r.kind, r.namespace, r.name): ident
               for r, ident in zip(manifests.resources, out.objects, strict=True)}

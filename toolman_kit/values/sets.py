@@ -200,12 +200,13 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
     if out.error is not None:
         result.errors.append(_error(out.error.file, out.error.line, out.error.message))
         return result, None
-    result.lint = list(renderer.lint(vs.overrides))
+    result.lint = list(renderer.lint(vs.overrides, out.text))
     result.errors += [_error(str(facts.path / m.path) if m.path else None, None,
                              f"helm lint: {m.message}") for m in result.lint
                       if m.severity == "error"]
     manifests = load(Text(f"<rendered {facts.path} ({vs.name})>", out.text), namespace=namespace)
     manifests.inputs = [helm_template_command(release, facts.path, namespace, vs.files)]
+    manifests.crds = list(renderer.crds)
     result.text = out.text
     result.analysis = Analysis.of(manifests, profile=prof, values_set=vs.name)
     result.errors += [_error(e.file, e.line, e.message) for e in manifests.errors]

@@ -196,7 +196,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         first = prover.render({})
         if first.error:
             raise first.output.exception  # type: ignore[misc]
-        first.analysis = _load(first.output.text, prof, namespace, facts.path)
+        first.analysis = _load(first.output.text, prof, namespace, facts.path, renderer.crds)
         first.failing = failures(first.analysis)
         prov = provenance(ValueSet("start", list(map(str, files)), overrides=prover.values({})),
                           facts, prover.merged({}), first.analysis, first.output, renderer,
@@ -209,7 +209,7 @@ def suggest(chart: str | os.PathLike[str], files: Sequence[str] = (),
         final = prover.render(_parsed(written, "the suggested values"))
         if final.error:  # what was rendered before renders again: never, unless a bug
             raise RenderError(f"the suggested values do not render: {final.error}")
-        after = _load(final.output.text, prof, namespace, facts.path)
+        after = _load(final.output.text, prof, namespace, facts.path, renderer.crds)
         result = _summary(facts, prof, release, namespace, files, set_values, prover, first,
                           after, budget)
         result.renders, result.api_versions = renderer.renders, list(renderer.api_versions)
@@ -264,7 +264,7 @@ class _Prover:
         with Progress(show, label, len(trials)) as bar:
             for t in trials:
                 if t.error is None and t.analysis is None:
-                    t.analysis = _check(t.output, self.profile, self.namespace)
+                    t.analysis = _check(t.output, self.profile, self.namespace, self.renderer.crds)
                     t.failing = failures(t.analysis)
                 bar.advance()
 
@@ -467,16 +467,21 @@ def _parsed(text: str, name: str) -> dict[str, Any]:
     return parse_values(text, name) or {}
 
 
-def _check(out: Output, profile: Profile, namespace: str) -> Analysis:
-    """The analysis of a render's parsed objects (no second parse; lines unknown)."""
+def _check(out: Output, profile: Profile, namespace: str,
+           crds: Sequence[Resource] = ()) -> Analysis:
+    """The analysis of a render's parsed objects (no second parse; lines unknown); `crds`:
+    the chart's crds/ (Renderer.crds)."""
     manifests = Manifests(resources=[Resource(obj, Source("<suggest>", n, 1, ident[0]))
-                                     for n, (ident, obj) in enumerate(out.objects.items())])
+                                     for n, (ident, obj) in enumerate(out.objects.items())],
+                          crds=list(crds))
     place(manifests, namespace)
     return Analysis.of(manifests, profile=profile)
 
 
-def _load(text: str, profile: Profile, namespace: str, chart: Path) -> Analysis:
+def _load(text: str, profile: Profile, namespace: str, chart: Path,
+          crds: Sequence[Resource] = ()) -> Analysis:
     manifests = load(Text(f"<rendered {chart}>", text), namespace=namespace)
+    manifests.crds = list(crds)
     return Analysis.of(manifests, profile=profile)
 
 
