@@ -87,9 +87,11 @@ class Rendered:
     text: str  # exactly what `helm template` prints
     lint: tuple[LintMessage, ...]
     backend: Backend
-    chart: str  # the chart directory, as given
+    chart: str  # the chart directory as given; a fetched chart: its reference (sources.shown)
     values_files: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # e.g. disabled subcharts missing from charts/, skipped
+    directory: str = ""  # the directory rendered ("": `chart`)
+    digest: str | None = None  # a fetched chart's archive digest (sha256:…)
 
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
@@ -158,7 +160,9 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         given = _given(texts, sets)
         messages = tuple(LintMessage(m.severity, m.path, mask(helm_message(m.message), given))
                          for m in messages)
-    return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings))
+    source = sources.named(chart)
+    return Rendered(text, messages, backend, source.ref if source else str(chart_dir), files,
+                    tuple(warnings), str(chart), source.digest if source else None)
 
 
 def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
@@ -221,9 +225,10 @@ def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
                       namespace=namespace, kube_version=kube_version, api_versions=api_versions,
                       repo=repo, version=version)
     manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
-    manifests.warnings += [LoadError(str(Path(chart) / "Chart.yaml"), None, w)
+    manifests.warnings += [LoadError(sources.shown(Path(chart) / "Chart.yaml"), None, w)
                            for w in rendered.warnings]
-    manifests.inputs = [helm_template_command(release, chart, namespace, values, set_values,
+    named = rendered.directory if sources.named(rendered.directory) else chart
+    manifests.inputs = [helm_template_command(release, named, namespace, values, set_values,
                                               kube_version, api_versions)]
     return manifests, rendered
 
@@ -233,13 +238,16 @@ def helm_template_command(release: str, chart: str | Path, namespace: str,
                           kube_version: str | None = None,
                           api_versions: Sequence[str] = ()) -> str:
     """The `helm template …` command line that names a rendered input in every output, the
-    --set values redacted (`--set password=<redacted>`)."""
-    return (f"helm template {release} {chart} -n {namespace}"
+    --set values redacted (`--set password=<redacted>`). A fetched chart is named as Helm
+    takes it (`app --repo URL --version 1.2.3`), its archive's digest last, as a comment."""
+    source = sources.named(chart)
+    return (f"helm template {release} {source.helm if source else chart} -n {namespace}"
             + "".join(f" -f {v}" for v in values)
             + "".join(f" --set {redact_set(s)}" for s in set_values)
             + (f" --kube-version {kube_version}"
                if kube_version and kube_version != DEFAULT_KUBE_VERSION else "")
-            + "".join(f" --api-versions {a}" for a in api_versions))
+            + "".join(f" --api-versions {a}" for a in api_versions)
+            + (f"  # {source.digest}" if source and source.digest else ""))
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ render skips them with one warning, as before.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -42,7 +43,9 @@ def complete(chart: Path, values: Mapping[str, Any], offline: bool,
     lock = _lock(chart)
     fetched = {name: _fetch(dep, why, chart, str(meta.get("name") or chart.name), lock,
                             offline, env_host) for name, (dep, why) in need.items()}
+    named = cache.name_of(chart)  # a fetched chart keeps its name (sources.shown)
     key = hashlib.sha256(content_digest(chart).encode())
+    key.update(json.dumps(named, sort_keys=True).encode())
     for name, (_, digest) in sorted(fetched.items()):
         key.update(f"\0{name}\0{digest}".encode())
     target = cache.root() / "deps" / key.hexdigest()
@@ -51,6 +54,8 @@ def complete(chart: Path, values: Mapping[str, Any], offline: bool,
         work = Path(tempfile.mkdtemp(prefix=".deps-", dir=target.parent))
         try:
             shutil.copytree(chart, work / chart.name, symlinks=True)
+            if named:
+                (work / cache.SOURCE).write_text(json.dumps(named), encoding="utf-8")
             for name, (folder, _) in fetched.items():
                 shutil.copytree(folder, work / chart.name / "charts" / name, symlinks=False)
             try:
