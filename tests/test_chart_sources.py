@@ -631,3 +631,23 @@ def test_a_report_names_a_fetched_chart_and_its_templates(
     assert re.search(r"templates/web\.yaml:\d+", pages["05_values.html"])  # as a directory's
     for text in pages.values():
         _no_cache_path(text, tmp_path)
+
+
+def test_a_value_set_that_enables_a_missing_subchart_fetches_it(
+        tmp_path: Path, repo: Repo, sdk: object, capsys: pytest.CaptureFixture[str]) -> None:
+    app = _app(tmp_path / "app", repo.url, "~1.2")
+    (app / "values.yaml").write_text("demo:\n  enabled: false\n")
+    on = tmp_path / "on.yaml"
+    on.write_text("demo:\n  enabled: true\n")
+    code, out, err = run(capsys, "compare", "--chart", str(app), "--value-set", f"on={on}",
+                         "--format", "json")
+    assert code == 0, err
+    on_set = json.loads(out)["sets"][1]
+    assert on_set["name"] == "on" and not on_set["errors"]
+    assert [(o["kind"], o["name"]) for o in on_set["added"]] == [("ConfigMap", "demo-1-2-0")]
+    assert json.loads(out)["chart"]["path"] == str(app)  # not the copy with the subchart
+    assert not (app / "charts").exists()
+    code, out, err = run(capsys, "suggest", "--chart", str(app), "-f", str(on),
+                         "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["chart"]["path"] == str(app)

@@ -167,9 +167,11 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
 
 def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
             version: str | None = None, offline: bool | None = None,
-            texts: Sequence[str] = (), sets: Sequence[str] = ()) -> Path:
+            texts: Sequence[str] = (), sets: Sequence[str] = (),
+            value_sets: Sequence[tuple[Sequence[str], Sequence[str]]] = ()) -> Path:
     """The chart directory to render: the chart named (chart/sources/), with the missing
-    subcharts that these values (files' texts, --set expressions) enable fetched."""
+    subcharts that these values (files' texts, --set expressions) enable fetched; with
+    `value_sets` ((texts, sets) each: compare's, a report's), those any of them enables."""
     remote = sources.is_remote(chart_dir, repo) or version
     chart = sources.resolve(chart_dir, repo, version, offline).path if remote \
         else Path(chart_dir)
@@ -178,7 +180,8 @@ def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
     check_chart_files(chart)
     offline = sources.offline_default() if offline is None else offline
     host = urlsplit(str(repo or chart_dir).replace("oci://", "https://")).netloc or None
-    return deps.complete(chart, _user_values(texts, sets), offline, host)
+    given = [_user_values(t, s) for t, s in value_sets] or _user_values(texts, sets)
+    return deps.complete(chart, given, offline, host)
 
 
 def _user_values(texts: Sequence[str], sets: Sequence[str]) -> dict[str, Any]:
