@@ -651,3 +651,31 @@ def test_a_value_set_that_enables_a_missing_subchart_fetches_it(
                          "--format", "json")
     assert code == 0, err
     assert json.loads(out)["chart"]["path"] == str(app)
+
+
+@pytest.mark.slow
+def test_a_fleet_of_repository_charts_runs_and_reruns_offline(
+        tmp_path: Path, repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet, out = tmp_path / "fleet.yaml", tmp_path / "out"
+    fleet.write_text(f"targets:\n- name: ranged\n  chart: demo\n  repo: {repo.url}\n"
+                     f"  version: ^1\n- name: url\n  chart: {repo.url}/demo-1.0.0.tgz\n")
+    code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1",
+                       "--fail-on", "never")
+    assert code == 0, err
+    digest = "sha256:" + sha256((repo.root / "demo-1.3.1.tgz").read_bytes())
+    charts = {t["target"]: t["chart"]
+              for t in json.loads((out / "summary.json").read_text())["targets"]}
+    assert charts["ranged"] == f"demo 1.3.1 from {repo.url} ({digest})"
+    assert charts["url"].startswith(f"{repo.url}/demo-1.0.0.tgz (sha256:")
+    page = (out / "index.html").read_text()
+    assert f"demo 1.3.1 from {repo.url} ({digest})" in page
+    _no_cache_path(page + (out / "summary.json").read_text(), tmp_path)
+    repo.stop()  # nothing answers any more: --offline runs from the cache
+    code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1",
+                       "--fail-on", "never", "--offline", "--force")
+    assert code == 0, err
+    statuses = {t["target"]: t["status"]
+                for t in json.loads((out / "summary.json").read_text())["targets"]}
+    assert statuses == {"ranged": "ok", "url": "ok"}
+    code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1", "--force")
+    assert code == 2 and "repository index failed" in (out / "summary.json").read_text()
