@@ -124,7 +124,13 @@ def _value_texts(args: argparse.Namespace, read: Any) -> list[tuple[list[str], l
         getattr(args, "value_sets", None) or ())]
     if getattr(args, "baseline_values", None):
         sets.append([*map(str, args.baseline_values), *shared])
-    return [([read(f) for f in files], expressions) for files in sets]
+    out = [([read(f) for f in shared], expressions)]  # a shared file unread: nothing renders
+    for files in sets[1:]:
+        try:
+            out.append(([read(f) for f in files], expressions))
+        except ToolmanKitError:  # that set's error, said by the command beside the others'
+            continue
+    return out
 
 
 class Default(str):
