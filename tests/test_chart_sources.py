@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import io
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -46,9 +47,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def package(root: Path, name: str = "demo", version: str = "0.1.0",
-            chart_yaml: str | None = None) -> bytes:
+            chart_yaml: str | None = None, templates: dict[str, str] | None = None) -> bytes:
     """A chart packaged as `helm package` does (a .tgz with NAME/ at the top)."""
-    chart = make_chart(root / f"{name}-{version}" / name, {"cm.yaml": CM},
+    chart = make_chart(root / f"{name}-{version}" / name, {"cm.yaml": CM, **(templates or {})},
                        chart_yaml=chart_yaml or f"apiVersion: v2\nname: {name}\n"
                                                 f"version: {version}\n")
     out = io.BytesIO()
@@ -508,3 +509,173 @@ def test_a_fleet_target_names_a_repository_chart_and_its_digest_is_in_the_input_
     fleet.write_text("targets:\n- name: bad\n  paths: [x]\n  repo: https://r.example.com\n")
     with pytest.raises(tk.ToolmanKitError, match="`repo` and `version` go with `chart`"):
         load_fleet(fleet)
+
+
+# --- what outputs call a fetched chart ---------------------------------------------------------
+
+WEB = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx:latest
+"""
+
+
+def _no_cache_path(text: str, tmp_path: Path) -> None:
+    assert str(tmp_path / "cache") not in text and "sha256-" not in text
+
+
+def test_check_names_a_repository_chart_by_reference_and_digest(
+        tmp_path: Path, repo: Repo, sdk: object, capsys: pytest.CaptureFixture[str]) -> None:
+    digest = "sha256:" + sha256((repo.root / "demo-1.2.0.tgz").read_bytes())
+    code, out, err = run(capsys, "check", "--chart", "demo", "--repo", repo.url, "--version",
+                         "~1.2", "--format", "json")
+    assert code in (0, 1), err
+    doc = json.loads(out)
+    assert doc["inputs"] == [f"helm template release-name demo --repo {repo.url} --version "
+                             f"1.2.0 -n default  # {digest}"]
+    assert {f["file"] for f in doc["findings"]} == {f"<rendered demo 1.2.0 from {repo.url}>"}
+    assert {f["template"] for f in doc["findings"]} == {"demo/templates/cm.yaml"}
+    _no_cache_path(out + err, tmp_path)
+    repo.add(package(tmp_path / "web", "demo", "4.0.0", templates={"web.yaml": WEB}), "demo",
+             "4.0.0")
+    code, out, err = run(capsys, "check", "--chart", f"{repo.url}/demo-4.0.0.tgz")
+    assert code == 1, err
+    assert f"Deployment/release-name-web: 1 replica(s) (spec.replicas); the profile needs 3  " \
+        f"(<rendered {repo.url}/demo-4.0.0.tgz>:" in out
+    _no_cache_path(out + err, tmp_path)
+
+
+def test_credentials_never_name_the_chart(tmp_path: Path, sdk: object,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "private").mkdir()
+    private = Repo(tmp_path / "private", login=("alice", "s3cret-pw"))
+    try:
+        private.add(package(tmp_path / "src", "demo", "1.0.0"), "demo", "1.0.0")
+        url = private.url.replace("http://", "http://alice:s3cret-pw@")
+        code, out, err = run(capsys, "check", "--chart", f"{url}/demo-1.0.0.tgz",
+                             "--format", "json")
+        assert code in (0, 1), err
+        assert "s3cret-pw" not in out + err and "alice" not in out
+        assert json.loads(out)["inputs"][0].startswith(
+            f"helm template release-name {private.url}/demo-1.0.0.tgz -n default  # sha256:")
+    finally:
+        private.stop()
+
+
+def test_compare_names_the_chart_by_reference_and_digest(
+        tmp_path: Path, repo: Repo, sdk: object, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "prod.yaml").write_text("a: 1\n")
+    code, out, err = run(capsys, "compare", "--chart", "demo", "--repo", repo.url,
+                         "--version", "1.0.0", "--value-set", f"prod={tmp_path / 'prod.yaml'}",
+                         "--format", "json")
+    assert code == 0, err
+    chart = json.loads(out)["chart"]
+    assert chart["path"] == f"demo 1.0.0 from {repo.url}"
+    assert chart["digest"] == "sha256:" + sha256((repo.root / "demo-1.0.0.tgz").read_bytes())
+    _no_cache_path(out + err, tmp_path)
+    code, out, err = run(capsys, "compare", "--chart", "demo", "--repo", repo.url,
+                         "--version", "1.0.0")
+    assert code == 0, err
+    assert f"(demo 1.0.0 from {repo.url} sha256:" in out
+    _no_cache_path(out + err, tmp_path)
+
+
+@needs_registry
+def test_check_names_an_oci_chart_by_reference(tmp_path: Path, registry: str, sdk: object,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    push(registry, "charts/demo", "0.1.0", package(tmp_path / "src", "demo", "0.1.0"))
+    code, out, err = run(capsys, "check", "--chart", f"oci://{registry}/charts/demo",
+                         "--version", "0.1.0", "--format", "json")
+    assert code in (0, 1), err
+    doc = json.loads(out)
+    assert doc["inputs"][0].startswith(f"helm template release-name oci://{registry}/charts/"
+                                       "demo --version 0.1.0 -n default  # sha256:")
+    assert {f["file"] for f in doc["findings"]} == {
+        f"<rendered oci://{registry}/charts/demo:0.1.0>"}
+    _no_cache_path(out + err, tmp_path)
+
+
+def test_two_references_to_one_archive_keep_their_own_names(tmp_path: Path, repo: Repo,
+                                                            sdk: object) -> None:
+    by_range = tk.render("demo", repo=repo.url, version="^1")
+    by_url = tk.render(f"{repo.url}/demo-1.3.1.tgz")
+    assert by_range.chart == f"demo 1.3.1 from {repo.url}"
+    assert by_url.chart == f"{repo.url}/demo-1.3.1.tgz"
+    assert by_range.digest == by_url.digest != None  # noqa: E711
+    assert by_range.directory != by_url.directory
+
+
+@pytest.mark.slow
+def test_a_report_names_a_fetched_chart_and_its_templates(
+        tmp_path: Path, repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.add(package(tmp_path / "web", "demo", "4.0.0", templates={"web.yaml": WEB}), "demo",
+             "4.0.0")
+    out = tmp_path / "report"
+    code, _, err = run(capsys, "report", "--chart", "demo", "--repo", repo.url, "--version",
+                       "4.0.0", "--out", str(out), "--jobs", "1")
+    assert code == 0, err
+    digest = "sha256:" + sha256((repo.root / "demo-4.0.0.tgz").read_bytes())
+    pages = {p.name: p.read_text() for p in out.rglob("*") if p.suffix in (".html", ".md",
+                                                                           ".json")}
+    index = pages["index.html"]
+    assert f"demo --repo {repo.url} --version 4.0.0 -n default  # {digest}" in index
+    assert re.search(r"templates/web\.yaml:\d+", pages["05_values.html"])  # as a directory's
+    for text in pages.values():
+        _no_cache_path(text, tmp_path)
+
+
+def test_a_value_set_that_enables_a_missing_subchart_fetches_it(
+        tmp_path: Path, repo: Repo, sdk: object, capsys: pytest.CaptureFixture[str]) -> None:
+    app = _app(tmp_path / "app", repo.url, "~1.2")
+    (app / "values.yaml").write_text("demo:\n  enabled: false\n")
+    on = tmp_path / "on.yaml"
+    on.write_text("demo:\n  enabled: true\n")
+    code, out, err = run(capsys, "compare", "--chart", str(app), "--value-set", f"on={on}",
+                         "--format", "json")
+    assert code == 0, err
+    on_set = json.loads(out)["sets"][1]
+    assert on_set["name"] == "on" and not on_set["errors"]
+    assert [(o["kind"], o["name"]) for o in on_set["added"]] == [("ConfigMap", "demo-1-2-0")]
+    assert json.loads(out)["chart"]["path"] == str(app)  # not the copy with the subchart
+    assert not (app / "charts").exists()
+    code, out, err = run(capsys, "suggest", "--chart", str(app), "-f", str(on),
+                         "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["chart"]["path"] == str(app)
+
+
+@pytest.mark.slow
+def test_a_fleet_of_repository_charts_runs_and_reruns_offline(
+        tmp_path: Path, repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet, out = tmp_path / "fleet.yaml", tmp_path / "out"
+    fleet.write_text(f"targets:\n- name: ranged\n  chart: demo\n  repo: {repo.url}\n"
+                     f"  version: ^1\n- name: url\n  chart: {repo.url}/demo-1.0.0.tgz\n")
+    code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1",
+                       "--fail-on", "never")
+    assert code == 0, err
+    digest = "sha256:" + sha256((repo.root / "demo-1.3.1.tgz").read_bytes())
+    charts = {t["target"]: t["chart"]
+              for t in json.loads((out / "summary.json").read_text())["targets"]}
+    assert charts["ranged"] == f"demo 1.3.1 from {repo.url} ({digest})"
+    assert charts["url"].startswith(f"{repo.url}/demo-1.0.0.tgz (sha256:")
+    page = (out / "index.html").read_text()
+    assert f"demo 1.3.1 from {repo.url} ({digest})" in page
+    _no_cache_path(page + (out / "summary.json").read_text(), tmp_path)
+    repo.stop()  # nothing answers any more: --offline runs from the cache
+    code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1",
+                       "--fail-on", "never", "--offline", "--force")
+    assert code == 0, err
+    statuses = {t["target"]: t["status"]
+                for t in json.loads((out / "summary.json").read_text())["targets"]}
+    assert statuses == {"ranged": "ok", "url": "ok"}
+    code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1", "--force")
+    assert code == 2 and "repository index failed" in (out / "summary.json").read_text()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from toolman_kit.chart.render import Rendered, crd_objects
+from toolman_kit.chart.sources import shown
 from toolman_kit.errors import ManifestError, PolicyError, ToolmanKitWarning
 from toolman_kit.judge import checklist as checklist_table
 from toolman_kit.judge import engine
@@ -324,7 +325,8 @@ def _manifests(sources: tuple, namespace: str | None, errors: Errors) -> Manifes
             given.append(source)
         elif isinstance(source, Rendered):
             rest.append(_text(source))
-            said += [LoadError(str(Path(source.chart) / "Chart.yaml"), None, w)
+            said += [LoadError(shown(Path(source.directory or source.chart) / "Chart.yaml"),
+                               None, w)
                      for w in source.warnings]  # the render's own, e.g. skipped subcharts
             crds += source.crds  # the chart's crds/: schemas for its custom resources
         else:

@@ -96,6 +96,8 @@ class _Server:
         )
 
         path = Path(chart)
+        if digest is not None and _switchable(path):
+            digest = None  # Helm drops disabled subcharts from the loaded chart: load it anew
         loaded = self.charts.get((chart, digest or ""))
         if loaded is None:
             loaded = load_chart_sdk(path)
@@ -123,5 +125,21 @@ class _Server:
         return lint_sdk(Path(chart), values, namespace, kube, text)
 
 
+def _switchable(chart: Path) -> bool:
+    """Whether the chart declares dependencies with a condition or tags: rendering it removes
+    the disabled ones from the loaded chart (Helm's ProcessDependencies), so a loaded chart
+    kept for the next values would render without a subchart those values enable."""
+    from toolman_kit.read import yamlsafe
+
+    try:
+        meta = yamlsafe.parse((chart / "Chart.yaml").read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError, yamlsafe.YAMLInputError, ValueError):
+        return False
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    return any(isinstance(d, dict) and (d.get("condition") or d.get("tags"))
+               for d in deps or ())
+
+
 if __name__ == "__main__":
     main()
+

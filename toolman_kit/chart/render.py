@@ -96,10 +96,12 @@ class Rendered:
     text: str  # exactly what `helm template` prints
     lint: tuple[LintMessage, ...]
     backend: Backend
-    chart: str  # the chart directory, as given
+    chart: str  # the chart directory as given; a fetched chart: its reference (sources.shown)
     values_files: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # e.g. disabled subcharts missing from charts/, skipped
     crds: tuple[tuple[str, str], ...] = ()  # (file, text) of the chart's crds/ (chart_crds)
+    directory: str = ""  # the directory rendered ("": `chart`)
+    digest: str | None = None  # a fetched chart's archive digest (sha256:…)
 
 
 def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.PathLike[str]] = (),
@@ -168,8 +170,10 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         given = _given(texts, sets)
         messages = tuple(LintMessage(m.severity, m.path, mask(helm_message(m.message), given))
                          for m in messages)
-    return Rendered(text, messages, backend, str(chart_dir), files, tuple(warnings),
-                    tuple(chart_crds(chart)))
+    source = sources.named(chart)
+    return Rendered(text, messages, backend, source.ref if source else str(chart_dir), files,
+                    tuple(warnings), tuple(chart_crds(chart)), str(chart),
+                    source.digest if source else None)
 
 
 def crd_objects(crds: Sequence[tuple[str, str]], namespace: str | None = None
@@ -184,9 +188,11 @@ def crd_objects(crds: Sequence[tuple[str, str]], namespace: str | None = None
 
 def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
             version: str | None = None, offline: bool | None = None,
-            texts: Sequence[str] = (), sets: Sequence[str] = ()) -> Path:
+            texts: Sequence[str] = (), sets: Sequence[str] = (),
+            value_sets: Sequence[tuple[Sequence[str], Sequence[str]]] = ()) -> Path:
     """The chart directory to render: the chart named (chart/sources/), with the missing
-    subcharts that these values (files' texts, --set expressions) enable fetched."""
+    subcharts that these values (files' texts, --set expressions) enable fetched; with
+    `value_sets` ((texts, sets) each: compare's, a report's), those any of them enables."""
     remote = sources.is_remote(chart_dir, repo) or version
     chart = sources.resolve(chart_dir, repo, version, offline).path if remote \
         else Path(chart_dir)
@@ -195,7 +201,8 @@ def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
     check_chart_files(chart)
     offline = sources.offline_default() if offline is None else offline
     host = urlsplit(str(repo or chart_dir).replace("oci://", "https://")).netloc or None
-    return deps.complete(chart, _user_values(texts, sets), offline, host)
+    given = [_user_values(t, s) for t, s in value_sets] or _user_values(texts, sets)
+    return deps.complete(chart, given, offline, host)
 
 
 def _user_values(texts: Sequence[str], sets: Sequence[str]) -> dict[str, Any]:
@@ -243,9 +250,10 @@ def load_chart(chart: str | Path, values: Sequence[str | Path] = (),
                       repo=repo, version=version)
     manifests = load(Text(f"<rendered {rendered.chart}>", rendered.text), namespace=namespace)
     manifests.crds = crd_objects(rendered.crds, namespace)
-    manifests.warnings += [LoadError(str(Path(chart) / "Chart.yaml"), None, w)
+    manifests.warnings += [LoadError(sources.shown(Path(chart) / "Chart.yaml"), None, w)
                            for w in rendered.warnings]
-    manifests.inputs = [helm_template_command(release, chart, namespace, values, set_values,
+    named = rendered.directory if sources.named(rendered.directory) else chart
+    manifests.inputs = [helm_template_command(release, named, namespace, values, set_values,
                                               kube_version, api_versions)]
     return manifests, rendered
 
@@ -255,13 +263,16 @@ def helm_template_command(release: str, chart: str | Path, namespace: str,
                           kube_version: str | None = None,
                           api_versions: Sequence[str] = ()) -> str:
     """The `helm template …` command line that names a rendered input in every output, the
-    --set values redacted (`--set password=<redacted>`)."""
-    return (f"helm template {release} {chart} -n {namespace}"
+    --set values redacted (`--set password=<redacted>`). A fetched chart is named as Helm
+    takes it (`app --repo URL --version 1.2.3`), its archive's digest last, as a comment."""
+    source = sources.named(chart)
+    return (f"helm template {release} {source.helm if source else chart} -n {namespace}"
             + "".join(f" -f {v}" for v in values)
             + "".join(f" --set {redact_set(s)}" for s in set_values)
             + (f" --kube-version {kube_version}"
                if kube_version and kube_version != DEFAULT_KUBE_VERSION else "")
-            + "".join(f" --api-versions {a}" for a in api_versions))
+            + "".join(f" --api-versions {a}" for a in api_versions)
+            + (f"  # {source.digest}" if source and source.digest else ""))
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -102,15 +102,33 @@ def chart_source(args: argparse.Namespace) -> Iterator[None]:
                     args.chart = str(sources.resolve(args.chart, args.repo,
                                                      args.chart_version).path)
             else:
-                texts = [read_values_file(str(f)) for f in getattr(args, "values", None) or ()]
                 args.chart = str(prepare(args.chart, args.repo, args.chart_version, None,
-                                         texts, getattr(args, "set_values", None) or ()))
+                                         value_sets=_value_texts(args, read_values_file)))
         yield
     finally:
         if saved is None:
             os.environ.pop(ENV_OFFLINE, None)
         else:
             os.environ[ENV_OFFLINE] = saved
+
+
+def _value_texts(args: argparse.Namespace, read: Any) -> list[tuple[list[str], list[str]]]:
+    """Every value set a command renders, as (files' texts, --set expressions): the chart
+    defaults with -f, each --value-set and --baseline-values with -f after its own files."""
+    shared = [str(f) for f in getattr(args, "values", None) or ()]
+    expressions = list(getattr(args, "set_values", None) or ())
+    sets = [shared]
+    sets += [[*files, *shared] for _, files in parse_value_sets(
+        getattr(args, "value_sets", None) or ())]
+    if getattr(args, "baseline_values", None):
+        sets.append([*map(str, args.baseline_values), *shared])
+    out = [([read(f) for f in shared], expressions)]  # a shared file unread: nothing renders
+    for files in sets[1:]:
+        try:
+            out.append(([read(f) for f in files], expressions))
+        except ToolmanKitError:  # that set's error, said by the command beside the others'
+            continue
+    return out
 
 
 class Default(str):

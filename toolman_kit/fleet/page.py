@@ -37,6 +37,7 @@ class TargetRow:
     trend: list[tuple[int, int]] = field(default_factory=list)  # (errors, warnings) per run
     worse: bool = False  # new failures since the run before, or failing where it did not
     checklist: dict[str, str] = field(default_factory=dict)
+    chart: str = ""  # a fetched chart's reference and digest
 
     def rank(self) -> tuple:
         c = self.counts
@@ -52,6 +53,7 @@ def target_rows(out: Path, names: Sequence[str]) -> list[TargetRow]:
         row, mine = TargetRow(name), [h for h in history if h["target"] == name]
         if latest := latest_outcome(out, name):
             row.counts, row.report, row.checklist = latest.counts, latest.report, latest.checklist
+            row.chart = latest.chart
         if mine:
             last = mine[-1]
             row.status, row.error, row.last_run = last["status"], last["error"], last["run_id"]
@@ -99,6 +101,7 @@ def _targets_table(rows: Sequence[TargetRow]) -> str:
     for r in rows:
         c = r.counts
         name = e(r.name) + (' <span class="worse-mark">▲ worse</span>' if r.worse else "")
+        name += f'<div class="chart">{e(r.chart)}</div>' if r.chart else ""
         status = f'<span class="st-{e(r.status.replace(" ", "-"))}">{e(r.status)}</span>'
         if r.error:
             status += f'<div class="error">{e(r.error)}</div>'
@@ -181,6 +184,8 @@ tr.worse td:first-child { border-left: 4px solid #c62828; }
 .worse-mark { color: #c62828; font-weight: 600; font-size: .85em; white-space: nowrap; }
 .st-failed { color: #c62828; font-weight: 600; } .st-unchanged { color: #666; }
 .error { color: #7a1c1c; font-size: .85em; max-width: 32rem; overflow-wrap: anywhere; }
+.chart { color: #555; font-size: .8em; font-weight: normal; white-space: normal;
+         max-width: 24rem; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; }
 table.matrix td.cell { text-align: center; } table.matrix th { font-size: .85em; }
 th.row, td.name, td.when { white-space: nowrap; } th.row { background: none; font-weight: 600; }

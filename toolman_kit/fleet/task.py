@@ -82,6 +82,7 @@ class Outcome:
     seconds: float = 0.0
     worker: str = ""  # host:pid that ran the task
     checklist_counts: dict[str, int] = field(default_factory=dict)  # rows by status: fail …
+    chart: str = ""  # a fetched chart: its reference and digest ("": a directory, manifests)
 
     @classmethod
     def read(cls, path: Path) -> Outcome:
@@ -97,7 +98,7 @@ def run_target(job: Job) -> Outcome:
 def _run_target(job: Job) -> Outcome:
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    t = job.target
+    t, label = job.target, ""
     try:
         _check_shared(job.out, job.token)
         target_dir(job.out, t.name)
@@ -106,7 +107,7 @@ def _run_target(job: Job) -> Outcome:
             fetched = sources.resolve(t.chart, t.repo, t.version)  # verified, cached
             t, source = replace(t, chart=str(fetched.path), repo=None, version=None), \
                 fetched.digest
-            job = replace(job, target=t)
+            job, label = replace(job, target=t), fetched.label
         text = mask_secrets(_manifests(t), load_profile(t.profile).secret_env)  # kept on disk
         digest = input_hash(t, text, source)
         previous = _previous(job)
@@ -115,7 +116,7 @@ def _run_target(job: Job) -> Outcome:
             outcome = replace(previous, run_id=job.run_id, status="unchanged", new=[],
                               resolved=[], compared_with=previous.run_id)
         else:
-            outcome = _report(job, text, digest, previous, started, worker)
+            outcome = _report(job, text, digest, previous, started, worker, label)
     except ToolmanKitError as exc:
         outcome = Outcome(t.name, job.run_id, "failed", _one_line(str(exc)))
     except OSError as exc:
@@ -124,6 +125,7 @@ def _run_target(job: Job) -> Outcome:
         outcome = Outcome(t.name, job.run_id, "failed",
                           _one_line(f"{type(exc).__name__}: {exc}"))
     outcome.seconds, outcome.worker = round(time.perf_counter() - started, 3), worker
+    outcome.chart = label or outcome.chart
     return outcome
 
 
@@ -233,16 +235,16 @@ def _previous(job: Job) -> Outcome | None:
 
 
 def _report(job: Job, text: str, digest: str, previous: Outcome | None, started: float,
-            worker: str) -> Outcome:
+            worker: str, chart: str = "") -> Outcome:
     t = job.target
     # The report's kernels load the profile by path: the fleet file's policies in a derived one.
     with derived(t.profile, {"policies": list(t.policies)}) if t.policies \
             else contextlib.nullcontext(t.profile) as profile:
-        return _report_with(job, profile, text, digest, previous, started, worker)
+        return _report_with(job, profile, text, digest, previous, started, worker, chart)
 
 
 def _report_with(job: Job, profile: str, text: str, digest: str, previous: Outcome | None,
-                 started: float, worker: str) -> Outcome:
+                 started: float, worker: str, chart: str) -> Outcome:
     from toolman_kit.present.report import build_report
 
     t, out = job.target, run_dir(job.out, job.target.name, job.run_id)
@@ -269,7 +271,7 @@ def _report_with(job: Job, profile: str, text: str, digest: str, previous: Outco
             if errors else "", c["findings"], new, resolved, compared, digest,
             f"{t.name}/{job.run_id}/index.html", checklist,
             round(time.perf_counter() - started, 3), worker,
-            {status: n for status, n in c.items() if status != "findings"})
+            {status: n for status, n in c.items() if status != "findings"}, chart)
         write_atomic(out / RUN_JSON, json.dumps(asdict(outcome), indent=1, ensure_ascii=False))
     except BaseException:
         if not (out / RUN_JSON).exists():  # never leave half a run behind

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolman_kit import __version__
+from toolman_kit.chart.sources import named, shown
 from toolman_kit.chart.valuesfile import show
 from toolman_kit.judge.findings import Row
 from toolman_kit.present.formats import markdown_table
@@ -30,12 +31,19 @@ FAILING_FIELDS = ("check_id", "severity", "kind", "namespace", "name", "containe
 
 # --- the document ------------------------------------------------------------------------------
 
+def _digest(chart: Path) -> str | None:
+    """A fetched chart's archive digest (its path is then shown as its reference)."""
+    source = named(chart)
+    return source.digest if source else None
+
+
 def document(c: ValuesComparison) -> dict[str, Any]:
     """comparison.json: the chart, the options, every set, and what the chart's templates read
     unset or write hard-coded."""
     return {
         "tool": {"name": "toolman-kit", "version": __version__},
-        "chart": {"path": str(c.facts.path), "name": c.facts.name, "version": c.facts.version,
+        "chart": {"path": shown(c.facts.path), "digest": _digest(c.facts.path),
+                  "name": c.facts.name, "version": c.facts.version,
                   "lint": [{"severity": m.severity, "path": m.path, "message": m.message}
                            for m in c.sets[0].lint]},
         "profile": c.profile, "kube_version": c.kube_version, "api_versions": c.api_versions,
@@ -174,7 +182,8 @@ def _cut(text: str, width: int) -> str:
 
 def _header(doc: dict[str, Any]) -> str:
     chart = doc["chart"]
-    return (f"{chart['name']} {chart['version']} ({chart['path']}) — profile {doc['profile']}, "
+    where = chart["path"] + (f" {chart['digest']}" if chart.get("digest") else "")
+    return (f"{chart['name']} {chart['version']} ({where}) — profile {doc['profile']}, "
             f"Kubernetes {doc['kube_version']}; {doc['renders']['count']} renders")
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolman_kit import __version__
 from toolman_kit.chart.redact import redact_set
+from toolman_kit.chart.sources import named, shown
 from toolman_kit.chart.valuesfile import Key, dump_values, show
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.present.comparison_doc import checklist_records
@@ -46,7 +47,9 @@ def to_yaml(s: Suggestion) -> str:
     """The override as a values file: only the keys that change, each with its comments, in the
     order of the chart's values.yaml."""
     starting = ", ".join(s.files) or "the chart defaults"
-    install = " ".join(["helm upgrade --install", s.release, str(s.chart), "-n", s.namespace,
+    source = named(s.chart)  # a fetched chart: as Helm takes it (app --repo URL --version V)
+    install = " ".join(["helm upgrade --install", s.release,
+                        source.helm if source else str(s.chart), "-n", s.namespace,
                         *(f"-f {f}" for f in s.files), "-f <this file>",
                         *(f"--set {redact_set(e)}" for e in s.set_values)])
     head = [f"Suggested values for {s.name} {s.version}, written by toolman-kit and proven by "
@@ -148,7 +151,8 @@ def document(s: Suggestion) -> dict[str, Any]:
 
     return {
         "tool": {"name": "toolman-kit", "version": __version__},
-        "chart": {"path": str(s.chart), "name": s.name, "version": s.version},
+        "chart": {"path": shown(s.chart), "name": s.name, "version": s.version,
+                  "digest": source.digest if (source := named(s.chart)) else None},
         "profile": s.profile, "kube_version": s.kube_version, "api_versions": s.api_versions,
         "release": s.release, "release_given": s.release_given,
         "release_keys": keys(s.release_keys), "release_warning": s.release_warning,

@@ -639,7 +639,8 @@ class Locations:
 
     def __init__(self, rendered: Any = None):  # a chart.render.Rendered, or None
         self.label = f"<rendered {rendered.chart}>" if rendered is not None else None
-        self.chart = Path(rendered.chart).resolve() if rendered is not None else None
+        self.chart = Path(rendered.directory or rendered.chart).resolve() \
+            if rendered is not None else None
         self.lines = rendered.text.splitlines() if rendered is not None else []
         self._texts: dict[str, list[str]] = {}
 

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
 from toolman_kit.chart.render import LintMessage, helm_template_command
+from toolman_kit.chart.sources import shown
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,
     DEFAULTS,
@@ -187,7 +188,7 @@ def compare_values(chart: str | os.PathLike[str], sets: Sequence[Named] = (),
 
 def render_warnings(chart: Path, renderer: Renderer) -> list[dict[str, Any]]:
     """What the renders warned of (each once, however many renders said it), on Chart.yaml."""
-    return [{"file": str(chart / "Chart.yaml"), "message": w} for w in renderer.warnings]
+    return [{"file": shown(chart / "Chart.yaml"), "message": w} for w in renderer.warnings]
 
 
 def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, release: str,
@@ -204,7 +205,8 @@ def _render_set(vs: ValueSet, facts: ChartFacts, renderer: Renderer, prof: Any, 
     result.errors += [_error(str(facts.path / m.path) if m.path else None, None,
                              f"helm lint: {m.message}") for m in result.lint
                       if m.severity == "error"]
-    manifests = load(Text(f"<rendered {facts.path} ({vs.name})>", out.text), namespace=namespace)
+    manifests = load(Text(f"<rendered {shown(facts.path)} ({vs.name})>", out.text),
+                     namespace=namespace)
     manifests.inputs = [helm_template_command(release, facts.path, namespace, vs.files)]
     manifests.crds = list(renderer.crds)
     result.text = out.text

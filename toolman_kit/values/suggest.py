@@ -30,6 +30,7 @@ from typing import Any, Literal, TextIO
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer, values_digest
 from toolman_kit.chart.render import RELEASE, merge_values, parse_set, parse_values
+from toolman_kit.chart.sources import shown
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,
     Budget,
@@ -480,7 +481,7 @@ def _check(out: Output, profile: Profile, namespace: str,
 
 def _load(text: str, profile: Profile, namespace: str, chart: Path,
           crds: Sequence[Resource] = ()) -> Analysis:
-    manifests = load(Text(f"<rendered {chart}>", text), namespace=namespace)
+    manifests = load(Text(f"<rendered {shown(chart)}>", text), namespace=namespace)
     manifests.crds = list(crds)
     return Analysis.of(manifests, profile=profile)
 

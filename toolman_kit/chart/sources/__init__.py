@@ -9,6 +9,9 @@ target's `chart:` may name, made into a chart directory to render.
 Downloads are verified (index digest, manifest layer digest), cached by digest (cache.py) and
 unpacked safely (archive.py). With `offline` (--offline, TOOLMAN_KIT_OFFLINE=1) nothing touches
 the network: what the cache lacks is one error saying so.
+
+A chart fetched is rendered from a copy kept for its name (cache.named): outputs name it by the
+reference given and its digest (shown, named), never by the cache's folders.
 """
 
 from __future__ import annotations
@@ -29,9 +32,36 @@ class Source:
     """A chart made local: the directory to render, what was named, and the archive's digest."""
 
     path: Path
-    ref: str  # as named, credentials removed (e.g. "oci://r.example/charts/app:1.2.3")
+    ref: str  # as named, credentials removed (e.g. "oci://r.example/charts/app:1.2.3",
+    #           "app 1.2.3 from https://charts.example.com")
     digest: str | None = None  # sha256:… of the archive (None: a directory as it is)
     version: str | None = None  # the version chosen
+    helm: str = ""  # the chart as `helm template` takes it ("app --repo URL --version 1.2.3")
+
+    @property
+    def label(self) -> str:
+        """The reference and the digest, as outputs name the chart."""
+        return f"{self.ref} ({self.digest})" if self.digest else self.ref
+
+
+def named(chart: str | os.PathLike[str]) -> Source | None:
+    """What the chart directory `chart` was fetched as (None: a directory of the user's)."""
+    record = cache.name_of(chart)
+    if not record or not isinstance(record.get("ref"), str):
+        return None
+    return Source(Path(chart), record["ref"], record.get("digest"), record.get("version"),
+                  str(record.get("helm") or record["ref"]))
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """`path` as outputs show it: a fetched chart's directory (or a file in it) by the chart's
+    reference, anything else as it is."""
+    text = str(path)
+    for folder in (Path(text), *Path(text).parents[:3]):
+        if source := named(folder):
+            rest = Path(text).relative_to(folder).as_posix()
+            return source.ref if rest == "." else f"{source.ref}/{rest}"
+    return text
 
 
 def offline_default() -> bool:
@@ -56,20 +86,22 @@ def resolve(chart: str | os.PathLike[str], repo_url: str | None = None,
             raise FetchError(f"--repo takes a chart name, not {http.redact(text)!r}")
         path, digest, chosen = repo.fetch(repo_url, text, version, offline,
                                           urlsplit(repo_url).netloc)
-        return Source(path, f"{http.redact(repo_url.rstrip('/'))} {text} {chosen}", digest,
-                      chosen)
+        base = http.redact(repo_url.rstrip("/"))
+        return _named(Source(path, f"{text} {chosen} from {base}", digest, chosen,
+                             f"{text} --repo {base} --version {chosen}"))
     if text.startswith("oci://"):
         path, digest, chosen = oci.fetch(text, version, offline,
                                          urlsplit(text.replace("oci://", "https://")).netloc)
         host, name, _ = oci.split(text)
-        return Source(path, f"oci://{host}/{name}:{chosen}", digest, chosen)
+        return _named(Source(path, f"oci://{host}/{name}:{chosen}", digest, chosen,
+                             f"oci://{host}/{name} --version {chosen}"))
     if version:
         raise FetchError("--version applies to --repo and oci:// charts: "
                          f"{http.redact(text)} names one version already", file=None)
     if text.startswith(("http://", "https://")):
         path = repo.archive_url(text, offline, urlsplit(text).netloc)
         recalled = cache.recall(http.redact(text)) or {}
-        return Source(path, http.redact(text), recalled.get("digest"))
+        return _named(Source(path, http.redact(text), recalled.get("digest")))
     local = Path(text)
     if local.is_file():
         try:
@@ -77,5 +109,14 @@ def resolve(chart: str | os.PathLike[str], repo_url: str | None = None,
         except OSError as e:
             raise FetchError(f"cannot read the chart archive: {e.strerror}", file=text) from None
         digest = cache.store(data, None, text)
-        return Source(cache.unpacked(digest, text), text, digest)
+        return _named(Source(cache.unpacked(digest, text), text, digest))
     return Source(local, text)
+
+
+def _named(source: Source) -> Source:
+    """`source` rendered from the copy kept for its name (cache.named)."""
+    helm = source.helm or source.ref
+    record = {"ref": source.ref, "digest": source.digest, "version": source.version,
+              "helm": helm}
+    return Source(cache.named(source.path, record), source.ref, source.digest, source.version,
+                  helm)

@@ -6,6 +6,8 @@
   refs/<key>.json          what a reference resolved to ({"digest", "version"}): an OCI tag or
                            an archive URL, so --offline finds its archive without the network
   deps/<key>/<name>/       a chart with the dependencies it lacked fetched into charts/
+  named/<key>/<name>/      a chart as the user named it, beside named/<key>/source.json (the
+                           reference, the digest): what outputs call it (sources.shown)
 Keys are sha256 of the URL (without credentials). Everything is written to a temporary file or
 directory and renamed into place, so concurrent runs (a fleet's workers) never see half a file.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -89,3 +92,41 @@ def _normal(digest: str) -> str:
     """An index's bare hex digest, or `sha256:<hex>`, as `sha256:<hex>` (lower case)."""
     digest = digest.strip().lower()
     return digest if digest.startswith("sha256:") else "sha256:" + digest
+
+
+SOURCE = "source.json"
+
+
+def named(chart: Path, record: dict[str, Any]) -> Path:
+    """A copy of `chart` kept for the name in `record` (its reference and digest), so that a
+    path is enough to know what the user called it, in this process and the ones it starts
+    (report kernels, fleet workers). The copy is keyed by the name: two references to one
+    archive get a copy each, and never each other's name."""
+    target = root() / "named" / key(json.dumps(record, sort_keys=True))
+    if not target.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".named-", dir=target.parent))
+        try:
+            shutil.copytree(chart, work / chart.name, symlinks=True)
+            (work / SOURCE).write_text(json.dumps(record), encoding="utf-8")
+            try:
+                os.rename(work, target)
+            except OSError:  # another process made it first
+                if not target.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return target / chart.name
+
+
+def name_of(chart: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The record named() keeps for the chart directory `chart` (None: not one of those)."""
+    path = Path(os.path.abspath(chart))
+    folder = path.parent.parent
+    if folder.parent != Path(os.path.abspath(root())) or folder.name not in ("named", "deps"):
+        return None
+    try:
+        data = json.loads((path.parent / SOURCE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -12,10 +12,11 @@ render skips them with one warning, as before.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +26,30 @@ from toolman_kit.errors import FetchError
 from toolman_kit.read import yamlsafe
 
 
-def complete(chart: Path, values: Mapping[str, Any], offline: bool,
-             env_host: str | None = None) -> Path:
-    """`chart`, or its copy with the enabled missing subcharts fetched into charts/."""
+def complete(chart: Path, values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+             offline: bool, env_host: str | None = None) -> Path:
+    """`chart`, or its copy with the enabled missing subcharts fetched into charts/. `values`
+    may be several value sets (compare's, a report's): a subchart any of them enables is
+    fetched, and each set's render still decides by its own condition."""
     meta = _yaml(chart / "Chart.yaml")
     declared = [d for d in meta.get("dependencies") or () if isinstance(d, dict)]
     absent = [d for d in declared if str(d.get("name")) not in present(chart / "charts")]
     if not absent:
         return chart
-    merged = _merge(_yaml(chart / "values.yaml"), values)
-    decided = dependencies.decide(absent, merged)
-    need = {str(d["name"]): (d, why) for d, why in zip(absent, decided, strict=True)
-            if why.enabled}
+    need = {}
+    for given in [values] if isinstance(values, Mapping) else values or [{}]:
+        decided = dependencies.decide(absent, _merge(_yaml(chart / "values.yaml"), given))
+        need.update({str(d["name"]): (d, why) for d, why in zip(absent, decided, strict=True)
+                     if why.enabled and str(d["name"]) not in need})
     if not need:
         return chart
     lock = _lock(chart)
     fetched = {name: _fetch(dep, why, chart, str(meta.get("name") or chart.name), lock,
                             offline, env_host) for name, (dep, why) in need.items()}
+    # the copy is named as its chart is (sources.shown): a fetched one's reference, else its path
+    named = cache.name_of(chart) or {"ref": str(chart)}
     key = hashlib.sha256(content_digest(chart).encode())
+    key.update(json.dumps(named, sort_keys=True).encode())
     for name, (_, digest) in sorted(fetched.items()):
         key.update(f"\0{name}\0{digest}".encode())
     target = cache.root() / "deps" / key.hexdigest()
@@ -51,6 +58,7 @@ def complete(chart: Path, values: Mapping[str, Any], offline: bool,
         work = Path(tempfile.mkdtemp(prefix=".deps-", dir=target.parent))
         try:
             shutil.copytree(chart, work / chart.name, symlinks=True)
+            (work / cache.SOURCE).write_text(json.dumps(named), encoding="utf-8")
             for name, (folder, _) in fetched.items():
                 shutil.copytree(folder, work / chart.name / "charts" / name, symlinks=False)
             try:
