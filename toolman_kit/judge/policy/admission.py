@@ -93,6 +93,7 @@ class Policy:
     validations: tuple[Validation, ...] = ()
     failure_policy: str = "Fail"
     param_kind: dict[str, Any] | None = None
+    param_ref: dict[str, Any] | None = None  # Kyverno's validate.cel.paramRef (a VAP: bindings')
     actions: tuple[str, ...] = ("Deny",)  # Kyverno's own; a VAP's come from its bindings
     shipped: bool = False  # found among the analyzed manifests
     title: str = ""

@@ -156,8 +156,11 @@ class _Evaluate:
             who = _who(part, t)
             if part.unsupported:
                 outcomes.append(Skip(f"{who}: {part.unsupported}"))
-            elif part.kind != VAP:
-                outcomes += admit(part, t, None, part.actions, who)
+            elif part.kind != VAP:  # Kyverno: its rule's own paramRef, if it has params
+                outcomes += self.bound(part, Binding(
+                    part.name, part.name, None, part.param_ref, part.actions, part.file,
+                    part.line), t, who) if part.param_kind else admit(part, t, None,
+                                                                      part.actions, who)
             elif not self.bindings:
                 outcomes += [Skip(f"{who}: it needs params (paramKind) and no binding gives "
                                   "them")] if part.param_kind else \
@@ -175,9 +178,10 @@ class _Evaluate:
             return admit(part, t, None, b.actions, who)
         ref = as_dict(b.param_ref)
         if not ref:
-            return [Violation(
-                f"{who}: the policy has a paramKind and the binding no paramRef (the API server "
-                "refuses the request)", severity=Severity.ERROR)]
+            lacking = "the rule no paramRef (Kyverno" if part.kind != VAP else \
+                "the binding no paramRef (the API server"
+            return [Violation(f"{who}: the policy has a paramKind and {lacking} refuses the "
+                              "request)", severity=Severity.ERROR)]
         found = [p for p in self.context.params(part.param_kind) if _param_of(p, ref, t)]
         if not found:
             what = f"no {part.param_kind.get('kind')} params " + (
