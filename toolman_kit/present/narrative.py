@@ -500,11 +500,11 @@ def _security_findings(a: Analysis, where: views.Locations) -> str:
 def _admission_section(a: Analysis) -> str:
     """Per admission policy: where it comes from, what it rejects and warns about and why (the
     objects, and the pods of workloads), and how many objects it admits."""
-    if not a.policies:
-        return views.NO_POLICY
-    blocks = []
+    blocks = [] if a.policies else [views.NO_POLICY]
     for p in views.admission_summary(a).itertuples(index=False):
-        head = f"**{md_cell(p.policy)}** ({md_cell(p.source)}): {p.outcomes}."
+        # Pod Security admission has no file: its title says which namespaces do what
+        name = p.title if p.policy == views.PSA else p.policy
+        head = f"**{md_cell(name)}** ({md_cell(p.source)}): {p.outcomes}."
         g = views.admission_outcomes(a, p.policy)
         if len(g):
             head += "\n\n" + markdown_table(
