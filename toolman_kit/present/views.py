@@ -21,7 +21,6 @@ from toolman_kit.analysis import Analysis
 from toolman_kit.judge.checks.pod_admission import describe, namespace_modes
 from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
-from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_int, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory, pdb_budget
@@ -439,7 +438,7 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
                          f"(Secret {capped(secret_names)})")
     considered = f[f["area"].isin(CONSIDERED_AREAS) & f["status"].isin(FAILED)]
     considerations = []
-    checks = catalogue()
+    checks = a.checks  # the run's: policies and profile rules have their titles
     for check_id, rows in considered.groupby("check_id", sort=False):
         title = checks[check_id].title if check_id in checks else check_id
         keys = list(zip(rows["kind"], rows["namespace"].fillna(""), rows["name"],
@@ -536,7 +535,7 @@ def finding_groups(a: Analysis, areas: Sequence[str] | None = None) -> pd.DataFr
     f = a.findings[a.findings["status"] == "fail"]
     if areas is not None:
         f = f[f["area"].isin(areas)]
-    checks = catalogue()
+    checks = a.checks  # the run's: policies and profile rules have their titles
     rows = []
     for (check_id, remediation), part in f.groupby(["check_id", "remediation"], sort=False):
         objects = [f"{k}/{n}" + (f" [{c}]" if isinstance(c, str) and c else "")
@@ -621,9 +620,8 @@ def admission_policies(a: Analysis) -> pd.DataFrame:
 def admission_summary(a: Analysis) -> pd.DataFrame:
     """Per admission policy (Pod Security admission included): its title and source, how many
     objects it rejects (errors), warns or audits about, exempts, skips and admits (an object
-    counts once, by its worst outcome:
-    a workload whose pods are rejected is rejected), and those counts in words ("5 objects
-    matched: 1 rejected, 4 admitted")."""
+    counts once, by its worst outcome: a workload whose pods are rejected is rejected), and
+    those counts in words ("5 objects matched: 1 rejected, 4 admitted")."""
     df = admission_policies(a)
     df = df.assign(outcome=[("rejected" if sev == "error" else "warned") if st == "fail" else
                             {"exempt": "exempt", "skip": "skipped"}.get(st, "admitted")
