@@ -76,6 +76,7 @@ class _Context:
         self._namespaces: dict[str, dict[str, Any]] = {}
         self._targets: dict[int, Target] = {}
         self._pods: dict[int, Target | None] = {}
+        self._resources: dict[str, str] = {}
 
     def namespace(self, name: str) -> dict[str, Any] | None:
         if not name:
@@ -97,6 +98,12 @@ class _Context:
         return Target(obj, group, version, kind, resource, namespace,
                       str(meta.get("name") or meta.get("generateName") or ""),
                       self.namespace(namespace), guessed)
+
+    def resource(self, kind: str) -> str:
+        """The resource name of a kind (as its Target has it), once per kind."""
+        if kind not in self._resources:
+            self._resources[kind] = resource_of(kind, self.crds)[0]
+        return self._resources[kind]
 
     def of(self, resource: Resource) -> Target:
         key = id(resource)  # the same Target for every policy of the run
@@ -130,11 +137,11 @@ class _Evaluate:
 
     def __call__(self, resource: Resource, index: Index,
                  profile: Profile) -> list[Violation | Skip] | None:
-        t = self.context.of(resource)
         w = index.workload_of.get(resource)
-        if self.resources is not None and t.resource not in self.resources and (
-                w is None or "pods" not in self.resources):
-            return None  # most objects of a run, for most policies
+        if self.resources is not None and self.context.resource(resource.kind) not in \
+                self.resources and (w is None or "pods" not in self.resources):
+            return None  # most objects of a run, for most policies: before making its Target
+        t = self.context.of(resource)
         outcomes, matched, autogen = self.evaluate(t)
         pod = self.context.pod_of(w) if w is not None and not autogen else None
         if pod is not None:  # Kyverno's autogen already judged the controller for its pods
