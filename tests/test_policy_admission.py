@@ -323,3 +323,69 @@ def test_checklist_row_admission_policies(tmp_path):
     assert rows.loc["Deployment/other", "status"] == "n/a"  # not bound in its namespace
     without = tk.Analysis.of(manifests).checklist
     assert "Admission Policies" not in set(without["component"])
+
+
+KYVERNO_PARAMS = """\
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: replica-limit}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: replicas
+      match:
+        any:
+        - resources: {kinds: [Deployment]}
+      validate:
+        cel:
+          paramKind: {apiVersion: rules.example.com/v1, kind: ReplicaLimit}
+          paramRef: {name: replica-limit-test.example.com, namespace: default,
+                     parameterNotFoundAction: Deny}
+          expressions:
+            - expression: "object.spec.replicas <= params.maxReplicas"
+              messageExpression: "'at most ' + string(params.maxReplicas) + ' replicas'"
+---
+apiVersion: rules.example.com/v1
+kind: ReplicaLimit
+metadata: {name: replica-limit-test.example.com, namespace: default}
+maxReplicas: 3
+"""
+
+
+def test_kyverno_cluster_policy_params_from_its_param_ref(capsys, tmp_path):
+    check_id = "policy/replica-limit"
+    _, found, err = rows(capsys, str(DEPLOYMENTS), "--policy",
+                         str(write(tmp_path, KYVERNO_PARAMS, name="policy.yaml")))
+    assert not err.strip()  # the ReplicaLimit in the policy file is its params
+    assert statuses(found, check_id) == {"big": {"fail"}, "small": {"pass"},
+                                         "elsewhere": {"fail"}}  # 9 replicas
+    assert found[(check_id, "big")][0]["message"].endswith("denied: at most 3 replicas")
+    missing = KYVERNO_PARAMS.replace("paramRef: {name: replica-limit-test.example.com",
+                                     "paramRef: {name: missing")
+    _, found, _ = rows(capsys, str(DEPLOYMENTS), "--policy",
+                       str(write(tmp_path, missing, name="policy.yaml")))
+    assert "no ReplicaLimit params named 'missing' (parameterNotFoundAction Deny)" in \
+        found[(check_id, "small")][0]["message"]
+    no_ref = KYVERNO_PARAMS.replace("          paramRef: {name: replica-limit-test.example.com, "
+                                    "namespace: default,\n                     "
+                                    "parameterNotFoundAction: Deny}\n", "")
+    _, found, _ = rows(capsys, str(DEPLOYMENTS), "--policy",
+                       str(write(tmp_path, no_ref, name="policy.yaml")))
+    assert "the policy has a paramKind and the rule no paramRef (Kyverno refuses the request)" \
+        in found[(check_id, "small")][0]["message"]
+
+
+def test_a_kyverno_validating_policy_has_no_params(capsys, tmp_path):
+    # Kyverno's ValidatingPolicy has no paramKind or binding: `params` is null, a paramKind
+    # written in its spec changes nothing
+    policy = ("apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\n"
+              "metadata: {name: no-params}\nspec:\n"
+              "  paramKind: {apiVersion: rules.example.com/v1, kind: ReplicaLimit}\n"
+              "  matchConstraints:\n    resourceRules:\n"
+              "    - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], "
+              "resources: [deployments]}\n"
+              "  validations:\n  - expression: params == null\n")
+    _, found, _ = rows(capsys, str(DEPLOYMENTS), "--policy",
+                       str(write(tmp_path, policy, name="policy.yaml")))
+    assert statuses(found, "policy/no-params") == {"big": {"pass"}, "small": {"pass"},
+                                                   "elsewhere": {"pass"}}

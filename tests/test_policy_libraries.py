@@ -296,6 +296,33 @@ def test_format_errors():
     assert run("object.?spec.replicas.orValue(1)") == 1
 
 
+def test_format_optionals_what_works_and_what_cannot():
+    """formats.py: optMap (a macro over hasValue() and value()) works on a format's optional and
+    gives a CEL optional; or/orValue cannot (cel-cpp's own step), `== optional.none()` is false."""
+    assert run("format.named('dns1123Label').optMap(f, f.validate('A').hasValue())"
+               ".orValue(false)", "1.31") is True
+    assert run("format.named('nope').optMap(f, f.validate('A').hasValue()).hasValue()",
+               "1.31") is False
+    assert run("format.named('nope').optMap(f, 1).orValue(2)", "1.31") == 2
+    with pytest.raises(CelEvaluationError, match="No matching overloads found : or"):
+        run("format.named('nope').or(optional.of(format.dns1123Label())).hasValue()", "1.31")
+    assert run("format.named('nope') == optional.none()", "1.31") is False  # the deviation
+
+
+def test_a_python_function_cannot_return_a_cel_optional():
+    """Why the format library's optionals are library values: declared as the abstract type
+    optional_type<dyn>, a function's result is not CEL's optional_type(T) to the type-checker."""
+    from cel_expr_python import cel as engine
+    from cel_expr_python.ext import ext_optional
+
+    optional = engine.Type.AbstractType("optional_type", [engine.Type.DYN])
+    env = engine.NewEnv(variables={}, extensions=[ext_optional.ExtOptional()], functions=[
+        engine.FunctionDecl("maybe", [engine.Overload("maybe_int", optional, [engine.Type.INT],
+                                                      impl=lambda i: i)])])
+    with pytest.raises(RuntimeError, match="no matching overload for 'orValue'"):
+        env.compile("maybe(1).orValue(2)")
+
+
 @expect([
     ("isSemver('1.0.0')", True),
     ("isSemver('1.0.0-alpha.1+build.5')", True),

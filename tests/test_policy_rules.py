@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,38 @@ def test_the_readme_example_is_a_profile_that_works(capsys, tmp_path):
     _, rows = findings(capsys, profile, manifests)
     assert {(f["check_id"], f["status"]) for f in rows} == {("team-label", "fail"),
                                                             ("our-registry", "fail")}
+
+
+def test_reports_show_the_titles_of_rules_and_policies_not_their_ids(tmp_path):
+    from toolman_kit.present import narrative, nbsupport, views
+    from toolman_kit.text import md_cell
+
+    title = "Image from *another* registry"  # markup in a title is escaped, not rendered
+    rules = TEAM_LABEL + REGISTRY.replace("Image from another registry", title).replace(
+        "    remediation:", "    severity: error\n    remediation:")
+    profile, manifests = files(
+        tmp_path, rules, workload("bad", "prod-a", images=("docker.io/b:1.0",)),
+        workload("good", "prod-a", labels="{team: a}"))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+        "metadata: {name: two-replicas}\nspec:\n  matchConstraints:\n    resourceRules:\n"
+        "    - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], "
+        "resources: [deployments]}\n"
+        "  validations: [{expression: 'object.spec.replicas <= 2'}]\n")
+    team = tk.Analysis.of(manifests, profile=profile)
+    a = tk.Analysis.of(manifests, profile=replace(team.profile, policies=(str(policy),)))
+    groups = views.finding_groups(a).set_index("check_id")
+    assert groups.loc["our-registry", "title"] == title
+    assert groups.loc["team-label", "title"] == "Workload has no team label"
+    assert groups.loc["policy/two-replicas", "title"] == a.policies[
+        "policy/two-replicas"].title == f"Rejected by ValidatingAdmissionPolicy two-replicas " \
+        f"({policy}:1)"
+    report = narrative.markdown_report(a)
+    assert r"**Image from \*another\* registry** (error)" in report  # Identified Issues
+    assert "**Workload has no team label** (warning)" in report
+    assert f"**{md_cell(a.policies['policy/two-replicas'].title)}.**" in report  # Action
+    issues = report.split("## Identified Issues", 1)[1]  # the Admission Policies section aside
+    assert "**our-registry**" not in issues and "**policy/two-replicas.**" not in issues
+    shown = str(nbsupport.passed(a.findings, checks=a.checks))
+    assert "Workload has no team label" in shown  # `good` passes it

@@ -244,3 +244,69 @@ def test_batch_with_policies_reports_them_and_reruns_when_one_changes(tmp_path, 
     (tmp_path / "demo.yaml").write_text(DEMO.read_text().replace("<= 5", "<= 8"))
     third = batch()
     assert (third["a"]["status"], third["b"]["status"]) == ("ok", "unchanged")
+
+
+PSA_MANIFESTS = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    pod-security.kubernetes.io/enforce: baseline
+    pod-security.kubernetes.io/warn: restricted
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "registry.example.com/web:1.0",
+                    securityContext: {privileged: <privileged>}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tool, namespace: unlabelled}
+spec:
+  selector: {matchLabels: {app: tool}}
+  template:
+    metadata: {labels: {app: tool}}
+    spec:
+      containers: [{name: tool, image: "registry.example.com/tool:1.0",
+                    securityContext: {privileged: true}}]
+"""
+
+
+def test_pod_security_admission_is_an_entry_where_namespaces_carry_its_labels(tmp_path):
+    path = tmp_path / "psa.yaml"
+    path.write_text(PSA_MANIFESTS.replace("<privileged>", "true"))
+    a = tk.Analysis.of(path)
+    summary = views.admission_summary(a).set_index("policy")
+    assert list(summary.index) == [views.PSA]  # no --policy: the built-in one alone
+    entry = summary.loc[views.PSA]
+    assert entry["title"] == "Pod Security admission (namespace shop enforces baseline, warns " \
+        "on restricted)"
+    assert entry["source"] == views.PSA_SOURCE
+    assert entry["outcomes"] == "1 object matched: 1 rejected"  # `unlabelled` is not listed
+    rejected, warned = views.admission_policies(a).itertuples()  # enforce, then warn
+    assert (rejected.object, rejected.status, rejected.severity) == (
+        "pods of Deployment/web", "fail", "error")
+    assert "rejected by Pod Security admission (namespace shop enforces baseline)" in \
+        rejected.message
+    assert (warned.object, warned.severity) == ("Deployment/web", "warning")
+    section = narrative.markdown_report(a).split("\n### Admission Policies\n", 1)[1] \
+        .split("\n## ", 1)[0]
+    assert section.strip().startswith(views.NO_POLICY)  # how to give policies, then the PSA
+    assert "**Pod Security admission (namespace shop enforces baseline, warns on restricted)** (" \
+        in section and "| pods of Deployment/web | fail | error |" in section
+    # a pod that meets baseline: admitted with restricted's warning
+    path.write_text(PSA_MANIFESTS.replace("<privileged>", "false"))
+    entry = views.admission_summary(tk.Analysis.of(path)).set_index("policy").loc[views.PSA]
+    assert entry["outcomes"] == "1 object matched: 1 warned"
+
+
+def test_without_pod_security_labels_there_is_no_entry():
+    assert views.pod_security_admission(tk.Analysis.of(DEPLOYMENTS)) == {}
+    assert views.admission_summary(tk.Analysis.of(DEPLOYMENTS)).empty

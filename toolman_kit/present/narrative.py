@@ -39,9 +39,13 @@ ROLE_TITLE = {"main": "Main Container", "sidecar": "Sidecar Container", "init": 
 VOLUME_CHECKS = ("mount-undefined-volume", "volume-without-source")
 
 
-def _title(check_id: str) -> str:
-    c = catalogue().get(check_id)
-    return c.title if c else check_id
+def _title(a: Analysis, check_id: str) -> str:
+    """The check's title from the run's own checks, so that policies and profile rules have
+    theirs (escaped: a policy shipped in the manifests names itself; built-in titles are ours)."""
+    c = a.checks.get(check_id)
+    if c is None:
+        return md_cell(check_id)
+    return c.title if check_id in catalogue() else md_cell(c.title)
 
 
 class _Group(NamedTuple):
@@ -156,7 +160,8 @@ def _comparison(c: Comparison) -> str:
                  f"({md_cell(views.capped(list(dict.fromkeys(gone['workload']))))})")
     text += "."
     if len(new):
-        text += " New failures: " + "; ".join(_title(c) for c in dict.fromkeys(new)) + "."
+        text += " New failures: " + "; ".join(_title(c.candidate, cid)
+                                              for cid in dict.fromkeys(new)) + "."
     return text
 
 
@@ -188,7 +193,7 @@ def executive_summary(a: Analysis, baseline: Analysis | None = None, *,
     facts = _groups(a)[:4]
     if facts:
         parts.append("The most important findings:\n\n" + "\n".join(
-            f"- **{_title(cid)}** — {_targets(rows)}: {md_cell(rows['message'].iloc[0])}"
+            f"- **{_title(a, cid)}** — {_targets(rows)}: {md_cell(rows['message'].iloc[0])}"
             + (f" (+{len(rows) - 1} more)" if len(rows) > 1 else "") for cid, _, rows in facts))
     parts += [_comparison(c) for c in _comparisons(a, baseline, comparisons)]
     return "\n\n".join(parts)
@@ -211,10 +216,10 @@ def identified_issues(a: Analysis, rendered: Rendered | None = None) -> list[str
         messages = list(dict.fromkeys(rows["message"]))
         shown = "; ".join(md_cell(m) for m in messages[:3])
         more = f"; and {len(messages) - 3} more" if len(messages) > 3 else ""
-        items.append(f"**{_title(cid)}** ({severity}) — {_targets(rows)}: {shown}{more}.")
+        items.append(f"**{_title(a, cid)}** ({severity}) — {_targets(rows)}: {shown}{more}.")
     for cid, _, rows in _groups(a, "exempt"):
         reasons = "; ".join(md_cell(r) for r in dict.fromkeys(rows["exempt_reason"]))
-        items.append(f"**{_title(cid)}** (accepted risk) — {_targets(rows)}: {reasons}.")
+        items.append(f"**{_title(a, cid)}** (accepted risk) — {_targets(rows)}: {reasons}.")
     return items
 
 
@@ -226,7 +231,8 @@ def recommendations(a: Analysis) -> dict[str, list[str]]:
     for cid, severity, rows in _groups(a):
         for remediation, part in rows.groupby("remediation", sort=False):
             result["immediate" if severity == "error" else "future"].append(
-                f"**{_title(cid)}.** {md_cell(str(remediation).rstrip('.'))} — {_targets(part)}.")
+                f"**{_title(a, cid)}.** {md_cell(str(remediation).rstrip('.'))} — "
+                f"{_targets(part)}.")
     return result
 
 
@@ -298,10 +304,10 @@ def conclusion(a: Analysis, baseline: Analysis | None = None, *,
         text = (f"{who} meets every blocking check of the **{md_cell(a.profile.name)}** profile"
                 + (f"; {plural(sum(len(g.rows) for g in warnings), 'finding')} in "
                    f"{plural(len(warnings), 'check')} remain worth fixing, chiefly "
-                   f"{and_join([_title(g.check_id) for g in warnings[:2]])}" if warnings else "")
+                   f"{and_join([_title(a, g.check_id) for g in warnings[:2]])}" if warnings else "")
                 + ".")
     else:
-        led = "; ".join(_title(g.check_id) for g in errors[:3])
+        led = "; ".join(_title(a, g.check_id) for g in errors[:3])
         text = (f"{who} is not production-ready against the **{md_cell(a.profile.name)}** profile: "
                 f"{plural(sum(len(g.rows) for g in errors), 'blocking finding')} in "
                 f"{plural(len(errors), 'check')} remain" + (f", led by: {led}" if led else "")
@@ -500,11 +506,11 @@ def _security_findings(a: Analysis, where: views.Locations) -> str:
 def _admission_section(a: Analysis) -> str:
     """Per admission policy: where it comes from, what it rejects and warns about and why (the
     objects, and the pods of workloads), and how many objects it admits."""
-    if not a.policies:
-        return views.NO_POLICY
-    blocks = []
+    blocks = [] if a.policies else [views.NO_POLICY]
     for p in views.admission_summary(a).itertuples(index=False):
-        head = f"**{md_cell(p.policy)}** ({md_cell(p.source)}): {p.outcomes}."
+        # Pod Security admission has no file: its title says which namespaces do what
+        name = p.title if p.policy == views.PSA else p.policy
+        head = f"**{md_cell(name)}** ({md_cell(p.source)}): {p.outcomes}."
         g = views.admission_outcomes(a, p.policy)
         if len(g):
             head += "\n\n" + markdown_table(

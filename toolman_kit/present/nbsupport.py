@@ -12,7 +12,7 @@ their counts, names capped with "+N more" links, and per-workload detail collaps
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -429,13 +429,15 @@ def area_findings(ins: Inputs, areas: Sequence[str]) -> Html:
     return out
 
 
-def passed(df: pd.DataFrame, empty: str = "No passing checks.") -> Html:
-    """Passing findings by check: what was verified, and on which objects (a handful named)."""
+def passed(df: pd.DataFrame, empty: str = "No passing checks.",
+           checks: Mapping[str, Any] | None = None) -> Html:
+    """Passing findings by check: what was verified, and on which objects (a handful named);
+    `checks`: the analysis's (`Analysis.checks`), so that policies and rules have their title."""
     df = df[df["status"] == "pass"] if len(df) else df
     if len(df) == 0:
         return para(empty, muted=True)
 
-    checks = catalogue()
+    checks = catalogue() if checks is None else checks
     rows = [{"status": "pass", "check": check_id,
              "title": checks[check_id].title if check_id in checks else "",
              "objects": views.capped([_object(k, n, c) for k, n, c in zip(

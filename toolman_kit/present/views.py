@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from toolman_kit.analysis import Analysis
+from toolman_kit.judge.checks.pod_admission import describe, namespace_modes
 from toolman_kit.judge.findings import Row
 from toolman_kit.judge.profiles import SECRET_ENV_PATTERN
-from toolman_kit.judge.registry import catalogue
 from toolman_kit.read.index import Index
 from toolman_kit.read.model import Container, Volume, Workload, as_dict, as_int, as_list
 from toolman_kit.read.quantity import format_cpu, format_memory, pdb_budget
@@ -438,7 +438,7 @@ def security_posture(a: Analysis) -> dict[str, list[str]]:
                          f"(Secret {capped(secret_names)})")
     considered = f[f["area"].isin(CONSIDERED_AREAS) & f["status"].isin(FAILED)]
     considerations = []
-    checks = catalogue()
+    checks = a.checks  # the run's: policies and profile rules have their titles
     for check_id, rows in considered.groupby("check_id", sort=False):
         title = checks[check_id].title if check_id in checks else check_id
         keys = list(zip(rows["kind"], rows["namespace"].fillna(""), rows["name"],
@@ -535,7 +535,7 @@ def finding_groups(a: Analysis, areas: Sequence[str] | None = None) -> pd.DataFr
     f = a.findings[a.findings["status"] == "fail"]
     if areas is not None:
         f = f[f["area"].isin(areas)]
-    checks = catalogue()
+    checks = a.checks  # the run's: policies and profile rules have their titles
     rows = []
     for (check_id, remediation), part in f.groupby(["check_id", "remediation"], sort=False):
         objects = [f"{k}/{n}" + (f" [{c}]" if isinstance(c, str) and c else "")
@@ -571,8 +571,33 @@ NO_POLICY = ("No admission policy was given: `--policy FILE` (repeatable; a file
              "the objects and the pods their controllers will create against them.")
 
 
+PSA = "pod-security-admission"
+PSA_SOURCE = "built in: the namespaces' pod-security.kubernetes.io labels"
+
+
+def pod_security_admission(a: Analysis) -> dict[str, str]:
+    """The namespaces of workloads whose Pod Security labels (the manifests' Namespace or
+    --namespace-labels) make the API server's built-in admission judge their pods, each with
+    what it does ("namespace prod enforces baseline"); empty when the check is off."""
+    if PSA not in set(a.findings["check_id"]):
+        return {}
+    namespaces = sorted({w.namespace for w in a.index.workloads if w.namespace})
+    modes = {ns: namespace_modes(a.index, ns, a.profile) for ns in namespaces}
+    return {ns: describe(ns, m) for ns, m in modes.items() if m}
+
+
+def admission_entries(a: Analysis) -> dict[str, tuple[str, str]]:
+    """Every admission policy of the analysis by id, with its title and source: the given and
+    shipped policies (`policy/<name>`), then Pod Security admission where namespaces carry its
+    labels (the cluster's built-in admission policy)."""
+    entries = {check_id: (c.title, c.source) for check_id, c in a.policies.items()}
+    if psa := pod_security_admission(a):
+        entries[PSA] = (f"Pod Security admission ({'; '.join(psa.values())})", PSA_SOURCE)
+    return entries
+
+
 def admission_policies(a: Analysis) -> pd.DataFrame:
-    """What each admission policy of the analysis (`policy/<name>`) does with each object it
+    """What each admission policy of the analysis (`admission_entries`) does with each object it
     matches: one row per outcome, "pods of Kind/name" where it is the pods a workload's
     controller will create; `status` pass (admitted), fail (rejected, warned or audited, as
     `severity` says), exempt or skip (not evaluated here, the message says why; no severity).
@@ -580,9 +605,10 @@ def admission_policies(a: Analysis) -> pd.DataFrame:
     from the policies and the manifests: plain data, for the renderer to escape."""
     from toolman_kit.judge.policy import on_pods  # its package, not its CEL engine
 
+    entries, psa = admission_entries(a), pod_security_admission(a)
     f = a.findings
-    f = f[f["check_id"].isin(a.policies)]
-    rows = [(check_id, a.policies[check_id].source, severity if status in FAILED else "",
+    f = f[f["check_id"].isin(a.policies) | (f["check_id"] == PSA) & f["namespace"].isin(psa)]
+    rows = [(check_id, entries[check_id][1], severity if status in FAILED else "",
              f"pods of {kind}/{name}" if on_pods(message) else f"{kind}/{name}",
              namespace, status, message)
             for check_id, severity, kind, namespace, name, status, message in zip(
@@ -592,16 +618,16 @@ def admission_policies(a: Analysis) -> pd.DataFrame:
 
 
 def admission_summary(a: Analysis) -> pd.DataFrame:
-    """Per admission policy: its title and source, how many objects it rejects (errors), warns
-    or audits about, exempts, skips and admits (an object counts once, by its worst outcome:
-    a workload whose pods are rejected is rejected), and those counts in words ("5 objects
-    matched: 1 rejected, 4 admitted")."""
+    """Per admission policy (Pod Security admission included): its title and source, how many
+    objects it rejects (errors), warns or audits about, exempts, skips and admits (an object
+    counts once, by its worst outcome: a workload whose pods are rejected is rejected), and
+    those counts in words ("5 objects matched: 1 rejected, 4 admitted")."""
     df = admission_policies(a)
     df = df.assign(outcome=[("rejected" if sev == "error" else "warned") if st == "fail" else
                             {"exempt": "exempt", "skip": "skipped"}.get(st, "admitted")
                             for st, sev in zip(df["status"], df["severity"], strict=True)])
     rows = []
-    for check_id, c in a.policies.items():
+    for check_id, (title, source) in admission_entries(a).items():
         part = df[df["policy"] == check_id]
         # an object's worst outcome counts: its pods rejected make a workload "rejected"
         worst = part.assign(key=part["object"].str.removeprefix("pods of ") + "\x1f"
@@ -610,7 +636,7 @@ def admission_summary(a: Analysis) -> pd.DataFrame:
         counts = worst.value_counts()
         n = [int(counts.get(o, 0)) for o in OUTCOMES]
         said = ", ".join(f"{k} {o}" for k, o in zip(n, OUTCOMES, strict=True) if k)
-        rows.append((check_id, c.title, c.source, *n,
+        rows.append((check_id, title, source, *n,
                      f"{plural(sum(n), 'object')} matched: {said}" if said
                      else "matches no object"))
     return pd.DataFrame(rows, columns=["policy", "title", "source", *OUTCOMES, "outcomes"])

@@ -50,6 +50,24 @@ def _message(w: Workload, mode: str, level: str, version: str, pss: PodSecurity)
             f"level namespace {w.namespace} audits{pin}: {controls}")
 
 
+def namespace_modes(idx: Index, namespace: str, profile: Profile) -> list[tuple[str, str, str]]:
+    """(mode, level, version) of the namespace's Pod Security labels the API server accepts, as
+    the manifests' Namespace or --namespace-labels give them."""
+    labels = namespace_object(idx, namespace, profile.namespace_labels)["metadata"]["labels"]
+    return [(mode, labels[LABEL + mode], labels.get(f"{LABEL}{mode}-version", "latest"))
+            for mode, _ in MODES if labels.get(LABEL + mode) in LEVELS
+            and VERSION.fullmatch(labels.get(f"{LABEL}{mode}-version", "latest"))]
+
+
+def describe(namespace: str, modes: list[tuple[str, str, str]]) -> str:
+    """"namespace prod enforces baseline, warns on restricted" (versions other than latest
+    said)."""
+    verbs = {"enforce": "enforces", "warn": "warns on", "audit": "audits"}
+    said = [f"{verbs[mode]} {level}" + (f" {version}" if version != "latest" else "")
+            for mode, level, version in modes]
+    return f"namespace {namespace} " + ", ".join(said)
+
+
 @check(id="pod-security-admission", area=Area.SECURITY, severity=Severity.ERROR,
        title="The namespace's Pod Security admission rejects (or warns about) the pods",
        remediation="Make the pod meet the namespace's Pod Security level (the Pod Security "

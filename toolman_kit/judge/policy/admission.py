@@ -58,7 +58,7 @@ def compile_expr(text: str, kube_version: str, line: int | None,
     elif kyverno and re.search(r"(?<![\w.])image\s*\.\s*GetMetadata\b", code):
         offline = "Kyverno's imagedata library (image.GetMetadata) needs the registry"
     try:
-        program = cel.compile_expression(text, kube_version, (*VARIABLES, *extra))
+        program = cel.compile_expression(text, kube_version, (*VARIABLES, *extra), kyverno)
     except cel.CelCompileError as exc:
         # The functions of those libraries are not declared here: only a syntax error counts.
         if not offline or "undeclared reference" not in exc.reason:
@@ -93,6 +93,7 @@ class Policy:
     validations: tuple[Validation, ...] = ()
     failure_policy: str = "Fail"
     param_kind: dict[str, Any] | None = None
+    param_ref: dict[str, Any] | None = None  # Kyverno's validate.cel.paramRef (a VAP: bindings')
     actions: tuple[str, ...] = ("Deny",)  # Kyverno's own; a VAP's come from its bindings
     shipped: bool = False  # found among the analyzed manifests
     title: str = ""

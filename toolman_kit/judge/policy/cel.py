@@ -23,6 +23,7 @@ from cel_expr_python.ext import ext_optional, ext_strings
 
 from toolman_kit.judge.policy import (
     formats,
+    kyverno_libraries,
     lists,
     net,
     opaque,
@@ -72,11 +73,17 @@ class Program:
     compiled: cel.Expression
     kube_version: str = ""
     variables: tuple[str, ...] = ("object",)
+    kyverno: bool = False
 
     def __reduce__(self) -> tuple[Any, ...]:
         # cel-cpp's compiled expression does not pickle: a report's kernels, which receive the
         # analyses as a pickle, compile it again (it compiled here, so it compiles there)
-        return compile_expression, (self.expression, self.kube_version, self.variables)
+        return compile_expression, (self.expression, self.kube_version, self.variables,
+                                    self.kyverno)
+
+    @property
+    def environment(self) -> tuple[str, tuple[str, ...], bool]:
+        return self.kube_version, self.variables, self.kyverno
 
 
 def parse_kube_version(text: str) -> tuple[int, int]:
@@ -97,13 +104,18 @@ def libraries(kube_version: str) -> list[str]:
 
 
 @lru_cache(maxsize=16)  # one environment per version per run
-def environment(kube_version: str, variables: tuple[str, ...] = ("object",)) -> cel.Env:
+def environment(kube_version: str, variables: tuple[str, ...] = ("object",),
+                kyverno: bool = False) -> cel.Env:
+    """`kyverno`: with Kyverno's offline libraries (image, user), which Kyverno's policies have
+    and an API server does not."""
     version = parse_kube_version(kube_version)
     extensions = [ext_strings.ExtStrings(version=2 if version >= STRINGS_V2_FROM else 0)]
     if version >= OPTIONAL_TYPES_FROM:
         extensions.append(ext_optional.ExtOptional())
     modules = [_MODULES[name] for name in libraries(kube_version)]
     functions = [decl for module in modules for decl in module.declarations()]
+    if kyverno:
+        functions += kyverno_libraries.declarations()
     compare = {k: fn for module in modules for k, fn in getattr(module, "COMPARE", {}).items()}
     strings = {k: fn for module in modules for k, fn in getattr(module, "STRING", {}).items()}
     functions += (opaque.comparisons(compare) if compare else []) + (
@@ -118,10 +130,10 @@ def environment(kube_version: str, variables: tuple[str, ...] = ("object",)) -> 
 
 
 def compile_expression(expression: str, kube_version: str,
-                       variables: tuple[str, ...] = ("object",)) -> Program:
+                       variables: tuple[str, ...] = ("object",), kyverno: bool = False) -> Program:
     try:
-        return Program(expression, environment(kube_version, variables).compile(expression),
-                       kube_version, variables)
+        return Program(expression, environment(kube_version, variables, kyverno).compile(
+            expression), kube_version, variables, kyverno)
     except RuntimeError as exc:
         # cel-cpp: "INVALID_ARGUMENT: ERROR: <input>:1:4: Syntax error: …\n | expr\n | ...^"
         match = _POSITION.search(str(exc))
@@ -138,13 +150,13 @@ class Bindings:
 
     def __init__(self, variables: Mapping[str, Any]):
         self.variables = dict(variables)
-        self._activations: dict[tuple[str, tuple[str, ...]], cel.Activation] = {}
+        self._activations: dict[tuple[str, tuple[str, ...], bool], cel.Activation] = {}
 
     def __getstate__(self) -> dict[str, Any]:  # activations do not pickle: made again
         return {"variables": self.variables, "_activations": {}}
 
     def activation(self, program: Program) -> cel.Activation:
-        key = (program.kube_version, program.variables)
+        key = program.environment
         if key not in self._activations:
             self._activations[key] = environment(*key).Activation(self.variables)
         return self._activations[key]

@@ -76,6 +76,7 @@ class _Context:
         self._namespaces: dict[str, dict[str, Any]] = {}
         self._targets: dict[int, Target] = {}
         self._pods: dict[int, Target | None] = {}
+        self._resources: dict[str, str] = {}
 
     def namespace(self, name: str) -> dict[str, Any] | None:
         if not name:
@@ -97,6 +98,12 @@ class _Context:
         return Target(obj, group, version, kind, resource, namespace,
                       str(meta.get("name") or meta.get("generateName") or ""),
                       self.namespace(namespace), guessed)
+
+    def resource(self, kind: str) -> str:
+        """The resource name of a kind (as its Target has it), once per kind."""
+        if kind not in self._resources:
+            self._resources[kind] = resource_of(kind, self.crds)[0]
+        return self._resources[kind]
 
     def of(self, resource: Resource) -> Target:
         key = id(resource)  # the same Target for every policy of the run
@@ -130,11 +137,11 @@ class _Evaluate:
 
     def __call__(self, resource: Resource, index: Index,
                  profile: Profile) -> list[Violation | Skip] | None:
-        t = self.context.of(resource)
         w = index.workload_of.get(resource)
-        if self.resources is not None and t.resource not in self.resources and (
-                w is None or "pods" not in self.resources):
-            return None  # most objects of a run, for most policies
+        if self.resources is not None and self.context.resource(resource.kind) not in \
+                self.resources and (w is None or "pods" not in self.resources):
+            return None  # most objects of a run, for most policies: before making its Target
+        t = self.context.of(resource)
         outcomes, matched, autogen = self.evaluate(t)
         pod = self.context.pod_of(w) if w is not None and not autogen else None
         if pod is not None:  # Kyverno's autogen already judged the controller for its pods
@@ -156,8 +163,11 @@ class _Evaluate:
             who = _who(part, t)
             if part.unsupported:
                 outcomes.append(Skip(f"{who}: {part.unsupported}"))
-            elif part.kind != VAP:
-                outcomes += admit(part, t, None, part.actions, who)
+            elif part.kind != VAP:  # Kyverno: its rule's own paramRef, if it has params
+                outcomes += self.bound(part, Binding(
+                    part.name, part.name, None, part.param_ref, part.actions, part.file,
+                    part.line), t, who) if part.param_kind else admit(part, t, None,
+                                                                      part.actions, who)
             elif not self.bindings:
                 outcomes += [Skip(f"{who}: it needs params (paramKind) and no binding gives "
                                   "them")] if part.param_kind else \
@@ -175,9 +185,10 @@ class _Evaluate:
             return admit(part, t, None, b.actions, who)
         ref = as_dict(b.param_ref)
         if not ref:
-            return [Violation(
-                f"{who}: the policy has a paramKind and the binding no paramRef (the API server "
-                "refuses the request)", severity=Severity.ERROR)]
+            lacking = "the rule no paramRef (Kyverno" if part.kind != VAP else \
+                "the binding no paramRef (the API server"
+            return [Violation(f"{who}: the policy has a paramKind and {lacking} refuses the "
+                              "request)", severity=Severity.ERROR)]
         found = [p for p in self.context.params(part.param_kind) if _param_of(p, ref, t)]
         if not found:
             what = f"no {part.param_kind.get('kind')} params " + (

@@ -9,9 +9,13 @@ functions word them.
 
 Deviation: cel-expr-python 0.1.3 cannot return an optional from Python, so these optionals are
 library values (opaque.py) with their own hasValue() and value(), which work as on CEL's
-optionals; orValue() cannot be added (cel-cpp evaluates orValue and or in a step of its own that
-takes only its optionals: "No matching overloads" at evaluation), `x == optional.none()` is false
-and optMap() does not apply. uuid, byte, date and datetime follow kube-openapi's strfmt checks.
+optionals, and so does optMap() (a macro over those two: its result is a real CEL optional).
+orValue() and or() cannot be added (cel-cpp evaluates them in a step of its own that takes only
+its optionals: "No matching overloads" at evaluation), and `x == optional.none()` is false.
+Declaring a function's result as `optional_type<dyn>` (cel.Type.AbstractType("optional_type",
+[DYN]), the only way 0.1.3 offers) does not help: the type-checker holds it apart from CEL's
+optional_type(T), so `.orValue()`, `.hasValue()` and `== optional.none()` on it do not compile.
+uuid, byte, date and datetime follow kube-openapi's strfmt checks.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ at spec.jobTemplate.spec.template), its expressions rewritten (object.spec → o
 .spec, object.metadata → object.spec.template.metadata). Which controllers: the policy's
 `autogen.podControllers.controllers`, else the `kyverno.io/autogen-controllers` (or
 `pod-policies.kyverno.io/autogen-controllers`) annotation ("none": no autogen), else all of them.
+
+Params: a ClusterPolicy's `validate.cel` has a paramKind and a paramRef of its own (no binding), as
+a VAP binding's (name or selector, namespace, parameterNotFoundAction). A ValidatingPolicy has
+none: Kyverno gives it no params and no bindings (its policies read other objects through the
+resource library instead).
 """
 
 from __future__ import annotations
@@ -55,8 +60,7 @@ def validating_policy(r: Resource, shipped: bool, compile_at: Compile) -> list[P
     base = dict(kind="ValidatingPolicy", file=r.source.file, line=r.source.line,
                 failure_policy=str(spec.get("failurePolicy") or "Fail"), actions=actions,
                 shipped=shipped, unsupported=unsupported,
-                title=f"Kyverno ValidatingPolicy {r.name} rejects the object",
-                param_kind=as_dict(spec.get("paramKind")) or None)
+                title=f"Kyverno ValidatingPolicy {r.name} rejects the object")
     match = as_dict(spec.get("matchConstraints"))
     parts = [Policy(r.name, match_any=(match,),
                     **dict(zip(("conditions", "variables", "validations"),
@@ -95,7 +99,8 @@ def cluster_policy(r: Resource, shipped: bool, compile_at: Compile) -> list[Poli
                     shipped=shipped, title=f"Kyverno {r.kind} {r.name} rejects the object",
                     match_all=_blocks(match, "all") + _own_namespace(r),
                     exclude_any=_blocks(exclude, "any"), exclude_all=_blocks(exclude, "all"),
-                    param_kind=as_dict(cel.get("paramKind")) or None)
+                    param_kind=as_dict(cel.get("paramKind")) or None,
+                    param_ref=as_dict(cel.get("paramRef")) or None)
         if not cel:
             parts.append(Policy(r.name, match_any=_blocks(match, "any"),
                                 unsupported="the kit evaluates only validate.cel rules", **base))

@@ -55,7 +55,11 @@ def load_policies(paths: Sequence[str], shipped: Iterable[Resource],
     resources = [(r, False) for r in (given.resources if given else ())]
     resources += [(r, True) for r in shipped]
     param_kinds = {_kind_key(as_dict(r.spec.get("paramKind"))) for r, _ in resources
-                   if r.kind == VAP}
+                   if r.kind == VAP} | {
+        _kind_key(as_dict(as_dict(as_dict(as_dict(rule).get("validate")).get("cel"))
+                          .get("paramKind")))
+        for r, _ in resources if kyverno.is_kyverno(r) and r.kind != "ValidatingPolicy"
+        for rule in as_list(r.spec.get("rules"))} - {("", "")}
     for resource, in_manifests in resources:
         try:
             _add(found, resource, in_manifests, kube_version, param_kinds)
