@@ -1,6 +1,9 @@
 """The configuration file: found up to the repository root and not beyond, the command line wins
 over it, its errors are one line with file:line, and every output names it."""
 
+import contextlib
+import html
+import io
 import json
 import shutil
 from pathlib import Path
@@ -144,3 +147,25 @@ def test_the_schema_says_what_the_kit_accepts():
     assert properties["api_versions"]["items"]["pattern"] == f"^{_API_VERSION.pattern}$"
     profile_schema = json.loads((ROOT / "toolman_kit/judge/profiles/schema.json").read_text())
     assert properties["exemptions"]["items"] == profile_schema["properties"]["exemptions"]["items"]
+
+
+@pytest.mark.slow
+def test_a_report_names_the_file_in_its_pages_and_files(tmp_path, monkeypatch):
+    """`report --config` on the Toolman example: every page's head, deployment-analysis.md,
+    findings.json and report.sarif name the file, escaped where markup could be read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ci <b>&*x*").mkdir()  # markup in HTML and in Markdown
+    config = write(tmp_path / "ci <b>&*x*/c.yaml", "")
+    out = tmp_path / "report"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["report", "--config", str(config), "--out", str(out)]) == 0, err.getvalue()
+    shown = html.escape(str(config), quote=False)
+    for page in [*out.glob("0*.html"), out / "index.html"]:
+        text = page.read_text(encoding="utf-8")
+        assert f"Configuration: {shown}" in text and str(config) not in text, page.name
+    markdown = (out / "deployment-analysis.md").read_text(encoding="utf-8").splitlines()
+    assert markdown[2] == f"Configuration: {md_cell(config)}" != f"Configuration: {config}"
+    assert json.loads((out / "findings.json").read_text())["config"] == str(config)
+    sarif = json.loads((out / "report.sarif").read_text())
+    assert sarif["runs"][0]["properties"] == {"config": str(config)}
