@@ -30,11 +30,11 @@ FAILING_FIELDS = ("check_id", "severity", "kind", "namespace", "name", "containe
 
 # --- the document ------------------------------------------------------------------------------
 
-def document(c: ValuesComparison) -> dict[str, Any]:
-    """comparison.json: the chart, the options, every set, and what the chart's templates read
-    unset or write hard-coded."""
+def document(c: ValuesComparison, config: str | None = None) -> dict[str, Any]:
+    """comparison.json: the configuration file in use (`config`), the chart, the options, every
+    set, and what the chart's templates read unset or write hard-coded."""
     return {
-        "tool": {"name": "toolman-kit", "version": __version__},
+        "tool": {"name": "toolman-kit", "version": __version__}, "config": config,
         "chart": {"path": str(c.facts.path), "name": c.facts.name, "version": c.facts.version,
                   "lint": [{"severity": m.severity, "path": m.path, "message": m.message}
                            for m in c.sets[0].lint]},
@@ -175,7 +175,8 @@ def _cut(text: str, width: int) -> str:
 def _header(doc: dict[str, Any]) -> str:
     chart = doc["chart"]
     return (f"{chart['name']} {chart['version']} ({chart['path']}) — profile {doc['profile']}, "
-            f"Kubernetes {doc['kube_version']}; {doc['renders']['count']} renders")
+            f"Kubernetes {doc['kube_version']}; {doc['renders']['count']} renders"
+            + (f"; configuration {doc['config']}" if doc.get("config") else ""))
 
 
 def to_table(doc: dict[str, Any]) -> str:
@@ -238,6 +239,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     parts = [f"# Value sets of {md_cell(chart['name'])} {md_cell(chart['version'])}", "",
              f"Profile **{md_cell(doc['profile'])}**, Kubernetes {md_cell(doc['kube_version'])}, "
              f"{doc['renders']['count']} renders. {md_cell(vv.verdict_sets(doc))}", "",
+             *([f"Configuration: {md_cell(doc['config'])}", ""] if doc.get("config") else []),
              *(f"> **Warning:** {md_cell(w['message'])}\n" for w in doc["warnings"]),
              "## Checklist", "",
              markdown_table(vv.sets_matrix(doc), {"workload": "Workload",

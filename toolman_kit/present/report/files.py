@@ -60,7 +60,7 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
             params["chart"], sets, release=params["release"], namespace=params["namespace"],
             profile=params["profile"], kube_version=params["kube_version"], jobs=1,
             api_versions=params.get("api_versions", ()))
-        comparison_doc = document(comparison)
+        comparison_doc = document(comparison, params.get("config"))
         (staging / "comparison.json").write_text(to_json(comparison_doc), encoding="utf-8")
     a, base = ins.analysis, ins.baseline
     config = params.get("config")  # the configuration file in use, named in every file's head
@@ -106,8 +106,8 @@ def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dic
                 namespace=params["namespace"], profile=params["profile"],
                 kube_version=params["kube_version"], jobs=1,
                 api_versions=params.get("api_versions", ()))
-    doc = document(s)
-    (staging / SUGGESTED).write_text(s.text, encoding="utf-8")
+    doc = document(s, params.get("config"))
+    (staging / SUGGESTED).write_text(doc["file"], encoding="utf-8")  # its head names config
     (staging / SUGGESTION).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
     names = {spec["name"] for spec in params["sets"]}
