@@ -43,12 +43,12 @@ from toolman_kit.present.report.files import (
     analyse,
     write_data_files,
 )
-from toolman_kit.present.report.kernels import ROOT, Kernels, worker
+from toolman_kit.present.report.kernels import Kernels, worker
 from toolman_kit.present.report.outdir import place, prepare
 from toolman_kit.present.report.scratch import private_dir
-from toolman_kit.present.sections import SECTIONS, section
+from toolman_kit.present.sections import SECTIONS, section, shipped
 
-EXAMPLE = ROOT / "examples" / "toolman"
+EXAMPLE = shipped("examples/toolman")
 # Execution order, longest first so that the last notebook to start is a short one.
 ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_availability",
          "02_security")
