@@ -6,34 +6,18 @@ build backend pyproject.toml names, and installed with --target beside this envi
 dependencies."""
 
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
-
-
-def _source(to: Path) -> Path:
-    """The files git tracks or would (not ignored), as a clean clone has them: no build/, no
-    egg-info, no virtual environment."""
-    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], capture_output=True,
-                            check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        if (ROOT / name).is_file() and not name.startswith(("tests/", "bench/", "docs/")):
-            (to / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, to / name)
-    return to
+from helpers import source_copy
 
 
 @pytest.mark.slow
 def test_report_from_a_wheel(tmp_path):
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs the git checkout to know the tracked files")
-    source = _source(tmp_path / "src")
+    source = source_copy(tmp_path / "src")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                             str(tmp_path / "dist"), str(source)], capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
