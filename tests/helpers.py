@@ -1,6 +1,8 @@
 """What several test modules need: the repository's paths and small helpers (fixtures are in
 conftest.py). Test modules import from here: `from helpers import EXAMPLE, line_of`."""
 
+import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -36,3 +38,19 @@ def make_chart(root: Path, templates: dict[str, str], values: str = "",
     for name, text in templates.items():
         (root / "templates" / name).write_text(textwrap.dedent(text))
     return root
+
+
+def source_copy(to: Path) -> Path:
+    """The kit's source as a clean clone has it, for a build (pip builds in the tree it is
+    given: build/ and egg-info go there, not into this checkout): the files git tracks or would
+    (not ignored), without tests/, bench/ and docs/."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs the git checkout to know the source files")
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file() and not name.startswith(("tests/", "bench/", "docs/")):
+            (to / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, to / name)
+    return to

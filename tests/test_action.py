@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import CHART, EXAMPLE, PRODUCTION, ROOT
+from helpers import CHART, EXAMPLE, PRODUCTION, ROOT, source_copy
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 RENDERED = str(EXAMPLE / "rendered" / "default.yaml")
@@ -26,7 +26,7 @@ def _value(expr: str, ctx: dict[str, Any]) -> str:
     if expr.startswith("inputs."):
         return ctx["inputs"][expr.removeprefix("inputs.")]
     if expr == "github.action_path":
-        return str(ROOT)
+        return str(ctx["action_path"])
     step, _, output = expr.removeprefix("steps.").partition(".outputs.")
     return ctx["outputs"].get(step, {})[output]
 
@@ -52,14 +52,17 @@ def _condition(text: str, ctx: dict[str, Any], failed: bool) -> bool:
 
 
 def run_action(cwd: Path, python: Path, install: bool = False,
-               environ: dict[str, str] | None = None, **given: str) -> dict[str, Any]:
+               environ: dict[str, str] | None = None, action_path: Path = ROOT,
+               **given: str) -> dict[str, Any]:
     """The action's steps in order, as a runner does: after a failed step only those whose
     `if` says always() run. `python` is the interpreter setup-python would give; without
-    `install` the install step is left out (the kit is already in `python`'s environment)."""
+    `install` the install step is left out (the kit is already in `python`'s environment);
+    `action_path`: the action's checkout."""
     inputs = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
     assert set(given) <= set(inputs), set(given) - set(inputs)
     inputs.update({k: str(v) for k, v in given.items()})
-    ctx: dict[str, Any] = {"inputs": inputs, "outputs": {}, "cwd": cwd}
+    ctx: dict[str, Any] = {"inputs": inputs, "outputs": {}, "cwd": cwd,
+                           "action_path": action_path}
     environ = dict(os.environ) if environ is None else environ
     path = f"{python.parent}{os.pathsep}{environ['PATH']}"
     failed, uploaded, statuses = False, None, {}
@@ -142,8 +145,8 @@ def test_an_unknown_command_and_an_input_error_fail_the_job(tmp_path):
 @pytest.mark.slow
 def test_the_install_step_and_a_report(tmp_path):
     """The install step for real, into a new environment (its dependencies are this one's,
-    through a .pth file and JUPYTER_PATH: pip sees them installed and builds only the kit),
-    then `report`."""
+    through a .pth file and JUPYTER_PATH: pip sees them installed and builds only the kit, a
+    wheel of a clean copy of the checkout), then `report`, which runs the wheel's notebooks."""
     env = tmp_path / "env"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
@@ -156,8 +159,11 @@ def test_the_install_step_and_a_report(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     run = run_action(work, python, install=True, environ=clean, command="report",
-                     paths=RENDERED)
+                     paths=RENDERED, action_path=source_copy(tmp_path / "action"))
     assert run["statuses"] == {"install": 0, "run": 0}, run["log"]
     assert (env / "bin" / "toolman-kit").is_file()
+    installed = Path(site.strip()) / "toolman_kit"  # not editable: the notebooks in the wheel
+    assert (installed / "notebooks" / "00_summary.ipynb").is_file()
+    assert not list(Path(site.strip()).glob("__editable__*"))
     assert (work / "toolman-kit-report" / "index.html").is_file()
     assert sarif(run["uploaded"])["results"]

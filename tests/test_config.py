@@ -1,10 +1,14 @@
 """The configuration file: found up to the repository root and not beyond, the command line wins
 over it, its errors are one line with file:line, and every output names it."""
 
+import contextlib
+import html
+import io
 import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from toolman_kit.chart.capabilities import _API_VERSION
@@ -17,6 +21,7 @@ from toolman_kit.text import md_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDERED = ROOT / "examples/toolman/rendered/default.yaml"
+SCHEMAS = {"compare": "comparison.schema.json", "suggest": "suggestion.schema.json"}
 
 
 @pytest.fixture
@@ -144,3 +149,57 @@ def test_the_schema_says_what_the_kit_accepts():
     assert properties["api_versions"]["items"]["pattern"] == f"^{_API_VERSION.pattern}$"
     profile_schema = json.loads((ROOT / "toolman_kit/judge/profiles/schema.json").read_text())
     assert properties["exemptions"]["items"] == profile_schema["properties"]["exemptions"]["items"]
+
+
+@pytest.mark.slow
+def test_a_report_names_the_file_in_its_pages_and_files(tmp_path, monkeypatch):
+    """`report --config` on the Toolman example: every page's head, deployment-analysis.md,
+    findings.json, report.sarif, comparison.json, suggestion.json and suggested-values.yaml
+    name the file, escaped where markup could be read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ci <b>&*x*").mkdir()  # markup in HTML and in Markdown
+    config = write(tmp_path / "ci <b>&*x*/c.yaml", "")
+    out = tmp_path / "report"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["report", "--config", str(config), "--out", str(out)]) == 0, err.getvalue()
+    shown = html.escape(str(config), quote=False)
+    for page in [*out.glob("0*.html"), out / "index.html"]:
+        text = page.read_text(encoding="utf-8")
+        assert f"Configuration: {shown}" in text and str(config) not in text, page.name
+    markdown = (out / "deployment-analysis.md").read_text(encoding="utf-8").splitlines()
+    assert markdown[2] == f"Configuration: {md_cell(config)}" != f"Configuration: {config}"
+    assert json.loads((out / "findings.json").read_text())["config"] == str(config)
+    sarif = json.loads((out / "report.sarif").read_text())
+    assert sarif["runs"][0]["properties"] == {"config": str(config)}
+    for name in ("comparison.json", "suggestion.json"):  # the example's chart, suggested values
+        assert json.loads((out / name).read_text())["config"] == str(config), name
+    assert f"\n# Configuration: {config}\n" in (out / "suggested-values.yaml").read_text()
+
+
+@pytest.mark.parametrize("command", ["compare", "suggest"])
+def test_compare_and_suggest_name_the_file_in_their_documents_and_heads(tmp_path, capsys,
+                                                                         command):
+    """`config` in comparison.json and suggestion.json (null without a file, as their schemas
+    say), and the head of every text format."""
+    pytest.importorskip("helm_python")
+    (tmp_path / "ci *x*").mkdir()
+    config = write(tmp_path / "ci *x*/c.yaml", "")
+    schema = json.loads((ROOT / f"toolman_kit/schemas/{SCHEMAS[command]}").read_text())
+    chart = ["--chart", str(ROOT / "tests/fixtures/charts/suggest-pdb")]
+
+    def run(*argv: str) -> str:
+        assert main([command, *chart, *argv]) == 0
+        return capsys.readouterr().out
+
+    for argv, named in ((["--config", str(config)], str(config)), (["--no-config"], None)):
+        doc = json.loads(run(*argv, "--format", "json"))
+        jsonschema.Draft202012Validator(schema).validate(doc)
+        assert doc["config"] == named
+    heads = {"compare": {"table": f"configuration {config}",
+                         "markdown": f"\nConfiguration: {md_cell(config)}\n"},
+             "suggest": {"yaml": f"\n# Configuration: {config}\n",
+                         "markdown": f"\nConfiguration: {md_cell(config)}\n"}}[command]
+    for fmt, head in heads.items():
+        assert head in run("--config", str(config), "--format", fmt), fmt
+        assert "onfiguration" not in run("--no-config", "--format", fmt), fmt

@@ -108,9 +108,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
                 + (json.loads((out / "summary.json").read_text()),))
     untouched = all(p.stat().st_mtime_ns == t for p, t in stamps.items())
     dirs_before_keep = {t: run_dirs(out, t) for t in TARGETS if (out / t).exists()}
+    (root / "<ci>").mkdir()
+    config = root / "<ci>" / ".toolman-kit.yaml"  # named on the page and in summary.json
+    config.write_text("fail_on: error\n")  # the flag wins
     runs.append(batch(fleet_file, "--out", str(out), "--force", "--keep", "1",
-                      "--only", "steady", "--fail-on", "never")
+                      "--only", "steady", "--fail-on", "never", "--config", str(config))
                 + (json.loads((out / "summary.json").read_text()),))
+    configured_page = (out / "index.html").read_text()
     history_after_keep = history(out)
     fail_on = {level: batch(fleet_file, "--out", str(out), "--only", "steady",
                             *(("--fail-on", level) if level else ()))[0]
@@ -118,7 +122,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return SimpleNamespace(root=root, out=out, fleet=fleet_file, runs=runs,
                            run_ids=[r[2]["run_id"] for r in runs], untouched=untouched,
                            dirs_before_keep=dirs_before_keep,
-                           history_after_keep=history_after_keep, fail_on=fail_on)
+                           history_after_keep=history_after_keep, fail_on=fail_on,
+                           config=config, configured_page=configured_page)
 
 
 def rows_of(fleet: SimpleNamespace, run: int) -> dict[str, dict[str, str]]:
@@ -234,6 +239,15 @@ def test_force_keep_and_only(fleet: SimpleNamespace) -> None:
     assert run_dirs(fleet.out, "toolman") == fleet.run_ids[:2]  # other targets untouched
     page = (fleet.out / "index.html").read_text()
     assert all(f'data-target="{t}"' in page for t in TARGETS)  # the page shows the whole fleet
+
+
+@pytest.mark.slow
+def test_the_configuration_file_is_named_on_the_page_and_in_the_summary(
+        fleet: SimpleNamespace) -> None:
+    assert [r[2]["config"] for r in fleet.runs] == [None, None, None, str(fleet.config)]
+    shown = html.escape(str(fleet.config))
+    assert f'<p class="config">Configuration: {shown}</p>' in fleet.configured_page
+    assert "Configuration:" not in (fleet.out / "index.html").read_text()  # later, no file
 
 
 @pytest.mark.slow
@@ -409,9 +423,10 @@ def test_fleet_page_escapes_what_it_did_not_write() -> None:
 
     hostile = "<script>alert(1)</script>"
     page = fleet_page([TargetRow("a", "failed", error=f"x.yaml:3: {hostile}",
-                                 checklist={hostile: "fail"})], hostile)
-    assert "<script" not in page  # title ×2, error, matrix header and cell title: all escaped
-    assert page.count("&lt;script&gt;") == 5
+                                 checklist={hostile: "fail"})], hostile, config=hostile)
+    assert "<script" not in page  # title ×2, config, error, matrix header and cell title
+    assert page.count("&lt;script&gt;") == 6
+    assert "Configuration:" not in fleet_page([TargetRow("a")], "t")  # none in use
 
 
 @pytest.mark.slow

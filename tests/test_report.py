@@ -315,14 +315,14 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell() -> None:
         if name == "05_values":
             assert set(defaults) == {"chart", "sets", "release", "profile", "namespace",
                                      "kube_version", "api_versions", "comparison",
-                                     "suggestion", "suggest", "title"}
+                                     "suggestion", "suggest", "title", "config"}
             paths = [p for spec in defaults["sets"] for p in spec["values"]]
             assert (DIRECTORY / defaults["chart"] / "Chart.yaml").is_file()
         else:
             assert set(defaults) == {"manifests", "baseline", "chart", "values",
                                      "baseline_values", "set_values", "sets", "release",
                                      "profile", "namespace", "kube_version", "api_versions",
-                                     "title"}
+                                     "title", "config"}
             paths = [*defaults["manifests"], *defaults["baseline"]]
         for path in [*paths, defaults["profile"]]:
             assert (DIRECTORY / path).is_file(), (name, path)  # relative to notebooks/

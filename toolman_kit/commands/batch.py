@@ -49,7 +49,8 @@ def _batch(args: argparse.Namespace) -> int:
 
     batch = run_batch(args.fleet, out=args.out, jobs=args.jobs, only=args.only,
                       force=args.force, keep=args.keep, fail_on=args.fail_on,
-                      dask_scheduler=args.dask_scheduler, progress=sys.stderr)
+                      dask_scheduler=args.dask_scheduler, progress=sys.stderr,
+                      config=args.config_path)
     counts = {s: sum(o.status == s for o in batch.outcomes) for s in ("ok", "unchanged",
                                                                       "failed")}
     print(f"{batch.out / 'index.html'}  run {batch.run_id}: {counts['ok']} reported, "

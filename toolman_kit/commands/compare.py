@@ -62,7 +62,7 @@ def _compare(args: argparse.Namespace) -> int:
         kube_version=args.kube_version, api_versions=args.api_versions,
         max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None else args.max_renders,
         jobs=args.jobs, progress=sys.stderr)
-    emit(FORMATS[args.format](document(comparison)), args.output)
+    emit(FORMATS[args.format](document(comparison, args.config_path)), args.output)
     for w in comparison.warnings:
         print(terminal_safe(f"{w['file']}: warning: {w['message']}"), file=sys.stderr)
     for error in comparison.errors:

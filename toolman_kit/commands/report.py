@@ -107,7 +107,7 @@ def _report(args: argparse.Namespace) -> int:
         "title": args.title or ("Toolman Deployment Analysis" if example else None),
         "with_code": args.with_code, "jobs": args.jobs, "progress": sys.stderr,
         "kube_version": args.kube_version, "api_versions": args.api_versions,
-        "force": args.force_out,
+        "force": args.force_out, "config": args.config_path,
         "suggest": example if args.suggest is None else args.suggest}
     if args.value_sets:
         return _print_report(build_report(sets=_named_sets(args), **common))

@@ -61,7 +61,7 @@ def _suggest(args: argparse.Namespace) -> int:
                 max_renders=DEFAULT_MAX_RENDERS if args.max_renders is None
                 else args.max_renders, jobs=args.jobs, progress=sys.stderr,
                 api_versions=args.api_versions)
-    emit(FORMATS[args.format](s), args.output)
+    emit(FORMATS[args.format](s, args.config_path), args.output)
     for w in s.warnings:
         print(terminal_safe(f"{w['file']}: warning: {w['message']}"), file=sys.stderr)
     if s.release_warning:

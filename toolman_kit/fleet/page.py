@@ -68,11 +68,13 @@ def target_rows(out: Path, names: Sequence[str]) -> list[TargetRow]:
     return sorted(rows, key=TargetRow.rank)
 
 
-def write_page(out: Path, names: Sequence[str], title: str = "Fleet") -> Path:
-    return write_atomic(out / PAGE, fleet_page(target_rows(out, names), title))
+def write_page(out: Path, names: Sequence[str], title: str = "Fleet",
+               config: str | None = None) -> Path:
+    return write_atomic(out / PAGE, fleet_page(target_rows(out, names), title, config))
 
 
-def fleet_page(rows: Sequence[TargetRow], title: str) -> str:
+def fleet_page(rows: Sequence[TargetRow], title: str, config: str | None = None) -> str:
+    """The page; `config`: the configuration file the batch that writes it used."""
     e = html.escape
     failed = sum(r.status == "failed" for r in rows)
     worse = sum(r.worse for r in rows)
@@ -80,6 +82,7 @@ def fleet_page(rows: Sequence[TargetRow], title: str) -> str:
     summary = (f"{len(rows)} targets · {failed} failed · {worse} got worse since their last run"
                + (f" · last run {e(_when(last))}" if last else ""))
     body = [f"<h1>{e(title)}</h1>", f'<p class="lead">{summary}</p>',
+            *([f'<p class="config">Configuration: {e(config)}</p>'] if config else []),
             "<h2>Targets, worst first</h2>", _targets_table(rows),
             "<h2>Checklist across the fleet</h2>",
             "<p>Each cell is the checklist row's verdict for the target's worst workload: "

@@ -66,10 +66,12 @@ class Batch:
 def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
               jobs: int | None = None, only: Sequence[str] | None = None, force: bool = False,
               keep: int | None = None, fail_on: str = "error", dask_scheduler: str | None = None,
-              progress: TextIO | None = None) -> Batch:
+              progress: TextIO | None = None, config: str | None = None) -> Batch:
     """Run the fleet's targets (or those named in `only`) and record the run under `out`
-    (default: reports/<fleet file name>). Raises FleetError when the batch cannot start: a bad
-    fleet file, an unknown target, DIR locked by another batch, no Dask scheduler."""
+    (default: reports/<fleet file name>); `config`, the configuration file the command used,
+    is named in summary.json and on the fleet page. Raises FleetError when the batch cannot
+    start: a bad fleet file, an unknown target, DIR locked by another batch, no Dask
+    scheduler."""
     fleet = load_fleet(fleet_file)
     targets = fleet.only(list(only or ()))
     if keep is not None and keep < 1:
@@ -109,7 +111,7 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
             if reported := [done[t.name] for t in targets if t.name in done]:
                 _record(out, run_id, reported)
                 write_page(out, [t.name for t in fleet.targets],
-                           title=f"Fleet report: {fleet.path.name}")
+                           title=f"Fleet report: {fleet.path.name}", config=config)
             raise
         outcomes = [done[t.name] for t in targets]
         _record(out, run_id, outcomes)
@@ -117,9 +119,10 @@ def run_batch(fleet_file: str | os.PathLike[str], out: str | os.PathLike[str] | 
             prune(out, t.name, keep, run_id)
         status = exit_status(outcomes, fail_on)
         write_summary(out, {"run_id": run_id, "fleet": str(fleet.path.resolve()),
-                            "out": str(out), "started": started, "finished": _now(),
-                            "exit_status": status}, outcomes)
-        write_page(out, [t.name for t in fleet.targets], title=f"Fleet report: {fleet.path.name}")
+                            "config": config, "out": str(out), "started": started,
+                            "finished": _now(), "exit_status": status}, outcomes)
+        write_page(out, [t.name for t in fleet.targets], title=f"Fleet report: {fleet.path.name}",
+                   config=config)
     return Batch(out, run_id, outcomes, status)
 
 

@@ -37,11 +37,11 @@ def _digest(chart: Path) -> str | None:
     return source.digest if source else None
 
 
-def document(c: ValuesComparison) -> dict[str, Any]:
-    """comparison.json: the chart, the options, every set, and what the chart's templates read
-    unset or write hard-coded."""
+def document(c: ValuesComparison, config: str | None = None) -> dict[str, Any]:
+    """comparison.json: the configuration file in use (`config`), the chart, the options, every
+    set, and what the chart's templates read unset or write hard-coded."""
     return {
-        "tool": {"name": "toolman-kit", "version": __version__},
+        "tool": {"name": "toolman-kit", "version": __version__}, "config": config,
         "chart": {"path": shown(c.facts.path), "digest": _digest(c.facts.path),
                   "name": c.facts.name, "version": c.facts.version,
                   "lint": [{"severity": m.severity, "path": m.path, "message": m.message}
@@ -184,7 +184,8 @@ def _header(doc: dict[str, Any]) -> str:
     chart = doc["chart"]
     where = chart["path"] + (f" {chart['digest']}" if chart.get("digest") else "")
     return (f"{chart['name']} {chart['version']} ({where}) — profile {doc['profile']}, "
-            f"Kubernetes {doc['kube_version']}; {doc['renders']['count']} renders")
+            f"Kubernetes {doc['kube_version']}; {doc['renders']['count']} renders"
+            + (f"; configuration {doc['config']}" if doc.get("config") else ""))
 
 
 def to_table(doc: dict[str, Any]) -> str:
@@ -247,6 +248,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     parts = [f"# Value sets of {md_cell(chart['name'])} {md_cell(chart['version'])}", "",
              f"Profile **{md_cell(doc['profile'])}**, Kubernetes {md_cell(doc['kube_version'])}, "
              f"{doc['renders']['count']} renders. {md_cell(vv.verdict_sets(doc))}", "",
+             *([f"Configuration: {md_cell(doc['config'])}", ""] if doc.get("config") else []),
              *(f"> **Warning:** {md_cell(w['message'])}\n" for w in doc["warnings"]),
              "## Checklist", "",
              markdown_table(vv.sets_matrix(doc), {"workload": "Workload",

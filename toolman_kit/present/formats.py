@@ -437,10 +437,10 @@ FORMATS: dict[str, Writer] = {
 }
 
 
-def render(fmt: str, a: Analysis, only_failed: bool = False) -> str:
-    """The output of format `fmt` as one string (for small runs and for tests)."""
+def render(fmt: str, a: Analysis, only_failed: bool = False, config: str | None = None) -> str:
+    """The output of format `fmt` as one string (for small runs, a report's files, tests)."""
     out = io.StringIO()
-    FORMATS[fmt](a, out, only_failed)
+    FORMATS[fmt](a, out, only_failed, config=config)
     return out.getvalue()
 
 

@@ -564,11 +564,13 @@ def _override_section(c: Comparison, a: Analysis) -> str:
 
 
 def markdown_report(a: Any, baseline: Analysis | None = None,
-                    rendered: Rendered | None = None, title: str | None = None) -> str:
+                    rendered: Rendered | None = None, title: str | None = None,
+                    config: str | None = None) -> str:
     """The whole report in the seed's section structure: for an Analysis (a baseline adds the
     comparison), or for the named sets of a report (present.inputs.Inputs: the last set is the
     subject, each other set is compared with the first). Its length follows the distinct
-    problems: what several workloads share is written once, with the workloads counted."""
+    problems: what several workloads share is written once, with the workloads counted. The
+    configuration file in use (`config`) is named under the title."""
     comparisons = _comparisons(a, baseline, None) if isinstance(a, Analysis) else \
         [c for _, c in a.comparisons()]
     if not isinstance(a, Analysis):
@@ -579,7 +581,7 @@ def markdown_report(a: Any, baseline: Analysis | None = None,
     recs = recommendations(a)
     volumes = views.volumes(a)
     sections = [
-        f"# {heading}",
+        f"# {heading}", *([f"Configuration: {md_cell(config)}"] if config else []),
         "## Executive Summary", executive_summary(a, comparisons=comparisons),
         "## Current Deployment Configuration",
         "### Container Architecture", _containers_section(a),

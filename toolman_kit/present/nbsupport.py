@@ -70,8 +70,10 @@ def set_titles(ins: Inputs) -> list[str]:
     return [f"Reference: {ins.names[0]}", *ins.names[1:]]
 
 
-def title_block(title: str, ins: Inputs, section: str | None = None) -> Html:
-    """The page heading and what was analysed: every set's inputs, the profile."""
+def title_block(title: str, ins: Inputs, section: str | None = None,
+                config: str | None = None) -> Html:
+    """The page heading and what was analysed: every set's inputs, the profile, the
+    configuration file in use."""
     meta = [title] if section else []
     prefix = ["Candidate"] if len(ins.sets) == 1 else \
         ["Baseline", "Candidate"] if len(ins.sets) == 2 else \
@@ -79,16 +81,20 @@ def title_block(title: str, ins: Inputs, section: str | None = None) -> Html:
     meta += [f"{p} ({name}): {', '.join(a.manifests.inputs)}"
              for p, (name, a) in zip(prefix, ins.sets, strict=True)]
     meta.append(f"Profile: {ins.analysis.profile.name}")
+    if config:
+        meta.append(f"Configuration: {config}")
     return Html(f"<h1>{esc(section or title)}</h1>"
                 + "".join(f'<div class="tk-meta">{esc(m)}</div>' for m in meta))
 
 
-def page(notebook: str, title: str, ins: Inputs, chart: Any = None) -> Html:
+def page(notebook: str, title: str, ins: Inputs, chart: Any = None,
+         config: str | None = None) -> Html:
     """Navigation, heading, inputs and any input errors: the top of every page (`chart`: the
-    report's chart, whose values page the navigation then links)."""
+    report's chart, whose values page the navigation then links; `config`: the configuration
+    file in use)."""
     name = section(notebook).title
     out = nav(notebook, chart) + title_block(title, ins, None if notebook == SECTIONS[0].notebook
-                                      else name)
+                                      else name, config)
     for label, a in each(ins):
         out += errors(a, label)
     return out

@@ -6,10 +6,22 @@ Adding a section = one entry here, its notebook in notebooks/, and its place in 
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+SHIPPED = ("notebooks", "examples/toolman")  # in the wheel: setup.py
+
+
+def shipped(name: str) -> Path:
+    """`name` (one of SHIPPED) as installed: inside the package, where a wheel carries it, else
+    at the root of the source tree (a checkout, an editable install), where the repository
+    keeps it."""
+    packaged = Path(str(resources.files("toolman_kit"))) / name
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / name
+
+
+NOTEBOOKS = shipped("notebooks")
 
 
 class Section(NamedTuple):

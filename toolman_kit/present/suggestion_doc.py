@@ -22,7 +22,7 @@ from toolman_kit.chart.valuesfile import Key, dump_values, show
 from toolman_kit.judge.checklist import SYMBOL
 from toolman_kit.present.comparison_doc import checklist_records
 from toolman_kit.present.formats import markdown_table
-from toolman_kit.text import md_cell
+from toolman_kit.text import md_cell, terminal_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,9 +43,9 @@ def failure_counts(s: Suggestion) -> str:
             f"{len(s.remaining)} remain")
 
 
-def to_yaml(s: Suggestion) -> str:
+def to_yaml(s: Suggestion, config: str | None = None) -> str:
     """The override as a values file: only the keys that change, each with its comments, in the
-    order of the chart's values.yaml."""
+    order of the chart's values.yaml; its head names the configuration file in use."""
     starting = ", ".join(s.files) or "the chart defaults"
     source = named(s.chart)  # a fetched chart: as Helm takes it (app --repo URL --version V)
     install = " ".join(["helm upgrade --install", s.release,
@@ -64,6 +64,8 @@ def to_yaml(s: Suggestion) -> str:
         head.append("What values cannot fix: toolman-kit suggest --format markdown (or json).")
     lines = [f"# {line}" for text in head
              for line in textwrap.wrap(text, WIDTH - 2, break_on_hyphens=False)]
+    if config:  # one line, unwrapped, a newline in it escaped: nothing else a comment
+        lines.append(f"# Configuration: {terminal_safe(config)}")
     whole = {k for step in s.steps for c in step.candidates for k in c.keys}
     leaves = {k for k in whole if not any(o != k and o[:len(k)] == k for o in whole)}
     body = dump_values(s.values, _comments(s), leaves, s.lines, WIDTH)
@@ -144,13 +146,14 @@ def _object(f: Failure) -> dict[str, Any]:
             "object": f.object, "container": f.container or None}
 
 
-def document(s: Suggestion) -> dict[str, Any]:
-    """The JSON of `--format json` (schemas/suggestion.schema.json)."""
+def document(s: Suggestion, config: str | None = None) -> dict[str, Any]:
+    """The JSON of `--format json` (schemas/suggestion.schema.json); `config`: the configuration
+    file in use."""
     def keys(ks: list[tuple[str, ...]]) -> list[str]:
         return [show(k) for k in dict.fromkeys(ks)]
 
     return {
-        "tool": {"name": "toolman-kit", "version": __version__},
+        "tool": {"name": "toolman-kit", "version": __version__}, "config": config,
         "chart": {"path": shown(s.chart), "name": s.name, "version": s.version,
                   "digest": source.digest if (source := named(s.chart)) else None},
         "profile": s.profile, "kube_version": s.kube_version, "api_versions": s.api_versions,
@@ -158,7 +161,7 @@ def document(s: Suggestion) -> dict[str, Any]:
         "release_keys": keys(s.release_keys), "release_warning": s.release_warning,
         "namespace": s.namespace,
         "start": {"files": s.files, "set": [redact_set(e) for e in s.set_values]},
-        "values": s.values, "file": s.text,
+        "values": s.values, "file": to_yaml(s, config),
         "suggestions": [{"keys": keys(c.keys), "why": c.why, "note": c.note or None,
                          "partner_of": keys(step.candidates[0].keys) if i else None,
                          "fixes": [_object(f) for f in step.fixed] if not i else [],
@@ -176,8 +179,8 @@ def document(s: Suggestion) -> dict[str, Any]:
     }
 
 
-def to_json(s: Suggestion) -> str:
-    return json.dumps(document(s), indent=2, ensure_ascii=False) + "\n"
+def to_json(s: Suggestion, config: str | None = None) -> str:
+    return json.dumps(document(s, config), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- tables and Markdown, from the document (the report's notebook reads suggestion.json) ----
@@ -239,6 +242,8 @@ def markdown(doc: dict[str, Any], level: int = 1) -> str:
         if level == 1 else f"{h} Suggested Production Values"
     parts = [title, "", md_cell(verdict(doc)) + f" Profile **{md_cell(doc['profile'])}**, "
              f"Kubernetes {md_cell(doc['kube_version'])}.", "",
+             *([f"Configuration: {md_cell(doc['config'])}", ""]
+               if level == 1 and doc.get("config") else []),
              *([f"**Warning**: {md_cell(doc['release_warning'])}.", ""]
                if doc.get("release_warning") else []),
              f"{h}# Checklist before and after", "",
@@ -304,10 +309,11 @@ def load(chart: Any, sets: list[dict[str, Any]], release: str = "release-name",
                             jobs=1, api_versions=api_versions))
 
 
-def to_markdown(s: Suggestion) -> str:
+def to_markdown(s: Suggestion, config: str | None = None) -> str:
     """For a pull-request comment."""
-    return markdown(document(s))
+    return markdown(document(s, config))
 
 
-FORMATS: dict[str, Callable[[Any], str]] = {"yaml": lambda s: s.text, "json": to_json,
-                                             "markdown": to_markdown}
+# (suggestion, the configuration file in use) → text
+FORMATS: dict[str, Callable[[Any, str | None], str]] = {"yaml": to_yaml, "json": to_json,
+                                                          "markdown": to_markdown}

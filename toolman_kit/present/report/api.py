@@ -43,12 +43,12 @@ from toolman_kit.present.report.files import (
     analyse,
     write_data_files,
 )
-from toolman_kit.present.report.kernels import ROOT, Kernels, worker
+from toolman_kit.present.report.kernels import Kernels, worker
 from toolman_kit.present.report.outdir import place, prepare
 from toolman_kit.present.report.scratch import private_dir
-from toolman_kit.present.sections import SECTIONS, section
+from toolman_kit.present.sections import SECTIONS, section, shipped
 
-EXAMPLE = ROOT / "examples" / "toolman"
+EXAMPLE = shipped("examples/toolman")
 # Execution order, longest first so that the last notebook to start is a short one.
 ORDER = ("00_summary", "01_container_architecture", "04_volumes", "03_high_availability",
          "02_security")
@@ -72,7 +72,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
                  sets: Sequence[dict[str, Any]] | None = None,
                  kernels: Kernels | None = None, kube_version: str | None = None,
                  suggest: bool = False, force: bool = False,
-                 api_versions: Sequence[str] = ()) -> Report:
+                 api_versions: Sequence[str] = (), config: str | None = None) -> Report:
     """Write the report for `manifests` (or `chart` rendered with `values`) into `out`.
 
     With `baseline` paths (or, with a chart, `baseline_values`: [] is the chart's own defaults)
@@ -90,7 +90,8 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
     a column of the values comparison and a section of the values page and of the Markdown. A
     line per notebook goes to `progress` (the CLI passes stderr). `kernels` lends started
     kernels and gets them back (default: kernels started for this report and shut down after
-    it).
+    it). `config`, the configuration file the command used, is named in the pages' and the
+    files' heads (not in findings.csv: it has none).
 
     `out` may exist: a previous report is replaced, a directory holding other files gets the
     report's files (outdir.py); one that is not empty and holds no report needs `force`.
@@ -112,7 +113,7 @@ def build_report(out: str | os.PathLike[str] = "reports/toolman", manifests: Seq
               "release": release or RELEASE, "release_given": release is not None,
               "title": title or _default_title(first, chart),
               "kube_version": kube_version, "suggest": suggest,
-              "api_versions": [api_version(a) for a in api_versions]}
+              "api_versions": [api_version(a) for a in api_versions], "config": config}
     if suggest and not _charted(params):
         raise ToolmanKitError("--suggest needs --chart DIR: it renders the chart's values")
     existed = out.exists()

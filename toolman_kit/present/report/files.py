@@ -60,10 +60,11 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
             params["chart"], sets, release=params["release"], namespace=params["namespace"],
             profile=params["profile"], kube_version=params["kube_version"], jobs=1,
             api_versions=params.get("api_versions", ()))
-        comparison_doc = document(comparison)
+        comparison_doc = document(comparison, params.get("config"))
         (staging / "comparison.json").write_text(to_json(comparison_doc), encoding="utf-8")
     a, base = ins.analysis, ins.baseline
-    markdown = markdown_report(ins, title=params["title"])
+    config = params.get("config")  # the configuration file in use, named in every file's head
+    markdown = markdown_report(ins, title=params["title"], config=config)
     if comparison is not None:
         from toolman_kit.present.values_views import with_values
         from toolman_kit.values.provenance import with_values as carrying
@@ -78,9 +79,9 @@ def write_data_files(staging: Path, params: dict[str, Any], ins: Inputs) -> Repo
 
         markdown = section(markdown, suggested, comparison_doc)
     (staging / "deployment-analysis.md").write_text(markdown, encoding="utf-8")
-    (staging / "findings.json").write_text(formats.to_json(a), encoding="utf-8")
-    (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")
-    (staging / "report.sarif").write_text(formats.to_sarif(a), encoding="utf-8")
+    (staging / "findings.json").write_text(formats.to_json(a, config=config), encoding="utf-8")
+    (staging / "findings.csv").write_text(formats.to_csv(a), encoding="utf-8")  # no head
+    (staging / "report.sarif").write_text(formats.to_sarif(a, config=config), encoding="utf-8")
     errors = [str(e) for _, analysis in ins.sets for e in analysis.errors]
     errors += comparison.errors if comparison is not None else []
     return Report(staging / "index.html", checklist_counts(a),
@@ -106,8 +107,8 @@ def _suggest(staging: Path, params: dict[str, Any]) -> tuple[dict[str, Any], dic
                 namespace=params["namespace"], profile=params["profile"],
                 kube_version=params["kube_version"], jobs=1,
                 api_versions=params.get("api_versions", ()))
-    doc = document(s)
-    (staging / SUGGESTED).write_text(s.text, encoding="utf-8")
+    doc = document(s, params.get("config"))
+    (staging / SUGGESTED).write_text(doc["file"], encoding="utf-8")  # its head names config
     (staging / SUGGESTION).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
     names = {spec["name"] for spec in params["sets"]}

@@ -28,7 +28,7 @@ from toolman_kit.present.report.export import describe
 from toolman_kit.present.report.scratch import private_dir
 from toolman_kit.present.sections import NOTEBOOKS
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[3]  # where toolman_kit is: the kernels import it
 KERNEL = "python3"  # explicit: a user-level kernelspec elsewhere must not run the notebooks
 # No history file; no output cache (Out, _1…): a notebook's results live in its own names, and
 # with the cache each reset between notebooks ran a full gc.collect (≈ 0.1 s in a kernel
