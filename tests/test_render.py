@@ -13,7 +13,8 @@ import pytest
 import yaml
 from helpers import CHART, PRODUCTION, make_chart
 
-from toolman_kit.chart.render import LintMessage, merge_values, render
+from toolman_kit.chart.merging import merge_values
+from toolman_kit.chart.render import LintMessage, render
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, served
 

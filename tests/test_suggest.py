@@ -19,7 +19,7 @@ from helpers import EXAMPLE as TOOLMAN
 from helpers import FIXTURES, ROOT, line_of
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.chart.render import merge_values
+from toolman_kit.chart.merging import merge_values
 from toolman_kit.commands import main
 from toolman_kit.read.manifests import Text
 from toolman_kit.values.candidates import failures

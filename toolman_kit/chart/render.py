@@ -38,6 +38,7 @@ from toolman_kit.chart.capabilities import (
     chart_crds,
     rendered_crd_versions,
 )
+from toolman_kit.chart.merging import merge_values
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.chart.sandbox import limits, shared
 from toolman_kit.chart.sources import deps
@@ -273,21 +274,6 @@ def helm_template_command(release: str, chart: str | Path, namespace: str,
                if kube_version and kube_version != DEFAULT_KUBE_VERSION else "")
             + "".join(f" --api-versions {a}" for a in api_versions)
             + (f"  # {source.digest}" if source and source.digest else ""))
-
-
-def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's `-f` merge (cli/values.mergeMaps): maps merge deeply, anything else replaces.
-
-    A `None` (YAML `null`) is kept, not dropped: Helm's coalescing with the chart defaults then
-    deletes that key, so `null` removes a default as well as an earlier file's value.
-    """
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge_values(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def read_values_file(path: str) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from toolman_kit.chart.batch import Output, Renderer
+from toolman_kit.chart.merging import merge_values
 from toolman_kit.chart.redact import redact_set, schema_rule
-from toolman_kit.chart.render import load_chart_sdk, merge_values, parse_set
+from toolman_kit.chart.render import load_chart_sdk, parse_set
 from toolman_kit.chart.templates import Read, Reads, scan_chart
 from toolman_kit.chart.valuesfile import (
     MISSING,

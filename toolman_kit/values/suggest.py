@@ -29,7 +29,8 @@ from typing import Any, Literal, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer, values_digest
-from toolman_kit.chart.render import RELEASE, merge_values, parse_set, parse_values
+from toolman_kit.chart.merging import merge_values
+from toolman_kit.chart.render import RELEASE, parse_set, parse_values
 from toolman_kit.chart.sources import shown
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from toolman_kit.chart import dependencies
+from toolman_kit.chart.merging import merge_values
 from toolman_kit.chart.sources import archive, cache, credentials, http, oci, repo
 from toolman_kit.errors import FetchError
 from toolman_kit.read import yamlsafe
@@ -38,7 +39,7 @@ def complete(chart: Path, values: Mapping[str, Any] | Sequence[Mapping[str, Any]
         return chart
     need = {}
     for given in [values] if isinstance(values, Mapping) else values or [{}]:
-        decided = dependencies.decide(absent, _merge(_yaml(chart / "values.yaml"), given))
+        decided = dependencies.decide(absent, merge_values(_yaml(chart / "values.yaml"), given))
         need.update({str(d["name"]): (d, why) for d, why in zip(absent, decided, strict=True)
                      if why.enabled and str(d["name"]) not in need})
     if not need:
@@ -141,16 +142,6 @@ def _lock(chart: Path) -> dict[str, str]:
     data = _yaml(chart / "Chart.lock")
     return {str(d["name"]): str(d["version"]) for d in data.get("dependencies") or ()
             if isinstance(d, dict) and d.get("name") and d.get("version")}
-
-
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _yaml(path: Path) -> dict[str, Any]:
