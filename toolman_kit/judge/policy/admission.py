@@ -145,23 +145,31 @@ Compile = Callable[[str, str], Expr]  # (expression, its path in the object) →
 def spec_expressions(spec: dict[str, Any], at: str, compile_at: Compile) -> tuple[
         tuple[tuple[str, Expr], ...], tuple[tuple[str, Expr], ...], tuple[Validation, ...]]:
     """matchConditions, variables and validations of a VAP-shaped spec (at path `at`)."""
-    conditions = tuple(
-        (str(c.get("name", i)), compile_at(c.get("expression", ""),
-                                           f"{at}.matchConditions[{i}].expression"))
-        for i, c in enumerate(map(as_dict, as_list(spec.get("matchConditions")))))
-    variables = tuple(
-        (str(v.get("name", i)), compile_at(v.get("expression", ""),
-                                           f"{at}.variables[{i}].expression"))
-        for i, v in enumerate(map(as_dict, as_list(spec.get("variables")))))
-    validations = []
-    for i, v in enumerate(map(as_dict, as_list(spec.get("validations")))):
-        path = f"{at}.validations[{i}]"
+    return (named_expressions(spec.get("matchConditions"), f"{at}.matchConditions", compile_at),
+            named_expressions(spec.get("variables"), f"{at}.variables", compile_at),
+            validations(spec.get("validations"), f"{at}.validations", compile_at))
+
+
+def named_expressions(items: Any, at: str, compile_at: Compile) -> tuple[tuple[str, Expr], ...]:
+    """(name, compiled expression) of a list of {name, expression} at path `at`."""
+    return tuple((str(item.get("name", i)), compile_at(item.get("expression", ""),
+                                                        f"{at}[{i}].expression"))
+                 for i, item in enumerate(map(as_dict, as_list(items))))
+
+
+def validations(items: Any, at: str, compile_at: Compile,
+                default_message: str = "") -> tuple[Validation, ...]:
+    """The validations at path `at`: expression, message (else `default_message`),
+    messageExpression and reason."""
+    out = []
+    for i, v in enumerate(map(as_dict, as_list(items))):
+        path = f"{at}[{i}]"
         message_expr = compile_at(v["messageExpression"], f"{path}.messageExpression") \
             if v.get("messageExpression") else None
-        validations.append(Validation(compile_at(v.get("expression", ""), f"{path}.expression"),
-                                      str(v.get("message") or ""), message_expr,
-                                      str(v.get("reason") or "")))
-    return conditions, variables, tuple(validations)
+        out.append(Validation(compile_at(v.get("expression", ""), f"{path}.expression"),
+                              str(v.get("message") or default_message), message_expr,
+                              str(v.get("reason") or "")))
+    return tuple(out)
 
 
 class _Failed(Exception):

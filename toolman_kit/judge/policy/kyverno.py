@@ -21,7 +21,13 @@ import copy
 import re
 from typing import Any
 
-from toolman_kit.judge.policy.admission import Compile, Policy, Validation, spec_expressions
+from toolman_kit.judge.policy.admission import (
+    Compile,
+    Policy,
+    named_expressions,
+    spec_expressions,
+    validations,
+)
 from toolman_kit.read.manifests import Resource
 from toolman_kit.read.model import as_dict, as_list
 
@@ -125,23 +131,14 @@ def _cel_rule(r: Resource, rule: dict[str, Any], at: str, match_any: tuple[dict[
               base: dict[str, Any], compile_at: Compile, spec: str | None) -> Policy:
     rule = _rewrite(rule, spec) if spec else rule
     cel = as_dict(as_dict(rule.get("validate")).get("cel"))
-    conditions = tuple((str(c.get("name", j)), compile_at(
-        c.get("expression", ""), f"{at}.celPreconditions[{j}].expression"))
-        for j, c in enumerate(map(as_dict, as_list(rule.get("celPreconditions")))))
-    variables = tuple((str(v.get("name", j)), compile_at(
-        v.get("expression", ""), f"{at}.validate.cel.variables[{j}].expression"))
-        for j, v in enumerate(map(as_dict, as_list(cel.get("variables")))))
-    validations = []
-    for j, e in enumerate(map(as_dict, as_list(cel.get("expressions")))):
-        path = f"{at}.validate.cel.expressions[{j}]"
-        message_expr = compile_at(e["messageExpression"], f"{path}.messageExpression") \
-            if e.get("messageExpression") else None
-        validations.append(Validation(compile_at(e.get("expression", ""), f"{path}.expression"),
-                                      str(e.get("message") or as_dict(rule.get("validate"))
-                                          .get("message") or ""), message_expr,
-                                      str(e.get("reason") or "")))
+    conditions = named_expressions(rule.get("celPreconditions"), f"{at}.celPreconditions",
+                                   compile_at)
+    variables = named_expressions(cel.get("variables"), f"{at}.validate.cel.variables",
+                                  compile_at)
+    checks = validations(cel.get("expressions"), f"{at}.validate.cel.expressions", compile_at,
+                         str(as_dict(rule.get("validate")).get("message") or ""))
     return Policy(r.name, match_any=match_any, conditions=conditions, variables=variables,
-                  validations=tuple(validations), **base)
+                  validations=checks, **base)
 
 
 def _blocks(match: dict[str, Any], how: str) -> tuple[dict[str, Any], ...]:
