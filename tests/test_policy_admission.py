@@ -322,7 +322,9 @@ def test_checklist_row_admission_policies(tmp_path):
     assert rows.loc["Deployment/small", "status"] == "pass"
     assert rows.loc["Deployment/other", "status"] == "n/a"  # not bound in its namespace
     without = tk.Analysis.of(manifests).checklist
-    assert "Admission Policies" not in set(without["component"])
+    rows = without[without["component"] == "Admission Policies"]
+    assert set(rows["status"]) == {"n/a"}  # ➖: no policy given
+    assert set(rows["current_state"]) == {"no policy given or matching (--policy)"}
 
 
 KYVERNO_PARAMS = """\

@@ -120,7 +120,7 @@ def test_report_suggest_starts_from_the_values_files(tmp_path: Path) -> None:
     production, suggested = (c.set(s["name"]).analysis for s in (sets[1], extra))
     rows = {a: {r.component: r.status for r in a.checklist.itertuples()}
             for a in (production, suggested)}
-    order = {"pass": 3, "info": 2, "warning": 1, "fail": 0}
+    order = {"n/a": 3, "pass": 3, "info": 2, "warning": 1, "fail": 0}
     worse = [row for row, status in rows[production].items()
              if order[rows[suggested][row]] < order[status]]
     assert worse == [] and rows[suggested]["Network Policy"] == rows[production]["Network Policy"]

@@ -199,8 +199,7 @@ def build(findings: Iterable[tuple], index: Index, pss: list[PodSecurity] | None
     seen = _Seen(findings, index)
     levels = {(p.kind, p.namespace, p.name): p for p in pss or pod_security(index)}
     policies = _policies(seen)
-    rows = (*ROWS, ChecklistRow("Admission Policies", policies, lambda w, idx: "")) \
-        if policies else ROWS
+    rows = (*ROWS, ChecklistRow("Admission Policies", policies, lambda w, idx: ""))
     rows, own = _with_rules(rows, rules or {})
     records = []
     for w in index.workloads:
@@ -263,9 +262,8 @@ def _rules(seen: _Seen, key: tuple, row: ChecklistRow) -> str:
 
 
 def _policies(seen: _Seen) -> tuple[str, ...]:
-    """The admission policies' checks (policy/<name>) that judged a workload: the row "Admission
-    Policies" is there only when policies were given (or shipped), so a checklist without any
-    is the seed's as it was."""
+    """The admission policies' checks (policy/<name>) that judged a workload (none: the row
+    "Admission Policies" is ➖, no policy given or none matches)."""
     ids = {c for checks in seen.problems.values() for c in checks}
     ids.update(c for checks in seen.passed.values() for c in checks if isinstance(c, str))
     return tuple(sorted(c for c in ids if c.startswith(POLICY)))
@@ -281,7 +279,7 @@ def _admission(seen: _Seen, key: tuple) -> str:
     judged = {c for c in (*seen.problems.get(key, {}), *seen.passed.get(key, ()))
               if isinstance(c, str) and c.startswith(POLICY)}
     return f"admitted by {len(judged)} polic{'y' if len(judged) == 1 else 'ies'}" if judged \
-        else "no policy matches"
+        else "no policy given or matching (--policy)"
 
 
 def frame(records: list[tuple]) -> pd.DataFrame:
