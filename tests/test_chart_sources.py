@@ -417,8 +417,9 @@ def _call(method: str, url: str, body: bytes | None = None, headers: dict | None
 
 
 def push(host: str, name: str, tag: str, chart: bytes,
-         login: tuple[str, str] | None = None) -> None:
-    """A chart pushed as `helm push` does: config and layer blobs, then the manifest."""
+         login: tuple[str, str] | None = None) -> str:
+    """A chart pushed as `helm push` does: config and layer blobs, then the manifest (its
+    digest returned)."""
     base = f"http://{host}"
     config = json.dumps({"name": name.rsplit("/", 1)[-1], "version": tag}).encode()
     described = []
@@ -434,8 +435,9 @@ def push(host: str, name: str, tag: str, chart: bytes,
         described.append({"mediaType": media, "digest": digest, "size": len(blob)})
     manifest = {"schemaVersion": 2, "mediaType": MANIFEST, "config": described[0],
                 "layers": [described[1]]}
-    _call("PUT", f"{base}/v2/{name}/manifests/{tag}", json.dumps(manifest).encode(),
-          {"Content-Type": MANIFEST}, login)
+    body = json.dumps(manifest).encode()
+    _call("PUT", f"{base}/v2/{name}/manifests/{tag}", body, {"Content-Type": MANIFEST}, login)
+    return "sha256:" + sha256(body)
 
 
 @needs_registry
@@ -465,6 +467,75 @@ def test_an_oci_chart_is_reused_offline(tmp_path: Path, sdk: object,
         tk.render(f"oci://{host}/charts/other", version="0.1.0", offline=True)
     assert names(tk.render(f"oci://{host}/charts/demo", version="0.1.0",
                            offline=True)) == ["demo-0-1-0"]
+
+
+@needs_registry
+def test_an_oci_chart_by_its_manifest_digest(tmp_path: Path, registry: str, sdk: object,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    first = push(registry, "charts/demo", "0.1.0", package(tmp_path / "src", "demo", "0.1.0"))
+    second = push(registry, "charts/demo", "0.2.0", package(tmp_path / "src", "demo", "0.2.0"))
+    ref = f"oci://{registry}/charts/demo@{first}"
+    rendered = tk.render(ref)
+    assert names(rendered) == ["demo-0-1-0"] and rendered.chart == ref
+    code, out, err = run(capsys, "check", "--chart", ref, "--format", "json")
+    assert code in (0, 1), err
+    assert json.loads(out)["inputs"][0].startswith(
+        f"helm template release-name {ref} -n default  # sha256:")
+    wrong = f"oci://{registry}/charts/demo@sha256:{'0' * 64}"
+    code, _, err = run(capsys, "check", "--chart", wrong)
+    assert code == 2 and err.count("\n") == 1
+    assert f"/v2/charts/demo/manifests/sha256:{'0' * 64}: {wrong} failed: HTTP 404" in err
+    code, _, err = run(capsys, "check", "--chart", ref, "--version", "0.1.0")
+    assert code == 2 and "both a digest and --version 0.1.0: give one" in err
+    # cached by digest: what was fetched by its digest, or by a tag, is there offline
+    assert names(tk.render(ref, offline=True)) == ["demo-0-1-0"]
+    with pytest.raises(FetchError, match="not in the cache"):
+        tk.render(f"oci://{registry}/charts/demo@{second}", offline=True)
+    assert names(tk.render(f"oci://{registry}/charts/demo:0.2.0")) == ["demo-0-2-0"]
+    assert names(tk.render(f"oci://{registry}/charts/demo@{second}",
+                           offline=True)) == ["demo-0-2-0"]
+
+
+def test_a_manifest_that_is_not_the_digest_asked_for_is_refused(tmp_path: Path) -> None:
+    """A registry (or a proxy before it) answering another manifest than the digest names:
+    the layer digest in it is not trusted, one error says so."""
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "layers": [
+        {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+         "digest": "sha256:" + "1" * 64, "size": 1}]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", MANIFEST)
+            self.end_headers()
+            self.wfile.write(manifest)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    asked = "sha256:" + "a" * 64
+    ref = f"oci://127.0.0.1:{server.server_address[1]}/charts/demo@{asked}"
+    try:
+        with pytest.raises(FetchError) as caught:
+            tk.render(ref)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(caught.value) == (f"{ref}: manifest digest mismatch: asked for {asked}, the "
+                                 f"registry answered sha256:{sha256(manifest)} (corrupt or "
+                                 "tampered with)")
+    assert not list((tmp_path / "cache").rglob("refs/*"))  # nothing remembered
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("oci://r.example/charts/demo@sha256:abc", "@sha256: and 64 lower-case hex digits"),
+    (f"oci://r.example/charts/demo:1.0.0@sha256:{'a' * 64}", "both a tag and a digest"),
+])
+def test_a_bad_digest_reference_is_one_error(ref: str, message: str) -> None:
+    with pytest.raises(FetchError, match=message):
+        tk.render(ref)
 
 
 @needs_registry

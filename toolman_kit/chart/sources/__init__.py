@@ -6,6 +6,7 @@ target's `chart:` may name, made into a chart directory to render.
   http(s)://…/name-1.2.3.tgz           downloaded, cached by digest
   --repo URL NAME --version RANGE      the newest match in URL's index.yaml (repo.py)
   oci://host/path/name[:tag]           from an OCI registry (oci.py)
+  oci://host/path/name@sha256:<hex>    the same, by the manifest's digest
 Downloads are verified (index digest, manifest layer digest), cached by digest (cache.py) and
 unpacked safely (archive.py). With `offline` (--offline, TOOLMAN_KIT_OFFLINE=1) nothing touches
 the network: what the cache lacks is one error saying so.
@@ -92,7 +93,10 @@ def resolve(chart: str | os.PathLike[str], repo_url: str | None = None,
     if text.startswith("oci://"):
         path, digest, chosen = oci.fetch(text, version, offline,
                                          urlsplit(text.replace("oci://", "https://")).netloc)
-        host, name, _ = oci.split(text)
+        host, name, tag = oci.split(text)
+        if oci.is_digest(tag):  # named by its manifest's digest: so it stays in every output
+            return _named(Source(path, f"oci://{host}/{name}@{tag}", digest, chosen or None,
+                                 f"oci://{host}/{name}@{tag}"))
         return _named(Source(path, f"oci://{host}/{name}:{chosen}", digest, chosen,
                              f"oci://{host}/{name} --version {chosen}"))
     if version:
