@@ -25,7 +25,8 @@ import pytest
 from helpers import make_chart, run
 
 import toolman_kit as tk
-from toolman_kit.chart.sources import archive, semver
+from toolman_kit.chart.sources import archive, oci, semver
+from toolman_kit.chart.sources.http import is_loopback
 from toolman_kit.errors import FetchError
 
 CM = """apiVersion: v1
@@ -371,6 +372,29 @@ def registry(tmp_path: Path) -> Iterator[str]:
     yield from _registry(tmp_path)
 
 
+def _unrecognised_loopback() -> tuple[str, str]:
+    """(name, address): a loopback address under a name the kit does not take for loopback —
+    the machine's hostname when it resolves into 127.0.0.0/8 (Debian's /etc/hosts), else the
+    address 127.0.0.2 (Linux routes all of 127.0.0.0/8 to lo). The registry stays on the
+    loopback interface, yet is addressed as a registry elsewhere would be."""
+    name = socket.gethostname()
+    try:
+        address = socket.gethostbyname(name)
+    except OSError:
+        address = ""
+    if address.startswith("127.") and not is_loopback(name):
+        return name, address
+    return "127.0.0.2", "127.0.0.2"
+
+
+@pytest.fixture
+def named_registry(tmp_path: Path) -> Iterator[str]:
+    """docker-registry on a loopback address the kit does not recognise as one: name:port."""
+    name, address = _unrecognised_loopback()
+    for where in _registry(tmp_path, bind=address):
+        yield where.replace(address, name, 1)
+
+
 @pytest.fixture
 def private_registry(tmp_path: Path) -> Iterator[str]:
     """The same, with Basic authentication (user carol, password reg-pw)."""
@@ -380,27 +404,28 @@ def private_registry(tmp_path: Path) -> Iterator[str]:
     yield from _registry(tmp_path, path)
 
 
-def _registry(tmp_path: Path, htpasswd: Path | None = None) -> Iterator[str]:
+def _registry(tmp_path: Path, htpasswd: Path | None = None,
+              bind: str = "127.0.0.1") -> Iterator[str]:
     port = _free_port()
     auth = (f"auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd}\n"
             if htpasswd else "")
     config = tmp_path / "registry.yml"
     config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                       f"    rootdirectory: {tmp_path / 'registry'}\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\n{auth}")
+                      f"http:\n  addr: {bind}:{port}\n{auth}")
     proc = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection((bind, port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     pytest.fail("docker-registry did not start")
                 time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
+        yield f"{bind}:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -538,6 +563,31 @@ def test_a_bad_digest_reference_is_one_error(ref: str, message: str) -> None:
         tk.render(ref)
 
 
+def test_registries_are_https_but_on_loopback_or_with_plain_http() -> None:
+    assert oci.scheme("127.0.0.1:5000") == oci.scheme("localhost") == "http"
+    assert oci.scheme("[::1]:5000") == "http"
+    assert oci.scheme("registry.example.com") == oci.scheme("10.0.0.7:5000") == "https"
+    assert oci.scheme("registry.example.com", plain_http=True) == "http"
+
+
+@needs_registry
+def test_plain_http_reaches_a_registry_that_is_not_on_a_loopback_name(
+        tmp_path: Path, named_registry: str, sdk: object,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    push(named_registry, "charts/demo", "0.1.0", package(tmp_path / "src", "demo", "0.1.0"))
+    ref = f"oci://{named_registry}/charts/demo:0.1.0"
+    code, _, err = run(capsys, "check", "--chart", ref)
+    assert code == 2 and err.count("\n") == 1
+    assert f"https://{named_registry}/v2/charts/demo/manifests/0.1.0" in err  # HTTPS: refused
+    assert err.endswith("(the registry answers plain HTTP: --plain-http, or a fleet target's "
+                        "plain_http: true)\n")
+    code, out, err = run(capsys, "check", "--chart", ref, "--plain-http", "--format", "json")
+    assert code in (0, 1), err
+    assert json.loads(out)["inputs"][0].startswith(f"helm template release-name oci://"
+                                                   f"{named_registry}/charts/demo --version")
+    assert names(tk.render(ref, plain_http=True)) == ["demo-0-1-0"]
+
+
 @needs_registry
 def test_a_registry_401_and_credentials_from_helms_registry_config(
         tmp_path: Path, private_registry: str, sdk: object,
@@ -570,15 +620,18 @@ def test_a_fleet_target_names_a_repository_chart_and_its_digest_is_in_the_input_
     fleet.write_text("targets:\n- name: ingress\n  chart: ingress-nginx\n"
                      "  repo: https://charts.example.com/ingress-nginx\n  version: ^4.15\n"
                      "- name: oci\n  chart: oci://registry.example.com/charts/app:1.0.0\n"
+                     "  plain_http: true\n"
                      "- name: local\n  chart: charts/app\n")
-    ingress, oci, local = load_fleet(fleet).targets
+    ingress, oci_target, local = load_fleet(fleet).targets
     assert (ingress.chart, ingress.repo, ingress.version) == (
         "ingress-nginx", "https://charts.example.com/ingress-nginx", "^4.15")
-    assert oci.chart == "oci://registry.example.com/charts/app:1.0.0"
+    assert oci_target.chart == "oci://registry.example.com/charts/app:1.0.0"
+    assert oci_target.plain_http and not ingress.plain_http
     assert local.chart == str(tmp_path / "charts" / "app")
     assert input_hash(ingress, "x", "sha256:aa") != input_hash(ingress, "x", "sha256:bb")
     fleet.write_text("targets:\n- name: bad\n  paths: [x]\n  repo: https://r.example.com\n")
-    with pytest.raises(tk.ToolmanKitError, match="`repo` and `version` go with `chart`"):
+    with pytest.raises(tk.ToolmanKitError,
+                       match="`repo`, `version` and `plain_http` go with `chart`"):
         load_fleet(fleet)
 
 

@@ -327,7 +327,7 @@ def test_fleet_page_from_a_static_web_server(fleet: SimpleNamespace) -> None:
     ("targets:\n  - {name: a, paths: [x]}\n  - {name: a, paths: [y]}\n", ":3:",
      "targets[1].name: 'a' is already the name of targets[0]"),
     ("targets:\n  - name: a\n    paths: [x]\n    values: [v.yaml]\n", ":2:",
-     "`values`, `release`, `repo` and `version` go with `chart`"),
+     "`values`, `release`, `repo`, `version` and `plain_http` go with `chart`"),
     ("targets: []\n", ":1:", "targets: [] should be non-empty"),
     ("targets:\n  - name: a\n    paths: [x]\n    name: b\n", ":4:", "name: key given twice"),
     ("targets: [\n", ":2:", "invalid YAML"),

@@ -37,7 +37,7 @@ from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import write_atomic
 from toolman_kit.chart import sources
 from toolman_kit.chart.redact import mask_secrets
-from toolman_kit.chart.render import render
+from toolman_kit.chart.render import prepare, read_values_file, render
 from toolman_kit.chart.sandbox import timeout_set
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
 from toolman_kit.fleet.fleetfile import Target
@@ -104,10 +104,16 @@ def _run_target(job: Job) -> Outcome:
         target_dir(job.out, t.name)
         source = None
         if t.chart and (sources.is_remote(t.chart, t.repo) or t.version):
-            fetched = sources.resolve(t.chart, t.repo, t.version)  # verified, cached
+            fetched = sources.resolve(t.chart, t.repo, t.version,  # verified, cached
+                                      plain_http=t.plain_http)
             t, source = replace(t, chart=str(fetched.path), repo=None, version=None), \
                 fetched.digest
-            job, label = replace(job, target=t), fetched.label
+            label = fetched.label
+        if t.chart:  # with the subcharts its values enable, fetched here as this target says
+            # (plain_http): the report renders the same directory and fetches nothing
+            texts = [read_values_file(v) for v in t.values]
+            t = replace(t, chart=str(prepare(t.chart, texts=texts, plain_http=t.plain_http)))
+        job = replace(job, target=t)
         text = mask_secrets(_manifests(t), load_profile(t.profile).secret_env)  # kept on disk
         digest = input_hash(t, text, source)
         previous = _previous(job)

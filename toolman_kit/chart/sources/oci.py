@@ -188,17 +188,27 @@ class _Registry:
         self.auth: Login | str | None = None
 
     def get(self, path: str, headers: dict[str, str], label: str) -> http.Response:
-        url = self.base + path
-        answer = http.get(url, auth=self.auth, headers=headers, ok=(200, 401), what=label)
+        answer = self._get(path, headers, label)
         if answer.status == 401 and self.auth is None:
             self.auth = self._authenticate(answer, label)
-            answer = http.get(url, auth=self.auth, headers=headers, ok=(200, 401), what=label)
+            answer = self._get(path, headers, label)
         if answer.status == 401:
             why = "credentials refused" if self.credentials else \
                 "no credentials for this registry: see README, Charts from anywhere"
             raise FetchError(f"registry answered HTTP 401 Unauthorized ({why})",
                              file=label)
         return answer
+
+    def _get(self, path: str, headers: dict[str, str], label: str) -> http.Response:
+        try:
+            return http.get(self.base + path, auth=self.auth, headers=headers, ok=(200, 401),
+                            what=label)
+        except FetchError as e:  # TLS to a registry that speaks plain HTTP: say what to do
+            if self.base.startswith("https:") and "WRONG_VERSION_NUMBER" in e.message:
+                raise FetchError(f"{e.message} (the registry answers plain HTTP: "
+                                 "--plain-http, or a fleet target's plain_http: true)",
+                                 file=e.file) from None
+            raise
 
     def get_json(self, path: str, headers: dict[str, str], label: str) -> dict[str, Any]:
         return _json(self.get(path, headers, label).body, label)
