@@ -803,3 +803,43 @@ def test_a_fleet_of_repository_charts_runs_and_reruns_offline(
     assert statuses == {"ranged": "ok", "url": "ok"}
     code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1", "--force")
     assert code == 2 and "repository index failed" in (out / "summary.json").read_text()
+
+
+@pytest.mark.slow
+@needs_registry
+def test_a_fleet_of_oci_charts_by_tag_and_by_digest(
+        tmp_path: Path, registry: str, named_registry: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Through `batch`: a tag on the loopback registry, a digest on one that needs plain_http;
+    the chart's digest is in the input hash, so a tag pushed again with other bytes (that
+    render the same) redoes its target, and the digest-pinned one stays unchanged."""
+    push(registry, "charts/demo", "0.1.0", package(tmp_path / "a", "demo", "0.1.0"))
+    pinned = push(named_registry, "charts/demo", "0.2.0", package(tmp_path / "b", "demo", "0.2.0"))
+    fleet, out = tmp_path / "fleet.yaml", tmp_path / "out"
+    fleet.write_text(f"targets:\n- name: tagged\n  chart: oci://{registry}/charts/demo:0.1.0\n"
+                     f"- name: pinned\n  chart: oci://{named_registry}/charts/demo@{pinned}\n"
+                     "  plain_http: true\n")
+
+    def batch() -> dict[str, dict]:
+        code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1",
+                           "--fail-on", "never")
+        assert code == 0, err
+        return {t["target"]: t for t in json.loads((out / "summary.json").read_text())["targets"]}
+
+    first = batch()
+    assert {t: first[t]["status"] for t in first} == {"tagged": "ok", "pinned": "ok"}
+    layer = re.compile(r" \(sha256:[0-9a-f]{64}\)$")
+    assert layer.sub("", first["tagged"]["chart"]) == f"oci://{registry}/charts/demo:0.1.0"
+    assert layer.sub("", first["pinned"]["chart"]) == f"oci://{named_registry}/charts/demo@{pinned}"
+    _no_cache_path((out / "index.html").read_text(), tmp_path)
+    push(registry, "charts/demo", "0.1.0", package(
+        tmp_path / "c", "demo", "0.1.0",
+        chart_yaml="apiVersion: v2\nname: demo\nversion: 0.1.0\ndescription: again\n"))
+    second = batch()
+    assert {t: second[t]["status"] for t in second} == {"tagged": "ok", "pinned": "unchanged"}
+    assert second["tagged"]["chart"] != first["tagged"]["chart"]  # the new archive's digest
+    history = (out / "history.csv").read_text().splitlines()
+    hashes = [row.split(",") for row in history[1:] if ",tagged," in row]
+    assert len(hashes) == 2 and len({*(r[history[0].split(",").index("input_hash")]
+                                       for r in hashes)}) == 2
+
