@@ -333,7 +333,7 @@ def test_a_fleet_target_renders_with_them(sdk, tmp_path: Path) -> None:
     chart = make_chart(tmp_path / "c", {"sm.yaml": SERVICE_MONITOR})
     with pytest.raises(ToolmanKitError, match="monitoring.coreos.com/v1 first"):
         _manifests(Target("t", chart=str(chart)))
-    text = _manifests(Target("t", chart=str(chart), api_versions=("monitoring.coreos.com/v1",)))
+    text, _ = _manifests(Target("t", chart=str(chart), api_versions=("monitoring.coreos.com/v1",)))
     assert kinds(text) == [("monitoring.coreos.com/v1", "ServiceMonitor")]
 
 

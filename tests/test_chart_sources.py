@@ -25,7 +25,8 @@ import pytest
 from helpers import make_chart, run
 
 import toolman_kit as tk
-from toolman_kit.chart.sources import archive, semver
+from toolman_kit.chart.sources import archive, oci, semver
+from toolman_kit.chart.sources.http import is_loopback
 from toolman_kit.errors import FetchError
 
 CM = """apiVersion: v1
@@ -371,6 +372,29 @@ def registry(tmp_path: Path) -> Iterator[str]:
     yield from _registry(tmp_path)
 
 
+def _unrecognised_loopback() -> tuple[str, str]:
+    """(name, address): a loopback address under a name the kit does not take for loopback —
+    the machine's hostname when it resolves into 127.0.0.0/8 (Debian's /etc/hosts), else the
+    address 127.0.0.2 (Linux routes all of 127.0.0.0/8 to lo). The registry stays on the
+    loopback interface, yet is addressed as a registry elsewhere would be."""
+    name = socket.gethostname()
+    try:
+        address = socket.gethostbyname(name)
+    except OSError:
+        address = ""
+    if address.startswith("127.") and not is_loopback(name):
+        return name, address
+    return "127.0.0.2", "127.0.0.2"
+
+
+@pytest.fixture
+def named_registry(tmp_path: Path) -> Iterator[str]:
+    """docker-registry on a loopback address the kit does not recognise as one: name:port."""
+    name, address = _unrecognised_loopback()
+    for where in _registry(tmp_path, bind=address):
+        yield where.replace(address, name, 1)
+
+
 @pytest.fixture
 def private_registry(tmp_path: Path) -> Iterator[str]:
     """The same, with Basic authentication (user carol, password reg-pw)."""
@@ -380,27 +404,28 @@ def private_registry(tmp_path: Path) -> Iterator[str]:
     yield from _registry(tmp_path, path)
 
 
-def _registry(tmp_path: Path, htpasswd: Path | None = None) -> Iterator[str]:
+def _registry(tmp_path: Path, htpasswd: Path | None = None,
+              bind: str = "127.0.0.1") -> Iterator[str]:
     port = _free_port()
     auth = (f"auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd}\n"
             if htpasswd else "")
     config = tmp_path / "registry.yml"
     config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                       f"    rootdirectory: {tmp_path / 'registry'}\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\n{auth}")
+                      f"http:\n  addr: {bind}:{port}\n{auth}")
     proc = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection((bind, port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     pytest.fail("docker-registry did not start")
                 time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
+        yield f"{bind}:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -417,8 +442,9 @@ def _call(method: str, url: str, body: bytes | None = None, headers: dict | None
 
 
 def push(host: str, name: str, tag: str, chart: bytes,
-         login: tuple[str, str] | None = None) -> None:
-    """A chart pushed as `helm push` does: config and layer blobs, then the manifest."""
+         login: tuple[str, str] | None = None) -> str:
+    """A chart pushed as `helm push` does: config and layer blobs, then the manifest (its
+    digest returned)."""
     base = f"http://{host}"
     config = json.dumps({"name": name.rsplit("/", 1)[-1], "version": tag}).encode()
     described = []
@@ -434,8 +460,9 @@ def push(host: str, name: str, tag: str, chart: bytes,
         described.append({"mediaType": media, "digest": digest, "size": len(blob)})
     manifest = {"schemaVersion": 2, "mediaType": MANIFEST, "config": described[0],
                 "layers": [described[1]]}
-    _call("PUT", f"{base}/v2/{name}/manifests/{tag}", json.dumps(manifest).encode(),
-          {"Content-Type": MANIFEST}, login)
+    body = json.dumps(manifest).encode()
+    _call("PUT", f"{base}/v2/{name}/manifests/{tag}", body, {"Content-Type": MANIFEST}, login)
+    return "sha256:" + sha256(body)
 
 
 @needs_registry
@@ -465,6 +492,100 @@ def test_an_oci_chart_is_reused_offline(tmp_path: Path, sdk: object,
         tk.render(f"oci://{host}/charts/other", version="0.1.0", offline=True)
     assert names(tk.render(f"oci://{host}/charts/demo", version="0.1.0",
                            offline=True)) == ["demo-0-1-0"]
+
+
+@needs_registry
+def test_an_oci_chart_by_its_manifest_digest(tmp_path: Path, registry: str, sdk: object,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    first = push(registry, "charts/demo", "0.1.0", package(tmp_path / "src", "demo", "0.1.0"))
+    second = push(registry, "charts/demo", "0.2.0", package(tmp_path / "src", "demo", "0.2.0"))
+    ref = f"oci://{registry}/charts/demo@{first}"
+    rendered = tk.render(ref)
+    assert names(rendered) == ["demo-0-1-0"] and rendered.chart == ref
+    code, out, err = run(capsys, "check", "--chart", ref, "--format", "json")
+    assert code in (0, 1), err
+    assert json.loads(out)["inputs"][0].startswith(
+        f"helm template release-name {ref} -n default  # sha256:")
+    wrong = f"oci://{registry}/charts/demo@sha256:{'0' * 64}"
+    code, _, err = run(capsys, "check", "--chart", wrong)
+    assert code == 2 and err.count("\n") == 1
+    assert f"/v2/charts/demo/manifests/sha256:{'0' * 64}: {wrong} failed: HTTP 404" in err
+    code, _, err = run(capsys, "check", "--chart", ref, "--version", "0.1.0")
+    assert code == 2 and "both a digest and --version 0.1.0: give one" in err
+    # cached by digest: what was fetched by its digest, or by a tag, is there offline
+    assert names(tk.render(ref, offline=True)) == ["demo-0-1-0"]
+    with pytest.raises(FetchError, match="not in the cache"):
+        tk.render(f"oci://{registry}/charts/demo@{second}", offline=True)
+    assert names(tk.render(f"oci://{registry}/charts/demo:0.2.0")) == ["demo-0-2-0"]
+    assert names(tk.render(f"oci://{registry}/charts/demo@{second}",
+                           offline=True)) == ["demo-0-2-0"]
+
+
+def test_a_manifest_that_is_not_the_digest_asked_for_is_refused(tmp_path: Path) -> None:
+    """A registry (or a proxy before it) answering another manifest than the digest names:
+    the layer digest in it is not trusted, one error says so."""
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "layers": [
+        {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+         "digest": "sha256:" + "1" * 64, "size": 1}]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", MANIFEST)
+            self.end_headers()
+            self.wfile.write(manifest)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    asked = "sha256:" + "a" * 64
+    ref = f"oci://127.0.0.1:{server.server_address[1]}/charts/demo@{asked}"
+    try:
+        with pytest.raises(FetchError) as caught:
+            tk.render(ref)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(caught.value) == (f"{ref}: manifest digest mismatch: asked for {asked}, the "
+                                 f"registry answered sha256:{sha256(manifest)} (corrupt or "
+                                 "tampered with)")
+    assert not list((tmp_path / "cache").rglob("refs/*"))  # nothing remembered
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("oci://r.example/charts/demo@sha256:abc", "@sha256: and 64 lower-case hex digits"),
+    (f"oci://r.example/charts/demo:1.0.0@sha256:{'a' * 64}", "both a tag and a digest"),
+])
+def test_a_bad_digest_reference_is_one_error(ref: str, message: str) -> None:
+    with pytest.raises(FetchError, match=message):
+        tk.render(ref)
+
+
+def test_registries_are_https_but_on_loopback_or_with_plain_http() -> None:
+    assert oci.scheme("127.0.0.1:5000") == oci.scheme("localhost") == "http"
+    assert oci.scheme("[::1]:5000") == "http"
+    assert oci.scheme("registry.example.com") == oci.scheme("10.0.0.7:5000") == "https"
+    assert oci.scheme("registry.example.com", plain_http=True) == "http"
+
+
+@needs_registry
+def test_plain_http_reaches_a_registry_that_is_not_on_a_loopback_name(
+        tmp_path: Path, named_registry: str, sdk: object,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    push(named_registry, "charts/demo", "0.1.0", package(tmp_path / "src", "demo", "0.1.0"))
+    ref = f"oci://{named_registry}/charts/demo:0.1.0"
+    code, _, err = run(capsys, "check", "--chart", ref)
+    assert code == 2 and err.count("\n") == 1
+    assert f"https://{named_registry}/v2/charts/demo/manifests/0.1.0" in err  # HTTPS: refused
+    assert err.endswith("(the registry answers plain HTTP: --plain-http, or a fleet target's "
+                        "plain_http: true)\n")
+    code, out, err = run(capsys, "check", "--chart", ref, "--plain-http", "--format", "json")
+    assert code in (0, 1), err
+    assert json.loads(out)["inputs"][0].startswith(f"helm template release-name oci://"
+                                                   f"{named_registry}/charts/demo --version")
+    assert names(tk.render(ref, plain_http=True)) == ["demo-0-1-0"]
 
 
 @needs_registry
@@ -499,15 +620,18 @@ def test_a_fleet_target_names_a_repository_chart_and_its_digest_is_in_the_input_
     fleet.write_text("targets:\n- name: ingress\n  chart: ingress-nginx\n"
                      "  repo: https://charts.example.com/ingress-nginx\n  version: ^4.15\n"
                      "- name: oci\n  chart: oci://registry.example.com/charts/app:1.0.0\n"
+                     "  plain_http: true\n"
                      "- name: local\n  chart: charts/app\n")
-    ingress, oci, local = load_fleet(fleet).targets
+    ingress, oci_target, local = load_fleet(fleet).targets
     assert (ingress.chart, ingress.repo, ingress.version) == (
         "ingress-nginx", "https://charts.example.com/ingress-nginx", "^4.15")
-    assert oci.chart == "oci://registry.example.com/charts/app:1.0.0"
+    assert oci_target.chart == "oci://registry.example.com/charts/app:1.0.0"
+    assert oci_target.plain_http and not ingress.plain_http
     assert local.chart == str(tmp_path / "charts" / "app")
     assert input_hash(ingress, "x", "sha256:aa") != input_hash(ingress, "x", "sha256:bb")
     fleet.write_text("targets:\n- name: bad\n  paths: [x]\n  repo: https://r.example.com\n")
-    with pytest.raises(tk.ToolmanKitError, match="`repo` and `version` go with `chart`"):
+    with pytest.raises(tk.ToolmanKitError,
+                       match="`repo`, `version` and `plain_http` go with `chart`"):
         load_fleet(fleet)
 
 
@@ -679,3 +803,43 @@ def test_a_fleet_of_repository_charts_runs_and_reruns_offline(
     assert statuses == {"ranged": "ok", "url": "ok"}
     code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1", "--force")
     assert code == 2 and "repository index failed" in (out / "summary.json").read_text()
+
+
+@pytest.mark.slow
+@needs_registry
+def test_a_fleet_of_oci_charts_by_tag_and_by_digest(
+        tmp_path: Path, registry: str, named_registry: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Through `batch`: a tag on the loopback registry, a digest on one that needs plain_http;
+    the chart's digest is in the input hash, so a tag pushed again with other bytes (that
+    render the same) redoes its target, and the digest-pinned one stays unchanged."""
+    push(registry, "charts/demo", "0.1.0", package(tmp_path / "a", "demo", "0.1.0"))
+    pinned = push(named_registry, "charts/demo", "0.2.0", package(tmp_path / "b", "demo", "0.2.0"))
+    fleet, out = tmp_path / "fleet.yaml", tmp_path / "out"
+    fleet.write_text(f"targets:\n- name: tagged\n  chart: oci://{registry}/charts/demo:0.1.0\n"
+                     f"- name: pinned\n  chart: oci://{named_registry}/charts/demo@{pinned}\n"
+                     "  plain_http: true\n")
+
+    def batch() -> dict[str, dict]:
+        code, _, err = run(capsys, "batch", str(fleet), "--out", str(out), "-j", "1",
+                           "--fail-on", "never")
+        assert code == 0, err
+        return {t["target"]: t for t in json.loads((out / "summary.json").read_text())["targets"]}
+
+    first = batch()
+    assert {t: first[t]["status"] for t in first} == {"tagged": "ok", "pinned": "ok"}
+    layer = re.compile(r" \(sha256:[0-9a-f]{64}\)$")
+    assert layer.sub("", first["tagged"]["chart"]) == f"oci://{registry}/charts/demo:0.1.0"
+    assert layer.sub("", first["pinned"]["chart"]) == f"oci://{named_registry}/charts/demo@{pinned}"
+    _no_cache_path((out / "index.html").read_text(), tmp_path)
+    push(registry, "charts/demo", "0.1.0", package(
+        tmp_path / "c", "demo", "0.1.0",
+        chart_yaml="apiVersion: v2\nname: demo\nversion: 0.1.0\ndescription: again\n"))
+    second = batch()
+    assert {t: second[t]["status"] for t in second} == {"tagged": "ok", "pinned": "unchanged"}
+    assert second["tagged"]["chart"] != first["tagged"]["chart"]  # the new archive's digest
+    history = (out / "history.csv").read_text().splitlines()
+    hashes = [row.split(",") for row in history[1:] if ",tagged," in row]
+    assert len(hashes) == 2 and len({*(r[history[0].split(",").index("input_hash")]
+                                       for r in hashes)}) == 2
+

@@ -327,7 +327,7 @@ def test_fleet_page_from_a_static_web_server(fleet: SimpleNamespace) -> None:
     ("targets:\n  - {name: a, paths: [x]}\n  - {name: a, paths: [y]}\n", ":3:",
      "targets[1].name: 'a' is already the name of targets[0]"),
     ("targets:\n  - name: a\n    paths: [x]\n    values: [v.yaml]\n", ":2:",
-     "`values`, `release`, `repo` and `version` go with `chart`"),
+     "`values`, `release`, `repo`, `version` and `plain_http` go with `chart`"),
     ("targets: []\n", ":1:", "targets: [] should be non-empty"),
     ("targets:\n  - name: a\n    paths: [x]\n    name: b\n", ":4:", "name: key given twice"),
     ("targets: [\n", ":2:", "invalid YAML"),
@@ -555,3 +555,76 @@ def test_a_stopped_batch_starts_no_more_targets_and_leaves_nothing_running(
     assert list(tmp.iterdir()) == []
     assert (out / LOCK).read_text() == ""
     assert left == "", f"processes of the batch outlived it:\n{left}"
+
+
+# --- a chart's crds/ ---------------------------------------------------------------------------
+
+WIDGET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer}
+"""
+
+
+def test_the_input_hash_covers_the_charts_crds() -> None:
+    from toolman_kit.fleet.fleetfile import Target
+    from toolman_kit.fleet.task import input_hash
+
+    target = Target("widgets", chart="chart")
+    assert input_hash(target, "x", None, WIDGET_CRD) != input_hash(
+        target, "x", None, WIDGET_CRD + "                colour: {type: string}\n")
+
+
+@pytest.mark.slow
+def test_a_targets_custom_resources_are_judged_against_its_charts_crds(tmp_path: Path) -> None:
+    """Every run, the last run's manifests too: the CRDs are kept beside them; a CRD changed in
+    crds/ redoes the target (its findings change with it)."""
+    chart = tmp_path / "chart"
+    (chart / "crds").mkdir(parents=True)
+    (chart / "templates").mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: widgets\nversion: 0.1.0\n")
+    (chart / "crds" / "widget.yaml").write_text(WIDGET_CRD)
+    (chart / "templates" / "widget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "spec:\n  size: 3\n  colour: blue\n")
+    fleet, out = tmp_path / "fleet.yaml", tmp_path / "out"
+    fleet.write_text("targets:\n- name: widgets\n  chart: chart\n")
+
+    def run_once(*flags: str) -> dict:
+        code, err = batch(str(fleet), "--out", str(out), "-j", "1", "--fail-on", "never", *flags)
+        assert code == 0, err
+        return json.loads((out / "summary.json").read_text())["targets"][0]
+
+    first = run_once()
+    findings = json.loads((out / "widgets" / "latest" / "findings.json").read_text())["findings"]
+    assert [(f["status"], f["path"]) for f in findings if f["check_id"] == "unknown-field"] == [
+        ("fail", "spec.colour")]
+    kept = out / "widgets" / first["run_id"] / "inputs" / f"widgets-{first['run_id']}.crds.yaml"
+    assert "widgets.example.com" in kept.read_text()
+    assert not list((out / "widgets").glob(".crds-*"))  # staged, then moved into the run
+    second = run_once("--force")
+    page = (out / "widgets" / second["run_id"] / "index.html").read_text()
+    assert f"last run {first['run_id']}: ❌ 0 blocking · ⚠️ 0 to improve · ✅ 0 ready — " \
+           "findings: 0 errors, 1 warnings" in page  # judged with the CRD it was judged with
+    assert (second["new"], second["resolved"]) == ([], [])
+    (chart / "crds" / "widget.yaml").write_text(
+        WIDGET_CRD + "                colour: {type: string}\n")
+    third = run_once()
+    assert third["status"] == "ok"  # not `unchanged`: the CRD is part of the input
+    assert [r["check_id"] for r in third["resolved"]] == ["unknown-field"]

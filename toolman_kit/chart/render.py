@@ -109,7 +109,8 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
            set_values: Sequence[str] | None = None, release: str = "release-name",
            namespace: str = "default", kube_version: str | None = None,
            lint: bool = True, api_versions: Sequence[str] = (), repo: str | None = None,
-           version: str | None = None, offline: bool | None = None) -> Rendered:
+           version: str | None = None, offline: bool | None = None,
+           plain_http: bool | None = None) -> Rendered:
     """`helm template RELEASE CHART -n NAMESPACE -f F... --set S... --kube-version V` plus
     `helm lint`.
 
@@ -136,6 +137,8 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
         version: the version or semver range (`^1.2`, `>=1 <2`) for `repo` and oci://.
         offline: never touch the network (None: TOOLMAN_KIT_OFFLINE); missing dependencies
             that are enabled are fetched otherwise.
+        plain_http: OCI registries over plain HTTP, not only on the loopback address (helm
+            --plain-http; None: TOOLMAN_KIT_PLAIN_HTTP).
 
     Returns:
         A `Rendered` (text, lint messages, backend, chart, values files).
@@ -153,7 +156,7 @@ def render(chart_dir: str | os.PathLike[str], values_files: Sequence[str | os.Pa
     files = tuple(str(f) for f in values_files)
     texts = [read_values_file(f) for f in files]
     sets = [set_values] if isinstance(set_values, str) else list(set_values or ())
-    chart = prepare(chart_dir, repo, version, offline, texts, sets)
+    chart = prepare(chart_dir, repo, version, offline, texts, sets, plain_http=plain_http)
     kube = helm_kube_version(kube_version) if kube_version else None
     extra = tuple(api_version(a) for a in api_versions)
     try:
@@ -190,12 +193,13 @@ def crd_objects(crds: Sequence[tuple[str, str]], namespace: str | None = None
 def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
             version: str | None = None, offline: bool | None = None,
             texts: Sequence[str] = (), sets: Sequence[str] = (),
-            value_sets: Sequence[tuple[Sequence[str], Sequence[str]]] = ()) -> Path:
+            value_sets: Sequence[tuple[Sequence[str], Sequence[str]]] = (),
+            plain_http: bool | None = None) -> Path:
     """The chart directory to render: the chart named (chart/sources/), with the missing
     subcharts that these values (files' texts, --set expressions) enable fetched; with
     `value_sets` ((texts, sets) each: compare's, a report's), those any of them enables."""
     remote = sources.is_remote(chart_dir, repo) or version
-    chart = sources.resolve(chart_dir, repo, version, offline).path if remote \
+    chart = sources.resolve(chart_dir, repo, version, offline, plain_http).path if remote \
         else Path(chart_dir)
     if not (chart / "Chart.yaml").is_file():
         raise RenderError("not a Helm chart directory (no Chart.yaml)", file=str(chart))
@@ -203,7 +207,8 @@ def prepare(chart_dir: str | os.PathLike[str], repo: str | None = None,
     offline = sources.offline_default() if offline is None else offline
     host = urlsplit(str(repo or chart_dir).replace("oci://", "https://")).netloc or None
     given = [_user_values(t, s) for t, s in value_sets] or _user_values(texts, sets)
-    return deps.complete(chart, given, offline, host)
+    plain_http = sources.plain_http_default() if plain_http is None else plain_http
+    return deps.complete(chart, given, offline, host, plain_http)
 
 
 def _user_values(texts: Sequence[str], sets: Sequence[str]) -> dict[str, Any]:

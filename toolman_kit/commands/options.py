@@ -52,6 +52,9 @@ def add_chart(p: argparse.ArgumentParser, *, required: bool = False,
                         "(^1.2, ~1.2.3, '>=1.0 <2', 1.2.x): the newest match (default: the "
                         "newest release)")
     add_offline(p)
+    p.add_argument("--plain-http", action="store_true",
+                   help="reach OCI registries over plain HTTP, as helm --plain-http (default: "
+                        "HTTPS, except on the loopback address)")
     p.add_argument("-f", "--values", action=_ValuesFile if value_sets else "append", default=[],
                    metavar="FILE",
                    help="a values file for --chart, as helm -f (repeatable, later wins)")
@@ -82,16 +85,18 @@ def add_offline(p: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def chart_source(args: argparse.Namespace) -> Iterator[None]:
-    """--offline for the command's duration (in the environment: it reaches the processes the
-    command starts), and --chart made a local directory (chart/sources/): a packaged, downloaded
-    or registry chart is fetched and verified once, with the subcharts that -f/--set enable.
+    """--offline and --plain-http for the command's duration (in the environment: they reach
+    the processes the command starts), and --chart made a local directory (chart/sources/): a
+    packaged, downloaded or registry chart is fetched and verified once, with the subcharts that
+    -f/--set enable.
     `check` fetches subcharts as it renders: a chart that cannot render is an input error there,
     reported beside the other inputs (check.manifests_from)."""
-    from toolman_kit.chart.sources import ENV_OFFLINE
+    from toolman_kit.chart.sources import ENV_OFFLINE, ENV_PLAIN_HTTP
 
-    saved = os.environ.get(ENV_OFFLINE)
-    if getattr(args, "offline", False):
-        os.environ[ENV_OFFLINE] = "1"
+    saved = {name: os.environ.get(name) for name in (ENV_OFFLINE, ENV_PLAIN_HTTP)}
+    for name, flag in ((ENV_OFFLINE, "offline"), (ENV_PLAIN_HTTP, "plain_http")):
+        if getattr(args, flag, False):
+            os.environ[name] = "1"
     try:
         if getattr(args, "chart", None):
             from toolman_kit.chart import sources
@@ -106,10 +111,11 @@ def chart_source(args: argparse.Namespace) -> Iterator[None]:
                                          value_sets=_value_texts(args, read_values_file)))
         yield
     finally:
-        if saved is None:
-            os.environ.pop(ENV_OFFLINE, None)
-        else:
-            os.environ[ENV_OFFLINE] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _value_texts(args: argparse.Namespace, read: Any) -> list[tuple[list[str], list[str]]]:

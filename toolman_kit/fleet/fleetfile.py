@@ -18,6 +18,7 @@ line and the key (e.g. `fleet.yaml:7: targets[1].name: must be lowercase …`).
         chart: ingress-nginx           # a chart name with `repo`, or oci://…, or a .tgz or URL
         repo: https://charts.example.com/ingress-nginx
         version: "4.15.1"              # or a range: "^4.15"
+        plain_http: true               # OCI registries over plain HTTP (helm --plain-http)
         policies: [policies/prod/]     # admission policies (files or directories), as --policy
 
 Paths (chart, values, paths, baseline, policies, a profile that is not built in) are relative to
@@ -56,6 +57,7 @@ class Target:
     title: str | None = None
     render_timeout: float | None = None  # seconds per render (None: --render-timeout's)
     policies: tuple[str, ...] = ()  # admission policy files and directories (absolute)
+    plain_http: bool = False  # OCI registries over plain HTTP, not only on loopback
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def load_fleet(path: str | Path) -> Fleet:
             api_versions=tuple(options.get("api_versions") or ()),
             baseline=_paths(base, options.get("baseline")), title=options.get("title"),
             render_timeout=options.get("render_timeout"),
+            plain_http=bool(options.get("plain_http", False)),
             policies=tuple(dict.fromkeys(_paths(base, [*defaults.get("policies", ()),
                                                        *entry.get("policies", ())])))))
     return Fleet(path, tuple(targets))

@@ -11,7 +11,9 @@ summary and the fleet page; it raises nothing: a target that fails is an Outcome
 The report's two sets are named "last run <run-id>" and "this run <run-id>", so its every section
 says what changed since the last run. A run directory is an ordinary report plus
 `inputs/<target>-<run-id>.yaml` (the manifests analyzed: the next run's baseline; each Secret
-value replaced by a digest, the file 0600 in a 0700 directory) and `run.json` (this Outcome),
+value replaced by a digest, the file 0600 in a 0700 directory), beside it `….crds.yaml` (the
+chart's crds/: the schemas its custom resources were judged against, which the next run judges
+the last run's manifests against too) and `run.json` (this Outcome),
 written last: a directory without it is not a finished run. DIR/<target> must be a directory of
 DIR's own: a symbolic link there fails the target and is never followed.
 """
@@ -37,7 +39,7 @@ from toolman_kit.analysis import Analysis
 from toolman_kit.atomic import write_atomic
 from toolman_kit.chart import sources
 from toolman_kit.chart.redact import mask_secrets
-from toolman_kit.chart.render import render
+from toolman_kit.chart.render import crd_objects, prepare, read_values_file, render
 from toolman_kit.chart.sandbox import timeout_set
 from toolman_kit.errors import FleetError, ManifestError, ToolmanKitError
 from toolman_kit.fleet.fleetfile import Target
@@ -104,19 +106,26 @@ def _run_target(job: Job) -> Outcome:
         target_dir(job.out, t.name)
         source = None
         if t.chart and (sources.is_remote(t.chart, t.repo) or t.version):
-            fetched = sources.resolve(t.chart, t.repo, t.version)  # verified, cached
+            fetched = sources.resolve(t.chart, t.repo, t.version,  # verified, cached
+                                      plain_http=t.plain_http)
             t, source = replace(t, chart=str(fetched.path), repo=None, version=None), \
                 fetched.digest
-            job, label = replace(job, target=t), fetched.label
-        text = mask_secrets(_manifests(t), load_profile(t.profile).secret_env)  # kept on disk
-        digest = input_hash(t, text, source)
+            label = fetched.label
+        if t.chart:  # with the subcharts its values enable, fetched here as this target says
+            # (plain_http): the report renders the same directory and fetches nothing
+            texts = [read_values_file(v) for v in t.values]
+            t = replace(t, chart=str(prepare(t.chart, texts=texts, plain_http=t.plain_http)))
+        job = replace(job, target=t)
+        text, crds = _manifests(t)
+        text = mask_secrets(text, load_profile(t.profile).secret_env)  # kept on disk
+        digest = input_hash(t, text, source, crds)
         previous = _previous(job)
         if (previous and previous.status == "ok" and previous.input_hash == digest
                 and not job.force):
             outcome = replace(previous, run_id=job.run_id, status="unchanged", new=[],
                               resolved=[], compared_with=previous.run_id)
         else:
-            outcome = _report(job, text, digest, previous, started, worker, label)
+            outcome = _report(job, text, crds, digest, previous, started, worker, label)
     except ToolmanKitError as exc:
         outcome = Outcome(t.name, job.run_id, "failed", _one_line(str(exc)))
     except OSError as exc:
@@ -129,18 +138,20 @@ def _run_target(job: Job) -> Outcome:
     return outcome
 
 
-def input_hash(target: Target, manifests: str, source: str | None = None) -> str:
-    """What decides a report: the manifests analyzed (after rendering), the digest of the chart
-    archive they came from (a repository or registry chart), the profile's content, the
-    admission policies' content (the profile's and the target's), the Kubernetes version and API
-    versions, the release namespace, the title and this kit's version."""
+def input_hash(target: Target, manifests: str, source: str | None = None,
+               crds: str = "") -> str:
+    """What decides a report: the manifests analyzed (after rendering), the chart's CRDs (the
+    schemas of its custom resources), the digest of the chart archive they came from (a
+    repository or registry chart), the profile's content, the admission policies' content (the
+    profile's and the target's), the Kubernetes version and API versions, the release
+    namespace, the title and this kit's version."""
     profile = target_profile(target)
     policies = _read_files(profile.policies) if profile.policies else ""
     profile = replace(profile, source="", policies=())  # content, not where it lives
     h = hashlib.sha256()
     for part in (__version__, target.kube_version, target.api_versions, target.namespace,
                  target.title, source or "",
-                 repr(profile), policies, manifests):
+                 repr(profile), policies, manifests, crds):
         h.update(f"{part}".encode() + b"\0")
     return h.hexdigest()[:16]
 
@@ -183,6 +194,12 @@ def input_file(out: str | Path, target: str, run_id: str) -> Path:
     return old if old.is_file() else run / INPUTS / old.name
 
 
+def crds_file(out: str | Path, target: str, run_id: str) -> Path:
+    """The chart's CRDs a run judged its custom resources against (absent: none, or a run of
+    a kit that kept none)."""
+    return run_dir(out, target, run_id) / INPUTS / f"{target}-{run_id}.crds.yaml"
+
+
 # --- the steps ---------------------------------------------------------------------------------
 
 def _check_shared(out: str, token: str) -> None:
@@ -197,14 +214,19 @@ def _check_shared(out: str, token: str) -> None:
                          "every worker must mount it, writable, at the same path")
 
 
-def _manifests(t: Target) -> str:
-    """The text to analyze: the chart rendered, or the rendered files one after the other."""
+def _manifests(t: Target) -> tuple[str, str]:
+    """The text to analyze (the chart rendered, or the rendered files one after the other) and
+    the chart's CRDs (its crds/ and its subcharts'), which are schemas for its custom
+    resources, not objects of the release: they are judged apart, never as manifests."""
     if t.chart:
-        return render(t.chart, t.values, release=t.release or t.name,
-                      namespace=t.namespace or "default", kube_version=t.kube_version,
-                      lint=False, api_versions=load_profile(t.profile).served(t.api_versions)).text
-
-    return _read_files(t.paths)
+        rendered = render(t.chart, t.values, release=t.release or t.name,
+                          namespace=t.namespace or "default", kube_version=t.kube_version,
+                          lint=False,
+                          api_versions=load_profile(t.profile).served(t.api_versions))
+        crds = "".join(f"---\n# Source: {where}\n{text}" + ("" if text.endswith("\n") else "\n")
+                       for where, text in rendered.crds)
+        return rendered.text, crds
+    return _read_files(t.paths), ""
 
 
 def _read_files(paths: tuple[str, ...]) -> str:
@@ -234,33 +256,45 @@ def _previous(job: Job) -> Outcome | None:
         return None  # gone or unreadable: this run compares against nothing
 
 
-def _report(job: Job, text: str, digest: str, previous: Outcome | None, started: float,
-            worker: str, chart: str = "") -> Outcome:
+def _report(job: Job, text: str, crds: str, digest: str, previous: Outcome | None,
+            started: float, worker: str, chart: str = "") -> Outcome:
     t = job.target
-    # The report's kernels load the profile by path: the fleet file's policies in a derived one.
-    with derived(t.profile, {"policies": list(t.policies)}) if t.policies \
-            else contextlib.nullcontext(t.profile) as profile:
-        return _report_with(job, profile, text, digest, previous, started, worker, chart)
+    # The CRDs are staged beside the run (the baseline set reads them) until it is finished.
+    staged = Path(job.out) / t.name / f".crds-{job.run_id}.yaml"
+    try:
+        if crds:
+            write_atomic(staged, crds)
+        # The report's kernels load the profile by path: the fleet file's policies in a
+        # derived one.
+        with derived(t.profile, {"policies": list(t.policies)}) if t.policies \
+                else contextlib.nullcontext(t.profile) as profile:
+            return _report_with(job, profile, text, staged if crds else None, digest,
+                                previous, started, worker, chart)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
-def _report_with(job: Job, profile: str, text: str, digest: str, previous: Outcome | None,
-                 started: float, worker: str, chart: str) -> Outcome:
+def _report_with(job: Job, profile: str, text: str, crds: Path | None, digest: str,
+                 previous: Outcome | None, started: float, worker: str,
+                 chart: str) -> Outcome:
     from toolman_kit.present.report import build_report
 
     t, out = job.target, run_dir(job.out, job.target.name, job.run_id)
     try:
         report = build_report(
-            out, sets=_sets(job, previous), chart=t.chart, profile=profile,
+            out, sets=_sets(job, previous, crds), chart=t.chart, profile=profile,
             namespace=t.namespace, release=t.release or t.name,
             title=t.title or f"{t.name} Deployment Analysis", jobs=1, kernels=_kernels(),
             kube_version=t.kube_version, api_versions=t.api_versions)
         (out / INPUTS).mkdir(mode=0o700)
         write_atomic(out / INPUTS / f"{t.name}-{job.run_id}.yaml", text, mode=0o600)
+        if crds:
+            os.replace(crds, crds_file(job.out, t.name, job.run_id))
         findings, checklist = _read_findings(out)
         if previous and (old := _read_findings(run_dir(job.out, t.name, previous.run_id))):
             new, resolved, compared = *_since(old[0], findings), previous.run_id
         elif t.baseline:
-            new, resolved, compared = *_since(_analyze(t), findings), "baseline"
+            new, resolved, compared = *_since(_analyze(t, crds), findings), "baseline"
         else:
             new, resolved, compared = [], [], None
         errors = report.input_errors
@@ -280,18 +314,23 @@ def _report_with(job: Job, profile: str, text: str, digest: str, previous: Outco
     return outcome
 
 
-def _sets(job: Job, previous: Outcome | None) -> list[dict[str, Any]]:
+def _sets(job: Job, previous: Outcome | None, crds: Path | None = None
+          ) -> list[dict[str, Any]]:
     """The report's sets: the last run's manifests (else the fleet file's baseline, if any),
-    then this run's."""
+    then this run's. The last run's are judged against the CRDs it kept; the baseline against
+    this run's (`crds`)."""
     t = job.target
     this: dict[str, Any] = {"name": f"this run {job.run_id}"}
     this.update({"values": list(t.values)} if t.chart else {"manifests": list(t.paths)})
     before = input_file(job.out, t.name, previous.run_id) if previous else None
-    if before and before.is_file():
-        return [{"name": f"last run {previous.run_id}", "manifests": [str(before)]}, this]
+    if previous and before and before.is_file():
+        kept = crds_file(job.out, t.name, previous.run_id)
+        return [{"name": f"last run {previous.run_id}", "manifests": [str(before)],
+                 **({"crds": [str(kept)]} if kept.is_file() else {})}, this]
     if t.baseline:
         name = ", ".join(Path(p).name for p in t.baseline)
-        return [{"name": name, "manifests": list(t.baseline)}, this]
+        return [{"name": name, "manifests": list(t.baseline),
+                 **({"crds": [str(crds)]} if crds else {})}, this]
     return [this]
 
 
@@ -310,8 +349,15 @@ def _read_findings(directory: Path) -> tuple[Any, dict[str, str]] | None:
     return pd.DataFrame(doc.get("findings", []), columns=list(COLUMNS)), checklist
 
 
-def _analyze(t: Target) -> Any:
-    return Analysis.of(*t.baseline, profile=target_profile(t), namespace=t.namespace,
+def _analyze(t: Target, crds: Path | None) -> Any:
+    a = Analysis.of(*t.baseline, profile=target_profile(t), namespace=t.namespace,
+                    kube_version=t.kube_version)
+    if not crds:
+        return a.findings
+    manifests = a.manifests  # judged again with the chart's CRDs as schemas
+    manifests.crds = crd_objects([(str(crds), crds.read_text(encoding="utf-8"))],
+                                 manifests.namespace)
+    return Analysis.of(manifests, profile=target_profile(t),
                        kube_version=t.kube_version).findings
 
 

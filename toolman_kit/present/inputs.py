@@ -2,7 +2,9 @@
 
 A set is described by a dict, `{"name": "production", "manifests": [paths]}`, or with a chart
 `{"name": "production", "values": [files], "set": ["key=value"]}` (`"values": []` is the chart's
-own defaults). `named_sets` turns the CLI's baseline/candidate pair into two such sets, so the
+own defaults). A manifests set may add `"crds": [files]`: CustomResourceDefinitions that are
+schemas for its custom resources (a chart's crds/, as a rendered set has them), not objects.
+`named_sets` turns the CLI's baseline/candidate pair into two such sets, so the
 pair is the two-set case and nothing else. The report validates every set before a kernel starts
 (`validate`), and each notebook calls `inputs()` to get the analyses.
 
@@ -22,7 +24,7 @@ from typing import Any
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.atomic import write_atomic
-from toolman_kit.chart.render import load_chart
+from toolman_kit.chart.render import crd_objects, load_chart
 from toolman_kit.comparison import Comparison
 from toolman_kit.errors import ManifestError, ToolmanKitError
 from toolman_kit.judge.profiles import BUILT_IN, Profile, load_profile
@@ -155,6 +157,8 @@ def validate(sets: Sequence[Any], chart: Any = None, profile: Any = "production"
                 raise ToolmanKitError(f"{where}: no manifests given")
             paths = [_resolve(p, f"{where}, manifests") for p in spec["manifests"]]
             resolved.append({"name": spec["name"], "manifests": paths})
+            if spec.get("crds"):
+                resolved[-1]["crds"] = [_resolve(p, f"{where}, crds") for p in spec["crds"]]
         else:
             if chart is None:
                 raise ToolmanKitError(f"{where}: values need a chart")
@@ -240,8 +244,10 @@ def _analyses(specs: list[dict[str, Any]], chart: str | None, profile: Any,
     loaded: list[tuple[str, Manifests, Any]] = []
     for spec in specs:
         if "manifests" in spec:
-            loaded.append((spec["name"], load(*map(Path, spec["manifests"]),
-                                              namespace=namespace), None))
+            m = load(*map(Path, spec["manifests"]), namespace=namespace)
+            m.crds = crd_objects([(p, Path(p).read_text(encoding="utf-8"))
+                                  for p in spec.get("crds", ())], m.namespace)
+            loaded.append((spec["name"], m, None))
         else:
             m, r = load_chart(chart, spec["values"], spec["set"], release=release,
                               namespace=namespace, kube_version=profile.kube_version,

@@ -6,9 +6,12 @@ target's `chart:` may name, made into a chart directory to render.
   http(s)://…/name-1.2.3.tgz           downloaded, cached by digest
   --repo URL NAME --version RANGE      the newest match in URL's index.yaml (repo.py)
   oci://host/path/name[:tag]           from an OCI registry (oci.py)
+  oci://host/path/name@sha256:<hex>    the same, by the manifest's digest
 Downloads are verified (index digest, manifest layer digest), cached by digest (cache.py) and
 unpacked safely (archive.py). With `offline` (--offline, TOOLMAN_KIT_OFFLINE=1) nothing touches
-the network: what the cache lacks is one error saying so.
+the network: what the cache lacks is one error saying so. With `plain_http` (--plain-http,
+TOOLMAN_KIT_PLAIN_HTTP=1, a fleet target's plain_http) OCI registries are plain HTTP wherever
+they are, not only on the loopback address.
 
 A chart fetched is rendered from a copy kept for its name (cache.named): outputs name it by the
 reference given and its digest (shown, named), never by the cache's folders.
@@ -25,6 +28,7 @@ from toolman_kit.chart.sources import cache, http, oci, repo
 from toolman_kit.errors import FetchError
 
 ENV_OFFLINE = "TOOLMAN_KIT_OFFLINE"
+ENV_PLAIN_HTTP = "TOOLMAN_KIT_PLAIN_HTTP"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ def offline_default() -> bool:
     return os.environ.get(ENV_OFFLINE, "") not in ("", "0")
 
 
+def plain_http_default() -> bool:
+    return os.environ.get(ENV_PLAIN_HTTP, "") not in ("", "0")
+
+
 def is_remote(chart: str | os.PathLike[str], repo_url: str | None = None) -> bool:
     """Whether `chart` names something other than a directory (so resolve() has work to do)."""
     text = str(chart)
@@ -75,13 +83,15 @@ def is_remote(chart: str | os.PathLike[str], repo_url: str | None = None) -> boo
 
 
 def resolve(chart: str | os.PathLike[str], repo_url: str | None = None,
-            version: str | None = None, offline: bool | None = None) -> Source:
+            version: str | None = None, offline: bool | None = None,
+            plain_http: bool | None = None) -> Source:
     """The chart named, as a local directory; a FetchError when it cannot be had."""
     text = str(chart)
     offline = offline_default() if offline is None else offline
+    plain_http = plain_http_default() if plain_http is None else plain_http
     if repo_url:
         if repo_url.startswith("oci://"):
-            return resolve(f"{repo_url.rstrip('/')}/{text}", None, version, offline)
+            return resolve(f"{repo_url.rstrip('/')}/{text}", None, version, offline, plain_http)
         if "://" in text or "/" in text:
             raise FetchError(f"--repo takes a chart name, not {http.redact(text)!r}")
         path, digest, chosen = repo.fetch(repo_url, text, version, offline,
@@ -91,8 +101,12 @@ def resolve(chart: str | os.PathLike[str], repo_url: str | None = None,
                              f"{text} --repo {base} --version {chosen}"))
     if text.startswith("oci://"):
         path, digest, chosen = oci.fetch(text, version, offline,
-                                         urlsplit(text.replace("oci://", "https://")).netloc)
-        host, name, _ = oci.split(text)
+                                         urlsplit(text.replace("oci://", "https://")).netloc,
+                                         plain_http)
+        host, name, tag = oci.split(text)
+        if oci.is_digest(tag):  # named by its manifest's digest: so it stays in every output
+            return _named(Source(path, f"oci://{host}/{name}@{tag}", digest, chosen or None,
+                                 f"oci://{host}/{name}@{tag}"))
         return _named(Source(path, f"oci://{host}/{name}:{chosen}", digest, chosen,
                              f"oci://{host}/{name} --version {chosen}"))
     if version:

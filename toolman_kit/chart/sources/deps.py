@@ -28,7 +28,7 @@ from toolman_kit.read import yamlsafe
 
 
 def complete(chart: Path, values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-             offline: bool, env_host: str | None = None) -> Path:
+             offline: bool, env_host: str | None = None, plain_http: bool = False) -> Path:
     """`chart`, or its copy with the enabled missing subcharts fetched into charts/. `values`
     may be several value sets (compare's, a report's): a subchart any of them enables is
     fetched, and each set's render still decides by its own condition."""
@@ -46,7 +46,7 @@ def complete(chart: Path, values: Mapping[str, Any] | Sequence[Mapping[str, Any]
         return chart
     lock = _lock(chart)
     fetched = {name: _fetch(dep, why, chart, str(meta.get("name") or chart.name), lock,
-                            offline, env_host) for name, (dep, why) in need.items()}
+                            offline, env_host, plain_http) for name, (dep, why) in need.items()}
     # the copy is named as its chart is (sources.shown): a fetched one's reference, else its path
     named = cache.name_of(chart) or {"ref": str(chart)}
     key = hashlib.sha256(content_digest(chart).encode())
@@ -95,7 +95,8 @@ def content_digest(folder: Path) -> str:
 
 
 def _fetch(dep: Mapping[str, Any], why: dependencies.Dependency, chart: Path, chart_name: str,
-           lock: dict[str, str], offline: bool, env_host: str | None) -> tuple[Path, str]:
+           lock: dict[str, str], offline: bool, env_host: str | None,
+           plain_http: bool = False) -> tuple[Path, str]:
     """(subchart directory, its digest), or a FetchError naming the dependency and
     `helm dependency build`."""
     name = str(dep["name"])
@@ -112,7 +113,7 @@ def _fetch(dep: Mapping[str, Any], why: dependencies.Dependency, chart: Path, ch
             where = url
         if where.startswith("oci://"):
             folder, digest, _ = oci.fetch(f"{where.rstrip('/')}/{name}", version, offline,
-                                          env_host)
+                                          env_host, plain_http)
             return folder, digest
         if where.startswith(("http://", "https://")):
             folder, digest, _ = repo.fetch(where, name, version, offline, env_host)

@@ -58,7 +58,7 @@ def unknown_field(resource: Resource, idx: Index, profile: Profile) -> Outcome:
     found = openapi.validator(idx, profile.kube_version).problems(resource)
     if found is None:
         yield Skip(f"no schema for {resource.api_version} {resource.kind} at Kubernetes "
-                   f"{profile.kube_version} (nor a CRD in the manifests)")
+                   f"{profile.kube_version} (nor a CRD in the manifests or the chart's crds/)")
         return
     for path, message in found.unknown:
         yield Violation(message, path=path)
