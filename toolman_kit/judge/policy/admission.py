@@ -135,6 +135,14 @@ class Policy:
             return None
         return program, tuple(i for i, _ in alone)
 
+    @cached_property
+    def offline(self) -> tuple[str, ...]:
+        """Why each validation cannot be evaluated here ("": it can): its expression's reason,
+        or that of a variable it reads."""
+        exprs = self.variable_exprs
+        return tuple(v.expr.offline or next((exprs[n].offline for n in self.closure(
+            v.expr.uses) if exprs[n].offline), "") for v in self.validations)
+
     @cached_property  # the same for every object: not made again at each evaluation
     def variable_exprs(self) -> dict[str, Expr]:
         return dict(self.variables)
@@ -154,9 +162,33 @@ class Policy:
             known[names] = [n for n, _ in self.variables if n in wanted]
         return known[names]
 
+    @cached_property
+    def _selected(self) -> dict[tuple[str, str, str, bool], bool] | None:
+        """selects' answers by the request's group, version, resource and whether it is
+        namespaced, when nothing else decides (no selector, resourceNames nor Kyverno block);
+        None otherwise. Objects of one kind are many: their rules are matched once."""
+        for m in map(as_dict, (*self.match_any, *self.match_all, *self.exclude_any,
+                               *self.exclude_all)):
+            if "kyverno" in m or as_dict(m.get("namespaceSelector")) or \
+                    as_dict(m.get("objectSelector")) or any(
+                        as_list(as_dict(r).get("resourceNames")) for key in (
+                            "resourceRules", "excludeResourceRules")
+                        for r in as_list(m.get(key))):
+                return None
+        return {}
+
     def selects(self, t: Target) -> bool:
         if self.resources is not None and t.resource not in self.resources:
             return False
+        known = self._selected
+        if known is None:
+            return self._selects(t)
+        key = (t.group, t.version, t.resource, bool(t.namespace))
+        if key not in known:
+            known[key] = self._selects(t)
+        return known[key]
+
+    def _selects(self, t: Target) -> bool:
         if self.match_all and not all(matches(m, t) for m in self.match_all):
             return False
         if self.match_any and not any(matches(m, t) for m in self.match_any):
@@ -223,9 +255,7 @@ def admit(policy: Policy, t: Target, params: Any, actions: tuple[str, ...],
             return [Skip(f"{who}: not evaluated: matchCondition {name!r} is false")]
     outcomes: list[Violation | Skip] = []
     together = _together(policy, values)
-    for i, v in enumerate(policy.validations):
-        offline = v.expr.offline or next((values.exprs[n].offline for n in values.closure(
-            v.expr.uses) if values.exprs[n].offline), "")
+    for i, (v, offline) in enumerate(zip(policy.validations, policy.offline, strict=True)):
         if offline:
             outcomes.append(Skip(f"{who}: {offline}: {v.expr.text}"))
             continue
