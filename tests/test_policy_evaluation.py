@@ -124,3 +124,25 @@ def test_the_engine_asks_a_policy_once_per_kind_and_calls_it_on_those_it_can_mat
     assert fn.called == ["Service"] * 3
     passed = [r for r in findings if r[0] == check.id]
     assert [(r[3], r[4]) for r in passed] == [("pass", "Service")] * 3
+
+
+def test_the_list_of_validations_compiles_once_per_run_whatever_the_number_of_objects(
+        monkeypatch, tmp_path):
+    from toolman_kit.judge.policy import cel
+
+    compiled: list[str] = []
+    real = cel.compile_expression
+
+    def counting(expression, *args, **kwargs):
+        compiled.append(expression)
+        return real(expression, *args, **kwargs)
+
+    monkeypatch.setattr(cel, "compile_expression", counting)
+    policy = vap("three", "configmaps", "has(object.data)", "false", "true")
+    counts = []
+    for n in (1, 20):
+        compiled.clear()
+        a = analysis(tmp_path, [config_map(f"cm-{i}") for i in range(n)], [policy])
+        assert len(outcomes(a, "policy/three")) == n
+        counts.append(len(compiled))
+    assert counts == [4, 4]  # each validation, and the three as one list
