@@ -68,7 +68,7 @@ def run(index: Index, profile: Profile, values_set: str = "",
         policies: Mapping[str, Check] | None = None) -> tuple[Findings, list[LoadError]]:
     """Every enabled check over every object it applies to: (findings, check errors).
     `policies`: the checks of admission policies and rules (policy_checks), run on every object
-    (a rule of scope container on every container of a workload)."""
+    of a kind they can match (a rule of scope container on every container of a workload)."""
     by_scope: dict[Scope, dict[str, list[Check]]] = {s: defaultdict(list) for s in Scope}
     for c in catalogue().values():
         if profile.enabled(c.id):
@@ -82,8 +82,12 @@ def run(index: Index, profile: Profile, values_set: str = "",
     for c in (policies or {}).values():
         if profile.enabled(c.id):
             (container_rules if c.scope == Scope.CONTAINER else admission).append(c)
+    admission_of: dict[tuple[str, bool], list[Check]] = {}  # (kind, workload?) → its policies
     for resource in index.manifests.resources:
         w = index.workload_of.get(resource)
+        key = (resource.kind, w is not None)
+        if key not in admission_of:  # asked once per kind, not per (object, policy)
+            admission_of[key] = [c for c in admission if _applies(c, *key)]
         target = _Target(resource, w, profile.peer_exemptions)
         own: Iterable[Check] = by_scope[Scope.OBJECT].get(resource.kind, ())
         if w is not None and w.spec_kind.custom:
@@ -92,7 +96,7 @@ def run(index: Index, profile: Profile, values_set: str = "",
             own = (*own, *custom_kind)
         for c in (*own, *every_kind):
             runner.run(c, target, "", None, c.fn(resource, index, profile))
-        for c in admission:
+        for c in admission_of[key]:
             runner.admission(c, target, index)
     for w in index.workloads:
         target = _Target(w.resource, w, profile.peer_exemptions)
@@ -108,6 +112,13 @@ def run(index: Index, profile: Profile, values_set: str = "",
             for c in container_rules:
                 runner.admission(c, target, index, container, w)
     return Findings(row for part in runner.ranked for row in part), runner.errors
+
+
+def _applies(c: Check, kind: str, workload: bool) -> bool:
+    """Whether a policy's check can match an object of `kind` (a workload: or the pods its
+    controller creates); a check function without `applies` is asked about every object."""
+    applies = getattr(c.fn, "applies", None)
+    return applies is None or applies(kind, workload)
 
 
 class _Target:

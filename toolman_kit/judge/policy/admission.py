@@ -116,9 +116,79 @@ class Policy:
             return None
         return frozenset(n for n in names if "/" not in n)  # subresources: never a CREATE
 
+    @cached_property
+    def together(self) -> tuple[cel.Program, tuple[int, ...]] | None:
+        """The validations that read no `variables` compiled as one list expression, with
+        their indices (None: fewer than two): one evaluation per object instead of one each,
+        as each evaluation costs the engine several times what an expression of a validation
+        does. Compiled once per run, at the policy's first object."""
+        alone = [(i, v.expr.program) for i, v in enumerate(self.validations)
+                 if v.expr.program is not None and not v.expr.offline and not v.expr.uses]
+        if len(alone) < 2 or len({p.environment for _, p in alone}) > 1:
+            return None
+        first = alone[0][1]
+        # each on lines of its own: a `// comment` ends at the line's end, not the list's
+        text = "[\n" + ",\n".join(f"({p.expression}\n)" for _, p in alone) + "\n]"
+        try:
+            program = cel.compile_expression(text, *first.environment)
+        except cel.CelCompileError:
+            return None
+        return program, tuple(i for i, _ in alone)
+
+    @cached_property
+    def offline(self) -> tuple[str, ...]:
+        """Why each validation cannot be evaluated here ("": it can): its expression's reason,
+        or that of a variable it reads."""
+        exprs = self.variable_exprs
+        return tuple(v.expr.offline or next((exprs[n].offline for n in self.closure(
+            v.expr.uses) if exprs[n].offline), "") for v in self.validations)
+
+    @cached_property  # the same for every object: not made again at each evaluation
+    def variable_exprs(self) -> dict[str, Expr]:
+        return dict(self.variables)
+
+    def closure(self, names: frozenset[str]) -> list[str]:
+        """The variables `names` read, with those they read, in declaration order (once per
+        set of names)."""
+        known = self.__dict__.setdefault("_closures", {})
+        if names not in known:
+            exprs = self.variable_exprs
+            wanted, todo = set(), [n for n in names if n in exprs]
+            while todo:
+                name = todo.pop()
+                if name not in wanted:
+                    wanted.add(name)
+                    todo.extend(n for n in exprs[name].uses if n in exprs)
+            known[names] = [n for n, _ in self.variables if n in wanted]
+        return known[names]
+
+    @cached_property
+    def _selected(self) -> dict[tuple[str, str, str, bool], bool] | None:
+        """selects' answers by the request's group, version, resource and whether it is
+        namespaced, when nothing else decides (no selector, resourceNames nor Kyverno block);
+        None otherwise. Objects of one kind are many: their rules are matched once."""
+        for m in map(as_dict, (*self.match_any, *self.match_all, *self.exclude_any,
+                               *self.exclude_all)):
+            if "kyverno" in m or as_dict(m.get("namespaceSelector")) or \
+                    as_dict(m.get("objectSelector")) or any(
+                        as_list(as_dict(r).get("resourceNames")) for key in (
+                            "resourceRules", "excludeResourceRules")
+                        for r in as_list(m.get(key))):
+                return None
+        return {}
+
     def selects(self, t: Target) -> bool:
         if self.resources is not None and t.resource not in self.resources:
             return False
+        known = self._selected
+        if known is None:
+            return self._selects(t)
+        key = (t.group, t.version, t.resource, bool(t.namespace))
+        if key not in known:
+            known[key] = self._selects(t)
+        return known[key]
+
+    def _selects(self, t: Target) -> bool:
         if self.match_all and not all(matches(m, t) for m in self.match_all):
             return False
         if self.match_any and not any(matches(m, t) for m in self.match_any):
@@ -192,14 +262,13 @@ def admit(policy: Policy, t: Target, params: Any, actions: tuple[str, ...],
         if result is False:
             return [Skip(f"{who}: not evaluated: matchCondition {name!r} is false")]
     outcomes: list[Violation | Skip] = []
-    for v in policy.validations:
-        offline = v.expr.offline or next((values.exprs[n].offline for n in values.closure(
-            v.expr.uses) if values.exprs[n].offline), "")
+    together = _together(policy, values)
+    for i, (v, offline) in enumerate(zip(policy.validations, policy.offline, strict=True)):
         if offline:
             outcomes.append(Skip(f"{who}: {offline}: {v.expr.text}"))
             continue
         try:
-            ok = _run(v.expr, values)
+            ok = together[i] if i in together else _run(v.expr, values)
             if not isinstance(ok, bool):
                 raise _Failed(f"{v.expr.text!r} must evaluate to a bool, not {ok!r}")
         except _Failed as exc:
@@ -208,6 +277,23 @@ def admit(policy: Policy, t: Target, params: Any, actions: tuple[str, ...],
         if not ok:
             outcomes.append(_denied(policy, who, _message(v, values), actions))
     return outcomes
+
+
+def _together(policy: Policy, values: _Variables) -> dict[int, bool]:
+    """The results of the validations evaluated as one list (Policy.together), by index; {}
+    when one of them fails or is no bool: each is then evaluated alone, to say which and why
+    (an evaluation has no side effects, so alone or together they yield the same)."""
+    together = policy.together
+    if together is None:
+        return {}
+    program, indices = together
+    try:
+        results = cel.evaluate(program, values.activation(frozenset()))
+    except cel.CelEvaluationError:
+        return {}
+    if not all(r.__class__ is bool for r in results):
+        return {}
+    return dict(zip(indices, results, strict=True))
 
 
 def _run(expr: Expr, values: _Variables) -> Any:
@@ -258,24 +344,30 @@ class _Variables:
 
     def __init__(self, policy: Policy, t: Target, params: Any,
                  bound: Mapping[str, Any] | None = None):
-        self.t, self.params, self.bound = t, params, bound or {}
-        self.exprs = dict(policy.variables)
-        self.order = [name for name, _ in policy.variables]
+        self.policy, self.t, self.params, self.bound = policy, t, params, bound or {}
+        self.exprs = policy.variable_exprs
         self.done: dict[str, Any] = {}
         self.failed: dict[str, str] = {}
         self._bindings: tuple[int, cel.Bindings] | None = None  # for len(done) variables
 
     def closure(self, names: frozenset[str]) -> list[str]:
         """The variables `names` read, with those they read, in declaration order."""
-        wanted, todo = set(), [n for n in names if n in self.exprs]
-        while todo:
-            name = todo.pop()
-            if name not in wanted:
-                wanted.add(name)
-                todo.extend(n for n in self.exprs[name].uses if n in self.exprs)
-        return [n for n in self.order if n in wanted]
+        return self.policy.closure(names) if names else []
 
     def activation(self, uses: frozenset[str]) -> cel.Bindings:
+        if uses:
+            self._evaluate(uses)
+        if self._bindings is None or self._bindings[0] != len(self.done):
+            # without variables (most policies), every policy's evaluations of the object
+            # share the target's bindings
+            shared = not self.done and self.params is None and not self.bound
+            bindings = self.t.bindings(self.params) if shared else cel.Bindings(
+                {**self.t.context(self.params), **self.bound, "variables": dict(self.done)})
+            self._bindings = (len(self.done), bindings)
+        return self._bindings[1]
+
+    def _evaluate(self, uses: frozenset[str]) -> None:
+        """The variables `uses` reads, each once; _Failed naming those that failed."""
         for name in self.closure(uses):
             if name in self.done or name in self.failed:
                 continue
@@ -291,11 +383,3 @@ class _Variables:
         errors = [f"variable {n!r}: {self.failed[n]}" for n in uses if n in self.failed]
         if errors:
             raise _Failed("; ".join(errors))
-        if self._bindings is None or self._bindings[0] != len(self.done):
-            # without variables (most policies), every policy's evaluations of the object
-            # share the target's bindings
-            shared = not self.done and self.params is None and not self.bound
-            bindings = self.t.bindings(self.params) if shared else cel.Bindings(
-                {**self.t.context(self.params), **self.bound, "variables": dict(self.done)})
-            self._bindings = (len(self.done), bindings)
-        return self._bindings[1]

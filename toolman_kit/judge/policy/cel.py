@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from cel_expr_python import cel
@@ -51,6 +51,7 @@ ITERATION_BUDGET = 10_000  # cel-cpp's comprehension budget per evaluation, fixe
 
 _MODULES = {"lists": lists, "regex": regex, "urls": urls, "quantity": quantities, "sets": sets,
             "net": net, "format": formats, "semver": semver}
+_ERROR = cel.Type.ERROR
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 
 
@@ -81,7 +82,7 @@ class Program:
         return compile_expression, (self.expression, self.kube_version, self.variables,
                                     self.kyverno)
 
-    @property
+    @cached_property  # asked at every evaluation
     def environment(self) -> tuple[str, tuple[str, ...], bool]:
         return self.kube_version, self.variables, self.kyverno
 
@@ -157,9 +158,10 @@ class Bindings:
 
     def activation(self, program: Program) -> cel.Activation:
         key = program.environment
-        if key not in self._activations:
-            self._activations[key] = environment(*key).Activation(self.variables)
-        return self._activations[key]
+        activation = self._activations.get(key)
+        if activation is None:
+            activation = self._activations[key] = environment(*key).Activation(self.variables)
+        return activation
 
 
 def evaluate(program: Program, variables: Mapping[str, Any] | Bindings) -> Any:
@@ -175,9 +177,12 @@ def evaluate(program: Program, variables: Mapping[str, Any] | Bindings) -> Any:
                 f"{program.expression!r} stopped: more than {ITERATION_BUDGET:,} iterations in "
                 "one evaluation (a runaway all()/exists()/map()?)") from None
         raise CelEvaluationError(f"{program.expression!r}: {exc}") from None
-    if value.type() == cel.Type.ERROR:
-        raise CelEvaluationError(f"{program.expression!r}: {_reason(value.value())}")
-    return value.plain_value()
+    result = value.plain_value()  # an error's is its message: told apart by its type
+    if result.__class__ is bool:  # what nearly every evaluation yields: no need to ask
+        return result
+    if value.type() == _ERROR:
+        raise CelEvaluationError(f"{program.expression!r}: {_reason(result)}")
+    return result
 
 
 def plain(value: Any) -> Any:

@@ -135,12 +135,18 @@ class _Evaluate:
         gates = [p.resources for p in parts]  # what its parts can select (None: anything)
         self.resources = None if None in gates else frozenset().union(*gates)
 
+    def applies(self, kind: str, workload: bool) -> bool:
+        """Whether the policy can match an object of `kind` (a `workload`: or its controller's
+        pods), by the resources its rules name: the engine asks once per kind, so that most
+        objects of a run never reach a policy that cannot match them."""
+        return self.resources is None or self.context.resource(kind) in self.resources or (
+            workload and "pods" in self.resources)
+
     def __call__(self, resource: Resource, index: Index,
                  profile: Profile) -> list[Violation | Skip] | None:
         w = index.workload_of.get(resource)
-        if self.resources is not None and self.context.resource(resource.kind) not in \
-                self.resources and (w is None or "pods" not in self.resources):
-            return None  # most objects of a run, for most policies: before making its Target
+        if not self.applies(resource.kind, w is not None):
+            return None  # before making its Target (the engine asks `applies` first)
         t = self.context.of(resource)
         outcomes, matched, autogen = self.evaluate(t)
         pod = self.context.pod_of(w) if w is not None and not autogen else None
