@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from toolman_kit.analysis import Analysis
-from toolman_kit.chart.render import LintMessage, Rendered
+from toolman_kit.chart.lint import LintMessage
+from toolman_kit.chart.render import Rendered
 from toolman_kit.comparison import compare
 from toolman_kit.present import narrative, views
 from toolman_kit.read.manifests import load

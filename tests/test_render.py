@@ -13,8 +13,9 @@ import pytest
 import yaml
 from helpers import CHART, PRODUCTION, make_chart
 
+from toolman_kit.chart.lint import LintMessage
 from toolman_kit.chart.merging import merge_values
-from toolman_kit.chart.render import LintMessage, render
+from toolman_kit.chart.render import render
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, served
 
@@ -290,7 +291,7 @@ def test_cli_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     args = f"-f {values} --set a=2 --set b=3 --namespace ns"
     apis = f"--api-versions {','.join(served(DEFAULT_KUBE_VERSION))}"  # what the SDK gets too
     # The templates rule's word is on the render (the API versions' branch): a second lint,
-    # of a copy of the chart whose template prints it (render.as_rendered).
+    # of a copy of the chart whose template prints it (lint.as_rendered).
     calls = log.read_text().splitlines()
     assert calls[:2] == [f"template rel {CHART} {args} {apis}", f"lint {CHART} {args}"]
     assert re.fullmatch(r"lint /\S*/toolman-lint-\S*/chart --namespace ns", calls[2])

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from toolman_kit.chart.capabilities import api_version, chart_crds
-from toolman_kit.chart.render import LintMessage, crd_objects, documents, layout
+from toolman_kit.chart.lint import LintMessage
+from toolman_kit.chart.render import crd_objects, documents, layout
 from toolman_kit.chart.sandbox import Sandbox
 from toolman_kit.chart.untrusted import check_chart_files
 from toolman_kit.errors import RenderError
@@ -110,7 +111,7 @@ class Renderer:
     def lint(self, values: Mapping[str, Any], text: str | None = None
              ) -> tuple[LintMessage, ...]:
         """`helm lint` with these values, in a render process (lint executes the templates);
-        `text`, their render, is what its templates rule judges (render.as_rendered)."""
+        `text`, their render, is what its templates rule judges (lint.as_rendered)."""
         return self.sandbox.call("lint", str(self.chart), dict(values), self.namespace,
                                  self.kube, text, where=str(self.chart))
 

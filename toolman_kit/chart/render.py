@@ -21,8 +21,7 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +37,7 @@ from toolman_kit.chart.capabilities import (
     chart_crds,
     rendered_crd_versions,
 )
+from toolman_kit.chart.lint import LintMessage, as_rendered, lint_cli
 from toolman_kit.chart.merging import merge_values
 from toolman_kit.chart.redact import given_strings, helm_message, mask, redact_set, set_strings
 from toolman_kit.chart.sandbox import limits, shared
@@ -45,10 +45,10 @@ from toolman_kit.chart.sources import deps
 from toolman_kit.chart.untrusted import check_chart_files
 from toolman_kit.errors import RenderError
 from toolman_kit.judge.apis import DEFAULT_KUBE_VERSION, helm_kube_version
-from toolman_kit.judge.findings import SeverityName
 from toolman_kit.read import yamlsafe
 from toolman_kit.read.manifests import LoadError, Manifests, Resource, Text, load
 
+_SEVERITY = {0: "info", 1: "info", 2: "warning", 3: "error"}  # lint/support: Unknown..ErrorSev
 RELEASE = "release-name"  # helm template's own default
 NO_BACKEND = ("no Helm backend: install the helm CLI or `pip install 'toolman-kit[helm]'`, "
               "or pass rendered manifests")
@@ -66,20 +66,10 @@ INSTALL_ORDER = (
 )
 _RANK = {kind: i for i, kind in enumerate(INSTALL_ORDER)}
 _SEP = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")  # releaseutil.SplitManifests (Go \s)
-_SEVERITY = {0: "info", 1: "info", 2: "warning", 3: "error"}  # lint/support: Unknown..ErrorSev
-_LINT_LINE = re.compile(r"^\[(INFO|WARNING|ERROR|UNKNOWN)\] (.*?): (.*)$")
-_SOURCE = re.compile(r"(?:^|\n)---\n# Source: ")  # a document `helm template` prints
 _WHERE = re.compile(r"([^\s():]+/templates/[^\s():]+):(\d+)(?::(\d+))?")
 
 
 Backend = Literal["helm-cli", "helm-sdk"]
-
-
-@dataclass(frozen=True)
-class LintMessage:
-    severity: SeverityName
-    path: str  # as helm lint prints it, e.g. "Chart.yaml" or "templates/"
-    message: str
 
 
 @dataclass(frozen=True)
@@ -312,25 +302,10 @@ def _render_cli(chart: Path, files: tuple[str, ...], sets: list[str], release: s
     if not lint:
         return done.stdout, ()
     where = ["--namespace", namespace] + (["--kube-version", kube] if kube else [])
-    messages = _lint_cli(chart, [str(chart), *args], bounds.timeout)
+    messages = lint_cli(chart, [str(chart), *args], bounds.timeout)
     return done.stdout, as_rendered(chart, done.stdout, messages,
-                                    lambda static: _lint_cli(chart, [str(static), *where],
+                                    lambda static: lint_cli(chart, [str(static), *where],
                                                              bounds.timeout))
-
-
-def _lint_cli(chart: Path, args: list[str], timeout: float) -> list[LintMessage]:
-    try:
-        linted = subprocess.run(["helm", "lint", *args], capture_output=True, text=True,
-                                check=False, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"helm lint took longer than {timeout:g} s "
-                          "(--render-timeout)", file=str(chart)) from None
-    lint = []
-    for line in linted.stdout.splitlines():
-        if m := _LINT_LINE.match(line.strip()):
-            sev = {"UNKNOWN": "info"}.get(m[1], m[1].lower())
-            lint.append(LintMessage(sev, m[2], m[3]))
-    return lint
 
 
 def _render_sdk(chart: Path, files: tuple[str, ...], texts: list[str], sets: list[str],
@@ -387,47 +362,6 @@ def lint_sdk(chart: Path, values: Mapping[str, Any], namespace: str,
     messages = run(chart, values)
     return as_rendered(chart, text, messages, lambda static: run(static, {})) \
         if text is not None else tuple(messages)
-
-
-def as_rendered(chart: Path, text: str, messages: Sequence[LintMessage],
-                lint: Callable[[Path], Sequence[LintMessage]]) -> tuple[LintMessage, ...]:
-    """Lint `messages`, those of its templates rule replaced by the rule's verdict on `text`.
-
-    Neither `helm lint` nor the SDK's lint takes API versions: their templates rule renders with
-    Helm's default capabilities, so a chart gated on `.Capabilities.APIVersions.Has` lints
-    another branch than the one rendered (a policy/v1beta1 PDB "deprecated", an error from a
-    branch the cluster never takes). `lint` runs on a chart whose templates print what this
-    render printed for each of the chart's own templates (the rule's scope), so its
-    per-template rules (YAML, names, deprecations, selectors) judge the objects analyzed."""
-    with tempfile.TemporaryDirectory(prefix="toolman-lint-") as tmp:
-        again = lint(_static_chart(chart, text, Path(tmp)))
-    return tuple([m for m in messages if not m.path.startswith("templates")]
-                 + [m for m in again if m.path.startswith("templates")])
-
-
-def _static_chart(chart: Path, text: str, into: Path) -> Path:
-    """A chart under `into`: `chart`'s Chart.yaml and template files (the same names), each
-    printing the documents `text` has from it, `{{` escaped; partials and the rest empty."""
-    root = into / "chart"
-    (root / "templates").mkdir(parents=True)
-    shutil.copyfile(chart / "Chart.yaml", root / "Chart.yaml")
-    for path in sorted((chart / "templates").rglob("*")):
-        target = root / path.relative_to(chart)
-        if path.is_dir():
-            target.mkdir(exist_ok=True)
-        elif path.is_file():
-            target.write_text("")
-    docs: dict[str, list[str]] = {}
-    for piece in _SOURCE.split(text)[1:]:
-        source, _, doc = piece.partition("\n")
-        own = source.split("/", 1)
-        if len(own) == 2 and own[1].startswith("templates/"):
-            docs.setdefault(own[1], []).append(doc)
-    for name, texts in docs.items():
-        path = root / name
-        if path.parent.is_dir() and not path.is_dir():
-            path.write_text("---\n".join(texts).replace("{{", '{{"{{"}}'), encoding="utf-8")
-    return root
 
 
 def sdk() -> Any:

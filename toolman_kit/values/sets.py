@@ -17,7 +17,8 @@ from typing import Any, TextIO
 
 from toolman_kit.analysis import Analysis, with_kube_version
 from toolman_kit.chart.batch import Output, Renderer
-from toolman_kit.chart.render import LintMessage, helm_template_command
+from toolman_kit.chart.lint import LintMessage
+from toolman_kit.chart.render import helm_template_command
 from toolman_kit.chart.sources import shown
 from toolman_kit.chart.values import (
     DEFAULT_MAX_RENDERS,
