@@ -313,7 +313,7 @@ def _report(found: list[tuple[str, str]], trail: list[str | int], step: str | in
 
 
 # The walk is the one part of validation that grows with the manifests (≈ 40 values per object):
-# scalars are judged in their parent's loop, only mappings and lists recurse, and a map of
+# fields and items are judged alike (_value), only mappings and lists recurse, and a map of
 # strings (labels, annotations, data) is one pass over its values.
 def _object(value: dict[Any, Any], node: Node, trail: list[str | int], out: Problems) -> None:
     if node.strings:
@@ -337,23 +337,8 @@ def _object(value: dict[Any, Any], node: Node, trail: list[str | int], out: Prob
             if key in required:
                 _report(out.invalid, trail, key, "is required, and null here")
             continue
-        if child is ANY:
-            continue
-        t = type(sub)
-        if child.pytypes is not None and t not in child.pytypes \
-                and not _fits(sub, child, trail, key, out):
-            continue
-        if t is dict:
-            trail.append(key)
-            _object(sub, child, trail, out)
-            trail.pop()
-        elif t is list:
-            if child.items is not None and child.items is not ANY:
-                trail.append(key)
-                _array(sub, child.items, trail, out)
-                trail.pop()
-        elif child.enum is not None and str(sub) not in child.enum:
-            _report(out.invalid, trail, key, _not_one_of(child, sub))
+        if child is not ANY:
+            _value(sub, child, trail, key, out)
     if required:
         for key in required:
             if key not in value:
@@ -361,25 +346,32 @@ def _object(value: dict[Any, Any], node: Node, trail: list[str | int], out: Prob
 
 
 def _array(value: list[Any], items: Node, trail: list[str | int], out: Problems) -> None:
-    pytypes, enum = items.pytypes, items.enum
     for i, item in enumerate(value):
         if item is None:
             _report(out.invalid, trail, i, "must not be null")
-            continue
-        t = type(item)
-        if pytypes is not None and t not in pytypes and not _fits(item, items, trail, i, out):
-            continue
-        if t is dict:
-            trail.append(i)
-            _object(item, items, trail, out)
+        else:
+            _value(item, items, trail, i, out)
+
+
+def _value(value: Any, node: Node, trail: list[str | int], step: str | int,
+           out: Problems) -> None:
+    """A value that is not null, at trail + step, against its node: its type, then its
+    fields, its items or its enum."""
+    t = type(value)
+    if node.pytypes is not None and t not in node.pytypes \
+            and not _fits(value, node, trail, step, out):
+        return
+    if t is dict:
+        trail.append(step)
+        _object(value, node, trail, out)
+        trail.pop()
+    elif t is list:
+        if node.items is not None and node.items is not ANY:
+            trail.append(step)
+            _array(value, node.items, trail, out)
             trail.pop()
-        elif t is list:
-            if items.items is not None and items.items is not ANY:
-                trail.append(i)
-                _array(item, items.items, trail, out)
-                trail.pop()
-        elif enum is not None and str(item) not in enum:
-            _report(out.invalid, trail, i, _not_one_of(items, item))
+    elif node.enum is not None and str(value) not in node.enum:
+        _report(out.invalid, trail, step, _not_one_of(node, value))
 
 
 def _not_one_of(node: Node, value: Any) -> str:
