@@ -105,10 +105,17 @@ def timeout_set(seconds: float | None, source: str) -> Iterator[None]:
 @contextlib.contextmanager
 def limits_set(timeout: float | None = None, max_bytes: int | None = None) -> Iterator[None]:
     """The bounds for what runs inside the block, this process and those it starts."""
-    saved = {name: os.environ.get(name) for name in (ENV_TIMEOUT, ENV_MAX_BYTES)}
-    for name, value in ((ENV_TIMEOUT, timeout), (ENV_MAX_BYTES, max_bytes)):
-        if value is not None:
-            os.environ[name] = repr(value)
+    with environment({ENV_TIMEOUT: None if timeout is None else repr(timeout),
+                      ENV_MAX_BYTES: None if max_bytes is None else repr(max_bytes)}):
+        yield
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str | None]) -> Iterator[None]:
+    """The environment variables `values` set (None: left as they are) for the block, so the
+    processes it starts inherit them; restored afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update({name: value for name, value in values.items() if value is not None})
     try:
         yield
     finally:

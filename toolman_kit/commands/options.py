@@ -6,7 +6,6 @@ them so). `-j` is the one whose help differs by design: each command says what r
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -91,13 +90,11 @@ def chart_source(args: argparse.Namespace) -> Iterator[None]:
     -f/--set enable.
     `check` fetches subcharts as it renders: a chart that cannot render is an input error there,
     reported beside the other inputs (check.manifests_from)."""
+    from toolman_kit.chart.sandbox import environment
     from toolman_kit.chart.sources import ENV_OFFLINE, ENV_PLAIN_HTTP
 
-    saved = {name: os.environ.get(name) for name in (ENV_OFFLINE, ENV_PLAIN_HTTP)}
-    for name, flag in ((ENV_OFFLINE, "offline"), (ENV_PLAIN_HTTP, "plain_http")):
-        if getattr(args, flag, False):
-            os.environ[name] = "1"
-    try:
+    with environment({ENV_OFFLINE: "1" if getattr(args, "offline", False) else None,
+                      ENV_PLAIN_HTTP: "1" if getattr(args, "plain_http", False) else None}):
         if getattr(args, "chart", None):
             from toolman_kit.chart import sources
             from toolman_kit.chart.render import prepare, read_values_file
@@ -110,12 +107,6 @@ def chart_source(args: argparse.Namespace) -> Iterator[None]:
                 args.chart = str(prepare(args.chart, args.repo, args.chart_version, None,
                                          value_sets=_value_texts(args, read_values_file)))
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _value_texts(args: argparse.Namespace, read: Any) -> list[tuple[list[str], list[str]]]:

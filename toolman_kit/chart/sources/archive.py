@@ -14,6 +14,7 @@ import shutil
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from toolman_kit.errors import FetchError
@@ -27,19 +28,27 @@ def unpack(archive: Path, target: Path, label: str | None = None) -> Path:
     """The chart directory inside `archive`, unpacked under `target` (kept when it is there
     already: `target` is named by the archive's digest); a FetchError otherwise."""
     name = label or str(archive)
-    if not target.is_dir():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
-        try:
-            _extract(archive, work, name)
-            try:
-                os.rename(work, target)
-            except OSError:  # another process unpacked it first
-                if not target.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    publish(target, lambda work: _extract(archive, work, name), ".unpack-")
     return chart_root(target, name)
+
+
+def publish(target: Path, build: Callable[[Path], None], prefix: str) -> None:
+    """`target` made by `build` in a scratch directory beside it, then renamed into place: no
+    process sees it half made. Kept when it is there already (cache entries are named by their
+    content) or when another process made it first."""
+    if target.is_dir():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    try:
+        build(work)
+        try:
+            os.rename(work, target)
+        except OSError:  # another process made it first
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def chart_root(folder: Path, label: str) -> Path:

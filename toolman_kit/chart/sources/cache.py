@@ -103,19 +103,12 @@ def named(chart: Path, record: dict[str, Any]) -> Path:
     (report kernels, fleet workers). The copy is keyed by the name: two references to one
     archive get a copy each, and never each other's name."""
     target = root() / "named" / key(json.dumps(record, sort_keys=True))
-    if not target.is_dir():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".named-", dir=target.parent))
-        try:
-            shutil.copytree(chart, work / chart.name, symlinks=True)
-            (work / SOURCE).write_text(json.dumps(record), encoding="utf-8")
-            try:
-                os.rename(work, target)
-            except OSError:  # another process made it first
-                if not target.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+
+    def build(work: Path) -> None:
+        shutil.copytree(chart, work / chart.name, symlinks=True)
+        (work / SOURCE).write_text(json.dumps(record), encoding="utf-8")
+
+    archive.publish(target, build, ".named-")
     return target / chart.name
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,21 +52,14 @@ def complete(chart: Path, values: Mapping[str, Any] | Sequence[Mapping[str, Any]
     for name, (_, digest) in sorted(fetched.items()):
         key.update(f"\0{name}\0{digest}".encode())
     target = cache.root() / "deps" / key.hexdigest()
-    if not target.is_dir():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".deps-", dir=target.parent))
-        try:
-            shutil.copytree(chart, work / chart.name, symlinks=True)
-            (work / cache.SOURCE).write_text(json.dumps(named), encoding="utf-8")
-            for name, (folder, _) in fetched.items():
-                shutil.copytree(folder, work / chart.name / "charts" / name, symlinks=False)
-            try:
-                os.rename(work, target)
-            except OSError:  # another process built it first
-                if not target.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+
+    def build(work: Path) -> None:
+        shutil.copytree(chart, work / chart.name, symlinks=True)
+        (work / cache.SOURCE).write_text(json.dumps(named), encoding="utf-8")
+        for name, (folder, _) in fetched.items():
+            shutil.copytree(folder, work / chart.name / "charts" / name, symlinks=False)
+
+    archive.publish(target, build, ".deps-")
     return target / chart.name
 
 
